@@ -1,0 +1,50 @@
+# Moot's chores. `make help` lists them.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8536
+PG_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432
+
+.DEFAULT_GOAL := help
+.PHONY: help install run demo test test-sqlite test-postgres lint typecheck format clean
+
+help: ## list the chores
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
+
+$(BIN)/moot: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(BIN)/moot ## create .venv and install Moot with its development tools
+
+run: install ## start Moot on SQLite at http://$(HOST):$(PORT) (DEMO=1 loads the example thread first)
+	@if [ -n "$(DEMO)" ]; then $(BIN)/moot demo; fi
+	$(BIN)/moot serve --host $(HOST) --port $(PORT)
+
+demo: install ## load the example thread into the configured database
+	$(BIN)/moot demo
+
+test: install lint typecheck test-sqlite test-postgres ## everything CI runs: lint, types, the suite on SQLite and on PostgreSQL
+
+test-sqlite: install ## the test suite on SQLite
+	MOOT_TEST_DB=sqlite $(BIN)/python -m pytest -q
+
+test-postgres: install ## the test suite on PostgreSQL (127.0.0.1:5432, or MOOT_TEST_PG)
+	MOOT_TEST_DB=postgres MOOT_TEST_PG=$(PG_URL) $(BIN)/python -m pytest -q
+
+lint: install ## ruff
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+
+typecheck: install ## mypy --strict
+	$(BIN)/mypy
+
+format: install ## apply ruff's formatting and fixes
+	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests
+
+clean: ## remove the virtualenv and caches (not your data)
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

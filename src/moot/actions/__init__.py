@@ -1,0 +1,1 @@
+"""The one write path per change: check, mutate, keep counters."""

@@ -1,0 +1,246 @@
+"""Comments: create (with the reply and mention inbox), edit, delete and restore, vote, save."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from moot.actions.posts import check_can_act_in, load_post, mark_comments_read
+from moot.actions.site import load_local_site
+from moot.db.comment import Comment, CommentActions, CommentReply, PersonMention
+from moot.db.community import Community
+from moot.db.instance import Instance
+from moot.db.person import LocalUser, Person, PersonBlock
+from moot.db.post import Post
+from moot.db.search import index_comment
+from moot.domain import validation
+from moot.domain.apids import comment_ap_id
+from moot.domain.errors import LemmyError
+from moot.domain.languages import LANGUAGE_BY_ID
+from moot.domain.mentions import scrape_mentions
+from moot.domain.ranking import NECRO_WINDOW, controversy_rank
+from moot.domain.timefmt import utcnow
+from moot.queries.viewer import Actor
+from moot.settings import Settings
+
+
+async def load_comment(session: AsyncSession, comment_id: int) -> Comment:
+    comment = await session.get(Comment, comment_id)
+    if comment is None:
+        raise LemmyError("couldnt_find_comment", status=404)
+    return comment
+
+
+async def create_comment(
+    session: AsyncSession,
+    settings: Settings,
+    viewer: Actor,
+    *,
+    post_id: int,
+    content: str,
+    parent_id: int | None = None,
+    language_id: int | None = None,
+    ap_id: str | None = None,
+    published: datetime | None = None,
+) -> tuple[Comment, list[int]]:
+    """Returns the comment and the local user ids notified of it (reply and mention recipients).
+    `ap_id` is given for comments from another instance (they keep their id and are not local)."""
+    content = validation.check_comment_content(content)
+    post = await load_post(session, post_id)
+    community = await session.get(Community, post.community_id)
+    if community is None:
+        raise LemmyError("couldnt_find_community", status=404)
+    await check_can_act_in(session, viewer, community)
+    if post.locked:
+        raise LemmyError("locked")
+    if post.deleted or post.removed:
+        raise LemmyError("deleted")
+    parent: Comment | None = None
+    if parent_id is not None:
+        parent = await load_comment(session, parent_id)
+        if parent.post_id != post.id:
+            raise LemmyError("couldnt_create_comment")
+        if parent.depth >= validation.MAX_COMMENT_DEPTH:
+            raise LemmyError("max_comment_depth_reached")
+    if language_id is not None and language_id not in LANGUAGE_BY_ID:
+        raise LemmyError("language_not_allowed")
+    now = published or utcnow()
+    comment = Comment(
+        creator_id=viewer.person_id,
+        post_id=post.id,
+        content=content,
+        language_id=language_id or 0,
+        ap_id=ap_id or f"urn:moot:pending:{uuid.uuid4()}",
+        local=ap_id is None,
+        instance_id=viewer.person.instance_id,
+        published=now,
+    )
+    session.add(comment)
+    await session.flush()
+    if ap_id is None:
+        comment.ap_id = comment_ap_id(settings.base_url, comment.id)
+    comment.path = f"{parent.path if parent else '0'}.{comment.id}"
+    comment.depth = (parent.depth if parent else 0) + 1
+    await _count_new_comment(session, post, comment, parent)
+    await vote_comment(session, viewer, comment, 1)
+    await mark_comments_read(session, viewer, post)
+    await index_comment(session, comment)
+    recipients = await _notify(session, settings, viewer, comment, post, parent)
+    return comment, recipients
+
+
+async def _count_new_comment(session: AsyncSession, post: Post, comment: Comment, parent: Comment | None) -> None:
+    post.comments += 1
+    post.newest_comment_time = comment.published
+    if comment.creator_id != post.creator_id and comment.published - post.published < NECRO_WINDOW:
+        # Only replies by others, made while the post is young, keep it "active" (Lemmy's necro rule).
+        post.newest_comment_time_necro = comment.published
+    await session.execute(
+        update(Community).where(Community.id == post.community_id).values(comments=Community.comments + 1)
+    )
+    await session.execute(
+        update(Person).where(Person.id == comment.creator_id).values(comment_count=Person.comment_count + 1)
+    )
+    if parent is not None:
+        ancestor_ids = [int(i) for i in parent.path.split(".")[1:]]
+        await session.execute(
+            update(Comment).where(Comment.id.in_(ancestor_ids)).values(child_count=Comment.child_count + 1)
+        )
+
+
+async def _notify(
+    session: AsyncSession,
+    settings: Settings,
+    viewer: Actor,
+    comment: Comment,
+    post: Post,
+    parent: Comment | None,
+) -> list[int]:
+    """A reply lands in the parent author's inbox (the post author's for top-level comments); each
+    `@name@host` of a local person lands in theirs. Nobody is notified of their own words or by someone
+    they block."""
+    recipients: list[int] = []
+    reply_to = parent.creator_id if parent else post.creator_id
+    if reply_to != viewer.person_id and not await _blocks(session, reply_to, viewer.person_id):
+        local_user_id = await session.scalar(select(LocalUser.id).where(LocalUser.person_id == reply_to))
+        if local_user_id is not None:
+            session.add(CommentReply(recipient_id=reply_to, comment_id=comment.id, published=comment.published))
+            recipients.append(local_user_id)
+    for mention in scrape_mentions(comment.content):
+        if mention.domain != settings.domain:
+            continue
+        row = (
+            await session.execute(
+                select(Person.id, LocalUser.id)
+                .join(LocalUser, LocalUser.person_id == Person.id)
+                .join(Instance, Instance.id == Person.instance_id)
+                .where(func.lower(Person.name) == mention.name.lower(), Person.local.is_(True))
+            )
+        ).first()
+        if row is None or row[0] == viewer.person_id or row[0] == reply_to:
+            continue
+        if await _blocks(session, row[0], viewer.person_id):
+            continue
+        session.add(PersonMention(recipient_id=row[0], comment_id=comment.id, published=comment.published))
+        recipients.append(row[1])
+    return recipients
+
+
+async def _blocks(session: AsyncSession, person_id: int, target_id: int) -> bool:
+    return (await session.get(PersonBlock, (person_id, target_id))) is not None
+
+
+async def edit_comment(
+    session: AsyncSession, viewer: Actor, comment_id: int, content: str | None, language_id: int | None
+) -> Comment:
+    comment = await load_comment(session, comment_id)
+    if comment.creator_id != viewer.person_id:
+        raise LemmyError("no_comment_edit_allowed")
+    post = await load_post(session, comment.post_id)
+    community = await session.get(Community, post.community_id)
+    if community is not None:
+        await check_can_act_in(session, viewer, community)
+    if post.locked:
+        raise LemmyError("locked")
+    if content is not None:
+        comment.content = validation.check_comment_content(content)
+    if language_id is not None:
+        if language_id not in LANGUAGE_BY_ID:
+            raise LemmyError("language_not_allowed")
+        comment.language_id = language_id
+    comment.updated = utcnow()
+    await session.flush()
+    await index_comment(session, comment)
+    return comment
+
+
+async def delete_comment(session: AsyncSession, viewer: Actor, comment_id: int, deleted: bool) -> Comment:
+    comment = await load_comment(session, comment_id)
+    if comment.creator_id != viewer.person_id:
+        raise LemmyError("no_comment_edit_allowed")
+    if comment.deleted == deleted:
+        raise LemmyError("couldnt_update_comment")
+    comment.deleted = deleted
+    comment.updated = utcnow()
+    return comment
+
+
+async def vote_comment(session: AsyncSession, viewer: Actor, comment: Comment | int, score: int) -> Comment:
+    if score not in (-1, 0, 1):
+        raise LemmyError("couldnt_like_comment")
+    if isinstance(comment, int):
+        comment = await load_comment(session, comment)
+    if score == -1:
+        loaded = await load_local_site(session)
+        if loaded is not None and not loaded.local_site.enable_downvotes:
+            raise LemmyError("downvotes_are_disabled")
+    row = await session.get(CommentActions, (viewer.person_id, comment.id))
+    if row is None:
+        row = CommentActions(person_id=viewer.person_id, comment_id=comment.id, post_id=comment.post_id)
+        session.add(row)
+    old = row.like_score or 0
+    if old == score:
+        return comment
+    comment.upvotes += (1 if score == 1 else 0) - (1 if old == 1 else 0)
+    comment.downvotes += (1 if score == -1 else 0) - (1 if old == -1 else 0)
+    comment.score += score - old
+    comment.controversy_rank = controversy_rank(comment.upvotes, comment.downvotes)
+    row.like_score = score if score != 0 else None
+    row.liked = utcnow() if score != 0 else None
+    await session.flush()
+    return comment
+
+
+async def save_comment(session: AsyncSession, viewer: Actor, comment_id: int, save: bool) -> None:
+    comment = await load_comment(session, comment_id)
+    row = await session.get(CommentActions, (viewer.person_id, comment_id))
+    if row is None:
+        row = CommentActions(person_id=viewer.person_id, comment_id=comment_id, post_id=comment.post_id)
+        session.add(row)
+    row.saved = utcnow() if save else None
+    await session.flush()
+
+
+async def mark_reply_read(session: AsyncSession, viewer: Actor, reply_id: int, read: bool) -> CommentReply:
+    reply = await session.get(CommentReply, reply_id)
+    if reply is None or reply.recipient_id != viewer.person_id:
+        raise LemmyError("couldnt_update_comment_reply", status=404 if reply is None else 400)
+    reply.read = read
+    return reply
+
+
+async def mark_mention_read(session: AsyncSession, viewer: Actor, mention_id: int, read: bool) -> PersonMention:
+    mention = await session.get(PersonMention, mention_id)
+    if mention is None or mention.recipient_id != viewer.person_id:
+        raise LemmyError("couldnt_update_person_mention", status=404 if mention is None else 400)
+    mention.read = read
+    return mention
+
+
+async def mark_all_read(session: AsyncSession, viewer: Actor) -> None:
+    me = viewer.person_id
+    await session.execute(update(CommentReply).where(CommentReply.recipient_id == me).values(read=True))
+    await session.execute(update(PersonMention).where(PersonMention.recipient_id == me).values(read=True))

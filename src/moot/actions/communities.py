@@ -1,0 +1,195 @@
+"""Communities: create, edit, delete, follow, block."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from moot.actions.site import get_or_create_instance, load_local_site
+from moot.db.community import (
+    Community,
+    CommunityBlock,
+    CommunityFollower,
+    CommunityLanguage,
+    CommunityModerator,
+)
+from moot.domain import validation
+from moot.domain.apids import community_ap_id
+from moot.domain.errors import LemmyError
+from moot.domain.keys import generate_keypair
+from moot.domain.timefmt import utcnow
+from moot.queries.viewer import Viewer
+from moot.settings import Settings
+
+
+async def _load(session: AsyncSession, community_id: int) -> Community:
+    community = await session.get(Community, community_id)
+    if community is None:
+        raise LemmyError("couldnt_find_community", status=404)
+    return community
+
+
+async def is_moderator(session: AsyncSession, community_id: int, person_id: int) -> bool:
+    found = await session.scalar(
+        select(CommunityModerator.person_id).where(
+            CommunityModerator.community_id == community_id, CommunityModerator.person_id == person_id
+        )
+    )
+    return found is not None
+
+
+async def create_community(
+    session: AsyncSession,
+    settings: Settings,
+    viewer: Viewer,
+    *,
+    name: str,
+    title: str,
+    description: str | None = None,
+    icon: str | None = None,
+    banner: str | None = None,
+    nsfw: bool = False,
+    posting_restricted_to_mods: bool = False,
+    visibility: str = "Public",
+    discussion_languages: list[int] | None = None,
+) -> Community:
+    """The creator becomes the first moderator and the first follower."""
+    loaded = await load_local_site(session)
+    if loaded is None:
+        raise LemmyError("couldnt_find_object", status=404)
+    if loaded.local_site.community_creation_admin_only and not viewer.is_admin:
+        raise LemmyError("only_admins_can_create_communities")
+    validation.check_actor_name(name, loaded.local_site.actor_name_max_length)
+    title = validation.check_community_title(title)
+    validation.check_description(description)
+    if nsfw and not loaded.local_site.enable_nsfw:
+        nsfw = False
+    taken = await session.scalar(
+        select(Community.id).where(func.lower(Community.name) == name.lower(), Community.local.is_(True))
+    )
+    if taken is not None:
+        raise LemmyError("community_already_exists")
+    now = utcnow()
+    keys = generate_keypair()
+    ap_id = community_ap_id(settings.base_url, name)
+    community = Community(
+        name=name,
+        title=title,
+        description=description or None,
+        icon=icon or None,
+        banner=banner or None,
+        nsfw=nsfw,
+        posting_restricted_to_mods=posting_restricted_to_mods,
+        visibility=visibility,
+        ap_id=ap_id,
+        local=True,
+        instance_id=await get_or_create_instance(session, settings.domain),
+        inbox_url=f"{ap_id}/inbox",
+        shared_inbox_url=f"{settings.base_url}/inbox",
+        followers_url=f"{ap_id}/followers",
+        moderators_url=f"{ap_id}/moderators",
+        featured_url=f"{ap_id}/featured",
+        public_key=keys.public_pem,
+        private_key=keys.private_pem,
+        last_refreshed_at=now,
+        published=now,
+    )
+    session.add(community)
+    await session.flush()
+    session.add(CommunityModerator(community_id=community.id, person_id=viewer.person_id, published=now))
+    await follow_community(session, viewer, community.id, follow=True)
+    if discussion_languages:
+        session.add_all(CommunityLanguage(community_id=community.id, language_id=i) for i in set(discussion_languages))
+    return community
+
+
+async def edit_community(
+    session: AsyncSession, viewer: Viewer, community_id: int, changes: dict[str, object]
+) -> Community:
+    community = await _load(session, community_id)
+    if not (await is_moderator(session, community_id, viewer.person_id) or viewer.is_admin):
+        raise LemmyError("not_a_moderator")
+    title = changes.get("title")
+    if isinstance(title, str):
+        community.title = validation.check_community_title(title)
+    description = changes.get("description")
+    if isinstance(description, str):
+        validation.check_description(description)
+        community.description = description or None
+    for key in ("icon", "banner"):
+        value = changes.get(key)
+        if isinstance(value, str):
+            setattr(community, key, value or None)
+    for key in ("nsfw", "posting_restricted_to_mods", "visibility"):
+        value = changes.get(key)
+        if value is not None:
+            setattr(community, key, value)
+    languages = changes.get("discussion_languages")
+    if isinstance(languages, list):
+        await session.execute(delete(CommunityLanguage).where(CommunityLanguage.community_id == community_id))
+        session.add_all(CommunityLanguage(community_id=community_id, language_id=int(i)) for i in set(languages))
+    community.updated = utcnow()
+    return community
+
+
+async def delete_community(session: AsyncSession, viewer: Viewer, community_id: int, deleted: bool) -> Community:
+    """Only the top moderator (the creator, first in the list) deletes or restores a community."""
+    community = await _load(session, community_id)
+    top = await session.scalar(
+        select(CommunityModerator.person_id)
+        .where(CommunityModerator.community_id == community_id)
+        .order_by(CommunityModerator.published, CommunityModerator.person_id)
+        .limit(1)
+    )
+    if top != viewer.person_id:
+        raise LemmyError("no_community_edit_allowed")
+    community.deleted = deleted
+    community.updated = utcnow()
+    return community
+
+
+async def follow_community(session: AsyncSession, viewer: Viewer, community_id: int, follow: bool) -> None:
+    """Local communities accept at once; remote ones stay `Pending` until their Accept arrives."""
+    community = await _load(session, community_id)
+    existing = await session.get(CommunityFollower, (community_id, viewer.person_id))
+    if follow:
+        if existing is not None:
+            return
+        if community.deleted or community.removed:
+            raise LemmyError("deleted")
+        session.add(
+            CommunityFollower(
+                community_id=community_id, person_id=viewer.person_id, pending=not community.local, published=utcnow()
+            )
+        )
+        await _count_subscriber(session, community_id, +1)
+        # A follow ends a block: you cannot both hide and follow a community.
+        await session.execute(
+            delete(CommunityBlock).where(
+                CommunityBlock.community_id == community_id, CommunityBlock.person_id == viewer.person_id
+            )
+        )
+    elif existing is not None:
+        await session.delete(existing)
+        await _count_subscriber(session, community_id, -1)
+    await session.flush()
+
+
+async def _count_subscriber(session: AsyncSession, community_id: int, delta: int) -> None:
+    await session.execute(
+        update(Community)
+        .where(Community.id == community_id)
+        .values(subscribers=Community.subscribers + delta, subscribers_local=Community.subscribers_local + delta)
+    )
+
+
+async def block_community(session: AsyncSession, viewer: Viewer, community_id: int, block: bool) -> None:
+    await _load(session, community_id)
+    existing = await session.get(CommunityBlock, (viewer.person_id, community_id))
+    if block:
+        if existing is None:
+            await follow_community(session, viewer, community_id, follow=False)
+            session.add(CommunityBlock(person_id=viewer.person_id, community_id=community_id, published=utcnow()))
+    elif existing is not None:
+        await session.delete(existing)
+    await session.flush()

@@ -1,0 +1,235 @@
+"""Posts: create, edit, delete and restore, vote, save, mark read, hide."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from moot.actions.communities import is_moderator
+from moot.actions.site import load_local_site
+from moot.db.community import Community, CommunityPersonBan
+from moot.db.person import Person
+from moot.db.post import Post, PostActions
+from moot.db.search import index_post
+from moot.domain import validation
+from moot.domain.apids import post_ap_id
+from moot.domain.errors import LemmyError
+from moot.domain.languages import LANGUAGE_BY_ID
+from moot.domain.ranking import controversy_rank
+from moot.domain.timefmt import utcnow
+from moot.queries.viewer import Actor
+from moot.settings import Settings
+
+
+async def load_post(session: AsyncSession, post_id: int) -> Post:
+    post = await session.get(Post, post_id)
+    if post is None:
+        raise LemmyError("couldnt_find_post", status=404)
+    return post
+
+
+async def check_can_act_in(session: AsyncSession, viewer: Actor, community: Community) -> None:
+    """The gates for writing in a community: not banned from the site or it, and it is alive."""
+    person = viewer.person
+    if person.banned and (person.ban_expires is None or person.ban_expires > utcnow()):
+        raise LemmyError("site_ban")
+    banned = await session.scalar(
+        select(CommunityPersonBan.person_id).where(
+            CommunityPersonBan.community_id == community.id, CommunityPersonBan.person_id == person.id
+        )
+    )
+    if banned is not None:
+        raise LemmyError("banned_from_community")
+    if community.deleted or community.removed:
+        raise LemmyError("deleted")
+
+
+def _check_language(language_id: int | None) -> int:
+    if language_id is None:
+        return 0
+    if language_id not in LANGUAGE_BY_ID:
+        raise LemmyError("language_not_allowed")
+    return language_id
+
+
+async def create_post(
+    session: AsyncSession,
+    settings: Settings,
+    viewer: Actor,
+    *,
+    community_id: int,
+    name: str,
+    url: str | None = None,
+    body: str | None = None,
+    alt_text: str | None = None,
+    nsfw: bool = False,
+    language_id: int | None = None,
+    honeypot: str | None = None,
+    ap_id: str | None = None,
+    published: datetime | None = None,
+) -> Post:
+    """A new post is upvoted by its author and marked read for them, as on Lemmy. `ap_id` is given for
+    posts that come from another instance (they keep their id and are not local)."""
+    if honeypot:
+        raise LemmyError("honeypot_failed")
+    community = await session.get(Community, community_id)
+    if community is None:
+        raise LemmyError("couldnt_find_community", status=404)
+    await check_can_act_in(session, viewer, community)
+    if community.posting_restricted_to_mods and not await is_moderator(session, community_id, viewer.person_id):
+        raise LemmyError("only_mods_can_post_in_community")
+    name = validation.check_title(name)
+    url = validation.clean_url(url)
+    body = validation.check_post_body(body)
+    validation.check_alt_text(alt_text)
+    loaded = await load_local_site(session)
+    if nsfw and loaded is not None and not loaded.local_site.enable_nsfw:
+        nsfw = False
+    now = published or utcnow()
+    post = Post(
+        name=name,
+        url=url,
+        url_match=validation.normalize_url_for_match(url) if url else None,
+        body=body or None,
+        alt_text=alt_text or None,
+        creator_id=viewer.person_id,
+        community_id=community_id,
+        nsfw=nsfw,
+        language_id=_check_language(language_id),
+        ap_id=ap_id or f"urn:moot:pending:{uuid.uuid4()}",
+        local=ap_id is None,
+        instance_id=viewer.person.instance_id,
+        published=now,
+        newest_comment_time=now,
+        newest_comment_time_necro=now,
+    )
+    session.add(post)
+    await session.flush()
+    if ap_id is None:
+        post.ap_id = post_ap_id(settings.base_url, post.id)
+    await session.execute(update(Community).where(Community.id == community_id).values(posts=Community.posts + 1))
+    await session.execute(update(Person).where(Person.id == viewer.person_id).values(post_count=Person.post_count + 1))
+    await vote_post(session, viewer, post, 1)
+    await mark_read(session, viewer, [post.id], read=True)
+    await index_post(session, post)
+    return post
+
+
+async def edit_post(session: AsyncSession, viewer: Actor, post_id: int, changes: dict[str, object]) -> Post:
+    post = await load_post(session, post_id)
+    if post.creator_id != viewer.person_id:
+        raise LemmyError("no_post_edit_allowed")
+    community = await session.get(Community, post.community_id)
+    if community is not None:
+        await check_can_act_in(session, viewer, community)
+    if "name" in changes and changes["name"] is not None:
+        post.name = validation.check_title(str(changes["name"]))
+    if "url" in changes and changes["url"] is not None:
+        post.url = validation.clean_url(str(changes["url"]))
+        post.url_match = validation.normalize_url_for_match(post.url) if post.url else None
+    if "body" in changes and changes["body"] is not None:
+        post.body = validation.check_post_body(str(changes["body"])) or None
+    if "alt_text" in changes and changes["alt_text"] is not None:
+        validation.check_alt_text(str(changes["alt_text"]))
+        post.alt_text = str(changes["alt_text"]) or None
+    if changes.get("nsfw") is not None:
+        post.nsfw = bool(changes["nsfw"])
+    if changes.get("language_id") is not None:
+        post.language_id = _check_language(int(str(changes["language_id"])))
+    post.updated = utcnow()
+    await session.flush()
+    await index_post(session, post)
+    return post
+
+
+async def delete_post(session: AsyncSession, viewer: Actor, post_id: int, deleted: bool) -> Post:
+    """The author deletes or restores; a moderator's removal is a different flag and a different action."""
+    post = await load_post(session, post_id)
+    if post.creator_id != viewer.person_id:
+        raise LemmyError("no_post_edit_allowed")
+    if post.deleted == deleted:
+        raise LemmyError("couldnt_update_post")
+    post.deleted = deleted
+    post.updated = utcnow()
+    delta = -1 if deleted else 1
+    await session.execute(
+        update(Community).where(Community.id == post.community_id).values(posts=Community.posts + delta)
+    )
+    await session.execute(
+        update(Person).where(Person.id == post.creator_id).values(post_count=Person.post_count + delta)
+    )
+    return post
+
+
+async def _actions_row(session: AsyncSession, person_id: int, post_id: int) -> PostActions:
+    row = await session.get(PostActions, (person_id, post_id))
+    if row is None:
+        row = PostActions(person_id=person_id, post_id=post_id)
+        session.add(row)
+    return row
+
+
+async def vote_post(session: AsyncSession, viewer: Actor, post: Post | int, score: int) -> Post:
+    """+1, 0 (take the vote back) or -1. Counters and the controversy rank change in the same transaction."""
+    if score not in (-1, 0, 1):
+        raise LemmyError("couldnt_like_post")
+    if isinstance(post, int):
+        post = await load_post(session, post)
+    if score == -1:
+        loaded = await load_local_site(session)
+        if loaded is not None and not loaded.local_site.enable_downvotes:
+            raise LemmyError("downvotes_are_disabled")
+    community = await session.get(Community, post.community_id)
+    if community is not None:
+        await check_can_act_in(session, viewer, community)
+    row = await _actions_row(session, viewer.person_id, post.id)
+    old = row.like_score or 0
+    if old == score:
+        return post
+    up = (1 if score == 1 else 0) - (1 if old == 1 else 0)
+    down = (1 if score == -1 else 0) - (1 if old == -1 else 0)
+    post.upvotes += up
+    post.downvotes += down
+    post.score += score - old
+    post.controversy_rank = controversy_rank(post.upvotes, post.downvotes)
+    row.like_score = score if score != 0 else None
+    row.liked = utcnow() if score != 0 else None
+    await session.flush()
+    return post
+
+
+async def save_post(session: AsyncSession, viewer: Actor, post_id: int, save: bool) -> None:
+    await load_post(session, post_id)
+    row = await _actions_row(session, viewer.person_id, post_id)
+    row.saved = utcnow() if save else None
+    await session.flush()
+
+
+async def mark_read(session: AsyncSession, viewer: Actor, post_ids: list[int], read: bool) -> None:
+    if len(post_ids) > 50:
+        raise LemmyError("too_many_items")
+    for post_id in set(post_ids):
+        row = await _actions_row(session, viewer.person_id, post_id)
+        row.read = utcnow() if read else None
+    await session.flush()
+
+
+async def mark_comments_read(session: AsyncSession, viewer: Actor, post: Post) -> None:
+    """Opening a post remembers how many comments it had, for `unread_comments`."""
+    row = await _actions_row(session, viewer.person_id, post.id)
+    row.read_comments_amount = post.comments
+    row.read_comments = utcnow()
+    await session.flush()
+
+
+async def hide_posts(session: AsyncSession, viewer: Actor, post_ids: list[int], hide: bool) -> None:
+    if len(post_ids) > 50:
+        raise LemmyError("too_many_items")
+    for post_id in set(post_ids):
+        await load_post(session, post_id)
+        row = await _actions_row(session, viewer.person_id, post_id)
+        row.hidden = utcnow() if hide else None
+    await session.flush()

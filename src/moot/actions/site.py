@@ -1,0 +1,179 @@
+"""Site setup and site settings: the first start, and what admins change later."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from moot.db.instance import Instance
+from moot.db.person import LocalUser
+from moot.db.site import LocalSite, LocalSiteRateLimit, Secret, Site, SiteLanguage, Tagline
+from moot.domain.apids import site_ap_id
+from moot.domain.errors import LemmyError
+from moot.domain.keys import generate_keypair
+from moot.domain.timefmt import utcnow
+from moot.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class LocalSiteRow:
+    site: Site
+    local_site: LocalSite
+    rate_limit: LocalSiteRateLimit
+    jwt_secret: str
+
+
+async def get_or_create_instance(session: AsyncSession, domain: str) -> int:
+    domain = domain.lower()
+    found = await session.scalar(select(Instance.id).where(Instance.domain == domain))
+    if found is not None:
+        return found
+    instance = Instance(domain=domain, published=utcnow())
+    session.add(instance)
+    await session.flush()
+    return instance.id
+
+
+async def load_local_site(session: AsyncSession) -> LocalSiteRow | None:
+    row = (
+        await session.execute(
+            select(Site, LocalSite, LocalSiteRateLimit)
+            .join(LocalSite, LocalSite.site_id == Site.id)
+            .join(LocalSiteRateLimit, LocalSiteRateLimit.local_site_id == LocalSite.id)
+        )
+    ).first()
+    secret = await session.scalar(select(Secret.jwt_secret))
+    if row is None or secret is None:
+        return None
+    return LocalSiteRow(site=row[0], local_site=row[1], rate_limit=row[2], jwt_secret=secret)
+
+
+async def ensure_site(session: AsyncSession, settings: Settings) -> LocalSiteRow:
+    """On first start: the local instance, the site actor with its keys, default settings, the JWT secret,
+    and the admin named by MOOT_SETUP_ADMIN_* (as Lemmy's `setup` block). Later starts change nothing."""
+    existing = await load_local_site(session)
+    if existing is not None:
+        return existing
+    now = utcnow()
+    instance_id = await get_or_create_instance(session, settings.domain)
+    keys = generate_keypair()
+    site = Site(
+        name=settings.setup_site_name,
+        ap_id=site_ap_id(settings.base_url),
+        inbox_url=f"{settings.base_url}/inbox",
+        public_key=keys.public_pem,
+        private_key=keys.private_pem,
+        instance_id=instance_id,
+        last_refreshed_at=now,
+        published=now,
+    )
+    session.add(site)
+    await session.flush()
+    # Without a configured admin the site is not set up yet, and the first account to register becomes
+    # its admin (as Lemmy's first-run flow does).
+    local_site = LocalSite(site_id=site.id, published=now, site_setup=bool(settings.setup_admin_username))
+    session.add(local_site)
+    await session.flush()
+    rate_limit = LocalSiteRateLimit(local_site_id=local_site.id, published=now)
+    session.add(rate_limit)
+    session.add(Secret(jwt_secret=secrets.token_urlsafe(48)))
+    await session.flush()
+    if settings.setup_admin_username:
+        from moot.actions.accounts import create_local_user
+
+        has_admin = await session.scalar(select(LocalUser.id).where(LocalUser.admin.is_(True)).limit(1))
+        if has_admin is None:
+            await create_local_user(
+                session,
+                settings,
+                username=settings.setup_admin_username,
+                password=settings.setup_admin_password,
+                email=None,
+                admin=True,
+                check_name_length=False,
+            )
+    loaded = await load_local_site(session)
+    if loaded is None:  # pragma: no cover - the rows were just written in this transaction
+        raise RuntimeError("site setup did not persist")
+    return loaded
+
+
+SITE_FIELDS = ("name", "sidebar", "description", "icon", "banner", "content_warning")
+LOCAL_SITE_FIELDS = (
+    "enable_downvotes",
+    "enable_nsfw",
+    "community_creation_admin_only",
+    "require_email_verification",
+    "application_question",
+    "private_instance",
+    "default_theme",
+    "default_post_listing_type",
+    "default_sort_type",
+    "legal_information",
+    "application_email_admins",
+    "hide_modlog_mod_names",
+    "slur_filter_regex",
+    "actor_name_max_length",
+    "federation_enabled",
+    "captcha_enabled",
+    "captcha_difficulty",
+    "registration_mode",
+    "reports_email_admins",
+    "default_post_listing_mode",
+)
+RATE_LIMIT_FIELDS = (
+    "message",
+    "message_per_second",
+    "post",
+    "post_per_second",
+    "register",
+    "register_per_second",
+    "image",
+    "image_per_second",
+    "comment",
+    "comment_per_second",
+    "search",
+    "search_per_second",
+)
+
+
+async def edit_site(session: AsyncSession, is_admin: bool, changes: dict[str, object]) -> None:
+    """Apply an EditSite form; only the fields present change. Admins only."""
+    if not is_admin:
+        raise LemmyError("not_an_admin")
+    loaded = await load_local_site(session)
+    if loaded is None:
+        raise LemmyError("couldnt_find_object", status=404)
+    now = utcnow()
+    name = changes.get("name")
+    if name is not None and (not isinstance(name, str) or not 1 <= len(name.strip()) <= 20):
+        raise LemmyError(
+            "site_name_length_overflow" if isinstance(name, str) and name.strip() else "site_name_required"
+        )
+    if changes.get("registration_mode") == "RequireApplication":
+        # Applications (question, answer, approval) are not built yet; refuse rather than pretend.
+        raise LemmyError("unknown", "registration applications are not supported by this server yet")
+    for key in SITE_FIELDS:
+        if changes.get(key) is not None:
+            setattr(loaded.site, key, changes[key])
+    for key in LOCAL_SITE_FIELDS:
+        if changes.get(key) is not None:
+            setattr(loaded.local_site, key, changes[key])
+    for key in RATE_LIMIT_FIELDS:
+        value = changes.get(f"rate_limit_{key}")
+        if value is not None:
+            setattr(loaded.rate_limit, key, value)
+    loaded.site.updated = now
+    loaded.local_site.updated = now
+    loaded.rate_limit.updated = now
+    languages = changes.get("discussion_languages")
+    if isinstance(languages, list):
+        await session.execute(delete(SiteLanguage).where(SiteLanguage.site_id == loaded.site.id))
+        session.add_all(SiteLanguage(site_id=loaded.site.id, language_id=int(i)) for i in set(languages))
+    taglines = changes.get("taglines")
+    if isinstance(taglines, list):
+        await session.execute(delete(Tagline).where(Tagline.local_site_id == loaded.local_site.id))
+        session.add_all(Tagline(local_site_id=loaded.local_site.id, content=str(t), published=now) for t in taglines)

@@ -1,0 +1,125 @@
+"""Comments: create, edit, get, delete, vote, save, the tree, and marking replies read."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
+
+from moot.actions import comments
+from moot.api.lemmy_v3 import convert
+from moot.api.lemmy_v3.context import Ctx, context, ok
+from moot.api.lemmy_v3.forms import (
+    CreateComment,
+    CreateCommentLike,
+    DeleteComment,
+    EditComment,
+    GetComment,
+    GetComments,
+    MarkReplyRead,
+    SaveComment,
+)
+from moot.api.ratelimit import Bucket
+from moot.domain.enums import CommentSortType, ListingType
+from moot.queries.comments import CommentQuery, get_comment_view, list_comments
+from moot.queries.communities import find_community_id
+from moot.queries.viewer import Viewer
+
+router = APIRouter()
+
+
+async def comment_response(c: Ctx, comment_id: int, viewer: Viewer | None, recipients: list[int]) -> JSONResponse:
+    async with c.db.read() as session:
+        view = await get_comment_view(session, comment_id, viewer)
+    return ok({"comment_view": convert.comment_view(view), "recipient_ids": recipients}, viewer)
+
+
+@router.post("/comment")
+async def create_comment(form: CreateComment, c: Ctx = Depends(context)) -> JSONResponse:
+    viewer = c.require_viewer()
+    c.rate_limit(Bucket.COMMENT)
+    async with c.db.write() as session:
+        comment, recipients = await comments.create_comment(
+            session,
+            c.settings,
+            viewer,
+            post_id=form.post_id,
+            content=form.content,
+            parent_id=form.parent_id,
+            language_id=form.language_id,
+        )
+    return await comment_response(c, comment.id, viewer, recipients)
+
+
+@router.put("/comment")
+async def edit_comment(form: EditComment, c: Ctx = Depends(context)) -> JSONResponse:
+    viewer = c.require_viewer()
+    async with c.db.write() as session:
+        await comments.edit_comment(session, viewer, form.comment_id, form.content, form.language_id)
+    return await comment_response(c, form.comment_id, viewer, [])
+
+
+@router.get("/comment")
+async def get_comment(form: Annotated[GetComment, Query()], c: Ctx = Depends(context)) -> JSONResponse:
+    return await comment_response(c, form.id, c.viewer, [])
+
+
+@router.post("/comment/delete")
+async def delete_comment(form: DeleteComment, c: Ctx = Depends(context)) -> JSONResponse:
+    viewer = c.require_viewer()
+    async with c.db.write() as session:
+        await comments.delete_comment(session, viewer, form.comment_id, form.deleted)
+    return await comment_response(c, form.comment_id, viewer, [])
+
+
+@router.post("/comment/like")
+async def like_comment(form: CreateCommentLike, c: Ctx = Depends(context)) -> JSONResponse:
+    viewer = c.require_viewer()
+    async with c.db.write() as session:
+        await comments.vote_comment(session, viewer, form.comment_id, form.score)
+    return await comment_response(c, form.comment_id, viewer, [])
+
+
+@router.put("/comment/save")
+async def save_comment(form: SaveComment, c: Ctx = Depends(context)) -> JSONResponse:
+    viewer = c.require_viewer()
+    async with c.db.write() as session:
+        await comments.save_comment(session, viewer, form.comment_id, form.save)
+    return await comment_response(c, form.comment_id, viewer, [])
+
+
+@router.post("/comment/mark_as_read")
+async def mark_reply_read(form: MarkReplyRead, c: Ctx = Depends(context)) -> JSONResponse:
+    viewer = c.require_viewer()
+    async with c.db.write() as session:
+        reply = await comments.mark_reply_read(session, viewer, form.comment_reply_id, form.read)
+    async with c.db.read() as session:
+        view = await get_comment_view(session, reply.comment_id, viewer)
+    return ok({"comment_reply_view": convert.comment_reply_view(reply, view, viewer.person)}, viewer)
+
+
+@router.get("/comment/list")
+async def list_all(form: Annotated[GetComments, Query()], c: Ctx = Depends(context)) -> JSONResponse:
+    async with c.db.read() as session:
+        community_id = form.community_id
+        if community_id is None and form.community_name:
+            community_id = await find_community_id(session, form.community_name, c.settings.domain)
+        views = await list_comments(
+            session,
+            CommentQuery(
+                sort=form.sort or CommentSortType.HOT,
+                listing_type=form.type_ or ListingType.ALL,
+                max_depth=form.max_depth,
+                post_id=form.post_id,
+                parent_id=form.parent_id,
+                community_id=community_id,
+                saved_only=bool(form.saved_only),
+                liked_only=bool(form.liked_only),
+                disliked_only=bool(form.disliked_only),
+                page=form.page,
+                limit=form.limit,
+            ),
+            c.viewer,
+        )
+    return ok({"comments": [convert.comment_view(v) for v in views]}, c.viewer)

@@ -1,0 +1,81 @@
+"""The per-request context of a v3 handler: the app state, the viewer behind the JWT, the client address."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import JSONResponse
+
+from moot.api.ratelimit import Bucket
+from moot.api.state import AppState, app_state
+from moot.db.engine import Database
+from moot.domain.errors import LemmyError
+from moot.queries.viewer import Viewer, load_viewer
+from moot.settings import Settings
+
+AUTH_COOKIE = "jwt"
+
+
+def read_token(request: Request) -> str | None:
+    """`Authorization: Bearer <jwt>` first, else the `jwt` cookie (as Lemmy 0.19)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return request.cookies.get(AUTH_COOKIE) or None
+
+
+def client_address(request: Request, trust_proxy: bool) -> str:
+    if trust_proxy:
+        forwarded = request.headers.get("x-forwarded-for")
+        if forwarded:
+            return forwarded.split(",")[0].strip()
+    return request.client.host if request.client else "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class Ctx:
+    state: AppState
+    viewer: Viewer | None
+    address: str
+    user_agent: str | None
+
+    @property
+    def db(self) -> Database:
+        return self.state.db
+
+    @property
+    def settings(self) -> Settings:
+        return self.state.settings
+
+    def require_viewer(self) -> Viewer:
+        if self.viewer is None:
+            raise LemmyError("not_logged_in", status=401)
+        return self.viewer
+
+    def rate_limit(self, bucket: Bucket) -> None:
+        if not self.state.limiter.allow(bucket, self.address):
+            raise LemmyError("rate_limit_error")
+
+
+async def context(request: Request) -> Ctx:
+    state = app_state(request)
+    token = read_token(request)
+    viewer = None
+    if token:
+        async with state.db.read() as session:
+            viewer = await load_viewer(session, token, state.jwt_secret)
+    return Ctx(
+        state=state,
+        viewer=viewer,
+        address=client_address(request, state.settings.trusted_proxy_headers),
+        user_agent=request.headers.get("user-agent"),
+    )
+
+
+def ok(body: Any, viewer: Viewer | None = None) -> JSONResponse:
+    response = JSONResponse(body)
+    response.headers["Cache-Control"] = "private" if viewer is not None else "public, max-age=60"
+    return response

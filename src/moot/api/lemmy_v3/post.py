@@ -1,0 +1,185 @@
+"""Posts: create, get (with cross-posts), edit, delete, vote, save, read, hide, list."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
+
+from moot.actions import posts
+from moot.actions.site import load_local_site
+from moot.api.lemmy_v3 import convert
+from moot.api.lemmy_v3.context import Ctx, context, ok
+from moot.api.lemmy_v3.forms import (
+    CreatePost,
+    CreatePostLike,
+    DeletePost,
+    EditPost,
+    GetPost,
+    GetPosts,
+    HidePost,
+    MarkPostAsRead,
+    SavePost,
+)
+from moot.api.ratelimit import Bucket
+from moot.db.comment import Comment
+from moot.domain.enums import ListingType, SortType
+from moot.domain.errors import LemmyError
+from moot.queries.communities import find_community_id, get_community_view, moderators
+from moot.queries.posts import PostQuery, cross_posts, get_post_view, list_posts
+from moot.queries.viewer import Viewer
+
+router = APIRouter()
+
+
+async def post_response(c: Ctx, post_id: int, viewer: Viewer | None) -> JSONResponse:
+    async with c.db.read() as session:
+        view = await get_post_view(session, post_id, viewer)
+    return ok({"post_view": convert.post_view(view)}, viewer)
+
+
+@router.post("/post")
+async def create_post(form: CreatePost, c: Ctx = Depends(context)) -> JSONResponse:
+    viewer = c.require_viewer()
+    c.rate_limit(Bucket.POST)
+    async with c.db.write() as session:
+        post = await posts.create_post(
+            session,
+            c.settings,
+            viewer,
+            community_id=form.community_id,
+            name=form.name,
+            url=form.url,
+            body=form.body,
+            alt_text=form.alt_text,
+            nsfw=bool(form.nsfw),
+            language_id=form.language_id,
+            honeypot=form.honeypot,
+        )
+    return await post_response(c, post.id, viewer)
+
+
+@router.get("/post")
+async def get_post(form: Annotated[GetPost, Query()], c: Ctx = Depends(context)) -> JSONResponse:
+    async with c.db.read() as session:
+        post_id = form.id
+        if post_id is None and form.comment_id is not None:
+            comment = await session.get(Comment, form.comment_id)
+            if comment is None:
+                raise LemmyError("couldnt_find_comment", status=404)
+            post_id = comment.post_id
+        if post_id is None:
+            raise LemmyError("couldnt_find_post", status=404)
+        view = await get_post_view(session, post_id, c.viewer)
+        community = await get_community_view(session, view.post.community_id, c.viewer)
+        mods = await moderators(session, view.post.community_id)
+        others = await cross_posts(session, view.post, c.viewer)
+    if c.viewer is not None:
+        # Reading a post marks it read and remembers its comment count (for unread_comments).
+        async with c.db.write() as session:
+            await posts.mark_read(session, c.viewer, [view.post.id], read=True)
+            await posts.mark_comments_read(session, c.viewer, view.post)
+    return ok(
+        {
+            "post_view": convert.post_view(view),
+            "community_view": convert.community_view(community),
+            "moderators": [convert.moderator_view(com, p) for com, p in mods],
+            "cross_posts": [convert.post_view(v) for v in others],
+        },
+        c.viewer,
+    )
+
+
+@router.put("/post")
+async def edit_post(form: EditPost, c: Ctx = Depends(context)) -> JSONResponse:
+    viewer = c.require_viewer()
+    changes = form.model_dump(exclude_none=True, exclude={"post_id"}, mode="json")
+    async with c.db.write() as session:
+        await posts.edit_post(session, viewer, form.post_id, changes)
+    return await post_response(c, form.post_id, viewer)
+
+
+@router.post("/post/delete")
+async def delete_post(form: DeletePost, c: Ctx = Depends(context)) -> JSONResponse:
+    viewer = c.require_viewer()
+    async with c.db.write() as session:
+        await posts.delete_post(session, viewer, form.post_id, form.deleted)
+    return await post_response(c, form.post_id, viewer)
+
+
+@router.post("/post/like")
+async def like_post(form: CreatePostLike, c: Ctx = Depends(context)) -> JSONResponse:
+    viewer = c.require_viewer()
+    async with c.db.write() as session:
+        await posts.vote_post(session, viewer, form.post_id, form.score)
+    return await post_response(c, form.post_id, viewer)
+
+
+@router.put("/post/save")
+async def save_post(form: SavePost, c: Ctx = Depends(context)) -> JSONResponse:
+    viewer = c.require_viewer()
+    async with c.db.write() as session:
+        await posts.save_post(session, viewer, form.post_id, form.save)
+    return await post_response(c, form.post_id, viewer)
+
+
+@router.post("/post/mark_as_read")
+async def mark_as_read(form: MarkPostAsRead, c: Ctx = Depends(context)) -> JSONResponse:
+    viewer = c.require_viewer()
+    ids = list(form.post_ids or []) + ([form.post_id] if form.post_id is not None else [])
+    async with c.db.write() as session:
+        await posts.mark_read(session, viewer, ids, form.read)
+    return ok({"success": True}, viewer)
+
+
+@router.post("/post/hide")
+async def hide(form: HidePost, c: Ctx = Depends(context)) -> JSONResponse:
+    viewer = c.require_viewer()
+    async with c.db.write() as session:
+        await posts.hide_posts(session, viewer, form.post_ids, form.hide)
+    return ok({"success": True}, viewer)
+
+
+def default_listing(c: Ctx, requested: ListingType | None, default: str) -> ListingType:
+    if requested is not None:
+        return requested
+    if c.viewer is not None:
+        return ListingType(c.viewer.local_user.default_listing_type)
+    return ListingType(default)
+
+
+@router.get("/post/list")
+async def list_all(form: Annotated[GetPosts, Query()], c: Ctx = Depends(context)) -> JSONResponse:
+    async with c.db.read() as session:
+        community_id = form.community_id
+        if community_id is None and form.community_name:
+            community_id = await find_community_id(session, form.community_name, c.settings.domain)
+        site = await load_local_site(session)
+        site_listing = site.local_site.default_post_listing_type if site else "Local"
+        site_sort = site.local_site.default_sort_type if site else "Active"
+        sort = form.sort or SortType(c.viewer.local_user.default_sort_type if c.viewer else site_sort)
+        views, next_page = await list_posts(
+            session,
+            PostQuery(
+                listing_type=(
+                    ListingType.ALL if community_id is not None else default_listing(c, form.type_, site_listing)
+                ),
+                sort=sort,
+                community_id=community_id,
+                saved_only=bool(form.saved_only),
+                liked_only=bool(form.liked_only),
+                disliked_only=bool(form.disliked_only),
+                show_hidden=bool(form.show_hidden),
+                show_read=form.show_read,
+                show_nsfw=form.show_nsfw,
+                page=form.page,
+                limit=form.limit,
+                page_cursor=form.page_cursor,
+            ),
+            c.viewer,
+        )
+    body: dict[str, object] = {"posts": [convert.post_view(v) for v in views]}
+    if next_page is not None:
+        body["next_page"] = next_page
+    return ok(body, c.viewer)

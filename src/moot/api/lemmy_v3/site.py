@@ -1,0 +1,91 @@
+"""GET and PUT /site."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from moot.actions.site import edit_site
+from moot.api.lemmy_v3 import convert
+from moot.api.lemmy_v3.context import Ctx, context, ok
+from moot.api.lemmy_v3.forms import EditSite
+from moot.domain.languages import LANGUAGES
+from moot.queries.site import SiteView, get_my_user, get_site_view
+from moot.queries.viewer import Viewer
+
+router = APIRouter()
+
+ALL_LANGUAGE_IDS = [lang.id for lang in LANGUAGES]
+# The Lemmy version whose API this server speaks; clients gate features on it.
+LEMMY_API_VERSION = "0.19.20"
+
+
+def site_view_json(view: SiteView) -> dict[str, Any]:
+    row = view.row
+    return {
+        "site": convert.site(row.site),
+        "local_site": convert.local_site(row.local_site),
+        "local_site_rate_limit": convert.rate_limit(row.rate_limit),
+        "counts": {
+            "site_id": row.site.id,
+            "users": view.counts.users,
+            "posts": view.counts.posts,
+            "comments": view.counts.comments,
+            "communities": view.counts.communities,
+            "users_active_day": row.local_site.users_active_day,
+            "users_active_week": row.local_site.users_active_week,
+            "users_active_month": row.local_site.users_active_month,
+            "users_active_half_year": row.local_site.users_active_half_year,
+        },
+    }
+
+
+async def my_user_json(session: AsyncSession, viewer: Viewer) -> dict[str, Any]:
+    me = await get_my_user(session, viewer)
+    person = convert.person(viewer.person)
+    return {
+        "local_user_view": convert.local_user_view(viewer.local_user, viewer.person),
+        "follows": [{"community": convert.community(c), "follower": person} for c in me.follows],
+        "moderates": [convert.moderator_view(c, viewer.person) for c in me.moderates],
+        "community_blocks": [{"person": person, "community": convert.community(c)} for c in me.community_blocks],
+        "instance_blocks": [{"person": person, "instance": convert.instance(i)} for i in me.instance_blocks],
+        "person_blocks": [{"person": person, "target": convert.person(t)} for t in me.person_blocks],
+        "discussion_languages": me.discussion_languages or ALL_LANGUAGE_IDS,
+    }
+
+
+async def get_site_json(session: AsyncSession, viewer: Viewer | None) -> dict[str, Any]:
+    view = await get_site_view(session)
+    body: dict[str, Any] = {
+        "site_view": site_view_json(view),
+        "admins": [convert.person_view(a) for a in view.admins],
+        "version": LEMMY_API_VERSION,
+        "all_languages": convert.languages(),
+        "discussion_languages": view.discussion_languages or ALL_LANGUAGE_IDS,
+        "taglines": [convert.tagline(t) for t in view.taglines],
+        "custom_emojis": [],
+        "blocked_urls": [],
+    }
+    if viewer is not None:
+        body["my_user"] = await my_user_json(session, viewer)
+    return body
+
+
+@router.get("/site")
+async def get_site(c: Ctx = Depends(context)) -> JSONResponse:
+    async with c.db.read() as session:
+        return ok(await get_site_json(session, c.viewer), c.viewer)
+
+
+@router.put("/site")
+async def put_site(form: EditSite, c: Ctx = Depends(context)) -> JSONResponse:
+    viewer = c.require_viewer()
+    async with c.db.write() as session:
+        await edit_site(session, viewer.is_admin, form.model_dump(exclude_none=True, mode="json"))
+    async with c.db.read() as session:
+        view = await get_site_view(session)
+    c.state.limiter.configure(view.row.rate_limit)
+    return ok({"site_view": site_view_json(view), "taglines": [convert.tagline(t) for t in view.taglines]}, viewer)

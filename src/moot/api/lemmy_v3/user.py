@@ -1,0 +1,220 @@
+"""Accounts and a person's own things: register, login, settings, details, inbox, blocks."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import JSONResponse
+
+from moot.actions import accounts, blocks, comments
+from moot.api.lemmy_v3 import convert
+from moot.api.lemmy_v3.context import Ctx, context, ok
+from moot.api.lemmy_v3.forms import (
+    BlockPerson,
+    ChangePassword,
+    GetPersonDetails,
+    Login,
+    MarkMentionRead,
+    Paged,
+    Register,
+    SaveUserSettings,
+)
+from moot.api.ratelimit import Bucket
+from moot.db.person import LocalUser, Person
+from moot.domain.enums import CommentSortType, SortType
+from moot.domain.errors import LemmyError
+from moot.queries import inbox
+from moot.queries.comments import CommentQuery, get_comment_view, list_comments
+from moot.queries.communities import moderated_by
+from moot.queries.persons import find_person_id, get_person_view
+from moot.queries.posts import PostQuery, list_posts
+
+router = APIRouter()
+
+
+def _login_response(jwt: str | None) -> dict[str, object]:
+    body: dict[str, object] = {"registration_created": False, "verify_email_sent": False}
+    if jwt is not None:
+        body["jwt"] = jwt
+    return body
+
+
+@router.post("/user/register")
+async def register(form: Register, c: Ctx = Depends(context)) -> JSONResponse:
+    c.rate_limit(Bucket.REGISTER)
+    registration = accounts.Registration(
+        username=form.username,
+        password=form.password,
+        password_verify=form.password_verify,
+        email=form.email or None,
+        show_nsfw=form.show_nsfw,
+        honeypot=form.honeypot,
+        answer=form.answer,
+    )
+    async with c.db.write() as session:
+        jwt = await accounts.register(session, c.settings, registration, c.address, c.user_agent)
+    return ok(_login_response(jwt))
+
+
+@router.post("/user/login")
+async def login(form: Login, c: Ctx = Depends(context)) -> JSONResponse:
+    c.rate_limit(Bucket.REGISTER)
+    async with c.db.write() as session:
+        jwt = await accounts.login(session, c.settings, form.username_or_email, form.password, c.address, c.user_agent)
+    return ok(_login_response(jwt))
+
+
+@router.post("/user/logout")
+async def logout(c: Ctx = Depends(context)) -> JSONResponse:
+    viewer = c.require_viewer()
+    async with c.db.write() as session:
+        await accounts.logout(session, viewer.token)
+    response = ok({"success": True}, viewer)
+    response.delete_cookie("jwt")
+    return response
+
+
+@router.get("/user/validate_auth")
+async def validate_auth(c: Ctx = Depends(context)) -> JSONResponse:
+    viewer = c.require_viewer()
+    return ok({"success": True}, viewer)
+
+
+@router.put("/user/change_password")
+async def change_password(form: ChangePassword, c: Ctx = Depends(context)) -> JSONResponse:
+    viewer = c.require_viewer()
+    async with c.db.write() as session:
+        user = await session.get(LocalUser, viewer.local_user.id)
+        if user is None:
+            raise LemmyError("not_logged_in", status=401)
+        jwt = await accounts.change_password(
+            session, c.settings, user, form.old_password, form.new_password, form.new_password_verify
+        )
+    return ok(_login_response(jwt), viewer)
+
+
+@router.put("/user/save_user_settings")
+async def save_user_settings(form: SaveUserSettings, c: Ctx = Depends(context)) -> JSONResponse:
+    viewer = c.require_viewer()
+    async with c.db.write() as session:
+        user = await session.get(LocalUser, viewer.local_user.id)
+        person = await session.get(Person, viewer.person_id)
+        if user is None or person is None:
+            raise LemmyError("not_logged_in", status=401)
+        await accounts.save_user_settings(session, user, person, form.model_dump(exclude_none=True, mode="json"))
+    return ok({"success": True}, viewer)
+
+
+@router.get("/user")
+async def person_details(form: Annotated[GetPersonDetails, Query()], c: Ctx = Depends(context)) -> JSONResponse:
+    async with c.db.read() as session:
+        if form.person_id is not None:
+            person_id = form.person_id
+        elif form.username:
+            person_id = await find_person_id(session, form.username, c.settings.domain)
+        else:
+            raise LemmyError("couldnt_find_person", status=404)
+        view = await get_person_view(session, person_id)
+        saved_only = bool(form.saved_only) and c.viewer is not None and c.viewer.person_id == person_id
+        posts, _ = await list_posts(
+            session,
+            PostQuery(
+                sort=form.sort or SortType.NEW,
+                creator_id=None if saved_only else person_id,
+                community_id=form.community_id,
+                saved_only=saved_only,
+                show_hidden=True,
+                show_read=True,
+                show_nsfw=True,
+                page=form.page,
+                limit=form.limit,
+            ),
+            c.viewer,
+        )
+        comment_views = await list_comments(
+            session,
+            CommentQuery(
+                creator_id=None if saved_only else person_id,
+                community_id=form.community_id,
+                saved_only=saved_only,
+                sort=_comment_sort(form.sort),
+                page=form.page,
+                limit=form.limit,
+            ),
+            c.viewer,
+        )
+        moderates = await moderated_by(session, person_id)
+    return ok(
+        {
+            "person_view": convert.person_view(view),
+            "comments": [convert.comment_view(v) for v in comment_views],
+            "posts": [convert.post_view(v) for v in posts],
+            "moderates": [convert.moderator_view(com, p) for com, p in moderates],
+        },
+        c.viewer,
+    )
+
+
+def _comment_sort(sort: SortType | None) -> CommentSortType:
+    if sort == SortType.OLD:
+        return CommentSortType.OLD
+    if sort is not None and sort.value.startswith("Top"):
+        return CommentSortType.TOP
+    if sort in (SortType.HOT, SortType.ACTIVE, SortType.SCALED):
+        return CommentSortType.HOT
+    if sort == SortType.CONTROVERSIAL:
+        return CommentSortType.CONTROVERSIAL
+    return CommentSortType.NEW
+
+
+@router.get("/user/replies")
+async def get_replies(form: Annotated[Paged, Query()], c: Ctx = Depends(context)) -> JSONResponse:
+    viewer = c.require_viewer()
+    async with c.db.read() as session:
+        rows = await inbox.replies(session, viewer, form.sort, bool(form.unread_only), form.page, form.limit)
+    return ok({"replies": [convert.comment_reply_view(r, v, viewer.person) for r, v in rows]}, viewer)
+
+
+@router.get("/user/mention")
+async def get_mentions(form: Annotated[Paged, Query()], c: Ctx = Depends(context)) -> JSONResponse:
+    viewer = c.require_viewer()
+    async with c.db.read() as session:
+        rows = await inbox.mentions(session, viewer, form.sort, bool(form.unread_only), form.page, form.limit)
+    return ok({"mentions": [convert.person_mention_view(m, v, viewer.person) for m, v in rows]}, viewer)
+
+
+@router.post("/user/mention/mark_as_read")
+async def mark_mention_read(form: MarkMentionRead, c: Ctx = Depends(context)) -> JSONResponse:
+    viewer = c.require_viewer()
+    async with c.db.write() as session:
+        mention = await comments.mark_mention_read(session, viewer, form.person_mention_id, form.read)
+    async with c.db.read() as session:
+        view = await get_comment_view(session, mention.comment_id, viewer)
+    return ok({"person_mention_view": convert.person_mention_view(mention, view, viewer.person)}, viewer)
+
+
+@router.post("/user/mark_all_as_read")
+async def mark_all_read(c: Ctx = Depends(context)) -> JSONResponse:
+    viewer = c.require_viewer()
+    async with c.db.write() as session:
+        await comments.mark_all_read(session, viewer)
+    return ok({"replies": []}, viewer)
+
+
+@router.get("/user/unread_count")
+async def unread_count(c: Ctx = Depends(context)) -> JSONResponse:
+    viewer = c.require_viewer()
+    async with c.db.read() as session:
+        replies, mentions = await inbox.unread_counts(session, viewer.person_id)
+    return ok({"replies": replies, "mentions": mentions, "private_messages": 0}, viewer)
+
+
+@router.post("/user/block")
+async def block_person(form: BlockPerson, c: Ctx = Depends(context)) -> JSONResponse:
+    viewer = c.require_viewer()
+    async with c.db.write() as session:
+        await blocks.block_person(session, viewer, form.person_id, form.block)
+    async with c.db.read() as session:
+        view = await get_person_view(session, form.person_id)
+    return ok({"person_view": convert.person_view(view), "blocked": form.block}, viewer)

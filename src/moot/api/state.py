@@ -1,0 +1,24 @@
+"""What every request handler shares in one process: settings, database, JWT secret, rate limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fastapi import Request
+
+from moot.api.ratelimit import RateLimiter
+from moot.db.engine import Database
+from moot.settings import Settings
+
+
+@dataclass(slots=True)
+class AppState:
+    settings: Settings
+    db: Database
+    jwt_secret: str = ""
+    limiter: RateLimiter = field(default_factory=RateLimiter)
+
+
+def app_state(request: Request) -> AppState:
+    state: AppState = request.app.state.moot
+    return state

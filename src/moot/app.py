@@ -1,0 +1,55 @@
+"""The ASGI application factory: schema upgrade and site setup at start, the routers, the jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from moot import __version__
+from moot.actions.site import ensure_site
+from moot.api.errors import install_error_handlers
+from moot.api.lemmy_v3 import comment, community, post, search, site, user
+from moot.api.limits import BodyLimits
+from moot.api.state import AppState
+from moot.db.engine import Database
+from moot.db.migrate import upgrade_async
+from moot.jobs.scheduler import run_scheduler
+from moot.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
+    settings = settings or load_settings()
+    db = Database(settings)
+    state = AppState(settings=settings, db=db)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if migrate:
+            await upgrade_async(settings)
+        async with db.write() as session:
+            loaded = await ensure_site(session, settings)
+        state.jwt_secret = loaded.jwt_secret
+        state.limiter.configure(loaded.rate_limit)
+        jobs = asyncio.create_task(run_scheduler(db, settings.rank_interval_seconds)) if settings.run_jobs else None
+        try:
+            yield
+        finally:
+            if jobs is not None:
+                jobs.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await jobs
+            await db.dispose()
+
+    app = FastAPI(title="Moot", version=__version__, lifespan=lifespan, docs_url="/api/docs", redoc_url=None)
+    app.state.moot = state
+    install_error_handlers(app)
+    for module in (site, user, community, post, comment, search):
+        app.include_router(module.router, prefix="/api/v3")
+    app.add_middleware(BodyLimits)
+    return app

@@ -1,0 +1,122 @@
+"""The `moot` command: serve, db upgrade, admin create, demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Sequence
+
+from moot.settings import Settings, load_settings
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from moot.db.migrate import upgrade
+
+    upgrade(settings)
+    if args.workers > 1 and settings.is_sqlite:
+        print("moot: several workers need PostgreSQL (MOOT_DATABASE_URL); SQLite runs one.", file=sys.stderr)
+        return 2
+    uvicorn.run(
+        "moot.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+        proxy_headers=settings.trusted_proxy_headers,
+    )
+    return 0
+
+
+def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
+    from moot.db.migrate import upgrade
+
+    upgrade(settings)
+    print(f"moot: schema is up to date ({settings.effective_database_url.split('://')[0]})")
+    return 0
+
+
+async def _create_admin(settings: Settings, username: str, password: str, email: str | None) -> None:
+    from moot.actions.accounts import create_local_user
+    from moot.actions.site import ensure_site
+    from moot.db.engine import Database
+
+    db = Database(settings)
+    try:
+        async with db.write() as session:
+            await ensure_site(session, settings)
+            await create_local_user(session, settings, username=username, password=password, email=email, admin=True)
+    finally:
+        await db.dispose()
+
+
+def _admin_create(settings: Settings, args: argparse.Namespace) -> int:
+    from moot.db.migrate import upgrade
+    from moot.domain.errors import LemmyError
+
+    upgrade(settings)
+    password = args.password or getpass.getpass("password (10-60 characters): ")
+    try:
+        asyncio.run(_create_admin(settings, args.username, password, args.email))
+    except LemmyError as exc:
+        print(f"moot: {exc.error}", file=sys.stderr)
+        return 1
+    print(f"moot: admin {args.username} created")
+    return 0
+
+
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    from moot.db.migrate import upgrade
+    from moot.demo.load import load_demo
+
+    upgrade(settings)
+    summary = asyncio.run(load_demo(settings, args.file))
+    print(f"moot: demo loaded: {summary}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="moot", description="Moot, a federated link aggregator.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="upgrade the schema and run the web server (and its jobs)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8536)
+    serve.add_argument("--workers", type=int, default=1, help="app processes (PostgreSQL only above 1)")
+    serve.add_argument("--log-level", default="info")
+    serve.set_defaults(run=_serve)
+
+    db = commands.add_parser("db", help="database chores")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_upgrade = db_commands.add_parser("upgrade", help="bring the schema to the newest revision")
+    db_upgrade.set_defaults(run=_db_upgrade)
+
+    admin = commands.add_parser("admin", help="administration")
+    admin_commands = admin.add_subparsers(dest="admin_command", required=True)
+    create = admin_commands.add_parser("create", help="create an admin account")
+    create.add_argument("username")
+    create.add_argument("--password", help="asked for when left out")
+    create.add_argument("--email")
+    create.set_defaults(run=_admin_create)
+
+    demo = commands.add_parser("demo", help="load the example thread (idempotent)")
+    demo.add_argument("--file", default=None, help="a thread in seed_thread.json's format")
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    settings = load_settings()
+    result: int = args.run(settings, args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

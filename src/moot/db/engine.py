@@ -1,0 +1,78 @@
+"""The engine, sessions for reading and for writing, and the query counter tests use on hot paths."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from moot.settings import Settings
+
+# Counts statements per task when a test asks for it (`count_queries`), and costs nothing otherwise.
+_query_counter: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("moot_queries", default=None)
+
+
+def _on_sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def _count_statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+    recorded = _query_counter.get()
+    if recorded is not None:
+        recorded.append(statement)
+
+
+class Database:
+    """One per process. On SQLite, writes take a process-wide lock so that transactions never race to upgrade."""
+
+    def __init__(self, settings: Settings) -> None:
+        url = settings.effective_database_url
+        self.is_sqlite = url.startswith("sqlite")
+        kwargs: dict[str, Any] = {}
+        if not self.is_sqlite:
+            kwargs = {"pool_size": settings.db_pool_size, "max_overflow": settings.db_pool_size, "pool_pre_ping": False}
+        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        if self.is_sqlite:
+            event.listen(self.engine.sync_engine, "connect", _on_sqlite_connect)
+        event.listen(self.engine.sync_engine, "before_cursor_execute", _count_statement)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        self._write_lock = asyncio.Lock() if self.is_sqlite else None
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        async with self.sessions() as session:
+            yield session
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """A transaction that commits when the block ends without an exception, and rolls back otherwise."""
+        if self._write_lock is None:
+            async with self.sessions() as session, session.begin():
+                yield session
+            return
+        async with self._write_lock, self.sessions() as session, session.begin():
+            yield session
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+@asynccontextmanager
+async def count_queries() -> AsyncIterator[list[str]]:
+    """Record every SQL statement run by this task (and tasks it starts) inside the block."""
+    recorded: list[str] = []
+    token = _query_counter.set(recorded)
+    try:
+        yield recorded
+    finally:
+        _query_counter.reset(token)

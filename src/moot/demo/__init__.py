@@ -1,0 +1,1 @@
+"""The example thread Moot ships with, and the loader that imports it through the actions."""

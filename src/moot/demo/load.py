@@ -1,0 +1,170 @@
+"""Import the example thread through the actions: a post, its cross-post and its comment tree.
+
+The thread's home host (`alpha.example` in the shipped file) stands for this instance: its people and its
+community become local. People of other hosts become remote people, and the cross-post community
+(`news@beehaw.org`) a remote community, exactly as federation would have recorded them."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from moot.actions.accounts import create_local_user
+from moot.actions.comments import create_comment
+from moot.actions.communities import create_community
+from moot.actions.posts import create_post
+from moot.actions.remote import upsert_remote_community, upsert_remote_person
+from moot.actions.site import ensure_site
+from moot.db.community import Community
+from moot.db.engine import Database
+from moot.db.person import LocalUser, Person
+from moot.db.post import Post
+from moot.domain.timefmt import utcnow
+from moot.queries.viewer import Actor, RemoteActor, Viewer
+from moot.settings import Settings
+
+DEMO_FILE = Path(__file__).parent / "seed_thread.json"
+
+
+@dataclass(frozen=True, slots=True)
+class DemoSummary:
+    post_id: int
+    crosspost_ids: list[int]
+    comments: int
+    created: bool
+
+    def __str__(self) -> str:
+        state = "imported" if self.created else "already present"
+        return f"post {self.post_id} {state}, cross-posts {self.crosspost_ids}, {self.comments} comments"
+
+
+class _Importer:
+    def __init__(self, session: AsyncSession, settings: Settings, home: str) -> None:
+        self.session = session
+        self.settings = settings
+        self.home = home
+        self.actors: dict[str, Actor] = {}
+
+    async def actor(self, handle: str) -> Actor:
+        if handle in self.actors:
+            return self.actors[handle]
+        name, _, host = handle.partition("@")
+        actor: Actor
+        if host in ("", self.home):
+            found = (
+                await self.session.execute(
+                    select(LocalUser, Person)
+                    .join(Person, Person.id == LocalUser.person_id)
+                    .where(Person.name == name, Person.local.is_(True))
+                )
+            ).first()
+            if found is None:
+                user = await create_local_user(
+                    self.session, self.settings, username=name, password=secrets.token_urlsafe(24), email=None
+                )
+                person = await self.session.get(Person, user.person_id)
+                assert person is not None
+                found_user, found_person = user, person
+            else:
+                found_user, found_person = found[0], found[1]
+            actor = Viewer(local_user=found_user, person=found_person, token="")
+        else:
+            person = await upsert_remote_person(self.session, ap_id=f"https://{host}/u/{name}", name=name, domain=host)
+            actor = RemoteActor(person=person)
+        self.actors[handle] = actor
+        return actor
+
+    async def community(self, handle: str, creator: Actor) -> Community:
+        name, _, host = handle.partition("@")
+        if host in ("", self.home):
+            existing = await self.session.scalar(
+                select(Community).where(Community.name == name, Community.local.is_(True))
+            )
+            if existing is not None:
+                return existing
+            assert isinstance(creator, Viewer)
+            return await create_community(self.session, self.settings, creator, name=name, title=name.capitalize())
+        return await upsert_remote_community(
+            self.session, ap_id=f"https://{host}/c/{name}", name=name, domain=host, title=name.capitalize()
+        )
+
+
+async def _import(session: AsyncSession, settings: Settings, thread: dict[str, Any]) -> DemoSummary:
+    post_data = thread["post"]
+    home = post_data["community"].partition("@")[2]
+    importer = _Importer(session, settings, home)
+    author = await importer.actor(post_data["author"])
+    community = await importer.community(post_data["community"], author)
+    existing = await session.scalar(
+        select(Post.id).where(Post.community_id == community.id, Post.url == post_data["url"], Post.deleted.is_(False))
+    )
+    if existing is not None:
+        others = await session.scalars(
+            select(Post.id).where(Post.url == post_data["url"], Post.id != existing).order_by(Post.id)
+        )
+        return DemoSummary(post_id=existing, crosspost_ids=list(others.all()), comments=0, created=False)
+    comments = thread["comments"]
+    # Spread the thread over the last few hours so that ages and "new" sorting read naturally.
+    start = utcnow() - timedelta(minutes=5 * (len(comments) + 2))
+    post = await create_post(
+        session,
+        settings,
+        author,
+        community_id=community.id,
+        name=post_data["title"],
+        url=post_data["url"],
+        body=post_data.get("body_markdown"),
+        language_id=37,
+        published=start,
+    )
+    crosspost_ids = []
+    for handle in post_data.get("crossposted_to", []):
+        target = await importer.community(handle, author)
+        cross = await create_post(
+            session,
+            settings,
+            author,
+            community_id=target.id,
+            name=post_data["title"],
+            url=post_data["url"],
+            body=f"Cross-posted from {post_data['community']}.",
+            language_id=37,
+            published=start + timedelta(minutes=1),
+        )
+        crosspost_ids.append(cross.id)
+    ids: dict[int, int] = {}
+    for index, item in enumerate(comments):
+        actor = await importer.actor(item["author"])
+        host = item["author"].partition("@")[2]
+        remote_id = None if isinstance(actor, Viewer) else f"https://{host}/comment/{item['id']}"
+        comment, _ = await create_comment(
+            session,
+            settings,
+            actor,
+            post_id=post.id,
+            content=item["content_markdown"],
+            parent_id=ids[item["parent_id"]] if item.get("parent_id") else None,
+            language_id=37,
+            ap_id=remote_id,
+            published=start + timedelta(minutes=5 * (index + 1)),
+        )
+        ids[item["id"]] = comment.id
+    return DemoSummary(post_id=post.id, crosspost_ids=crosspost_ids, comments=len(ids), created=True)
+
+
+async def load_demo(settings: Settings, file: str | Path | None = None) -> DemoSummary:
+    thread = json.loads(Path(file or DEMO_FILE).read_bytes())  # noqa: ASYNC240 - a small local file, once
+    db = Database(settings)
+    try:
+        async with db.write() as session:
+            await ensure_site(session, settings)
+            return await _import(session, settings, thread)
+    finally:
+        await db.dispose()

@@ -1,0 +1,21 @@
+"""Login JWTs as Lemmy 0.19 makes them: HS256, `sub` = local user id as a string, `iss` = host, no expiry."""
+
+from __future__ import annotations
+
+import jwt
+
+from moot.domain.timefmt import utcnow
+
+
+def encode_login(local_user_id: int, hostname: str, secret: str) -> str:
+    claims = {"sub": str(local_user_id), "iss": hostname, "iat": int(utcnow().timestamp())}
+    return jwt.encode(claims, secret, algorithm="HS256")
+
+
+def decode_login(token: str, secret: str) -> int | None:
+    """The local user id, or None for anything that is not a token we signed (anonymous, never an error)."""
+    try:
+        claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["sub"], "verify_exp": False})
+        return int(claims["sub"])
+    except (jwt.PyJWTError, ValueError, TypeError, KeyError):
+        return None

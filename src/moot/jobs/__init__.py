@@ -1,0 +1,1 @@
+"""Scheduled work: rank refresh, active-user counts."""

@@ -1,0 +1,31 @@
+"""The in-process scheduler `moot serve` runs: ranks every 10 minutes, active users every hour."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from moot.db.engine import Database
+from moot.jobs.activity import refresh_active_users
+from moot.jobs.ranks import refresh_ranks
+
+log = logging.getLogger(__name__)
+ACTIVE_USERS_EVERY = 3600.0
+
+
+async def run_scheduler(db: Database, rank_interval: float) -> None:
+    """Runs until cancelled. A failing run is logged and retried at the next tick, never fatal."""
+    last_active = 0.0
+    while True:
+        try:
+            if time.monotonic() - last_active >= ACTIVE_USERS_EVERY or last_active == 0.0:
+                await refresh_active_users(db)
+                last_active = time.monotonic()
+            counts = await refresh_ranks(db)
+            log.info("ranks refreshed: %s", counts)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("scheduled job failed; retrying at the next tick")
+        await asyncio.sleep(rank_interval)

@@ -1,0 +1,1 @@
+"""Read models: the views the API and the pages list and show."""

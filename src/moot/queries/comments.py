@@ -1,0 +1,208 @@
+"""CommentView and the comment tree: one range read per tree, capped at 300 comments, ordered depth-first."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, and_, false, not_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from moot.db.comment import Comment, CommentActions
+from moot.db.community import Community
+from moot.db.person import Person
+from moot.db.post import Post
+from moot.db.search import comment_matches
+from moot.domain.enums import CommentSortType, ListingType, SubscribedType
+from moot.domain.errors import LemmyError
+from moot.domain.validation import MAX_COMMENT_DEPTH
+from moot.queries.common import (
+    follow_state,
+    has_blocked,
+    is_admin,
+    is_banned_from,
+    is_moderator,
+    page_of,
+    subscribed_type,
+)
+from moot.queries.viewer import Viewer
+
+TREE_CAP = 300
+DELETED_TEXT = ""
+
+Creator = aliased(Person, name="comment_creator")
+
+
+@dataclass(frozen=True, slots=True)
+class CommentView:
+    comment: Comment
+    creator: Person
+    post: Post
+    community: Community
+    creator_is_moderator: bool
+    creator_is_admin: bool
+    creator_banned_from_community: bool
+    banned_from_community: bool
+    subscribed: SubscribedType
+    saved: bool
+    creator_blocked: bool
+    my_vote: int | None
+
+
+def select_comment_views(viewer: Viewer | None) -> Select[*tuple[Any, ...]]:
+    me = viewer.person_id if viewer else None
+    actions = (
+        and_(CommentActions.comment_id == Comment.id, CommentActions.person_id == me) if me is not None else false()
+    )
+    return (
+        select(
+            Comment,
+            Creator,
+            Post,
+            Community,
+            is_moderator(Post.community_id, Comment.creator_id).label("creator_is_moderator"),
+            is_admin(Comment.creator_id).label("creator_is_admin"),
+            is_banned_from(Post.community_id, Comment.creator_id).label("creator_banned"),
+            is_banned_from(Post.community_id, me).label("banned"),
+            follow_state(me, Post.community_id).label("follow_pending"),
+            CommentActions.saved,
+            has_blocked(me, Comment.creator_id).label("creator_blocked"),
+            CommentActions.like_score,
+        )
+        .join(Creator, Creator.id == Comment.creator_id)
+        .join(Post, Post.id == Comment.post_id)
+        .join(Community, Community.id == Post.community_id)
+        .outerjoin(CommentActions, actions)
+    )
+
+
+def comment_view_of(row: Any, viewer: Viewer | None) -> CommentView:
+    comment: Comment = row[0]
+    if (comment.deleted or comment.removed) and not (viewer and viewer.is_admin):
+        # The tree keeps its shape; the words of a deleted or removed comment are gone.
+        comment.content = DELETED_TEXT
+    return CommentView(
+        comment=comment,
+        creator=row[1],
+        post=row[2],
+        community=row[3],
+        creator_is_moderator=bool(row.creator_is_moderator),
+        creator_is_admin=bool(row.creator_is_admin),
+        creator_banned_from_community=bool(row.creator_banned),
+        banned_from_community=bool(row.banned),
+        subscribed=subscribed_type(row.follow_pending),
+        saved=row.saved is not None,
+        creator_blocked=bool(row.creator_blocked),
+        my_vote=row.like_score,
+    )
+
+
+async def get_comment_view(session: AsyncSession, comment_id: int, viewer: Viewer | None) -> CommentView:
+    row = (await session.execute(select_comment_views(viewer).where(Comment.id == comment_id))).first()
+    if row is None:
+        raise LemmyError("couldnt_find_comment", status=404)
+    return comment_view_of(row, viewer)
+
+
+def _sort_order(sort: CommentSortType) -> list[Any]:
+    match sort:
+        case CommentSortType.TOP:
+            return [Comment.score.desc(), Comment.published.desc()]
+        case CommentSortType.NEW:
+            return [Comment.published.desc()]
+        case CommentSortType.OLD:
+            return [Comment.published.asc()]
+        case CommentSortType.CONTROVERSIAL:
+            return [Comment.controversy_rank.desc(), Comment.score.desc()]
+        case _:
+            return [Comment.hot_rank.desc(), Comment.score.desc()]
+
+
+@dataclass(slots=True)
+class CommentQuery:
+    sort: CommentSortType = CommentSortType.HOT
+    listing_type: ListingType = ListingType.ALL
+    max_depth: int | None = None
+    post_id: int | None = None
+    parent_id: int | None = None
+    community_id: int | None = None
+    creator_id: int | None = None
+    saved_only: bool = False
+    liked_only: bool = False
+    disliked_only: bool = False
+    page: int | None = None
+    limit: int | None = None
+    search_text: str | None = None
+
+
+def _depth_first(rows: list[CommentView], root_path: str) -> list[CommentView]:
+    """Put the rows in tree order: each comment right after its parent, siblings in the order fetched.
+    Rows whose parent did not make the cap are dropped, so every client can rebuild the tree."""
+    children: dict[str, list[CommentView]] = {}
+    for view in rows:
+        parent = view.comment.path.rsplit(".", 1)[0]
+        children.setdefault(parent, []).append(view)
+    ordered: list[CommentView] = []
+    stack = list(reversed(children.get(root_path, [])))
+    while stack:
+        view = stack.pop()
+        ordered.append(view)
+        stack.extend(reversed(children.get(view.comment.path, [])))
+    return ordered
+
+
+async def list_comments(session: AsyncSession, q: CommentQuery, viewer: Viewer | None) -> list[CommentView]:
+    """With `max_depth` (or `parent_id`) this is a tree fetch: at most 300 comments, shallow and best first,
+    returned depth-first so that a parent always precedes its replies. Otherwise a flat, paged list."""
+    me = viewer.person_id if viewer else None
+    stmt = select_comment_views(viewer).where(Post.deleted.is_(False), Post.removed.is_(False))
+    if q.post_id is not None:
+        stmt = stmt.where(Comment.post_id == q.post_id)
+    if q.community_id is not None:
+        stmt = stmt.where(Post.community_id == q.community_id)
+    if q.creator_id is not None:
+        stmt = stmt.where(Comment.creator_id == q.creator_id)
+    if q.search_text:
+        stmt = stmt.where(comment_matches(session, q.search_text))
+    if q.listing_type == ListingType.LOCAL:
+        stmt = stmt.where(Community.local.is_(True))
+    elif q.listing_type == ListingType.SUBSCRIBED:
+        if me is None:
+            return []
+        stmt = stmt.where(follow_state(me, Post.community_id).is_(False))
+    if me is not None:
+        if q.saved_only:
+            stmt = stmt.where(CommentActions.saved.is_not(None))
+        if q.liked_only:
+            stmt = stmt.where(CommentActions.like_score == 1)
+        elif q.disliked_only:
+            stmt = stmt.where(CommentActions.like_score == -1)
+        stmt = stmt.where(not_(has_blocked(me, Comment.creator_id)))
+    elif q.saved_only or q.liked_only or q.disliked_only:
+        return []
+    root_path = "0"
+    base_depth = 0
+    if q.parent_id is not None:
+        parent = await session.get(Comment, q.parent_id)
+        if parent is None:
+            raise LemmyError("couldnt_find_comment", status=404)
+        root_path, base_depth = parent.path, parent.depth
+        # Children of the parent share its path as a prefix: one indexed range read.
+        stmt = stmt.where(
+            Comment.post_id == parent.post_id, Comment.path > parent.path + ".", Comment.path < parent.path + "/"
+        )
+    is_tree = q.max_depth is not None or q.parent_id is not None
+    if not is_tree:
+        paging = page_of(q.page, q.limit)
+        stmt = stmt.where(Comment.deleted.is_(False), Comment.removed.is_(False))
+        stmt = stmt.order_by(*_sort_order(q.sort), Comment.id.desc()).offset(paging.offset).limit(paging.limit)
+        return [comment_view_of(row, viewer) for row in (await session.execute(stmt)).all()]
+    depth = min(q.max_depth if q.max_depth is not None else MAX_COMMENT_DEPTH, MAX_COMMENT_DEPTH)
+    stmt = stmt.where(Comment.depth <= base_depth + depth)
+    order: list[Any] = [Comment.depth.asc()]
+    if q.post_id is not None:
+        order.append(Comment.distinguished.desc())
+    stmt = stmt.order_by(*order, *_sort_order(q.sort), Comment.id.asc()).limit(TREE_CAP)
+    rows = [comment_view_of(row, viewer) for row in (await session.execute(stmt)).all()]
+    return _depth_first(rows, root_path)

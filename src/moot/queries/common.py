@@ -1,0 +1,95 @@
+"""Pieces every read model shares: viewer-dependent flags as correlated subqueries, keyset predicates."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, SQLColumnExpression, and_, exists, false, or_, select
+
+from moot.db.community import CommunityFollower, CommunityModerator, CommunityPersonBan
+from moot.db.person import LocalUser, PersonBlock
+from moot.domain.enums import SubscribedType
+from moot.domain.errors import LemmyError
+
+Col = SQLColumnExpression
+
+PAGE_MAX = 100
+LIMIT_MAX = 50
+LIMIT_DEFAULT = 10
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    limit: int
+    offset: int
+
+
+def page_of(page: int | None, limit: int | None, default_limit: int = LIMIT_DEFAULT) -> Page:
+    """Lemmy's paging rules: page 1..100, limit 1..50. Deep offsets are refused, cursors are the way on."""
+    page = 1 if page is None else page
+    limit = default_limit if limit is None else limit
+    if not 1 <= page <= PAGE_MAX:
+        raise LemmyError("unknown", f"page must be between 1 and {PAGE_MAX}")
+    if not 1 <= limit <= LIMIT_MAX:
+        raise LemmyError("unknown", f"limit must be between 1 and {LIMIT_MAX}")
+    return Page(limit=limit, offset=(page - 1) * limit)
+
+
+def is_moderator(community_id: Col[Any], person_id: Col[Any]) -> ColumnElement[bool]:
+    return exists().where(CommunityModerator.community_id == community_id, CommunityModerator.person_id == person_id)
+
+
+def is_admin(person_id: Col[Any]) -> ColumnElement[bool]:
+    return exists().where(LocalUser.person_id == person_id, LocalUser.admin.is_(True))
+
+
+def is_banned_from(community_id: Col[Any], person_id: Col[Any] | int | None) -> ColumnElement[bool]:
+    if person_id is None:
+        return false()
+    return exists().where(CommunityPersonBan.community_id == community_id, CommunityPersonBan.person_id == person_id)
+
+
+def has_blocked(viewer_id: int | None, target_id: Col[Any]) -> ColumnElement[bool]:
+    if viewer_id is None:
+        return false()
+    return exists().where(PersonBlock.person_id == viewer_id, PersonBlock.target_id == target_id)
+
+
+def follow_state(viewer_id: int | None, community_id: Col[Any]) -> ColumnElement[Any]:
+    """NULL when not following, else the `pending` flag (true until a remote community accepts)."""
+    if viewer_id is None:
+        return select(false()).where(false()).scalar_subquery()
+    return (
+        select(CommunityFollower.pending)
+        .where(CommunityFollower.community_id == community_id, CommunityFollower.person_id == viewer_id)
+        .scalar_subquery()
+    )
+
+
+def subscribed_type(pending: bool | None) -> SubscribedType:
+    if pending is None:
+        return SubscribedType.NOT_SUBSCRIBED
+    return SubscribedType.PENDING if pending else SubscribedType.SUBSCRIBED
+
+
+@dataclass(frozen=True, slots=True)
+class SortKey:
+    column: Col[Any]
+    descending: bool
+
+
+def keyset_after(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[bool]:
+    """Rows strictly after `values` in the order `keys` describe (mixed directions allowed)."""
+    clauses: list[ColumnElement[bool]] = []
+    for i, key in enumerate(keys):
+        equal_before = [keys[j].column == values[j] for j in range(i)]
+        beyond = key.column < values[i] if key.descending else key.column > values[i]
+        clauses.append(and_(*equal_before, beyond))
+    return or_(*clauses)
+
+
+def escape_like(text: str) -> str:
+    """Make user text literal inside a LIKE pattern (escape character: backslash)."""
+    return text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

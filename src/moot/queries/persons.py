@@ -1,0 +1,78 @@
+"""PersonView: a person, their counts and whether they administer this site."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from moot.db.instance import Instance
+from moot.db.person import InstanceBlock, Person, PersonBlock
+from moot.domain.errors import LemmyError
+from moot.queries.common import escape_like, is_admin, page_of
+
+
+@dataclass(frozen=True, slots=True)
+class PersonView:
+    person: Person
+    is_admin: bool
+
+
+async def get_person_view(session: AsyncSession, person_id: int) -> PersonView:
+    row = (await session.execute(select(Person, is_admin(Person.id)).where(Person.id == person_id))).first()
+    if row is None:
+        raise LemmyError("couldnt_find_person", status=404)
+    return PersonView(person=row[0], is_admin=bool(row[1]))
+
+
+async def find_person_id(session: AsyncSession, name: str, local_domain: str) -> int:
+    base, _, host = name.strip().lstrip("@").partition("@")
+    stmt = select(Person.id).where(func.lower(Person.name) == base.lower())
+    if not host or host.lower() == local_domain.lower():
+        stmt = stmt.where(Person.local.is_(True))
+    else:
+        stmt = stmt.join(Instance, Instance.id == Person.instance_id).where(Instance.domain == host.lower())
+    found = await session.scalar(stmt.limit(1))
+    if found is None:
+        raise LemmyError("couldnt_find_person", status=404)
+    return found
+
+
+async def admins(session: AsyncSession) -> list[PersonView]:
+    rows = await session.scalars(
+        select(Person).where(is_admin(Person.id), Person.deleted.is_(False)).order_by(Person.id)
+    )
+    return [PersonView(person=p, is_admin=True) for p in rows.all()]
+
+
+async def search_people(session: AsyncSession, text: str, page: int | None, limit: int | None) -> list[PersonView]:
+    paging = page_of(page, limit)
+    pattern = f"%{escape_like(text)}%"
+    rows = await session.execute(
+        select(Person, is_admin(Person.id))
+        .where(
+            Person.deleted.is_(False),
+            or_(Person.name.ilike(pattern, escape="\\"), Person.display_name.ilike(pattern, escape="\\")),
+        )
+        .order_by(Person.comment_count.desc(), Person.id)
+        .offset(paging.offset)
+        .limit(paging.limit)
+    )
+    return [PersonView(person=p, is_admin=bool(a)) for p, a in rows.all()]
+
+
+async def blocked_people(session: AsyncSession, person_id: int) -> list[Person]:
+    rows = await session.scalars(
+        select(Person).join(PersonBlock, PersonBlock.target_id == Person.id).where(PersonBlock.person_id == person_id)
+    )
+    return list(rows.all())
+
+
+async def blocked_instances(session: AsyncSession, person_id: int) -> list[Instance]:
+    rows = await session.scalars(
+        select(Instance)
+        .join(InstanceBlock, InstanceBlock.instance_id == Instance.id)
+        .where(InstanceBlock.person_id == person_id)
+    )
+    return list(rows.all())

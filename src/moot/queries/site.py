@@ -1,0 +1,106 @@
+"""The site view (settings, counts, admins) and what the logged-in user follows, moderates and blocks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from moot.actions.site import LocalSiteRow, load_local_site
+from moot.db.comment import Comment
+from moot.db.community import Community
+from moot.db.instance import Instance
+from moot.db.person import LocalUserLanguage, Person
+from moot.db.post import Post
+from moot.db.site import SiteLanguage, Tagline
+from moot.domain.errors import LemmyError
+from moot.queries.communities import blocked_communities, follows, moderated_by
+from moot.queries.persons import PersonView, admins, blocked_instances, blocked_people
+from moot.queries.viewer import Viewer
+
+
+@dataclass(frozen=True, slots=True)
+class SiteCounts:
+    users: int
+    posts: int
+    comments: int
+    communities: int
+
+
+@dataclass(frozen=True, slots=True)
+class SiteView:
+    row: LocalSiteRow
+    counts: SiteCounts
+    admins: list[PersonView]
+    taglines: list[Tagline]
+    discussion_languages: list[int]
+
+
+@dataclass(frozen=True, slots=True)
+class MyUser:
+    viewer: Viewer
+    follows: list[Community]
+    moderates: list[Community]
+    community_blocks: list[Community]
+    person_blocks: list[Person]
+    instance_blocks: list[Instance]
+    discussion_languages: list[int]
+
+
+async def get_site_view(session: AsyncSession) -> SiteView:
+    row = await load_local_site(session)
+    if row is None:
+        raise LemmyError("couldnt_find_object", status=404)
+    counts = (
+        await session.execute(
+            select(
+                select(func.count())
+                .select_from(Person)
+                .where(Person.local.is_(True), Person.deleted.is_(False))
+                .scalar_subquery(),
+                select(func.count())
+                .select_from(Post)
+                .where(Post.local.is_(True), Post.deleted.is_(False))
+                .scalar_subquery(),
+                select(func.count())
+                .select_from(Comment)
+                .where(Comment.local.is_(True), Comment.deleted.is_(False))
+                .scalar_subquery(),
+                select(func.count())
+                .select_from(Community)
+                .where(Community.local.is_(True), Community.deleted.is_(False))
+                .scalar_subquery(),
+            )
+        )
+    ).one()
+    taglines = list((await session.scalars(select(Tagline).order_by(Tagline.id))).all())
+    languages = list(
+        (await session.scalars(select(SiteLanguage.language_id).where(SiteLanguage.site_id == row.site.id))).all()
+    )
+    return SiteView(
+        row=row,
+        counts=SiteCounts(users=counts[0], posts=counts[1], comments=counts[2], communities=counts[3]),
+        admins=await admins(session),
+        taglines=taglines,
+        discussion_languages=sorted(languages),
+    )
+
+
+async def get_my_user(session: AsyncSession, viewer: Viewer) -> MyUser:
+    languages = list(
+        (
+            await session.scalars(
+                select(LocalUserLanguage.language_id).where(LocalUserLanguage.local_user_id == viewer.local_user.id)
+            )
+        ).all()
+    )
+    return MyUser(
+        viewer=viewer,
+        follows=await follows(session, viewer.person_id),
+        moderates=[c for c, _ in await moderated_by(session, viewer.person_id)],
+        community_blocks=await blocked_communities(session, viewer.person_id),
+        person_blocks=await blocked_people(session, viewer.person_id),
+        instance_blocks=await blocked_instances(session, viewer.person_id),
+        discussion_languages=sorted(languages),
+    )

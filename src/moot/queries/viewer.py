@@ -1,0 +1,75 @@
+"""Who is asking: the logged-in account behind a JWT, or nobody."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from moot.db.person import LocalUser, LoginToken, Person
+from moot.domain.tokens import decode_login
+
+
+class Actor(Protocol):
+    """Whoever performs an action: a logged-in local account, or a remote person arriving by federation."""
+
+    @property
+    def person(self) -> Person: ...
+
+    @property
+    def person_id(self) -> int: ...
+
+    @property
+    def is_admin(self) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteActor:
+    """A person of another instance acting here (never an admin of this site)."""
+
+    person: Person
+
+    @property
+    def person_id(self) -> int:
+        return self.person.id
+
+    @property
+    def is_admin(self) -> bool:
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    local_user: LocalUser
+    person: Person
+    token: str
+
+    @property
+    def person_id(self) -> int:
+        return self.person.id
+
+    @property
+    def is_admin(self) -> bool:
+        return self.local_user.admin
+
+
+async def load_viewer(session: AsyncSession, token: str | None, secret: str) -> Viewer | None:
+    """A token counts only if we signed it and its login row still exists; anything else is anonymous."""
+    if not token:
+        return None
+    user_id = decode_login(token, secret)
+    if user_id is None:
+        return None
+    row = (
+        await session.execute(
+            select(LocalUser, Person)
+            .join(Person, Person.id == LocalUser.person_id)
+            .join(LoginToken, LoginToken.user_id == LocalUser.id)
+            .where(LoginToken.token == token, LocalUser.id == user_id, Person.deleted.is_(False))
+        )
+    ).first()
+    if row is None:
+        return None
+    return Viewer(local_user=row[0], person=row[1], token=token)
