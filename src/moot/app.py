@@ -14,6 +14,7 @@ from moot.actions.site import ensure_site
 from moot.api.errors import install_error_handlers
 from moot.api.lemmy_v3 import comment, community, post, search, site, user
 from moot.api.limits import BodyLimits
+from moot.api.nodeinfo import router as nodeinfo_router
 from moot.api.state import AppState
 from moot.db.engine import Database
 from moot.db.migrate import upgrade_async
@@ -51,5 +52,6 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     install_error_handlers(app)
     for module in (site, user, community, post, comment, search):
         app.include_router(module.router, prefix="/api/v3")
+    app.include_router(nodeinfo_router)
     app.add_middleware(BodyLimits)
     return app

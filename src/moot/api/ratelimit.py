@@ -42,6 +42,8 @@ class RateLimiter:
         self._state: dict[tuple[Bucket, str], _Tokens] = {}
 
     def configure(self, limits: LocalSiteRateLimit) -> None:
+        """New limits start every address with a full bucket of the new size."""
+        self._state.clear()
         self._rules = {
             bucket: Rule(
                 capacity=getattr(limits, bucket.value), per_seconds=getattr(limits, f"{bucket.value}_per_second")

@@ -12,6 +12,12 @@ from moot.db.comment import Comment
 from moot.db.post import Post
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+_SEARCH_OBJECTS = ("post_fts", "comment_fts", "ix_post_fts", "ix_comment_fts")
+
+
+def is_search_object(name: str | None) -> bool:
+    """The FTS5 tables and GIN indexes live outside the table metadata; schema comparisons skip them."""
+    return name is not None and name.startswith(_SEARCH_OBJECTS)
 
 
 def _is_sqlite(session: AsyncSession) -> bool:

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import secrets
+
 import jwt
 
 from moot.domain.timefmt import utcnow
 
 
 def encode_login(local_user_id: int, hostname: str, secret: str) -> str:
-    claims = {"sub": str(local_user_id), "iss": hostname, "iat": int(utcnow().timestamp())}
+    # `jti` keeps two logins in the same second apart: each login is its own row, ended on its own.
+    claims = {
+        "sub": str(local_user_id),
+        "iss": hostname,
+        "iat": int(utcnow().timestamp()),
+        "jti": secrets.token_urlsafe(12),
+    }
     return jwt.encode(claims, secret, algorithm="HS256")
 
 

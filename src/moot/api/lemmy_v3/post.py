@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
 
 from moot.actions import posts
-from moot.actions.site import load_local_site
 from moot.api.lemmy_v3 import convert
 from moot.api.lemmy_v3.context import Ctx, context, ok
 from moot.api.lemmy_v3.forms import (
@@ -28,6 +27,7 @@ from moot.domain.enums import ListingType, SortType
 from moot.domain.errors import LemmyError
 from moot.queries.communities import find_community_id, get_community_view, moderators
 from moot.queries.posts import PostQuery, cross_posts, get_post_view, list_posts
+from moot.queries.site import listing_defaults
 from moot.queries.viewer import Viewer
 
 router = APIRouter()
@@ -155,9 +155,7 @@ async def list_all(form: Annotated[GetPosts, Query()], c: Ctx = Depends(context)
         community_id = form.community_id
         if community_id is None and form.community_name:
             community_id = await find_community_id(session, form.community_name, c.settings.domain)
-        site = await load_local_site(session)
-        site_listing = site.local_site.default_post_listing_type if site else "Local"
-        site_sort = site.local_site.default_sort_type if site else "Active"
+        site_listing, site_sort = await listing_defaults(session)
         sort = form.sort or SortType(c.viewer.local_user.default_sort_type if c.viewer else site_sort)
         views, next_page = await list_posts(
             session,

@@ -1,0 +1,55 @@
+"""Hot paths run a fixed number of SQL statements, however much data there is.
+
+"This is a performance-critical code path": the front page, a community page and a comment tree must not
+grow a query per row. The counts below are the whole request, authentication included."""
+
+from __future__ import annotations
+
+from conftest import Api, make_comment, make_community, make_post
+
+from moot.db.engine import count_queries
+
+
+async def _fill(api: Api) -> tuple[int, int]:
+    community = await make_community(api)
+    post = await make_post(api, community["id"], url="https://example.com/counted")
+    parent = None
+    for i in range(12):
+        comment = await make_comment(api, post["id"], f"comment {i}", parent_id=parent)
+        parent = comment["id"] if i % 3 else None
+    for _ in range(8):
+        await make_post(api, community["id"])
+    return community["id"], post["id"]
+
+
+async def test_front_page_query_count(user: Api, anon: Api) -> None:
+    await _fill(user)
+    async with count_queries() as anonymous:
+        data = await anon.ok_get("/post/list", type_="All", sort="Hot", limit=20)
+    assert len(data["posts"]) >= 9
+    # site defaults + the page
+    assert len(anonymous) == 2, anonymous
+    async with count_queries() as logged_in:
+        await user.ok_get("/post/list", type_="All", sort="Hot", limit=20)
+    # + the login check
+    assert len(logged_in) == 3, logged_in
+
+
+async def test_community_page_query_count(user: Api) -> None:
+    community_id, _ = await _fill(user)
+    async with count_queries() as statements:
+        data = await user.ok_get("/post/list", community_id=community_id, sort="New", limit=20)
+    assert len(data["posts"]) == 9
+    assert len(statements) == 3, statements
+    async with count_queries() as sidebar:
+        await user.ok_get("/community", id=community_id)
+    # login, community view, moderators, languages
+    assert len(sidebar) == 4, sidebar
+
+
+async def test_comment_tree_query_count(user: Api, anon: Api) -> None:
+    _, post_id = await _fill(user)
+    async with count_queries() as statements:
+        data = await anon.ok_get("/comment/list", post_id=post_id, max_depth=8, sort="Hot")
+    assert len(data["comments"]) == 12
+    assert len(statements) == 1, statements
