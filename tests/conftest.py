@@ -46,26 +46,26 @@ async def _pg_admin(sql: str) -> None:
 
 
 @dataclass
-class TestDatabase:
+class DatabaseUnderTest:
     url: str
     data_dir: Path
     name: str | None = None
 
 
-def make_database(tmp: Path) -> TestDatabase:
+def make_database(tmp: Path) -> DatabaseUnderTest:
     if backend() == "postgres":
         name = f"moot_test_{uuid.uuid4().hex[:12]}"
         asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-        return TestDatabase(url=f"{PG_BASE}/{name}", data_dir=tmp, name=name)
-    return TestDatabase(url=f"sqlite+aiosqlite:///{tmp / 'moot.sqlite3'}", data_dir=tmp)
+        return DatabaseUnderTest(url=f"{PG_BASE}/{name}", data_dir=tmp, name=name)
+    return DatabaseUnderTest(url=f"sqlite+aiosqlite:///{tmp / 'moot.sqlite3'}", data_dir=tmp)
 
 
-def drop_database(db: TestDatabase) -> None:
+def drop_database(db: DatabaseUnderTest) -> None:
     if db.name is not None:
         asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{db.name}" WITH (FORCE)'))
 
 
-def settings_for(db: TestDatabase, hostname: str = HOSTNAME) -> Settings:
+def settings_for(db: DatabaseUnderTest, hostname: str = HOSTNAME) -> Settings:
     return Settings(
         data_dir=db.data_dir,
         database_url=db.url,
@@ -132,14 +132,14 @@ def unique(prefix: str = "u") -> str:
 
 
 @pytest.fixture(scope="session")
-def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDatabase]:
+def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseUnderTest]:
     db = make_database(tmp_path_factory.mktemp("moot"))
     yield db
     drop_database(db)
 
 
 @pytest.fixture(scope="session")
-def settings(database: TestDatabase) -> Settings:
+def settings(database: DatabaseUnderTest) -> Settings:
     return settings_for(database)
 
 
@@ -236,26 +236,28 @@ class ServerProcess:
     log: Path
 
 
-def start_server(db: TestDatabase, port: int, env_extra: dict[str, str] | None = None) -> ServerProcess:
-    log = db.data_dir / f"server-{port}.log"
+def start_server(
+    db: DatabaseUnderTest, port: int, env_extra: dict[str, str] | None = None, host: str = "127.0.0.1"
+) -> ServerProcess:
+    log = db.data_dir / f"server-{host}-{port}.log"
     env = {
         **os.environ,
         "MOOT_DATA_DIR": str(db.data_dir),
         "MOOT_DATABASE_URL": db.url,
-        "MOOT_HOSTNAME": f"127.0.0.1:{port}",
+        "MOOT_HOSTNAME": f"{host}:{port}",
         "MOOT_TLS_ENABLED": "false",
         "MOOT_SETUP_ADMIN_USERNAME": ADMIN_NAME,
         "MOOT_SETUP_ADMIN_PASSWORD": ADMIN_PASSWORD,
         **(env_extra or {}),
     }
-    with log.open("wb") as out:
+    with log.open("ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "moot.cli", "serve", "--port", str(port), "--log-level", "warning"],
+            [sys.executable, "-m", "moot.cli", "serve", "--host", host, "--port", str(port), "--log-level", "warning"],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
         )
-    base = f"http://127.0.0.1:{port}"
+    base = f"http://{host}:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:

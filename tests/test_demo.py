@@ -7,7 +7,6 @@ from typing import Any
 
 from conftest import Api
 from lemmy_shapes import assert_shape
-
 from moot.demo.load import DEMO_FILE, load_demo
 from moot.settings import Settings
 

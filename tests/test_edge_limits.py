@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import httpx
-from conftest import Api
 
+from conftest import Api
 from moot.api.limits import json_depth_ok
 
 

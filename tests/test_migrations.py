@@ -8,10 +8,10 @@ from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from conftest import drop_database, make_database, settings_for
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from conftest import drop_database, make_database, settings_for
 from moot.db.migrate import upgrade
 from moot.db.models import Base
 from moot.db.search import is_search_object

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import ADMIN_NAME, ADMIN_PASSWORD, ServerProcess, unique
-from lemmy_shapes import assert_shape
 from pythorhead import Lemmy
 from pythorhead.requestor import Request
 from pythorhead.types import SortType
+
+from conftest import ADMIN_NAME, ADMIN_PASSWORD, ServerProcess, unique
+from lemmy_shapes import assert_shape
 
 PASSWORD = "pythorhead-pass-1"
 

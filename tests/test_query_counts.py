@@ -6,7 +6,6 @@ grow a query per row. The counts below are the whole request, authentication inc
 from __future__ import annotations
 
 from conftest import Api, make_comment, make_community, make_post
-
 from moot.db.engine import count_queries
 
 

@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from conftest import ADMIN_NAME, ADMIN_PASSWORD, Api, drop_database, make_database, settings_for, unique
 
+from conftest import ADMIN_NAME, ADMIN_PASSWORD, Api, drop_database, make_database, settings_for, unique
 from moot.api.ratelimit import Bucket, RateLimiter
 from moot.app import create_app
 from moot.db.site import LocalSiteRateLimit

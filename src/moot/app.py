@@ -18,6 +18,9 @@ from moot.api.nodeinfo import router as nodeinfo_router
 from moot.api.state import AppState
 from moot.db.engine import Database
 from moot.db.migrate import upgrade_async
+from moot.federation.routes import ActivityPubNegotiation
+from moot.federation.routes import router as federation_router
+from moot.federation.service import make_delivery, make_inbox
 from moot.jobs.scheduler import run_scheduler
 from moot.settings import Settings, load_settings
 
@@ -37,14 +40,20 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
             loaded = await ensure_site(session, settings)
         state.jwt_secret = loaded.jwt_secret
         state.limiter.configure(loaded.rate_limit)
-        jobs = asyncio.create_task(run_scheduler(db, settings.rank_interval_seconds)) if settings.run_jobs else None
+        state.inbox = make_inbox(db, settings)
+        tasks: list[asyncio.Task[None]] = []
+        if settings.run_jobs:
+            tasks.append(asyncio.create_task(run_scheduler(db, settings.rank_interval_seconds), name="jobs"))
+        if settings.run_delivery:
+            tasks.append(asyncio.create_task(make_delivery(db, settings).run(), name="delivery"))
         try:
             yield
         finally:
-            if jobs is not None:
-                jobs.cancel()
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
-                    await jobs
+                    await task
             await db.dispose()
 
     app = FastAPI(title="Moot", version=__version__, lifespan=lifespan, docs_url="/api/docs", redoc_url=None)
@@ -53,5 +62,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     for module in (site, user, community, post, comment, search):
         app.include_router(module.router, prefix="/api/v3")
     app.include_router(nodeinfo_router)
+    app.include_router(federation_router)
+    app.add_middleware(ActivityPubNegotiation)
     app.add_middleware(BodyLimits)
     return app

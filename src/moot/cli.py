@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import getpass
 import logging
 import sys
@@ -80,6 +81,39 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def _run_worker(settings: Settings, shard: int, shards: int) -> None:
+    from moot.db.engine import Database
+    from moot.federation.service import make_delivery
+
+    db = Database(settings)
+    try:
+        await make_delivery(db, settings, shard=shard, shards=shards).run()
+    finally:
+        await db.dispose()
+
+
+def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    from moot.db.migrate import upgrade
+
+    index, _, count = args.shard.partition("/")
+    if not (index.isdigit() and count.isdigit() and 0 <= int(index) < int(count)):
+        print("moot: --shard takes i/N with 0 <= i < N, e.g. 0/2", file=sys.stderr)
+        return 2
+    upgrade(settings)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_run_worker(settings, int(index), int(count)))
+    return 0
+
+
+def _ap_parse(_settings: Settings, args: argparse.Namespace) -> int:
+    from moot.federation.inspect import describe
+
+    raw = sys.stdin.buffer.read() if args.file == "-" else open(args.file, "rb").read()  # noqa: SIM115
+    ok, text = describe(raw)
+    print(text)
+    return 0 if ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="moot", description="Moot, a federated link aggregator.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -103,6 +137,16 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--password", help="asked for when left out")
     create.add_argument("--email")
     create.set_defaults(run=_admin_create)
+
+    worker = commands.add_parser("worker", help="run federation delivery for a shard of the remote instances")
+    worker.add_argument("--shard", default="0/1", help="i/N: this process takes instances with id %% N == i")
+    worker.set_defaults(run=_worker)
+
+    ap = commands.add_parser("ap", help="ActivityPub tools")
+    ap_commands = ap.add_subparsers(dest="ap_command", required=True)
+    parse = ap_commands.add_parser("parse", help="show what Moot makes of an ActivityPub JSON document")
+    parse.add_argument("file", help="a JSON file, or - for standard input")
+    parse.set_defaults(run=_ap_parse)
 
     demo = commands.add_parser("demo", help="load the example thread (idempotent)")
     demo.add_argument("--file", default=None, help="a thread in seed_thread.json's format")

@@ -36,6 +36,11 @@ class Settings:
     # Behind a reverse proxy, take the client address (for rate limits) from X-Forwarded-For.
     trusted_proxy_headers: bool = False
     db_pool_size: int = 10
+    # Federation. Delivery runs inside `moot serve` unless turned off (then run `moot worker` processes).
+    run_delivery: bool = True
+    # Test mode only: allows http://, explicit ports and loopback/private addresses for outbound requests,
+    # and makes the delivery loop eager. Never on unless MOOT_FEDERATION_DEBUG=true is set explicitly.
+    federation_debug: bool = False
 
     @property
     def sqlite_path(self) -> Path:
@@ -75,6 +80,8 @@ ENV_NAMES: dict[str, str] = {
     "rank_interval_seconds": "MOOT_RANK_INTERVAL_SECONDS",
     "trusted_proxy_headers": "MOOT_TRUSTED_PROXY_HEADERS",
     "db_pool_size": "MOOT_DB_POOL_SIZE",
+    "run_delivery": "MOOT_RUN_DELIVERY",
+    "federation_debug": "MOOT_FEDERATION_DEBUG",
 }
 SETTINGS_FILE_ENV = "MOOT_SETTINGS_FILE"
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,10 +16,14 @@ from moot.domain.apids import person_ap_id
 from moot.domain.enums import RegistrationMode
 from moot.domain.errors import LemmyError
 from moot.domain.keys import generate_keypair
+from moot.domain.languages import LANGUAGES
 from moot.domain.passwords import hash_password, verify_password
 from moot.domain.timefmt import utcnow
 from moot.domain.tokens import encode_login
 from moot.settings import Settings
+
+KNOWN_LANGUAGE_IDS = frozenset(lang.id for lang in LANGUAGES)
+UNDETERMINED_LANGUAGE_ID = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +50,8 @@ async def create_local_user(
     email: str | None,
     admin: bool = False,
     show_nsfw: bool = False,
+    default_listing_type: str | None = None,
+    post_listing_mode: str | None = None,
     check_name_length: bool = True,
     max_name_length: int = validation.DEFAULT_ACTOR_NAME_MAX,
 ) -> LocalUser:
@@ -53,8 +61,9 @@ async def create_local_user(
     if await _local_person_by_name(session, username) is not None:
         raise LemmyError("user_already_exists")
     if email is not None:
-        email = email.strip()
-        taken = await session.scalar(select(LocalUser.id).where(func.lower(LocalUser.email) == email.lower()))
+        # Lemmy keeps emails in lower case, so logins and uniqueness never depend on how it was typed.
+        email = email.strip().lower()
+        taken = await session.scalar(select(LocalUser.id).where(func.lower(LocalUser.email) == email))
         if taken is not None:
             raise LemmyError("email_already_exists")
     now = utcnow()
@@ -81,6 +90,8 @@ async def create_local_user(
         admin=admin,
         show_nsfw=show_nsfw,
         accepted_application=True,
+        default_listing_type=default_listing_type or "Local",
+        post_listing_mode=post_listing_mode or "List",
         last_donation_notification=now,
         published=now,
     )
@@ -118,6 +129,8 @@ async def register(
     if form.password != form.password_verify:
         raise LemmyError("passwords_do_not_match")
     becomes_admin = not local_site.site_setup
+    # New accounts start from the site's defaults; a site with a content warning shows NSFW unless told not to.
+    show_nsfw = form.show_nsfw if form.show_nsfw is not None else loaded.site.content_warning is not None
     user = await create_local_user(
         session,
         settings,
@@ -125,7 +138,9 @@ async def register(
         password=form.password,
         email=form.email,
         admin=becomes_admin,
-        show_nsfw=bool(form.show_nsfw),
+        show_nsfw=show_nsfw,
+        default_listing_type=local_site.default_post_listing_type,
+        post_listing_mode=local_site.default_post_listing_mode,
         max_name_length=local_site.actor_name_max_length,
     )
     if becomes_admin:
@@ -213,28 +228,21 @@ LOCAL_USER_SETTINGS = (
 async def save_user_settings(
     session: AsyncSession, user: LocalUser, person: Person, changes: dict[str, object]
 ) -> None:
-    """Apply a SaveUserSettings form; fields left out stay as they are, empty strings clear text fields."""
+    """Apply a SaveUserSettings form; fields left out stay as they are, empty strings clear text fields.
+    Everything is checked before anything changes, so a refused form leaves the account as it was."""
+    loaded = await load_local_site(session)
+    if loaded is None:
+        raise LemmyError("couldnt_find_object", status=404)
+    _check_profile(changes, loaded.local_site.actor_name_max_length)
     display_name = changes.get("display_name")
     if isinstance(display_name, str):
-        if display_name.strip():
-            validation.check_display_name(display_name.strip())
-            person.display_name = display_name.strip()
-        else:
-            person.display_name = None
+        person.display_name = display_name.strip() or None
     bio = changes.get("bio")
     if isinstance(bio, str):
-        validation.check_bio(bio)
         person.bio = bio or None
     email = changes.get("email")
     if isinstance(email, str):
-        email = email.strip() or None
-        if email is not None:
-            taken = await session.scalar(
-                select(LocalUser.id).where(func.lower(LocalUser.email) == email.lower(), LocalUser.id != user.id)
-            )
-            if taken is not None:
-                raise LemmyError("email_already_exists")
-        user.email = email
+        user.email = await _checked_email(session, user, email, loaded.local_site.require_email_verification)
     for key in PERSON_SETTINGS:
         value = changes.get(key)
         if value is not None:
@@ -245,7 +253,63 @@ async def save_user_settings(
             setattr(user, key, value)
     languages = changes.get("discussion_languages")
     if isinstance(languages, list):
-        await session.execute(delete(LocalUserLanguage).where(LocalUserLanguage.local_user_id == user.id))
-        session.add_all(LocalUserLanguage(local_user_id=user.id, language_id=int(i)) for i in set(languages))
+        await _set_languages(session, user, languages)
     person.updated = utcnow()
     session.add_all([user, person])
+
+
+# Matrix ids as Element accepts them: @localpart:server, with an optional port.
+_MATRIX_ID = re.compile(r"@[A-Za-z0-9\x21-\x39\x3B-\x7F]+:[A-Za-z0-9.-]+(:[0-9]{2,5})?")
+
+
+def _check_profile(changes: dict[str, object], name_max_length: int) -> None:
+    display_name = changes.get("display_name")
+    if isinstance(display_name, str) and display_name.strip():
+        # Lemmy bounds display names by the site's actor name limit, not a fixed length.
+        validation.check_display_name(display_name.strip(), name_max_length)
+    bio = changes.get("bio")
+    if isinstance(bio, str):
+        validation.check_bio(bio)
+    matrix_user_id = changes.get("matrix_user_id")
+    if isinstance(matrix_user_id, str) and matrix_user_id and not _MATRIX_ID.fullmatch(matrix_user_id):
+        raise LemmyError("invalid_matrix_id")
+    for key in ("avatar", "banner"):
+        value = changes.get(key)
+        if isinstance(value, str) and value and not _is_web_url(value):
+            raise LemmyError("invalid_url")
+
+
+def _is_web_url(value: str) -> bool:
+    """Images are shown in pages: only http(s) links with a host (never javascript: or data:)."""
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.hostname) and value.strip() == value
+
+
+async def _checked_email(session: AsyncSession, user: LocalUser, email: str, required: bool) -> str | None:
+    cleaned = email.strip().lower() or None
+    if cleaned is None:
+        if required:
+            raise LemmyError("email_required")
+        return None
+    taken = await session.scalar(
+        select(LocalUser.id).where(func.lower(LocalUser.email) == cleaned, LocalUser.id != user.id)
+    )
+    if taken is not None:
+        raise LemmyError("email_already_exists")
+    return cleaned
+
+
+async def _set_languages(session: AsyncSession, user: LocalUser, languages: list[object]) -> None:
+    """No rows means every language. Like Lemmy, a chosen subset always keeps "undetermined" (id 0), since
+    much federated content carries no language tag."""
+    chosen = {i for i in languages if isinstance(i, int)}
+    if not chosen <= KNOWN_LANGUAGE_IDS:
+        raise LemmyError("language_not_allowed")
+    await session.execute(delete(LocalUserLanguage).where(LocalUserLanguage.local_user_id == user.id))
+    if chosen:
+        chosen.add(UNDETERMINED_LANGUAGE_ID)
+    if chosen and chosen != KNOWN_LANGUAGE_IDS:
+        session.add_all(LocalUserLanguage(local_user_id=user.id, language_id=i) for i in sorted(chosen))

@@ -11,9 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from moot.actions.posts import check_can_act_in, load_post, mark_comments_read
 from moot.actions.site import load_local_site
 from moot.db.comment import Comment, CommentActions, CommentReply, PersonMention
-from moot.db.community import Community
-from moot.db.instance import Instance
-from moot.db.person import LocalUser, Person, PersonBlock
+from moot.db.community import Community, CommunityBlock
+from moot.db.person import InstanceBlock, LocalUser, Person, PersonBlock
 from moot.db.post import Post
 from moot.db.search import index_comment
 from moot.domain import validation
@@ -23,6 +22,7 @@ from moot.domain.languages import LANGUAGE_BY_ID
 from moot.domain.mentions import scrape_mentions
 from moot.domain.ranking import NECRO_WINDOW, controversy_rank
 from moot.domain.timefmt import utcnow
+from moot.federation import outbox
 from moot.queries.viewer import Actor
 from moot.settings import Settings
 
@@ -85,30 +85,42 @@ async def create_comment(
     comment.path = f"{parent.path if parent else '0'}.{comment.id}"
     comment.depth = (parent.depth if parent else 0) + 1
     await _count_new_comment(session, post, comment, parent)
-    await vote_comment(session, viewer, comment, 1)
+    # The author's own upvote is implied by the Create on every server; it is not federated on its own.
+    await vote_comment(session, viewer, comment, 1, federate=False)
     await mark_comments_read(session, viewer, post)
     await index_comment(session, comment)
-    recipients = await _notify(session, settings, viewer, comment, post, parent)
+    recipients = await _notify(session, settings, viewer, comment, post, community)
+    if parent is not None:
+        await _mark_parent_read(session, viewer, parent)
+    await outbox.comment_saved(session, viewer.person, comment, created=True)
     return comment, recipients
 
 
 async def _count_new_comment(session: AsyncSession, post: Post, comment: Comment, parent: Comment | None) -> None:
-    post.comments += 1
     post.newest_comment_time = comment.published
     if comment.creator_id != post.creator_id and comment.published - post.published < NECRO_WINDOW:
         # Only replies by others, made while the post is young, keep it "active" (Lemmy's necro rule).
         post.newest_comment_time_necro = comment.published
-    await session.execute(
-        update(Community).where(Community.id == post.community_id).values(comments=Community.comments + 1)
-    )
-    await session.execute(
-        update(Person).where(Person.id == comment.creator_id).values(comment_count=Person.comment_count + 1)
-    )
+    await adjust_counts(session, comment, 1)
     if parent is not None:
         ancestor_ids = [int(i) for i in parent.path.split(".")[1:]]
         await session.execute(
             update(Comment).where(Comment.id.in_(ancestor_ids)).values(child_count=Comment.child_count + 1)
         )
+
+
+async def adjust_counts(session: AsyncSession, comment: Comment, diff: int) -> None:
+    """Add `diff` to the comment counts of its post, community and creator. Lemmy counts only comments
+    that are neither deleted nor removed, so deleting (or removing) takes one away and restoring gives it back;
+    `child_count` keeps counting every reply."""
+    post = await load_post(session, comment.post_id)
+    post.comments += diff
+    await session.execute(
+        update(Community).where(Community.id == post.community_id).values(comments=Community.comments + diff)
+    )
+    await session.execute(
+        update(Person).where(Person.id == comment.creator_id).values(comment_count=Person.comment_count + diff)
+    )
 
 
 async def _notify(
@@ -117,78 +129,138 @@ async def _notify(
     viewer: Actor,
     comment: Comment,
     post: Post,
-    parent: Comment | None,
+    community: Community,
 ) -> list[int]:
-    """A reply lands in the parent author's inbox (the post author's for top-level comments); each
-    `@name@host` of a local person lands in theirs. Nobody is notified of their own words or by someone
-    they block."""
-    recipients: list[int] = []
-    reply_to = parent.creator_id if parent else post.creator_id
-    if reply_to != viewer.person_id and not await _blocks(session, reply_to, viewer.person_id):
-        local_user_id = await session.scalar(select(LocalUser.id).where(LocalUser.person_id == reply_to))
-        if local_user_id is not None:
-            session.add(CommentReply(recipient_id=reply_to, comment_id=comment.id, published=comment.published))
-            recipients.append(local_user_id)
+    """Lemmy's order: each `@name@host` of a local person lands in their mentions, then the parent's author
+    (the post's, for a top-level comment) gets a reply unless just mentioned. Nobody is notified of their own
+    words or by someone they block. Safe to run again after an edit: existing rows are kept, not doubled.
+    Returns the local user ids notified."""
+    notified: dict[int, int] = {}
     for mention in scrape_mentions(comment.content):
         if mention.domain != settings.domain:
             continue
-        row = (
-            await session.execute(
-                select(Person.id, LocalUser.id)
-                .join(LocalUser, LocalUser.person_id == Person.id)
-                .join(Instance, Instance.id == Person.instance_id)
-                .where(func.lower(Person.name) == mention.name.lower(), Person.local.is_(True))
-            )
-        ).first()
-        if row is None or row[0] == viewer.person_id or row[0] == reply_to:
+        found = await _local_user_named(session, mention.name)
+        if found is None or found[0] == viewer.person_id or found[0] in notified:
             continue
-        if await _blocks(session, row[0], viewer.person_id):
+        if await _blocks(session, found[0], viewer.person_id):
             continue
-        session.add(PersonMention(recipient_id=row[0], comment_id=comment.id, published=comment.published))
-        recipients.append(row[1])
-    return recipients
+        await _add_once(session, PersonMention, found[0], comment)
+        notified[found[0]] = found[1]
+    reply_to = await _reply_recipient(session, comment, post)
+    if reply_to == viewer.person_id or reply_to in notified:
+        return list(notified.values())
+    if not await _shuts_out(session, reply_to, viewer.person_id, community):
+        local_user_id = await session.scalar(select(LocalUser.id).where(LocalUser.person_id == reply_to))
+        if local_user_id is not None:
+            await _add_once(session, CommentReply, reply_to, comment)
+            notified[reply_to] = local_user_id
+    return list(notified.values())
+
+
+async def _reply_recipient(session: AsyncSession, comment: Comment, post: Post) -> int:
+    ancestors = comment.path.split(".")
+    if len(ancestors) < 3:
+        return post.creator_id
+    parent = await load_comment(session, int(ancestors[-2]))
+    return parent.creator_id
+
+
+async def _local_user_named(session: AsyncSession, name: str) -> tuple[int, int] | None:
+    row = (
+        await session.execute(
+            select(Person.id, LocalUser.id)
+            .join(LocalUser, LocalUser.person_id == Person.id)
+            .where(func.lower(Person.name) == name.lower(), Person.local.is_(True))
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def _add_once(
+    session: AsyncSession, kind: type[CommentReply] | type[PersonMention], recipient_id: int, comment: Comment
+) -> None:
+    existing = await session.scalar(
+        select(kind.id).where(kind.recipient_id == recipient_id, kind.comment_id == comment.id)
+    )
+    if existing is None:
+        session.add(kind(recipient_id=recipient_id, comment_id=comment.id, published=comment.published))
 
 
 async def _blocks(session: AsyncSession, person_id: int, target_id: int) -> bool:
     return (await session.get(PersonBlock, (person_id, target_id))) is not None
 
 
+async def _shuts_out(session: AsyncSession, recipient_id: int, author_id: int, community: Community) -> bool:
+    """Whether the recipient blocks the author, the community, or the community's instance (Lemmy's checks)."""
+    if await _blocks(session, recipient_id, author_id):
+        return True
+    if await session.get(CommunityBlock, (recipient_id, community.id)) is not None:
+        return True
+    return await session.get(InstanceBlock, (recipient_id, community.instance_id)) is not None
+
+
+async def _mark_parent_read(session: AsyncSession, viewer: Actor, parent: Comment) -> None:
+    """Answering a reply or mention you received marks it read, so you need not do it by hand."""
+    for kind in (CommentReply, PersonMention):
+        await session.execute(
+            update(kind).where(kind.comment_id == parent.id, kind.recipient_id == viewer.person_id).values(read=True)
+        )
+
+
 async def edit_comment(
-    session: AsyncSession, viewer: Actor, comment_id: int, content: str | None, language_id: int | None
-) -> Comment:
+    session: AsyncSession,
+    settings: Settings,
+    viewer: Actor,
+    comment_id: int,
+    content: str | None,
+    language_id: int | None,
+) -> tuple[Comment, list[int]]:
+    """Returns the comment and the local user ids notified (mentions added by the edit are delivered)."""
     comment = await load_comment(session, comment_id)
-    if comment.creator_id != viewer.person_id:
-        raise LemmyError("no_comment_edit_allowed")
     post = await load_post(session, comment.post_id)
     community = await session.get(Community, post.community_id)
-    if community is not None:
-        await check_can_act_in(session, viewer, community)
-    if post.locked:
-        raise LemmyError("locked")
+    if community is None:
+        raise LemmyError("couldnt_find_community", status=404)
+    await check_can_act_in(session, viewer, community)
+    if comment.creator_id != viewer.person_id:
+        raise LemmyError("no_comment_edit_allowed")
+    if language_id is not None and language_id not in LANGUAGE_BY_ID:
+        raise LemmyError("language_not_allowed")
     if content is not None:
         comment.content = validation.check_comment_content(content)
     if language_id is not None:
-        if language_id not in LANGUAGE_BY_ID:
-            raise LemmyError("language_not_allowed")
         comment.language_id = language_id
     comment.updated = utcnow()
     await session.flush()
     await index_comment(session, comment)
-    return comment
+    recipients = await _notify(session, settings, viewer, comment, post, community)
+    await outbox.comment_saved(session, viewer.person, comment, created=False)
+    return comment, recipients
 
 
 async def delete_comment(session: AsyncSession, viewer: Actor, comment_id: int, deleted: bool) -> Comment:
     comment = await load_comment(session, comment_id)
-    if comment.creator_id != viewer.person_id:
-        raise LemmyError("no_comment_edit_allowed")
     if comment.deleted == deleted:
         raise LemmyError("couldnt_update_comment")
+    post = await load_post(session, comment.post_id)
+    community = await session.get(Community, post.community_id)
+    if community is not None:
+        await check_can_act_in(session, viewer, community)
+    if comment.creator_id != viewer.person_id:
+        raise LemmyError("no_comment_edit_allowed")
+    was_counted = not (comment.deleted or comment.removed)
     comment.deleted = deleted
     comment.updated = utcnow()
+    now_counted = not (comment.deleted or comment.removed)
+    if was_counted != now_counted:
+        await adjust_counts(session, comment, 1 if now_counted else -1)
+    await outbox.deleted(session, viewer.person, comment.ap_id, post.community_id, restored=not deleted)
     return comment
 
 
-async def vote_comment(session: AsyncSession, viewer: Actor, comment: Comment | int, score: int) -> Comment:
+async def vote_comment(
+    session: AsyncSession, viewer: Actor, comment: Comment | int, score: int, *, federate: bool = True
+) -> Comment:
     if score not in (-1, 0, 1):
         raise LemmyError("couldnt_like_comment")
     if isinstance(comment, int):
@@ -211,6 +283,10 @@ async def vote_comment(session: AsyncSession, viewer: Actor, comment: Comment | 
     row.like_score = score if score != 0 else None
     row.liked = utcnow() if score != 0 else None
     await session.flush()
+    if federate and viewer.person.local:
+        community_id = await session.scalar(select(Post.community_id).where(Post.id == comment.post_id))
+        if community_id is not None:
+            await outbox.vote(session, viewer.person, comment.ap_id, community_id, old, score)
     return comment
 
 
@@ -226,16 +302,20 @@ async def save_comment(session: AsyncSession, viewer: Actor, comment_id: int, sa
 
 async def mark_reply_read(session: AsyncSession, viewer: Actor, reply_id: int, read: bool) -> CommentReply:
     reply = await session.get(CommentReply, reply_id)
-    if reply is None or reply.recipient_id != viewer.person_id:
-        raise LemmyError("couldnt_update_comment_reply", status=404 if reply is None else 400)
+    if reply is None:
+        raise LemmyError("couldnt_find_comment_reply", status=404)
+    if reply.recipient_id != viewer.person_id:
+        raise LemmyError("couldnt_update_comment")
     reply.read = read
     return reply
 
 
 async def mark_mention_read(session: AsyncSession, viewer: Actor, mention_id: int, read: bool) -> PersonMention:
     mention = await session.get(PersonMention, mention_id)
-    if mention is None or mention.recipient_id != viewer.person_id:
-        raise LemmyError("couldnt_update_person_mention", status=404 if mention is None else 400)
+    if mention is None:
+        raise LemmyError("couldnt_find_person_mention", status=404)
+    if mention.recipient_id != viewer.person_id:
+        raise LemmyError("couldnt_update_comment")
     mention.read = read
     return mention
 

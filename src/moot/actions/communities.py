@@ -12,13 +12,15 @@ from moot.db.community import (
     CommunityFollower,
     CommunityLanguage,
     CommunityModerator,
+    CommunityPersonBan,
 )
 from moot.domain import validation
 from moot.domain.apids import community_ap_id
 from moot.domain.errors import LemmyError
 from moot.domain.keys import generate_keypair
 from moot.domain.timefmt import utcnow
-from moot.queries.viewer import Viewer
+from moot.federation import outbox
+from moot.queries.viewer import Actor, Viewer
 from moot.settings import Settings
 
 
@@ -36,6 +38,35 @@ async def is_moderator(session: AsyncSession, community_id: int, person_id: int)
         )
     )
     return found is not None
+
+
+async def _is_banned_from(session: AsyncSession, community_id: int, person_id: int) -> bool:
+    expires = await session.execute(
+        select(CommunityPersonBan.expires).where(
+            CommunityPersonBan.community_id == community_id, CommunityPersonBan.person_id == person_id
+        )
+    )
+    row = expires.first()
+    return row is not None and (row[0] is None or row[0] > utcnow())
+
+
+def _check_person_valid(viewer: Actor) -> None:
+    person = viewer.person
+    if person.banned and (person.ban_expires is None or person.ban_expires > utcnow()):
+        raise LemmyError("site_ban")
+    if person.deleted:
+        raise LemmyError("deleted")
+
+
+async def _check_mod_action(session: AsyncSession, viewer: Viewer, community: Community, allow_deleted: bool) -> None:
+    """Lemmy's gate for mod actions: a mod or an admin, not banned here, and (unless restoring) a live community."""
+    _check_person_valid(viewer)
+    if not (viewer.is_admin or await is_moderator(session, community.id, viewer.person_id)):
+        raise LemmyError("not_a_mod_or_admin")
+    if not viewer.is_admin and await _is_banned_from(session, community.id, viewer.person_id):
+        raise LemmyError("banned_from_community")
+    if not allow_deleted and (community.deleted or community.removed):
+        raise LemmyError("deleted")
 
 
 async def create_community(
@@ -107,8 +138,7 @@ async def edit_community(
     session: AsyncSession, viewer: Viewer, community_id: int, changes: dict[str, object]
 ) -> Community:
     community = await _load(session, community_id)
-    if not (await is_moderator(session, community_id, viewer.person_id) or viewer.is_admin):
-        raise LemmyError("not_a_moderator")
+    await _check_mod_action(session, viewer, community, allow_deleted=False)
     title = changes.get("title")
     if isinstance(title, str):
         community.title = validation.check_community_title(title)
@@ -133,8 +163,9 @@ async def edit_community(
 
 
 async def delete_community(session: AsyncSession, viewer: Viewer, community_id: int, deleted: bool) -> Community:
-    """Only the top moderator (the creator, first in the list) deletes or restores a community."""
+    """Only the top moderator (the creator, first in the list) deletes or restores a community; admins remove."""
     community = await _load(session, community_id)
+    await _check_mod_action(session, viewer, community, allow_deleted=True)
     top = await session.scalar(
         select(CommunityModerator.person_id)
         .where(CommunityModerator.community_id == community_id)
@@ -142,27 +173,28 @@ async def delete_community(session: AsyncSession, viewer: Viewer, community_id: 
         .limit(1)
     )
     if top != viewer.person_id:
-        raise LemmyError("no_community_edit_allowed")
+        raise LemmyError("not_top_mod")
     community.deleted = deleted
     community.updated = utcnow()
     return community
 
 
-async def follow_community(session: AsyncSession, viewer: Viewer, community_id: int, follow: bool) -> None:
+async def follow_community(session: AsyncSession, viewer: Actor, community_id: int, follow: bool) -> None:
     """Local communities accept at once; remote ones stay `Pending` until their Accept arrives."""
     community = await _load(session, community_id)
     existing = await session.get(CommunityFollower, (community_id, viewer.person_id))
     if follow:
         if existing is not None:
             return
-        if community.deleted or community.removed:
-            raise LemmyError("deleted")
+        if community.local:
+            await _check_can_follow(session, viewer, community)
         session.add(
             CommunityFollower(
                 community_id=community_id, person_id=viewer.person_id, pending=not community.local, published=utcnow()
             )
         )
-        await _count_subscriber(session, community_id, +1)
+        await _count_subscriber(session, community_id, +1, viewer.person.local)
+        await outbox.follow(session, viewer.person, community, following=True)
         # A follow ends a block: you cannot both hide and follow a community.
         await session.execute(
             delete(CommunityBlock).where(
@@ -171,15 +203,29 @@ async def follow_community(session: AsyncSession, viewer: Viewer, community_id: 
         )
     elif existing is not None:
         await session.delete(existing)
-        await _count_subscriber(session, community_id, -1)
+        await _count_subscriber(session, community_id, -1, viewer.person.local)
+        await outbox.follow(session, viewer.person, community, following=False)
     await session.flush()
 
 
-async def _count_subscriber(session: AsyncSession, community_id: int, delta: int) -> None:
+async def _check_can_follow(session: AsyncSession, viewer: Actor, community: Community) -> None:
+    _check_person_valid(viewer)
+    if await _is_banned_from(session, community.id, viewer.person_id):
+        raise LemmyError("banned_from_community")
+    if community.deleted or community.removed:
+        raise LemmyError("deleted")
+
+
+async def _count_subscriber(session: AsyncSession, community_id: int, delta: int, local: bool) -> None:
+    """`subscribers_local` counts only followers from this instance."""
+    local_delta = delta if local else 0
     await session.execute(
         update(Community)
         .where(Community.id == community_id)
-        .values(subscribers=Community.subscribers + delta, subscribers_local=Community.subscribers_local + delta)
+        .values(
+            subscribers=Community.subscribers + delta,
+            subscribers_local=Community.subscribers_local + local_delta,
+        )
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import datetime
 
@@ -10,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.actions.communities import is_moderator
 from moot.actions.site import load_local_site
-from moot.db.community import Community, CommunityPersonBan
+from moot.db.community import Community, CommunityLanguage, CommunityPersonBan
 from moot.db.person import Person
 from moot.db.post import Post, PostActions
 from moot.db.search import index_post
@@ -20,6 +21,7 @@ from moot.domain.errors import LemmyError
 from moot.domain.languages import LANGUAGE_BY_ID
 from moot.domain.ranking import controversy_rank
 from moot.domain.timefmt import utcnow
+from moot.federation import outbox
 from moot.queries.viewer import Actor
 from moot.settings import Settings
 
@@ -47,12 +49,32 @@ async def check_can_act_in(session: AsyncSession, viewer: Actor, community: Comm
         raise LemmyError("deleted")
 
 
-def _check_language(language_id: int | None) -> int:
+# Lemmy refuses a longer list of ids in one request (MAX_API_PARAM_ELEMENTS).
+MAX_IDS = 10_000
+
+
+async def _check_language(session: AsyncSession, community_id: int, language_id: int | None) -> int:
+    """A known language, and one of the community's if it restricts them (no rows: every language)."""
     if language_id is None:
         return 0
     if language_id not in LANGUAGE_BY_ID:
         raise LemmyError("language_not_allowed")
+    allowed = set(
+        await session.scalars(
+            select(CommunityLanguage.language_id).where(CommunityLanguage.community_id == community_id)
+        )
+    )
+    if allowed and language_id not in allowed:
+        raise LemmyError("language_not_allowed")
     return language_id
+
+
+async def _check_posts_exist(session: AsyncSession, post_ids: set[int], error: str) -> None:
+    if len(post_ids) > MAX_IDS:
+        raise LemmyError("too_many_items")
+    found = set(await session.scalars(select(Post.id).where(Post.id.in_(post_ids)))) if post_ids else set()
+    if found != post_ids:
+        raise LemmyError(error)
 
 
 async def create_post(
@@ -75,17 +97,22 @@ async def create_post(
     posts that come from another instance (they keep their id and are not local)."""
     if honeypot:
         raise LemmyError("honeypot_failed")
+    # The form is checked before anything is looked up, in Lemmy's order.
+    loaded = await load_local_site(session)
+    slurs = validation.slur_pattern(loaded.local_site.slur_filter_regex if loaded else None)
+    name = validation.check_title(name)
+    validation.check_slurs(name, slurs)
+    url = validation.clean_url(url)
+    validation.check_alt_text(alt_text)
+    body = validation.check_post_body(validation.remove_slurs(body, slurs))
     community = await session.get(Community, community_id)
     if community is None:
         raise LemmyError("couldnt_find_community", status=404)
     await check_can_act_in(session, viewer, community)
     if community.posting_restricted_to_mods and not await is_moderator(session, community_id, viewer.person_id):
         raise LemmyError("only_mods_can_post_in_community")
-    name = validation.check_title(name)
-    url = validation.clean_url(url)
-    body = validation.check_post_body(body)
-    validation.check_alt_text(alt_text)
-    loaded = await load_local_site(session)
+    # Every post of an NSFW community is NSFW, whatever the form says.
+    nsfw = nsfw or community.nsfw
     if nsfw and loaded is not None and not loaded.local_site.enable_nsfw:
         nsfw = False
     now = published or utcnow()
@@ -98,7 +125,7 @@ async def create_post(
         creator_id=viewer.person_id,
         community_id=community_id,
         nsfw=nsfw,
-        language_id=_check_language(language_id),
+        language_id=await _check_language(session, community_id, language_id),
         ap_id=ap_id or f"urn:moot:pending:{uuid.uuid4()}",
         local=ap_id is None,
         instance_id=viewer.person.instance_id,
@@ -112,10 +139,17 @@ async def create_post(
         post.ap_id = post_ap_id(settings.base_url, post.id)
     await session.execute(update(Community).where(Community.id == community_id).values(posts=Community.posts + 1))
     await session.execute(update(Person).where(Person.id == viewer.person_id).values(post_count=Person.post_count + 1))
-    await vote_post(session, viewer, post, 1)
+    # The author's own upvote is implied by the Create on every server; it is not federated on its own.
+    await vote_post(session, viewer, post, 1, federate=False)
     await mark_read(session, viewer, [post.id], read=True)
     await index_post(session, post)
+    await outbox.post_saved(session, viewer.person, post, created=True)
     return post
+
+
+async def _slur_filter(session: AsyncSession) -> re.Pattern[str] | None:
+    loaded = await load_local_site(session)
+    return validation.slur_pattern(loaded.local_site.slur_filter_regex if loaded else None)
 
 
 async def edit_post(session: AsyncSession, viewer: Actor, post_id: int, changes: dict[str, object]) -> Post:
@@ -125,33 +159,39 @@ async def edit_post(session: AsyncSession, viewer: Actor, post_id: int, changes:
     community = await session.get(Community, post.community_id)
     if community is not None:
         await check_can_act_in(session, viewer, community)
+    slurs = await _slur_filter(session) if changes.keys() & {"name", "body"} else None
     if "name" in changes and changes["name"] is not None:
         post.name = validation.check_title(str(changes["name"]))
+        validation.check_slurs(post.name, slurs)
     if "url" in changes and changes["url"] is not None:
         post.url = validation.clean_url(str(changes["url"]))
         post.url_match = validation.normalize_url_for_match(post.url) if post.url else None
     if "body" in changes and changes["body"] is not None:
-        post.body = validation.check_post_body(str(changes["body"])) or None
+        post.body = validation.check_post_body(validation.remove_slurs(str(changes["body"]), slurs)) or None
     if "alt_text" in changes and changes["alt_text"] is not None:
         validation.check_alt_text(str(changes["alt_text"]))
         post.alt_text = str(changes["alt_text"]) or None
     if changes.get("nsfw") is not None:
         post.nsfw = bool(changes["nsfw"])
     if changes.get("language_id") is not None:
-        post.language_id = _check_language(int(str(changes["language_id"])))
+        post.language_id = await _check_language(session, post.community_id, int(str(changes["language_id"])))
     post.updated = utcnow()
     await session.flush()
     await index_post(session, post)
+    await outbox.post_saved(session, viewer.person, post, created=False)
     return post
 
 
 async def delete_post(session: AsyncSession, viewer: Actor, post_id: int, deleted: bool) -> Post:
     """The author deletes or restores; a moderator's removal is a different flag and a different action."""
     post = await load_post(session, post_id)
-    if post.creator_id != viewer.person_id:
-        raise LemmyError("no_post_edit_allowed")
     if post.deleted == deleted:
         raise LemmyError("couldnt_update_post")
+    community = await session.get(Community, post.community_id)
+    if community is not None:
+        await check_can_act_in(session, viewer, community)
+    if post.creator_id != viewer.person_id:
+        raise LemmyError("no_post_edit_allowed")
     post.deleted = deleted
     post.updated = utcnow()
     delta = -1 if deleted else 1
@@ -161,6 +201,7 @@ async def delete_post(session: AsyncSession, viewer: Actor, post_id: int, delete
     await session.execute(
         update(Person).where(Person.id == post.creator_id).values(post_count=Person.post_count + delta)
     )
+    await outbox.deleted(session, viewer.person, post.ap_id, post.community_id, restored=not deleted)
     return post
 
 
@@ -172,7 +213,22 @@ async def _actions_row(session: AsyncSession, person_id: int, post_id: int) -> P
     return row
 
 
-async def vote_post(session: AsyncSession, viewer: Actor, post: Post | int, score: int) -> Post:
+async def _actions_rows(session: AsyncSession, person_id: int, post_ids: set[int]) -> list[PostActions]:
+    """The rows for many posts at once (created where missing): one query, not one per post."""
+    rows = list(
+        await session.scalars(
+            select(PostActions).where(PostActions.person_id == person_id, PostActions.post_id.in_(post_ids))
+        )
+    )
+    missing = post_ids - {row.post_id for row in rows}
+    fresh = [PostActions(person_id=person_id, post_id=post_id) for post_id in missing]
+    session.add_all(fresh)
+    return rows + fresh
+
+
+async def vote_post(
+    session: AsyncSession, viewer: Actor, post: Post | int, score: int, *, federate: bool = True
+) -> Post:
     """+1, 0 (take the vote back) or -1. Counters and the controversy rank change in the same transaction."""
     if score not in (-1, 0, 1):
         raise LemmyError("couldnt_like_post")
@@ -198,22 +254,34 @@ async def vote_post(session: AsyncSession, viewer: Actor, post: Post | int, scor
     row.like_score = score if score != 0 else None
     row.liked = utcnow() if score != 0 else None
     await session.flush()
+    if federate:
+        await outbox.vote(session, viewer.person, post.ap_id, post.community_id, old, score)
+    return post
+
+
+async def like_post(session: AsyncSession, viewer: Actor, post_id: int, score: int) -> Post:
+    """A vote cast here through the API: bots may not vote, and voting on a post marks it read (as on Lemmy)."""
+    if viewer.person.bot_account:
+        raise LemmyError("invalid_bot_action")
+    post = await vote_post(session, viewer, post_id, score)
+    await mark_read(session, viewer, [post.id], read=True)
     return post
 
 
 async def save_post(session: AsyncSession, viewer: Actor, post_id: int, save: bool) -> None:
+    """Saving (or unsaving) also marks the post read, as Lemmy does."""
     await load_post(session, post_id)
     row = await _actions_row(session, viewer.person_id, post_id)
     row.saved = utcnow() if save else None
+    row.read = row.read or utcnow()
     await session.flush()
 
 
 async def mark_read(session: AsyncSession, viewer: Actor, post_ids: list[int], read: bool) -> None:
-    if len(post_ids) > 50:
-        raise LemmyError("too_many_items")
-    for post_id in set(post_ids):
-        row = await _actions_row(session, viewer.person_id, post_id)
-        row.read = utcnow() if read else None
+    ids = set(post_ids)
+    await _check_posts_exist(session, ids, "couldnt_mark_post_as_read")
+    for row in await _actions_rows(session, viewer.person_id, ids):
+        row.read = (row.read or utcnow()) if read else None
     await session.flush()
 
 
@@ -226,10 +294,8 @@ async def mark_comments_read(session: AsyncSession, viewer: Actor, post: Post) -
 
 
 async def hide_posts(session: AsyncSession, viewer: Actor, post_ids: list[int], hide: bool) -> None:
-    if len(post_ids) > 50:
-        raise LemmyError("too_many_items")
-    for post_id in set(post_ids):
-        await load_post(session, post_id)
-        row = await _actions_row(session, viewer.person_id, post_id)
+    ids = set(post_ids)
+    await _check_posts_exist(session, ids, "couldnt_hide_post")
+    for row in await _actions_rows(session, viewer.person_id, ids):
         row.hidden = utcnow() if hide else None
     await session.flush()

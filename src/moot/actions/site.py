@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -11,9 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from moot.db.instance import Instance
 from moot.db.person import LocalUser
 from moot.db.site import LocalSite, LocalSiteRateLimit, Secret, Site, SiteLanguage, Tagline
+from moot.domain import validation
 from moot.domain.apids import site_ap_id
 from moot.domain.errors import LemmyError
 from moot.domain.keys import generate_keypair
+from moot.domain.languages import LANGUAGES
 from moot.domain.timefmt import utcnow
 from moot.settings import Settings
 
@@ -140,6 +143,72 @@ RATE_LIMIT_FIELDS = (
 )
 
 
+# Optional text settings: an empty string clears them (stored as NULL), as Lemmy's diesel_string_update does.
+OPTIONAL_TEXT = frozenset(
+    {
+        "sidebar",
+        "description",
+        "icon",
+        "banner",
+        "content_warning",
+        "application_question",
+        "legal_information",
+        "slur_filter_regex",
+    }
+)
+KNOWN_LANGUAGE_IDS = frozenset(lang.id for lang in LANGUAGES)
+SITE_NAME_MAX = 20
+SITE_DESCRIPTION_MAX = 150
+SIDEBAR_MAX = 10_000
+DEFAULT_LISTING_TYPES = ("All", "Local")
+
+
+def _check_slur_regex(pattern: object) -> None:
+    if not isinstance(pattern, str) or not pattern:
+        return
+    try:
+        compiled = re.compile(pattern, re.IGNORECASE)
+    except re.error as exc:
+        raise LemmyError("invalid_regex") from exc
+    # A filter that matches an innocent "1" would match nearly everything.
+    if compiled.search("1"):
+        raise LemmyError("permissive_regex")
+
+
+def _check_edit(changes: dict[str, object]) -> None:
+    """Lemmy's validate_update_payload: refuse the whole edit before anything changes."""
+    name = changes.get("name")
+    if isinstance(name, str):
+        if not name.strip():
+            raise LemmyError("site_name_required")
+        if validation.utf16_length(name) > SITE_NAME_MAX:
+            raise LemmyError("site_name_length_overflow")
+    description = changes.get("description")
+    if isinstance(description, str) and validation.utf16_length(description) > SITE_DESCRIPTION_MAX:
+        raise LemmyError("site_description_length_overflow")
+    sidebar = changes.get("sidebar")
+    if isinstance(sidebar, str) and validation.utf16_length(sidebar) > SIDEBAR_MAX:
+        raise LemmyError("invalid_body_field")
+    listing = changes.get("default_post_listing_type")
+    if listing is not None and listing not in DEFAULT_LISTING_TYPES:
+        raise LemmyError("invalid_default_post_listing_type")
+    _check_slur_regex(changes.get("slur_filter_regex"))
+    languages = changes.get("discussion_languages")
+    if isinstance(languages, list) and not {i for i in languages if isinstance(i, int)} <= KNOWN_LANGUAGE_IDS:
+        raise LemmyError("language_not_allowed")
+    if changes.get("registration_mode") == "RequireApplication":
+        # Applications (question, answer, approval) are not built yet; refuse rather than pretend.
+        raise LemmyError("unknown", "registration applications are not supported by this server yet")
+
+
+def _apply(target: object, keys: tuple[str, ...], changes: dict[str, object]) -> None:
+    for key in keys:
+        value = changes.get(key)
+        if value is None:
+            continue
+        setattr(target, key, None if key in OPTIONAL_TEXT and value == "" else value)
+
+
 async def edit_site(session: AsyncSession, is_admin: bool, changes: dict[str, object]) -> None:
     """Apply an EditSite form; only the fields present change. Admins only."""
     if not is_admin:
@@ -147,24 +216,14 @@ async def edit_site(session: AsyncSession, is_admin: bool, changes: dict[str, ob
     loaded = await load_local_site(session)
     if loaded is None:
         raise LemmyError("couldnt_find_object", status=404)
+    _check_edit(changes)
     now = utcnow()
-    name = changes.get("name")
-    if name is not None and (not isinstance(name, str) or not 1 <= len(name.strip()) <= 20):
-        raise LemmyError(
-            "site_name_length_overflow" if isinstance(name, str) and name.strip() else "site_name_required"
-        )
-    if changes.get("registration_mode") == "RequireApplication":
-        # Applications (question, answer, approval) are not built yet; refuse rather than pretend.
-        raise LemmyError("unknown", "registration applications are not supported by this server yet")
-    for key in SITE_FIELDS:
-        if changes.get(key) is not None:
-            setattr(loaded.site, key, changes[key])
-    for key in LOCAL_SITE_FIELDS:
-        if changes.get(key) is not None:
-            setattr(loaded.local_site, key, changes[key])
+    _apply(loaded.site, SITE_FIELDS, changes)
+    _apply(loaded.local_site, LOCAL_SITE_FIELDS, changes)
     for key in RATE_LIMIT_FIELDS:
         value = changes.get(f"rate_limit_{key}")
-        if value is not None:
+        # A zero interval means "leave as it is" (as Lemmy); a zero count really means none allowed.
+        if value is not None and not (key.endswith("_per_second") and value == 0):
             setattr(loaded.rate_limit, key, value)
     loaded.site.updated = now
     loaded.local_site.updated = now

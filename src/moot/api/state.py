@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from fastapi import Request
 
 from moot.api.ratelimit import RateLimiter
 from moot.db.engine import Database
 from moot.settings import Settings
+
+if TYPE_CHECKING:
+    from moot.federation.inbox import Inbox
 
 
 @dataclass(slots=True)
@@ -17,6 +21,7 @@ class AppState:
     db: Database
     jwt_secret: str = ""
     limiter: RateLimiter = field(default_factory=RateLimiter)
+    inbox: Inbox | None = None
 
 
 def app_state(request: Request) -> AppState:

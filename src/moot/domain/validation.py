@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from moot.domain.errors import LemmyError
 
@@ -20,9 +20,15 @@ SEARCH_MAX = 1_000
 MAX_COMMENT_DEPTH = 50
 DEFAULT_ACTOR_NAME_MAX = 20
 
-# Lemmy accepts ASCII word characters and the Arabic and Cyrillic blocks in actor names.
-_ACTOR_NAME = re.compile(r"^(?:[a-zA-Z0-9_]|[\u0600-\u06FF]|[\u0400-\u04FF])+$")
+# Lemmy accepts names in one alphabet each: ASCII word characters, or Arabic, or Cyrillic (with digits, _).
+_ACTOR_NAMES = (
+    re.compile(r"[a-zA-Z0-9_]+"),
+    re.compile(r"[0-9_\u0600-\u06FF]+"),
+    re.compile(r"[0-9_\u0400-\u04FF]+"),
+)
 _WHITESPACE_ONLY = re.compile(r"^\s*$")
+# An absolute URL starts with a scheme (RFC 3986: a letter, then letters, digits, "+", "-" or ".") and a colon.
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 # Characters that make a title invisible or break layout: control characters and bidi overrides.
 _INVISIBLE = re.compile(r"[\u0000-\u001F\u007F\u200B-\u200F\u2028-\u202E\u2060-\u206F\uFEFF]")
 
@@ -63,7 +69,7 @@ TRACKING_PARAMS = frozenset(
 
 
 def check_actor_name(name: str, max_length: int = DEFAULT_ACTOR_NAME_MAX) -> None:
-    if len(name) < 3 or len(name) > max_length or not _ACTOR_NAME.match(name):
+    if len(name) < 3 or len(name) > max_length or not any(p.fullmatch(name) for p in _ACTOR_NAMES):
         raise LemmyError("invalid_name")
 
 
@@ -72,23 +78,52 @@ def check_password(password: str) -> None:
         raise LemmyError("invalid_password")
 
 
+def utf16_length(text: str) -> int:
+    """Lemmy measures text limits in UTF-16 code units, as an HTML `maxlength` does (an emoji counts 2)."""
+    return len(text.encode("utf-16-le")) // 2
+
+
 def check_title(title: str) -> str:
-    title = title.strip()
-    if not TITLE_MIN <= len(title) <= TITLE_MAX or _WHITESPACE_ONLY.match(title) or _INVISIBLE.search(title):
+    """3 to 200 characters once trimmed, on one line. Zero-width joiners stay legal: emoji sequences need them."""
+    trimmed = title.strip()
+    if not TITLE_MIN <= len(trimmed) <= TITLE_MAX or "\n" in title:
         raise LemmyError("invalid_post_title")
-    return title
+    return trimmed
+
+
+def slur_pattern(regex: str | None) -> re.Pattern[str] | None:
+    """The site's slur filter, compiled case-insensitively; the site edit already refused a broken one."""
+    if not regex:
+        return None
+    try:
+        return re.compile(regex, re.IGNORECASE)
+    except re.error:
+        return None
+
+
+def check_slurs(text: str | None, slurs: re.Pattern[str] | None) -> None:
+    """Titles (and names) containing a slur are refused outright."""
+    if text is not None and slurs is not None and slurs.search(text):
+        raise LemmyError("slurs")
+
+
+def remove_slurs(text: str | None, slurs: re.Pattern[str] | None) -> str | None:
+    """Bodies are kept, with each slur replaced as Lemmy does."""
+    if text is None or slurs is None:
+        return text
+    return slurs.sub("*removed*", text)
 
 
 def check_post_body(body: str | None) -> str | None:
     if body is None:
         return None
-    if len(body) > POST_BODY_MAX:
+    if utf16_length(body) > POST_BODY_MAX:
         raise LemmyError("invalid_body_field")
     return body
 
 
 def check_comment_content(content: str) -> str:
-    if len(content) > COMMENT_MAX or _WHITESPACE_ONLY.match(content):
+    if utf16_length(content) > COMMENT_MAX or _WHITESPACE_ONLY.match(content):
         raise LemmyError("invalid_body_field")
     return content
 
@@ -116,28 +151,42 @@ def check_description(text: str | None) -> None:
 
 
 def check_alt_text(text: str | None) -> None:
-    if text is not None and len(text) > ALT_TEXT_MAX:
+    if text is not None and utf16_length(text) > ALT_TEXT_MAX:
         raise LemmyError("alt_text_length_overflow")
 
 
 def clean_url(url: str | None) -> str | None:
-    """Validate a post URL (http, https or magnet; at most 2000 chars) and drop tracking parameters."""
+    """Validate a post URL as Lemmy does and drop tracking parameters; an empty string means no URL.
+
+    Errors: `invalid_url` when it does not parse as an absolute URL, `invalid_url_scheme` for anything but
+    http, https and magnet (so `javascript:` never gets through), `url_length_overflow` beyond 2000."""
     if url is None:
         return None
     url = url.strip()
     if url == "":
         return None
-    if len(url) > URL_MAX:
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket
+        raise LemmyError("invalid_url") from exc
+    scheme = parts.scheme.lower()
+    if not _SCHEME.match(url):
         raise LemmyError("invalid_url")
-    parts = urlsplit(url)
-    if parts.scheme.lower() not in ("http", "https", "magnet"):
-        raise LemmyError("invalid_url")
-    if parts.scheme.lower() == "magnet":
-        return url
-    if not parts.netloc or " " in parts.netloc:
-        raise LemmyError("invalid_url")
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k.lower() not in TRACKING_PARAMS]
-    return urlunsplit((parts.scheme.lower(), parts.netloc, parts.path, urlencode(query), parts.fragment))
+    if scheme not in ("http", "https", "magnet"):
+        raise LemmyError("invalid_url_scheme")
+    if scheme != "magnet":
+        if not parts.hostname or any(c.isspace() for c in parts.netloc):
+            raise LemmyError("invalid_url")
+        url = urlunsplit((scheme, parts.netloc, parts.path, _drop_tracking(parts.query), parts.fragment))
+    if utf16_length(url) > URL_MAX:
+        raise LemmyError("url_length_overflow")
+    return url
+
+
+def _drop_tracking(query: str) -> str:
+    """Remove tracking parameters, leaving every other parameter byte for byte (no re-encoding)."""
+    kept = [p for p in query.split("&") if p and unquote_plus(p.split("=", 1)[0]).lower() not in TRACKING_PARAMS]
+    return "&".join(kept)
 
 
 def normalize_url_for_match(url: str) -> str:

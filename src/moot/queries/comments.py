@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Select, and_, false, not_, select
+from sqlalchemy import Select, and_, false, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.orm.attributes import set_committed_value
 
 from moot.db.comment import Comment, CommentActions
 from moot.db.community import Community
@@ -80,8 +81,9 @@ def select_comment_views(viewer: Viewer | None) -> Select[*tuple[Any, ...]]:
 def comment_view_of(row: Any, viewer: Viewer | None) -> CommentView:
     comment: Comment = row[0]
     if (comment.deleted or comment.removed) and not (viewer and viewer.is_admin):
-        # The tree keeps its shape; the words of a deleted or removed comment are gone.
-        comment.content = DELETED_TEXT
+        # The tree keeps its shape; the words of a deleted or removed comment are gone. Set as if loaded so
+        # that a session which later commits never writes the blank back.
+        set_committed_value(comment, "content", DELETED_TEXT)
     return CommentView(
         comment=comment,
         creator=row[1],
@@ -102,7 +104,11 @@ async def get_comment_view(session: AsyncSession, comment_id: int, viewer: Viewe
     row = (await session.execute(select_comment_views(viewer).where(Comment.id == comment_id))).first()
     if row is None:
         raise LemmyError("couldnt_find_comment", status=404)
-    return comment_view_of(row, viewer)
+    view = comment_view_of(row, viewer)
+    if viewer is not None and view.my_vote is None:
+        # A single read tells a logged-in reader "you have not voted" as 0 (a list leaves it out).
+        return replace(view, my_vote=0)
+    return view
 
 
 def _sort_order(sort: CommentSortType) -> list[Any]:
@@ -152,56 +158,77 @@ def _depth_first(rows: list[CommentView], root_path: str) -> list[CommentView]:
     return ordered
 
 
-async def list_comments(session: AsyncSession, q: CommentQuery, viewer: Viewer | None) -> list[CommentView]:
-    """With `max_depth` (or `parent_id`) this is a tree fetch: at most 300 comments, shallow and best first,
-    returned depth-first so that a parent always precedes its replies. Otherwise a flat, paged list."""
+def _filtered(stmt: Select[Any], q: CommentQuery, viewer: Viewer | None) -> Select[Any] | None:
+    """The filters every comment listing shares; None when the answer is known to be empty."""
     me = viewer.person_id if viewer else None
-    stmt = select_comment_views(viewer).where(Post.deleted.is_(False), Post.removed.is_(False))
     if q.post_id is not None:
         stmt = stmt.where(Comment.post_id == q.post_id)
     if q.community_id is not None:
         stmt = stmt.where(Post.community_id == q.community_id)
     if q.creator_id is not None:
         stmt = stmt.where(Comment.creator_id == q.creator_id)
-    if q.search_text:
-        stmt = stmt.where(comment_matches(session, q.search_text))
     if q.listing_type == ListingType.LOCAL:
         stmt = stmt.where(Community.local.is_(True))
     elif q.listing_type == ListingType.SUBSCRIBED:
         if me is None:
-            return []
+            return None
         stmt = stmt.where(follow_state(me, Post.community_id).is_(False))
-    if me is not None:
-        if q.saved_only:
-            stmt = stmt.where(CommentActions.saved.is_not(None))
-        if q.liked_only:
-            stmt = stmt.where(CommentActions.like_score == 1)
-        elif q.disliked_only:
-            stmt = stmt.where(CommentActions.like_score == -1)
-        stmt = stmt.where(not_(has_blocked(me, Comment.creator_id)))
-    elif q.saved_only or q.liked_only or q.disliked_only:
+    if me is None:
+        return None if q.saved_only or q.liked_only or q.disliked_only else stmt
+    if q.saved_only:
+        stmt = stmt.where(CommentActions.saved.is_not(None))
+    if q.liked_only or q.disliked_only:
+        # Lemmy leaves out your own comments: everyone has upvoted those.
+        score = 1 if q.liked_only else -1
+        stmt = stmt.where(CommentActions.like_score == score, Comment.creator_id != me)
+    if viewer is not None and not viewer.local_user.show_bot_accounts:
+        stmt = stmt.where(Creator.bot_account.is_(False))
+    return stmt.where(not_(has_blocked(me, Comment.creator_id)))
+
+
+async def list_comments(session: AsyncSession, q: CommentQuery, viewer: Viewer | None) -> list[CommentView]:
+    """With `max_depth` (or `parent_id`) this is a tree fetch: at most 300 comments, shallow and best first,
+    returned depth-first so that a parent always precedes its replies. Otherwise a flat, paged list."""
+    if q.liked_only and q.disliked_only:
+        raise LemmyError("contradicting_filters")
+    base = select_comment_views(viewer).where(Post.deleted.is_(False), Post.removed.is_(False))
+    stmt = _filtered(base, q, viewer)
+    if stmt is None:
         return []
+    if q.max_depth is None and q.parent_id is None:
+        return await _flat(session, stmt, q, viewer)
+    return await _tree(session, stmt, q, viewer)
+
+
+async def _flat(session: AsyncSession, stmt: Select[Any], q: CommentQuery, viewer: Viewer | None) -> list[CommentView]:
+    paging = page_of(q.page, q.limit)
+    if q.search_text:
+        stmt = stmt.where(
+            comment_matches(session, q.search_text), Comment.deleted.is_(False), Comment.removed.is_(False)
+        )
+    # Deleted and removed comments stay in a listing (with their words hidden), as in Lemmy.
+    order = [CommentActions.saved.desc()] if q.saved_only else []
+    stmt = stmt.order_by(*order, *_sort_order(q.sort), Comment.id.desc()).offset(paging.offset).limit(paging.limit)
+    return [comment_view_of(row, viewer) for row in (await session.execute(stmt)).all()]
+
+
+async def _tree(session: AsyncSession, stmt: Select[Any], q: CommentQuery, viewer: Viewer | None) -> list[CommentView]:
     root_path = "0"
     base_depth = 0
     if q.parent_id is not None:
         parent = await session.get(Comment, q.parent_id)
         if parent is None:
             raise LemmyError("couldnt_find_comment", status=404)
-        root_path, base_depth = parent.path, parent.depth
-        # Children of the parent share its path as a prefix: one indexed range read.
-        stmt = stmt.where(
-            Comment.post_id == parent.post_id, Comment.path > parent.path + ".", Comment.path < parent.path + "/"
+        # Lemmy's `path <@ parent.path`: the parent itself, then everything under it (one indexed range read).
+        root_path, base_depth = parent.path.rsplit(".", 1)[0], parent.depth
+        in_subtree = or_(
+            Comment.id == parent.id, and_(Comment.path > parent.path + ".", Comment.path < parent.path + "/")
         )
-    is_tree = q.max_depth is not None or q.parent_id is not None
-    if not is_tree:
-        paging = page_of(q.page, q.limit)
-        stmt = stmt.where(Comment.deleted.is_(False), Comment.removed.is_(False))
-        stmt = stmt.order_by(*_sort_order(q.sort), Comment.id.desc()).offset(paging.offset).limit(paging.limit)
-        return [comment_view_of(row, viewer) for row in (await session.execute(stmt)).all()]
+        stmt = stmt.where(Comment.post_id == parent.post_id, in_subtree)
     depth = min(q.max_depth if q.max_depth is not None else MAX_COMMENT_DEPTH, MAX_COMMENT_DEPTH)
     stmt = stmt.where(Comment.depth <= base_depth + depth)
     order: list[Any] = [Comment.depth.asc()]
-    if q.post_id is not None:
+    if q.post_id is not None or q.parent_id is not None:
         order.append(Comment.distinguished.desc())
     stmt = stmt.order_by(*order, *_sort_order(q.sort), Comment.id.asc()).limit(TREE_CAP)
     rows = [comment_view_of(row, viewer) for row in (await session.execute(stmt)).all()]

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, SQLColumnExpression, and_, exists, false, or_, select
+from sqlalchemy import ColumnElement, Exists, SQLColumnExpression, and_, exists, false, literal, or_, select
 
 from moot.db.community import CommunityFollower, CommunityModerator, CommunityPersonBan
 from moot.db.person import LocalUser, PersonBlock
@@ -37,7 +37,8 @@ def page_of(page: int | None, limit: int | None, default_limit: int = LIMIT_DEFA
     return Page(limit=limit, offset=(page - 1) * limit)
 
 
-def is_moderator(community_id: Col[Any], person_id: Col[Any]) -> ColumnElement[bool]:
+def is_moderator(community_id: Col[Any] | int, person_id: Col[Any] | int) -> Exists:
+    """Correlated when given columns; with plain ids it also stands alone, as `select(is_moderator(c, p))`."""
     return exists().where(CommunityModerator.community_id == community_id, CommunityModerator.person_id == person_id)
 
 
@@ -82,10 +83,13 @@ class SortKey:
 
 def keyset_after(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElement[bool]:
     """Rows strictly after `values` in the order `keys` describe (mixed directions allowed)."""
+    # SQLAlchemy refuses `<` against a bare True/False (the featured flags), so those become bound literals;
+    # other values stay raw so the column's own type (e.g. UTC datetimes on SQLite) binds them.
+    bound = [literal(value) if isinstance(value, bool) else value for value in values]
     clauses: list[ColumnElement[bool]] = []
     for i, key in enumerate(keys):
-        equal_before = [keys[j].column == values[j] for j in range(i)]
-        beyond = key.column < values[i] if key.descending else key.column > values[i]
+        equal_before = [keys[j].column == bound[j] for j in range(i)]
+        beyond = key.column < bound[i] if key.descending else key.column > bound[i]
         clauses.append(and_(*equal_before, beyond))
     return or_(*clauses)
 

@@ -5,15 +5,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, exists, false, func, not_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, false, func, not_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.db.community import Community, CommunityBlock, CommunityFollower, CommunityModerator
 from moot.db.instance import Instance
-from moot.db.person import Person
+from moot.db.person import InstanceBlock, Person
+from moot.db.site import LocalSite, Site
 from moot.domain.enums import ListingType, SortType, SubscribedType
 from moot.domain.errors import LemmyError
-from moot.queries.common import escape_like, follow_state, is_banned_from, page_of, subscribed_type
+from moot.queries.common import (
+    escape_like,
+    follow_state,
+    is_banned_from,
+    is_moderator,
+    page_of,
+    subscribed_type,
+)
 from moot.queries.viewer import Viewer
 
 
@@ -49,11 +57,60 @@ def _to_view(row: Any) -> CommunityView:
     )
 
 
-async def get_community_view(session: AsyncSession, community_id: int, viewer: Viewer | None) -> CommunityView:
-    row = (await session.execute(_select_views(viewer).where(Community.id == community_id))).first()
+def _alive() -> ColumnElement[bool]:
+    return and_(Community.deleted.is_(False), Community.removed.is_(False))
+
+
+def _visible_to(viewer: Viewer | None) -> ColumnElement[bool]:
+    """Anonymous readers see only Public communities; LocalOnly ones need a login here."""
+    return true() if viewer is not None else Community.visibility == "Public"
+
+
+async def get_community_view(
+    session: AsyncSession, community_id: int, viewer: Viewer | None, *, mod_or_admin: bool = True
+) -> CommunityView:
+    """`mod_or_admin=False` reads as a plain member would: deleted, removed and invisible ones are not found."""
+    stmt = _select_views(viewer).where(Community.id == community_id)
+    if not mod_or_admin:
+        stmt = stmt.where(_alive(), _visible_to(viewer))
+    row = (await session.execute(stmt)).first()
     if row is None:
         raise LemmyError("couldnt_find_community", status=404)
     return _to_view(row)
+
+
+@dataclass(frozen=True, slots=True)
+class CommunityPage:
+    """A community as its own page shows it: the view, and the site it lives on when we know it."""
+
+    view: CommunityView
+    site: Site | None
+
+
+async def get_community_page(session: AsyncSession, community_id: int, viewer: Viewer | None) -> CommunityPage:
+    """One query; deleted, removed (and, anonymously, non-public) communities only for their mods and admins."""
+    me = viewer.person_id if viewer else None
+    mod = is_moderator(Community.id, me) if me is not None else false()
+    stmt = (
+        _select_views(viewer)
+        .add_columns(mod.label("is_mod"), Site)
+        .outerjoin(Site, Site.instance_id == Community.instance_id)
+        .where(Community.id == community_id)
+        .order_by(Site.id)
+        .limit(1)
+    )
+    row = (await session.execute(stmt)).first()
+    if row is None:
+        raise LemmyError("couldnt_find_community", status=404)
+    view = _to_view(row)
+    privileged = bool(row.is_mod) or (viewer is not None and viewer.is_admin)
+    hidden = (
+        view.community.deleted or view.community.removed or (viewer is None and view.community.visibility != "Public")
+    )
+    if hidden and not privileged:
+        raise LemmyError("couldnt_find_community", status=404)
+    site: Site | None = row._mapping[Site]
+    return CommunityPage(view=view, site=site)
 
 
 async def find_community_id(session: AsyncSession, name: str, local_domain: str) -> int:
@@ -96,24 +153,61 @@ _COMMUNITY_SORTS: dict[SortType, Any] = {
     SortType.NEW: Community.published.desc(),
     SortType.OLD: Community.published.asc(),
     SortType.MOST_COMMENTS: Community.comments.desc(),
-    SortType.NEW_COMMENTS: Community.comments.desc(),
-    SortType.ACTIVE: Community.users_active_week.desc(),
+    SortType.CONTROVERSIAL: Community.comments.desc(),
+    SortType.NEW_COMMENTS: Community.users_active_day.desc(),
+    SortType.TOP_DAY: Community.users_active_day.desc(),
+    SortType.TOP_TWELVE_HOUR: Community.users_active_day.desc(),
+    SortType.TOP_SIX_HOUR: Community.users_active_day.desc(),
+    SortType.TOP_HOUR: Community.users_active_day.desc(),
+    SortType.TOP_WEEK: Community.users_active_week.desc(),
+    SortType.TOP_MONTH: Community.users_active_month.desc(),
+    SortType.TOP_THREE_MONTHS: Community.users_active_half_year.desc(),
+    SortType.TOP_SIX_MONTHS: Community.users_active_half_year.desc(),
+    SortType.TOP_NINE_MONTHS: Community.subscribers.desc(),
+    SortType.TOP_YEAR: Community.subscribers.desc(),
+    SortType.TOP_ALL: Community.subscribers.desc(),
 }
+
+
+def community_order(sort: SortType) -> Any:
+    """Lemmy's mapping of post sorts onto communities; Hot, Active and Scaled (and the rest) use hot_rank."""
+    return _COMMUNITY_SORTS.get(sort, Community.hot_rank.desc())
+
+
+def fuzzy_pattern(text: str) -> str:
+    """A LIKE pattern as Lemmy builds it: the text literal, anywhere, with spaces matching any run."""
+    return f"%{escape_like(text).replace(' ', '%')}%"
+
+
+def _nsfw_filter(viewer: Viewer | None, asked: bool | None) -> ColumnElement[bool]:
+    """Lemmy ORs the request flag with the account setting, or (anonymously) with the site's content warning."""
+    if asked or (viewer is not None and viewer.local_user.show_nsfw):
+        return true()
+    safe = Community.nsfw.is_(False)
+    if asked is None or viewer is None:
+        warned = exists().where(
+            LocalSite.site_id == Site.id, Site.content_warning.is_not(None), Site.content_warning != ""
+        )
+        return or_(safe, warned)
+    return safe
 
 
 async def list_communities(
     session: AsyncSession,
     viewer: Viewer | None,
     listing_type: ListingType = ListingType.ALL,
-    sort: SortType = SortType.TOP_ALL,
+    sort: SortType = SortType.HOT,
     show_nsfw: bool | None = None,
     page: int | None = None,
     limit: int | None = None,
     search: str | None = None,
 ) -> list[CommunityView]:
+    """Admins also see deleted, removed and hidden communities, as in Lemmy."""
     paging = page_of(page, limit)
     me = viewer.person_id if viewer else None
-    stmt = _select_views(viewer).where(Community.deleted.is_(False), Community.removed.is_(False))
+    stmt = _select_views(viewer).where(_visible_to(viewer))
+    if not (viewer and viewer.is_admin):
+        stmt = stmt.where(_alive(), or_(Community.hidden.is_(False), follow_state(me, Community.id).is_not(None)))
     if listing_type == ListingType.LOCAL:
         stmt = stmt.where(Community.local.is_(True))
     elif listing_type == ListingType.SUBSCRIBED:
@@ -123,25 +217,17 @@ async def list_communities(
     elif listing_type == ListingType.MODERATOR_VIEW:
         if me is None:
             return []
-        stmt = stmt.where(
-            exists().where(CommunityModerator.community_id == Community.id, CommunityModerator.person_id == me)
-        )
-    show = show_nsfw if show_nsfw is not None else bool(viewer and viewer.local_user.show_nsfw)
-    if not show:
-        stmt = stmt.where(Community.nsfw.is_(False))
-    if not (viewer and viewer.is_admin):
-        stmt = stmt.where(or_(Community.hidden.is_(False), follow_state(me, Community.id).is_not(None)))
+        stmt = stmt.where(is_moderator(Community.id, me))
+    stmt = stmt.where(_nsfw_filter(viewer, show_nsfw))
     if search:
-        pattern = f"%{escape_like(search)}%"
+        pattern = fuzzy_pattern(search)
         stmt = stmt.where(or_(Community.name.ilike(pattern, escape="\\"), Community.title.ilike(pattern, escape="\\")))
-    if me is not None and listing_type != ListingType.SUBSCRIBED:
+    if me is not None:
         stmt = stmt.where(
-            not_(exists().where(CommunityBlock.person_id == me, CommunityBlock.community_id == Community.id))
+            not_(exists().where(CommunityBlock.person_id == me, CommunityBlock.community_id == Community.id)),
+            not_(exists().where(InstanceBlock.person_id == me, InstanceBlock.instance_id == Community.instance_id)),
         )
-    order = _COMMUNITY_SORTS.get(sort)
-    if order is None:
-        order = Community.hot_rank.desc() if sort in (SortType.HOT, SortType.SCALED) else Community.subscribers.desc()
-    stmt = stmt.order_by(order, Community.id.desc()).offset(paging.offset).limit(paging.limit)
+    stmt = stmt.order_by(community_order(sort), Community.id.desc()).offset(paging.offset).limit(paging.limit)
     return [_to_view(row) for row in (await session.execute(stmt)).all()]
 
 

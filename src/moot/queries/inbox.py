@@ -2,22 +2,64 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, not_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.db.comment import Comment, CommentReply, PersonMention
+from moot.db.person import Person
 from moot.domain.enums import CommentSortType
-from moot.queries.comments import CommentView, comment_view_of, select_comment_views
-from moot.queries.common import page_of
+from moot.queries.comments import CommentView, Creator, comment_view_of, select_comment_views
+from moot.queries.common import has_blocked, page_of
 from moot.queries.viewer import Viewer
 
+Notice = type[CommentReply] | type[PersonMention]
 
-def _order(sort: CommentSortType | None, published: object) -> list[object]:
-    if sort == CommentSortType.OLD:
-        return [published.asc()]  # type: ignore[attr-defined]
-    if sort == CommentSortType.TOP:
-        return [Comment.score.desc()]
-    return [published.desc()]  # type: ignore[attr-defined]
+
+def _order(sort: CommentSortType, kind: Notice) -> list[Any]:
+    match sort:
+        case CommentSortType.HOT:
+            return [Comment.hot_rank.desc()]
+        case CommentSortType.CONTROVERSIAL:
+            return [Comment.controversy_rank.desc()]
+        case CommentSortType.OLD:
+            return [kind.published.asc()]
+        case CommentSortType.TOP:
+            return [Comment.score.desc()]
+        case _:
+            return [kind.published.desc()]
+
+
+def _visible(viewer: Viewer, creator_id: Any, bot_account: Any) -> list[ColumnElement[bool]]:
+    """What a listing and its unread count both leave out: people the viewer blocks, and bots if unwanted."""
+    wanted = [not_(has_blocked(viewer.person_id, creator_id))]
+    if not viewer.local_user.show_bot_accounts:
+        wanted.append(bot_account.is_(False))
+    return wanted
+
+
+async def _notices(
+    session: AsyncSession,
+    viewer: Viewer,
+    kind: Notice,
+    sort: CommentSortType,
+    unread_only: bool,
+    page: int | None,
+    limit: int | None,
+) -> list[tuple[Any, CommentView]]:
+    paging = page_of(page, limit)
+    stmt: Select[Any] = (
+        select_comment_views(viewer)
+        .add_columns(kind)
+        .join(kind, kind.comment_id == Comment.id)
+        .where(kind.recipient_id == viewer.person_id, *_visible(viewer, Comment.creator_id, Creator.bot_account))
+    )
+    if unread_only:
+        stmt = stmt.where(kind.read.is_(False))
+    stmt = stmt.order_by(*_order(sort, kind), kind.id.desc())
+    rows = (await session.execute(stmt.offset(paging.offset).limit(paging.limit))).all()
+    return [(row[-1], comment_view_of(row, viewer)) for row in rows]
 
 
 async def replies(
@@ -28,18 +70,8 @@ async def replies(
     page: int | None,
     limit: int | None,
 ) -> list[tuple[CommentReply, CommentView]]:
-    paging = page_of(page, limit)
-    stmt = (
-        select_comment_views(viewer)
-        .add_columns(CommentReply)
-        .join(CommentReply, CommentReply.comment_id == Comment.id)
-        .where(CommentReply.recipient_id == viewer.person_id)
-    )
-    if unread_only:
-        stmt = stmt.where(CommentReply.read.is_(False))
-    stmt = stmt.order_by(*_order(sort, CommentReply.published), CommentReply.id.desc())  # type: ignore[arg-type]
-    rows = (await session.execute(stmt.offset(paging.offset).limit(paging.limit))).all()
-    return [(row[-1], comment_view_of(row, viewer)) for row in rows]
+    """Newest first unless asked otherwise (Lemmy's default for replies)."""
+    return await _notices(session, viewer, CommentReply, sort or CommentSortType.NEW, unread_only, page, limit)
 
 
 async def mentions(
@@ -50,36 +82,28 @@ async def mentions(
     page: int | None,
     limit: int | None,
 ) -> list[tuple[PersonMention, CommentView]]:
-    paging = page_of(page, limit)
-    stmt = (
-        select_comment_views(viewer)
-        .add_columns(PersonMention)
-        .join(PersonMention, PersonMention.comment_id == Comment.id)
-        .where(PersonMention.recipient_id == viewer.person_id)
-    )
-    if unread_only:
-        stmt = stmt.where(PersonMention.read.is_(False))
-    stmt = stmt.order_by(*_order(sort, PersonMention.published), PersonMention.id.desc())  # type: ignore[arg-type]
-    rows = (await session.execute(stmt.offset(paging.offset).limit(paging.limit))).all()
-    return [(row[-1], comment_view_of(row, viewer)) for row in rows]
+    """Hot first unless asked otherwise (Lemmy's default for mentions)."""
+    return await _notices(session, viewer, PersonMention, sort or CommentSortType.HOT, unread_only, page, limit)
 
 
-async def unread_counts(session: AsyncSession, person_id: int) -> tuple[int, int]:
-    live = (Comment.deleted.is_(False), Comment.removed.is_(False))
-    counts = (
-        await session.execute(
-            select(
-                select(func.count())
-                .select_from(CommentReply)
-                .join(Comment, Comment.id == CommentReply.comment_id)
-                .where(CommentReply.recipient_id == person_id, CommentReply.read.is_(False), *live)
-                .scalar_subquery(),
-                select(func.count())
-                .select_from(PersonMention)
-                .join(Comment, Comment.id == PersonMention.comment_id)
-                .where(PersonMention.recipient_id == person_id, PersonMention.read.is_(False), *live)
-                .scalar_subquery(),
-            )
+def _unread(viewer: Viewer, kind: Notice) -> Any:
+    return (
+        select(func.count())
+        .select_from(kind)
+        .join(Comment, Comment.id == kind.comment_id)
+        .join(Person, Person.id == Comment.creator_id)
+        .where(
+            kind.recipient_id == viewer.person_id,
+            kind.read.is_(False),
+            Comment.deleted.is_(False),
+            Comment.removed.is_(False),
+            *_visible(viewer, Comment.creator_id, Person.bot_account),
         )
-    ).one()
+        .scalar_subquery()
+    )
+
+
+async def unread_counts(session: AsyncSession, viewer: Viewer) -> tuple[int, int]:
+    """Unread replies and mentions, counting only live comments the listings would show."""
+    counts = (await session.execute(select(_unread(viewer, CommentReply), _unread(viewer, PersonMention)))).one()
     return int(counts[0]), int(counts[1])

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.db.instance import Instance
 from moot.db.person import InstanceBlock, Person, PersonBlock
+from moot.domain.enums import ListingType, SortType
 from moot.domain.errors import LemmyError
 from moot.queries.common import escape_like, is_admin, page_of
 
@@ -46,19 +48,35 @@ async def admins(session: AsyncSession) -> list[PersonView]:
     return [PersonView(person=p, is_admin=True) for p in rows.all()]
 
 
-async def search_people(session: AsyncSession, text: str, page: int | None, limit: int | None) -> list[PersonView]:
+_PEOPLE_SORTS: dict[SortType, Any] = {
+    SortType.NEW: Person.published.desc(),
+    SortType.NEW_COMMENTS: Person.published.desc(),
+    SortType.OLD: Person.published.asc(),
+}
+
+
+async def search_people(
+    session: AsyncSession,
+    text: str,
+    page: int | None,
+    limit: int | None,
+    sort: SortType | None = None,
+    listing_type: ListingType | None = None,
+) -> list[PersonView]:
+    """Name or display name contains the text (spaces match any run, as Lemmy's fuzzy search)."""
     paging = page_of(page, limit)
-    pattern = f"%{escape_like(text)}%"
-    rows = await session.execute(
-        select(Person, is_admin(Person.id))
-        .where(
-            Person.deleted.is_(False),
-            or_(Person.name.ilike(pattern, escape="\\"), Person.display_name.ilike(pattern, escape="\\")),
-        )
-        .order_by(Person.comment_count.desc(), Person.id)
-        .offset(paging.offset)
-        .limit(paging.limit)
+    if listing_type == ListingType.SUBSCRIBED:
+        return []  # nobody follows people
+    pattern = f"%{escape_like(text).replace(' ', '%')}%"
+    stmt = select(Person, is_admin(Person.id)).where(
+        Person.deleted.is_(False),
+        or_(Person.name.ilike(pattern, escape="\\"), Person.display_name.ilike(pattern, escape="\\")),
     )
+    if listing_type == ListingType.LOCAL:
+        stmt = stmt.where(Person.local.is_(True))
+    # Lemmy's default is comment score; without per-person scores, the comment count stands in for it.
+    order = _PEOPLE_SORTS.get(sort, Person.comment_count.desc()) if sort else Person.comment_count.desc()
+    rows = await session.execute(stmt.order_by(order, Person.id).offset(paging.offset).limit(paging.limit))
     return [PersonView(person=p, is_admin=bool(a)) for p, a in rows.all()]
 
 

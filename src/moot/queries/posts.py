@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, false, not_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, false, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from moot.db.community import Community, CommunityBlock, CommunityFollower, CommunityModerator
-from moot.db.person import InstanceBlock, Person
+from moot.db.person import InstanceBlock, LocalUserLanguage, Person
 from moot.db.post import Post, PostActions
 from moot.db.search import post_matches
 from moot.domain.enums import ListingType, SortType, SubscribedType
@@ -18,6 +18,7 @@ from moot.domain.errors import LemmyError
 from moot.domain.ranking import TOP_WINDOWS
 from moot.domain.timefmt import utcnow
 from moot.queries.common import (
+    LIMIT_MAX,
     SortKey,
     escape_like,
     follow_state,
@@ -32,6 +33,12 @@ from moot.queries.common import (
 from moot.queries.viewer import Viewer
 
 Creator = aliased(Person, name="creator")
+
+# Listings that exist only for a logged-in reader; anonymous readers get an empty page.
+_PERSONAL_LISTINGS = (ListingType.SUBSCRIBED, ListingType.MODERATOR_VIEW)
+UNDETERMINED_LANGUAGE = 0
+# Ids are 32-bit in the database: a cursor naming a larger one is garbage, not a query to run.
+MAX_ID = 2**31 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,39 +106,27 @@ def _to_view(row: Any) -> PostView:
     )
 
 
+async def _sees_hidden_content(session: AsyncSession, post: Post, viewer: Viewer | None) -> bool:
+    """The author, admins and the community's moderators still read a deleted or removed post."""
+    if viewer is None:
+        return False
+    if viewer.is_admin or viewer.person_id == post.creator_id:
+        return True
+    return bool(await session.scalar(select(is_moderator(post.community_id, viewer.person_id))))
+
+
 async def get_post_view(session: AsyncSession, post_id: int, viewer: Viewer | None) -> PostView:
     row = (await session.execute(_select_views(viewer).where(Post.id == post_id))).first()
     if row is None:
         raise LemmyError("couldnt_find_post", status=404)
     view = _to_view(row)
-    hidden_from_viewer = (view.post.deleted or view.post.removed) and not (
-        viewer and (viewer.is_admin or viewer.person_id == view.post.creator_id)
-    )
-    if hidden_from_viewer:
-        # Deleted and removed posts stay reachable (their comments matter) but lose their content.
+    if (view.post.deleted or view.post.removed) and not await _sees_hidden_content(session, view.post, viewer):
+        # Deleted and removed posts stay reachable (their comments matter) but lose their content. Detached
+        # first, so that blanking the copy we answer with can never be flushed back to the row.
+        session.expunge(view.post)
         view.post.body = None
         view.post.url = None
     return view
-
-
-async def cross_posts(session: AsyncSession, post: Post, viewer: Viewer | None) -> list[PostView]:
-    """Other live posts carrying the same link (compared after normalising the URL)."""
-    if post.url_match is None:
-        return []
-    stmt = (
-        _select_views(viewer)
-        .where(
-            Post.url_match == post.url_match,
-            Post.id != post.id,
-            Post.deleted.is_(False),
-            Post.removed.is_(False),
-            Community.deleted.is_(False),
-            Community.removed.is_(False),
-        )
-        .order_by(Post.published.asc(), Post.id.asc())
-        .limit(50)
-    )
-    return [_to_view(row) for row in (await session.execute(stmt)).all()]
 
 
 @dataclass(slots=True)
@@ -149,12 +144,15 @@ class PostQuery:
     page: int | None = None
     limit: int | None = None
     page_cursor: str | None = None
-    # A person's own profile lists their deleted posts too; listings never do.
+    # Deleted posts of anyone (moderation views); otherwise only their author sees them.
     include_deleted: bool = False
     # Search: words in the title (and body unless title_only), or a substring of the link.
     search_text: str | None = None
     title_only: bool = False
     search_url: str | None = None
+    # Cross-posts: the same link (its normalised form), except one post.
+    url_match: str | None = None
+    exclude_post_id: int | None = None
 
 
 def _sort_keys(sort: SortType, by_community: bool) -> list[SortKey]:
@@ -189,22 +187,29 @@ def encode_cursor(post_id: int) -> str:
     return f"P{post_id:x}"
 
 
+def _bad_cursor() -> LemmyError:
+    # Lemmy 0.19 reports a diesel query-builder error here, which reaches the client as `unknown`.
+    return LemmyError("unknown", "Could not parse pagination token")
+
+
 def _decode_cursor(cursor: str) -> int:
     if not cursor.startswith("P"):
-        raise LemmyError("couldnt_parse_pagination_token")
+        raise _bad_cursor()
     try:
-        return int(cursor[1:], 16)
+        post_id = int(cursor[1:], 16)
     except ValueError as exc:
-        raise LemmyError("couldnt_parse_pagination_token") from exc
+        raise _bad_cursor() from exc
+    if not 0 < post_id <= MAX_ID:
+        raise _bad_cursor()
+    return post_id
 
 
-async def list_posts(session: AsyncSession, q: PostQuery, viewer: Viewer | None) -> tuple[list[PostView], str | None]:
-    """A page of posts in Lemmy's order: featured first, then the sort key, then newest, then id."""
-    paging = page_of(q.page, q.limit)
-    me = viewer.person_id if viewer else None
-    stmt = _select_views(viewer)
+def _content_filter(session: AsyncSession, stmt: Select[Any], q: PostQuery, me: int | None) -> Select[Any]:
+    """What exists for this listing at all: live posts in live communities, plus the viewer's own deleted ones."""
     if not q.include_deleted:
-        stmt = stmt.where(Post.deleted.is_(False), Post.removed.is_(False))
+        # Authors still see their deleted posts (to restore them), except in search results.
+        own = Post.creator_id == me if me is not None and not q.search_text else false()
+        stmt = stmt.where(or_(Post.deleted.is_(False), own), Post.removed.is_(False))
     stmt = stmt.where(Community.deleted.is_(False), Community.removed.is_(False))
     if q.community_id is not None:
         stmt = stmt.where(Post.community_id == q.community_id)
@@ -218,12 +223,19 @@ async def list_posts(session: AsyncSession, q: PostQuery, viewer: Viewer | None)
         )
     if q.search_url:
         stmt = stmt.where(Post.url.ilike(f"%{escape_like(q.search_url)}%", escape="\\"))
+    if q.url_match is not None:
+        stmt = stmt.where(Post.url_match == q.url_match)
+    if q.exclude_post_id is not None:
+        stmt = stmt.where(Post.id != q.exclude_post_id)
+    return stmt
+
+
+def _listing_filter(stmt: Select[Any], q: PostQuery, me: int | None) -> Select[Any]:
+    """All, Local, Subscribed or ModeratorView (the last two need a viewer; the caller checked)."""
     match q.listing_type:
         case ListingType.LOCAL:
             stmt = stmt.where(Community.local.is_(True))
         case ListingType.SUBSCRIBED:
-            if me is None:
-                return [], None
             stmt = stmt.where(
                 exists().where(
                     CommunityFollower.community_id == Post.community_id,
@@ -232,50 +244,116 @@ async def list_posts(session: AsyncSession, q: PostQuery, viewer: Viewer | None)
                 )
             )
         case ListingType.MODERATOR_VIEW:
-            if me is None:
-                return [], None
             stmt = stmt.where(
                 exists().where(CommunityModerator.community_id == Post.community_id, CommunityModerator.person_id == me)
             )
     if q.community_id is None and q.listing_type != ListingType.SUBSCRIBED:
         # Communities hidden by an admin stay out of All and Local unless you follow them.
         stmt = stmt.where(or_(Community.hidden.is_(False), follow_state(me, Post.community_id).is_not(None)))
-    if me is not None:
-        if q.saved_only:
-            stmt = stmt.where(PostActions.saved.is_not(None))
-        if q.liked_only:
-            stmt = stmt.where(PostActions.like_score == 1)
-        elif q.disliked_only:
-            stmt = stmt.where(PostActions.like_score == -1)
-        if not q.show_hidden and q.community_id is None:
-            stmt = stmt.where(PostActions.hidden.is_(None))
-        show_read = viewer.local_user.show_read_posts if viewer and q.show_read is None else q.show_read
-        if show_read is False:
-            stmt = stmt.where(PostActions.read.is_(None))
-        stmt = stmt.where(not_(has_blocked(me, Post.creator_id)))
-        if q.community_id is None:
-            stmt = stmt.where(
-                not_(exists().where(CommunityBlock.person_id == me, CommunityBlock.community_id == Post.community_id)),
-                not_(exists().where(InstanceBlock.person_id == me, InstanceBlock.instance_id == Community.instance_id)),
-            )
-    elif q.saved_only or q.liked_only or q.disliked_only:
+    return stmt
+
+
+def _viewer_filters(stmt: Select[Any], q: PostQuery, viewer: Viewer) -> Select[Any]:
+    """Saved, voted, read and hidden filters, bots, languages and blocks, as Lemmy applies them."""
+    me = viewer.person_id
+    front_or_community = q.creator_id is None
+    if q.saved_only:
+        stmt = stmt.where(PostActions.saved.is_not(None))
+    # Saved posts show even when read posts are hidden; a profile always shows everything.
+    elif front_or_community and not (viewer.local_user.show_read_posts if q.show_read is None else q.show_read):
+        stmt = stmt.where(PostActions.read.is_(None))
+    if not q.show_hidden and front_or_community:
+        stmt = stmt.where(PostActions.hidden.is_(None))
+    # Your own posts carry your automatic upvote; "liked" means other people's posts you liked.
+    if q.liked_only:
+        stmt = stmt.where(PostActions.like_score == 1, Post.creator_id != me)
+    elif q.disliked_only:
+        stmt = stmt.where(PostActions.like_score == -1, Post.creator_id != me)
+    if not viewer.local_user.show_bot_accounts:
+        stmt = stmt.where(Creator.bot_account.is_(False))
+    if q.listing_type == ListingType.MODERATOR_VIEW:
+        return stmt  # moderators see everything in their communities, blocks and languages aside
+    stmt = stmt.where(_in_my_languages(viewer.local_user.id), not_(has_blocked(me, Post.creator_id)))
+    if q.community_id is None:
+        stmt = stmt.where(
+            not_(exists().where(CommunityBlock.person_id == me, CommunityBlock.community_id == Post.community_id)),
+            not_(exists().where(InstanceBlock.person_id == me, InstanceBlock.instance_id == Community.instance_id)),
+        )
+    return stmt
+
+
+def _in_my_languages(local_user_id: int) -> ColumnElement[bool]:
+    """Undetermined posts always show (Lemmy adds it to every user's languages); no rows means every language."""
+    mine = select(LocalUserLanguage.language_id).where(LocalUserLanguage.local_user_id == local_user_id)
+    return or_(
+        Post.language_id == UNDETERMINED_LANGUAGE,
+        not_(exists(mine)),
+        Post.language_id.in_(mine.scalar_subquery()),
+    )
+
+
+def _needs_viewer(q: PostQuery) -> bool:
+    return q.saved_only or q.liked_only or q.disliked_only or q.listing_type in _PERSONAL_LISTINGS
+
+
+async def _after_cursor(session: AsyncSession, cursor: str, keys: list[SortKey], me: int | None) -> ColumnElement[bool]:
+    """Rows after the cursor's post, read with the same joins as the listing (a key may be the viewer's)."""
+    anchor = (
+        await session.execute(
+            select(*[key.column for key in keys])
+            .select_from(Post)
+            .outerjoin(PostActions, and_(PostActions.post_id == Post.id, PostActions.person_id == me))
+            .where(Post.id == _decode_cursor(cursor))
+        )
+    ).first()
+    if anchor is None:
+        raise _bad_cursor()
+    return keyset_after(keys, list(anchor))
+
+
+async def list_posts(session: AsyncSession, q: PostQuery, viewer: Viewer | None) -> tuple[list[PostView], str | None]:
+    """A page of posts in Lemmy's order: featured first, then the sort key, then newest, then id.
+
+    `next_page` is the cursor after the last post whenever the page is not empty, as Lemmy gives it: a
+    client polling an Old listing with it later sees the posts written since."""
+    paging = page_of(q.page, q.limit)
+    if q.liked_only and q.disliked_only:
+        raise LemmyError("contradicting_filters")
+    if viewer is None and _needs_viewer(q):
         return [], None
+    me = viewer.person_id if viewer else None
+    stmt = _listing_filter(_content_filter(session, _select_views(viewer), q, me), q, me)
+    if viewer is not None:
+        stmt = _viewer_filters(stmt, q, viewer)
     show_nsfw = q.show_nsfw if q.show_nsfw is not None else bool(viewer and viewer.local_user.show_nsfw)
     if not show_nsfw:
         stmt = stmt.where(Post.nsfw.is_(False), Community.nsfw.is_(False))
     window = TOP_WINDOWS.get(q.sort)
     if window is not None:
         stmt = stmt.where(Post.published > utcnow() - window)
-    keys = _sort_keys(q.sort, q.community_id is not None)
+    # Saved posts come most recently saved first, as in Lemmy; every other listing follows the sort.
+    keys = [SortKey(PostActions.saved, True), SortKey(Post.id, True)] if q.saved_only and me else []
+    keys = keys or _sort_keys(q.sort, q.community_id is not None)
     if q.page_cursor:
-        anchor = await session.get(Post, _decode_cursor(q.page_cursor))
-        if anchor is None:
-            raise LemmyError("couldnt_parse_pagination_token")
-        anchor_values = [getattr(anchor, str(key.column.key)) for key in keys]  # type: ignore[attr-defined]
-        stmt = stmt.where(keyset_after(keys, anchor_values))
+        stmt = stmt.where(await _after_cursor(session, q.page_cursor, keys, me))
     else:
         stmt = stmt.offset(paging.offset)
     stmt = stmt.order_by(*[k.column.desc() if k.descending else k.column.asc() for k in keys]).limit(paging.limit)
     views = [_to_view(row) for row in (await session.execute(stmt)).all()]
-    next_page = encode_cursor(views[-1].post.id) if len(views) == paging.limit else None
-    return views, next_page
+    return views, encode_cursor(views[-1].post.id) if views else None
+
+
+async def cross_posts(session: AsyncSession, post: Post, viewer: Viewer | None) -> list[PostView]:
+    """Other posts carrying the same link (compared after normalising it), filtered like any listing: no
+    blocked people or communities, no NSFW unless the viewer wants it. Read ones stay; this is no feed."""
+    if post.url_match is None:
+        return []
+    query = PostQuery(
+        sort=SortType.HOT,
+        url_match=post.url_match,
+        exclude_post_id=post.id,
+        show_read=True,
+        limit=LIMIT_MAX,
+    )
+    views, _ = await list_posts(session, query, viewer)
+    return views

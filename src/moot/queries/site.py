@@ -13,7 +13,7 @@ from moot.db.community import Community
 from moot.db.instance import Instance
 from moot.db.person import LocalUserLanguage, Person
 from moot.db.post import Post
-from moot.db.site import LocalSite, SiteLanguage, Tagline
+from moot.db.site import LocalSite, Site, SiteLanguage, Tagline
 from moot.domain.errors import LemmyError
 from moot.queries.communities import blocked_communities, follows, moderated_by
 from moot.queries.persons import PersonView, admins, blocked_instances, blocked_people
@@ -110,3 +110,9 @@ async def listing_defaults(session: AsyncSession) -> tuple[str, str]:
     """The site's default listing type and sort, for visitors who have not chosen their own."""
     row = (await session.execute(select(LocalSite.default_post_listing_type, LocalSite.default_sort_type))).first()
     return (row[0], row[1]) if row is not None else ("Local", "Active")
+
+
+async def site_of_instance(session: AsyncSession, instance_id: int) -> Site | None:
+    """The site actor of an instance, when we know it (always for our own)."""
+    found: Site | None = await session.scalar(select(Site).where(Site.instance_id == instance_id).limit(1))
+    return found

@@ -22,6 +22,7 @@ from moot.api.lemmy_v3.forms import (
 )
 from moot.api.ratelimit import Bucket
 from moot.domain.enums import CommentSortType, ListingType
+from moot.domain.errors import LemmyError
 from moot.queries.comments import CommentQuery, get_comment_view, list_comments
 from moot.queries.communities import find_community_id
 from moot.queries.viewer import Viewer
@@ -56,8 +57,10 @@ async def create_comment(form: CreateComment, c: Ctx = Depends(context)) -> JSON
 async def edit_comment(form: EditComment, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.write() as session:
-        await comments.edit_comment(session, viewer, form.comment_id, form.content, form.language_id)
-    return await comment_response(c, form.comment_id, viewer, [])
+        _, recipients = await comments.edit_comment(
+            session, c.settings, viewer, form.comment_id, form.content, form.language_id
+        )
+    return await comment_response(c, form.comment_id, viewer, recipients)
 
 
 @router.get("/comment")
@@ -105,21 +108,24 @@ async def list_all(form: Annotated[GetComments, Query()], c: Ctx = Depends(conte
         community_id = form.community_id
         if community_id is None and form.community_name:
             community_id = await find_community_id(session, form.community_name, c.settings.domain)
-        views = await list_comments(
-            session,
-            CommentQuery(
-                sort=form.sort or CommentSortType.HOT,
-                listing_type=form.type_ or ListingType.ALL,
-                max_depth=form.max_depth,
-                post_id=form.post_id,
-                parent_id=form.parent_id,
-                community_id=community_id,
-                saved_only=bool(form.saved_only),
-                liked_only=bool(form.liked_only),
-                disliked_only=bool(form.disliked_only),
-                page=form.page,
-                limit=form.limit,
-            ),
-            c.viewer,
+        query = CommentQuery(
+            sort=form.sort or CommentSortType.HOT,
+            listing_type=form.type_ or ListingType.ALL,
+            max_depth=form.max_depth,
+            post_id=form.post_id,
+            parent_id=form.parent_id,
+            community_id=community_id,
+            saved_only=bool(form.saved_only),
+            liked_only=bool(form.liked_only),
+            disliked_only=bool(form.disliked_only),
+            page=form.page,
+            limit=form.limit,
         )
+        try:
+            views = await list_comments(session, query, c.viewer)
+        except LemmyError as exc:
+            if exc.error != "unknown":
+                raise
+            # Lemmy reports any failure of the listing itself (bad page or limit) under one name.
+            raise LemmyError("couldnt_get_comments") from exc
     return ok({"comments": [convert.comment_view(v) for v in views]}, c.viewer)

@@ -27,6 +27,7 @@ from moot.domain.enums import ListingType, SortType
 from moot.domain.errors import LemmyError
 from moot.queries.communities import (
     find_community_id,
+    get_community_page,
     get_community_view,
     list_communities,
     moderators,
@@ -80,17 +81,17 @@ async def get_community(form: Annotated[GetCommunity, Query()], c: Ctx = Depends
             community_id = await find_community_id(session, form.name, c.settings.domain)
         else:
             raise LemmyError("no_id_given")
-        view = await get_community_view(session, community_id, c.viewer)
+        page = await get_community_page(session, community_id, c.viewer)
         mods = await moderators(session, community_id)
         languages = await community_languages(session, community_id)
-    return ok(
-        {
-            "community_view": convert.community_view(view),
-            "moderators": [convert.moderator_view(com, p) for com, p in mods],
-            "discussion_languages": languages,
-        },
-        c.viewer,
-    )
+    body: dict[str, Any] = {
+        "community_view": convert.community_view(page.view),
+        "moderators": [convert.moderator_view(com, p) for com, p in mods],
+        "discussion_languages": languages,
+    }
+    if page.site is not None:
+        body["site"] = convert.site(page.site)
+    return ok(body, c.viewer)
 
 
 @router.put("/community")
@@ -109,7 +110,7 @@ async def list_all(form: Annotated[ListCommunities, Query()], c: Ctx = Depends(c
             session,
             c.viewer,
             listing_type=form.type_ or ListingType.ALL,
-            sort=form.sort or SortType.TOP_ALL,
+            sort=form.sort or SortType.HOT,
             show_nsfw=form.show_nsfw,
             page=form.page,
             limit=form.limit,

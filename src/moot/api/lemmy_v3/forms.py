@@ -24,7 +24,8 @@ class Form(BaseModel):
 
 
 class Register(Form):
-    username: str = Field(max_length=255)
+    # Loose outer bounds: the action gives Lemmy's own error (invalid_name) for names that are too long.
+    username: str = Field(max_length=_SHORT)
     password: str = Field(max_length=_SHORT)
     password_verify: str = Field(max_length=_SHORT)
     show_nsfw: bool | None = None
@@ -107,9 +108,9 @@ class MarkMentionRead(Form):
 
 
 class EditSite(Form):
-    name: str | None = Field(default=None, max_length=255)
+    name: str | None = Field(default=None, max_length=_SHORT)
     sidebar: str | None = Field(default=None, max_length=_TEXT)
-    description: str | None = Field(default=None, max_length=255)
+    description: str | None = Field(default=None, max_length=_SHORT)
     icon: str | None = Field(default=None, max_length=_SHORT)
     banner: str | None = Field(default=None, max_length=_SHORT)
     enable_downvotes: bool | None = None
@@ -128,17 +129,17 @@ class EditSite(Form):
     slur_filter_regex: str | None = Field(default=None, max_length=_SHORT)
     actor_name_max_length: int | None = Field(default=None, ge=3, le=255)
     rate_limit_message: int | None = Field(default=None, ge=0)
-    rate_limit_message_per_second: int | None = Field(default=None, ge=1)
+    rate_limit_message_per_second: int | None = Field(default=None, ge=0)
     rate_limit_post: int | None = Field(default=None, ge=0)
-    rate_limit_post_per_second: int | None = Field(default=None, ge=1)
+    rate_limit_post_per_second: int | None = Field(default=None, ge=0)
     rate_limit_register: int | None = Field(default=None, ge=0)
-    rate_limit_register_per_second: int | None = Field(default=None, ge=1)
+    rate_limit_register_per_second: int | None = Field(default=None, ge=0)
     rate_limit_image: int | None = Field(default=None, ge=0)
-    rate_limit_image_per_second: int | None = Field(default=None, ge=1)
+    rate_limit_image_per_second: int | None = Field(default=None, ge=0)
     rate_limit_comment: int | None = Field(default=None, ge=0)
-    rate_limit_comment_per_second: int | None = Field(default=None, ge=1)
+    rate_limit_comment_per_second: int | None = Field(default=None, ge=0)
     rate_limit_search: int | None = Field(default=None, ge=0)
-    rate_limit_search_per_second: int | None = Field(default=None, ge=1)
+    rate_limit_search_per_second: int | None = Field(default=None, ge=0)
     federation_enabled: bool | None = None
     captcha_enabled: bool | None = None
     captcha_difficulty: str | None = Field(default=None, max_length=32)

@@ -112,7 +112,7 @@ async def delete_post(form: DeletePost, c: Ctx = Depends(context)) -> JSONRespon
 async def like_post(form: CreatePostLike, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.write() as session:
-        await posts.vote_post(session, viewer, form.post_id, form.score)
+        await posts.like_post(session, viewer, form.post_id, form.score)
     return await post_response(c, form.post_id, viewer)
 
 

@@ -14,12 +14,16 @@ from moot.api.lemmy_v3 import convert
 from moot.api.lemmy_v3.context import Ctx, context, ok
 from moot.api.lemmy_v3.forms import ResolveObject, Search
 from moot.api.ratelimit import Bucket
+from moot.api.state import AppState
 from moot.db.comment import Comment
 from moot.db.community import Community
 from moot.db.person import Person
 from moot.db.post import Post
 from moot.domain.enums import CommentSortType, ListingType, SearchType, SortType
 from moot.domain.errors import LemmyError
+from moot.federation.parse import Refused
+from moot.federation.resolve import Resolver, resolve_remote
+from moot.federation.service import fetch_policy
 from moot.queries.comments import CommentQuery, get_comment_view, list_comments
 from moot.queries.communities import find_community_id, get_community_view, list_communities
 from moot.queries.persons import find_person_id, get_person_view, search_people
@@ -29,82 +33,93 @@ from moot.queries.viewer import Viewer
 router = APIRouter()
 
 
-def _comment_sort(sort: SortType) -> CommentSortType:
-    if sort == SortType.NEW:
+def _comment_sort(sort: SortType | None) -> CommentSortType:
+    """Lemmy's mapping of a post sort onto comments (post_to_comment_sort_type)."""
+    if sort in (SortType.NEW, SortType.NEW_COMMENTS, SortType.MOST_COMMENTS):
         return CommentSortType.NEW
     if sort == SortType.OLD:
         return CommentSortType.OLD
-    if sort.value.startswith("Top"):
+    if sort == SortType.CONTROVERSIAL:
+        return CommentSortType.CONTROVERSIAL
+    if sort is not None and sort.value.startswith("Top"):
         return CommentSortType.TOP
     return CommentSortType.HOT
+
+
+def _wants(kind: SearchType, *own: SearchType) -> bool:
+    return kind == SearchType.ALL or kind in own
 
 
 @router.get("/search")
 async def search(form: Annotated[Search, Query()], c: Ctx = Depends(context)) -> JSONResponse:
     c.rate_limit(Bucket.SEARCH)
     kind = form.type_ or SearchType.ALL
-    sort = form.sort or SortType.TOP_ALL
     listing = form.listing_type or ListingType.ALL
     body: dict[str, Any] = {"type_": kind.value, "comments": [], "posts": [], "communities": [], "users": []}
     text = form.q.strip()
     if not text:
         return ok(body, c.viewer)
+    # As Lemmy: an All search narrowed to a community or a creator leaves out communities and users.
+    narrowed = kind == SearchType.ALL and (
+        form.community_id is not None or form.community_name is not None or form.creator_id is not None
+    )
     async with c.db.read() as session:
         community_id = form.community_id
-        if community_id is None and form.community_name:
+        if form.community_name:
             community_id = await find_community_id(session, form.community_name, c.settings.domain)
-        if kind in (SearchType.ALL, SearchType.POSTS, SearchType.URL):
-            posts, _ = await list_posts(
-                session,
-                PostQuery(
-                    listing_type=listing,
-                    sort=sort,
-                    community_id=community_id,
-                    creator_id=form.creator_id,
-                    show_read=True,
-                    page=form.page,
-                    limit=form.limit,
-                    search_text=None if kind == SearchType.URL else text,
-                    title_only=bool(form.post_title_only),
-                    search_url=text if kind == SearchType.URL else None,
-                ),
-                c.viewer,
+        if _wants(kind, SearchType.POSTS, SearchType.URL):
+            body["posts"] = await _posts(session, form, kind, community_id, c.viewer)
+        if _wants(kind, SearchType.COMMENTS):
+            query = CommentQuery(
+                sort=_comment_sort(form.sort),
+                listing_type=listing,
+                community_id=community_id,
+                creator_id=form.creator_id,
+                page=form.page,
+                limit=form.limit,
+                search_text=text,
             )
-            body["posts"] = [convert.post_view(v) for v in posts]
-        if kind in (SearchType.ALL, SearchType.COMMENTS):
-            views = await list_comments(
-                session,
-                CommentQuery(
-                    sort=_comment_sort(sort),
-                    listing_type=listing,
-                    community_id=community_id,
-                    creator_id=form.creator_id,
-                    page=form.page,
-                    limit=form.limit,
-                    search_text=text,
-                ),
-                c.viewer,
-            )
-            body["comments"] = [convert.comment_view(v) for v in views]
-        if kind in (SearchType.ALL, SearchType.COMMUNITIES) and community_id is None and form.creator_id is None:
+            body["comments"] = [convert.comment_view(v) for v in await list_comments(session, query, c.viewer)]
+        if _wants(kind, SearchType.COMMUNITIES) and not narrowed:
             communities = await list_communities(
-                session, c.viewer, listing, sort, page=form.page, limit=form.limit, search=text
+                session, c.viewer, listing, form.sort or SortType.HOT, page=form.page, limit=form.limit, search=text
             )
             body["communities"] = [convert.community_view(v) for v in communities]
-        if kind in (SearchType.ALL, SearchType.USERS) and community_id is None and form.creator_id is None:
-            body["users"] = [convert.person_view(v) for v in await search_people(session, text, form.page, form.limit)]
+        if _wants(kind, SearchType.USERS) and not narrowed:
+            people = await search_people(session, text, form.page, form.limit, form.sort, listing)
+            body["users"] = [convert.person_view(v) for v in people]
     return ok(body, c.viewer)
+
+
+async def _posts(
+    session: AsyncSession, form: Search, kind: SearchType, community_id: int | None, viewer: Viewer | None
+) -> list[dict[str, Any]]:
+    """Posts by words (title and body, or the title only), or by their link for a Url search."""
+    text = form.q.strip()
+    by_url = kind == SearchType.URL
+    query = PostQuery(
+        listing_type=form.listing_type or ListingType.ALL,
+        sort=form.sort or SortType.HOT,
+        community_id=community_id,
+        creator_id=form.creator_id,
+        show_read=True,
+        page=form.page,
+        limit=form.limit,
+        search_text=None if by_url else text,
+        title_only=bool(form.post_title_only),
+        search_url=text if by_url else None,
+    )
+    posts, _ = await list_posts(session, query, viewer)
+    return [convert.post_view(v) for v in posts]
 
 
 async def _resolve_local(session: AsyncSession, c: Ctx, q: str, viewer: Viewer | None) -> dict[str, Any]:
     q = q.strip()
     domain = c.settings.domain
     if q.startswith("!"):
-        cid = await find_community_id(session, q[1:], domain)
-        return {"community": convert.community_view(await get_community_view(session, cid, viewer))}
+        return await _view_of(session, "community", await find_community_id(session, q[1:], domain), viewer)
     if q.startswith("@") or ("@" in q and "/" not in q):
-        pid = await find_person_id(session, q.lstrip("@"), domain)
-        return {"person": convert.person_view(await get_person_view(session, pid))}
+        return await _view_of(session, "person", await find_person_id(session, q.lstrip("@"), domain), viewer)
     url = urlsplit(q)
     if url.scheme not in ("http", "https"):
         raise LemmyError("couldnt_find_object", status=404)
@@ -125,16 +140,29 @@ async def _resolve_local(session: AsyncSession, c: Ctx, q: str, viewer: Viewer |
 
 
 async def _view_of(session: AsyncSession, key: str, object_id: int, viewer: Viewer | None) -> dict[str, Any]:
+    """The object's view, unless it is deleted or removed: Lemmy resolves only live objects."""
     try:
         if key == "post":
-            return {"post": convert.post_view(await get_post_view(session, object_id, viewer))}
+            post = await get_post_view(session, object_id, viewer)
+            _check_alive(post.post.deleted or post.post.removed)
+            return {"post": convert.post_view(post)}
         if key == "comment":
-            return {"comment": convert.comment_view(await get_comment_view(session, object_id, viewer))}
+            comment = await get_comment_view(session, object_id, viewer)
+            _check_alive(comment.comment.deleted or comment.comment.removed)
+            return {"comment": convert.comment_view(comment)}
         if key == "community":
-            return {"community": convert.community_view(await get_community_view(session, object_id, viewer))}
-        return {"person": convert.person_view(await get_person_view(session, object_id))}
+            community = await get_community_view(session, object_id, viewer, mod_or_admin=False)
+            return {"community": convert.community_view(community)}
+        person = await get_person_view(session, object_id)
+        _check_alive(person.person.deleted)
+        return {"person": convert.person_view(person)}
     except LemmyError as exc:
         raise LemmyError("couldnt_find_object", status=404) from exc
+
+
+def _check_alive(gone: bool) -> None:
+    if gone:
+        raise LemmyError("couldnt_find_object", status=404)
 
 
 @router.get("/resolve_object")
@@ -142,7 +170,20 @@ async def resolve_object(form: Annotated[ResolveObject, Query()], c: Ctx = Depen
     c.rate_limit(Bucket.SEARCH)
     async with c.db.read() as session:
         try:
-            body = await _resolve_local(session, c, form.q, c.viewer)
+            return ok(await _resolve_local(session, c, form.q, c.viewer), c.viewer)
         except LemmyError as exc:
-            raise LemmyError("couldnt_find_object", status=404) from exc
-    return ok(body, c.viewer)
+            if c.viewer is None:
+                # Anonymous visitors only look up what this server already has (as on Lemmy).
+                raise LemmyError("couldnt_find_object", status=404) from exc
+    kind, object_id = await resolve_remote_object(c.state, form.q)
+    async with c.db.read() as session:
+        return ok(await _view_of(session, kind, object_id, c.viewer), c.viewer)
+
+
+async def resolve_remote_object(state: AppState, q: str) -> tuple[str, int]:
+    """Fetch `!community@host`, `@person@host` or an object URL from its server (through the SSRF guard)."""
+    resolver = Resolver(state.db, state.settings, fetch_policy(state.settings))
+    try:
+        return await resolve_remote(resolver, q)
+    except Refused as exc:
+        raise LemmyError("couldnt_find_object", status=404) from exc

@@ -53,7 +53,10 @@ async def my_user_json(session: AsyncSession, viewer: Viewer) -> dict[str, Any]:
         "community_blocks": [{"person": person, "community": convert.community(c)} for c in me.community_blocks],
         "instance_blocks": [{"person": person, "instance": convert.instance(i)} for i in me.instance_blocks],
         "person_blocks": [{"person": person, "target": convert.person(t)} for t in me.person_blocks],
-        "discussion_languages": me.discussion_languages or ALL_LANGUAGE_IDS,
+        # Lemmy reports a user who reads every language with an empty list (convert_read_languages).
+        "discussion_languages": []
+        if set(me.discussion_languages) == set(ALL_LANGUAGE_IDS)
+        else me.discussion_languages,
     }
 
 

@@ -29,6 +29,7 @@ from moot.queries.comments import CommentQuery, get_comment_view, list_comments
 from moot.queries.communities import moderated_by
 from moot.queries.persons import find_person_id, get_person_view
 from moot.queries.posts import PostQuery, list_posts
+from moot.queries.site import site_of_instance
 
 router = APIRouter()
 
@@ -77,8 +78,10 @@ async def logout(c: Ctx = Depends(context)) -> JSONResponse:
 
 @router.get("/user/validate_auth")
 async def validate_auth(c: Ctx = Depends(context)) -> JSONResponse:
-    viewer = c.require_viewer()
-    return ok({"success": True}, viewer)
+    # The one endpoint that reports a bad token; Lemmy answers it with a plain 400, not the 401 of a login.
+    if c.viewer is None:
+        raise LemmyError("not_logged_in")
+    return ok({"success": True}, c.viewer)
 
 
 @router.put("/user/change_password")
@@ -114,7 +117,7 @@ async def person_details(form: Annotated[GetPersonDetails, Query()], c: Ctx = De
         elif form.username:
             person_id = await find_person_id(session, form.username, c.settings.domain)
         else:
-            raise LemmyError("couldnt_find_person", status=404)
+            raise LemmyError("no_id_given")
         view = await get_person_view(session, person_id)
         saved_only = bool(form.saved_only) and c.viewer is not None and c.viewer.person_id == person_id
         posts, _ = await list_posts(
@@ -145,15 +148,16 @@ async def person_details(form: Annotated[GetPersonDetails, Query()], c: Ctx = De
             c.viewer,
         )
         moderates = await moderated_by(session, person_id)
-    return ok(
-        {
-            "person_view": convert.person_view(view),
-            "comments": [convert.comment_view(v) for v in comment_views],
-            "posts": [convert.post_view(v) for v in posts],
-            "moderates": [convert.moderator_view(com, p) for com, p in moderates],
-        },
-        c.viewer,
-    )
+        site = await site_of_instance(session, view.person.instance_id)
+    body: dict[str, object] = {
+        "person_view": convert.person_view(view),
+        "comments": [convert.comment_view(v) for v in comment_views],
+        "posts": [convert.post_view(v) for v in posts],
+        "moderates": [convert.moderator_view(com, p) for com, p in moderates],
+    }
+    if site is not None:
+        body["site"] = convert.site(site)
+    return ok(body, c.viewer)
 
 
 def _comment_sort(sort: SortType | None) -> CommentSortType:
@@ -206,7 +210,7 @@ async def mark_all_read(c: Ctx = Depends(context)) -> JSONResponse:
 async def unread_count(c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.read() as session:
-        replies, mentions = await inbox.unread_counts(session, viewer.person_id)
+        replies, mentions = await inbox.unread_counts(session, viewer)
     return ok({"replies": replies, "mentions": mentions, "private_messages": 0}, viewer)
 
 

@@ -1,0 +1,149 @@
+"""Markdown as Lemmy clients write it, rendered to sanitised HTML; remote HTML sanitised with the same allowlist."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+import nh3
+from markdown_it import MarkdownIt
+from markdown_it.common.utils import escapeHtml
+from markdown_it.renderer import RendererProtocol
+from markdown_it.rules_core import StateCore
+from markdown_it.token import Token
+from markdown_it.utils import EnvType, OptionsDict
+from mdit_py_plugins.container import container_plugin
+from mdit_py_plugins.footnote import footnote_plugin
+from mdit_py_plugins.subscript import sub_plugin
+from mdit_py_plugins.superscript import superscript_plugin
+
+# Longer input is cut before parsing: the parser and html5ever both have superlinear corners.
+MAX_INPUT_CHARS = 100_000
+# Caps nested blocks (blockquotes, lists, spoilers) and inline nesting, so hostile input cannot go deep.
+MAX_NESTING = 20
+
+_SPOILER = re.compile(r"^spoiler\s+(.*)$")
+_ALIGN = re.compile(r"^text-align:(left|center|right)$")
+_FOOTNOTE_ID = re.compile(r"^fn(ref)?\d{1,6}(:\d{1,6})?$")
+_CODE_LANGUAGE = re.compile(r"^language-[\w.+#-]{1,40}$")
+_ORDERED_START = re.compile(r"^\d{1,9}$")
+
+_TAGS = frozenset(
+    {
+        "p", "br", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre", "code",
+        "em", "strong", "b", "i", "u", "del", "s", "sub", "sup", "span", "a", "img",
+        "ul", "ol", "li", "table", "thead", "tbody", "tr", "th", "td",
+        "details", "summary", "section", "ruby", "rt", "rp",
+    }
+)  # fmt: skip
+# Dropped with their content, not just unwrapped: their text is code or noise, never prose.
+_CLEAN_CONTENT_TAGS = frozenset(
+    {"script", "style", "iframe", "noscript", "template", "object", "textarea", "svg", "math"}
+)
+_ATTRIBUTES: dict[str, set[str]] = {
+    "a": {"href", "title", "id", "class"},
+    "img": {"src", "alt", "title"},
+    "ol": {"start", "class"},
+    "li": {"id", "class"},
+    "sup": {"class"},
+    "hr": {"class"},
+    "section": {"class"},
+    "code": {"class"},
+}
+_ALIGN_VALUES = {"align": {"left", "center", "right"}}
+# Only the classes our own renderer sets (footnotes); everything else a remote server sends is dropped.
+_CLASSES: dict[str, frozenset[str]] = {
+    "a": frozenset({"footnote-backref"}),
+    "ol": frozenset({"footnotes-list"}),
+    "li": frozenset({"footnote-item"}),
+    "sup": frozenset({"footnote-ref"}),
+    "hr": frozenset({"footnotes-sep"}),
+    "section": frozenset({"footnotes"}),
+}
+
+
+def _filter_class(tag: str, value: str) -> str | None:
+    if tag == "code":
+        kept = [name for name in value.split() if _CODE_LANGUAGE.match(name)][:1]
+    else:
+        allowed = _CLASSES.get(tag, frozenset())
+        kept = [name for name in value.split() if name in allowed]
+    return " ".join(kept) or None
+
+
+def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
+    """Second pass after nh3's tag/attribute allowlist: restrict the values too."""
+    if attribute == "class":
+        return _filter_class(tag, value)
+    if attribute == "id":
+        return value if _FOOTNOTE_ID.match(value) else None
+    if tag == "img" and attribute == "src":
+        # Images are fetched without a click, so no relative, mailto: or data: sources.
+        return value if value.strip().lower().startswith(("http://", "https://")) else None
+    if attribute == "start":
+        return value if _ORDERED_START.match(value) else None
+    return value
+
+
+_CLEANER = nh3.Cleaner(
+    tags=_TAGS,
+    clean_content_tags=_CLEAN_CONTENT_TAGS,
+    attributes=_ATTRIBUTES,
+    attribute_filter=_filter_attribute,
+    link_rel="nofollow noopener ugc",
+    tag_attribute_values={"th": _ALIGN_VALUES, "td": _ALIGN_VALUES},
+    url_schemes={"http", "https", "mailto"},
+)
+
+
+def _spoiler_valid(params: str, *_: object) -> bool:
+    return _SPOILER.match(params.strip()) is not None
+
+
+def _render_spoiler(
+    _renderer: RendererProtocol, tokens: Sequence[Token], idx: int, _options: OptionsDict, _env: EnvType
+) -> str:
+    token = tokens[idx]
+    if token.nesting != 1:
+        return "</details>\n"
+    match = _SPOILER.match(token.info.strip())
+    title = match.group(1).strip() if match else ""
+    return f"<details><summary>{escapeHtml(title)}</summary>\n"
+
+
+def _align_cells(state: StateCore) -> None:
+    """Table alignment comes out as an inline style, which we never allow; say it with `align` instead."""
+    for token in state.tokens:
+        if token.type not in ("th_open", "td_open"):
+            continue
+        match = _ALIGN.match(str(token.attrs.pop("style", "")))
+        if match:
+            token.attrs["align"] = match.group(1)
+
+
+def _build_parser() -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "maxNesting": MAX_NESTING})
+    md.enable(["table", "strikethrough"])
+    md.use(footnote_plugin).use(sub_plugin).use(superscript_plugin)
+    md.use(container_plugin, name="spoiler", validate=_spoiler_valid, render=_render_spoiler)
+    md.core.ruler.push("align_cells", _align_cells)
+    return md
+
+
+_MD = _build_parser()
+
+
+def render_markdown(text: str) -> str:
+    """Markdown (as Lemmy clients send it) to sanitised HTML."""
+    # Our own output is shallow (MAX_NESTING), so it is cleaned whole even when it outgrows the input cap.
+    return _CLEANER.clean(str(_MD.render(text[:MAX_INPUT_CHARS])))
+
+
+def render_inline(text: str) -> str:
+    """Inline markdown only, with no block wrapper: for one-line text such as titles."""
+    return _CLEANER.clean(str(_MD.renderInline(text[:MAX_INPUT_CHARS])))
+
+
+def sanitize_html(html: str) -> str:
+    """Untrusted HTML (rendered here or received by federation) reduced to the allowlist."""
+    return _CLEANER.clean(html[:MAX_INPUT_CHARS])

@@ -1,0 +1,1 @@
+"""ActivityPub federation: protocol JSON, signatures, guarded fetches, inbox and delivery."""

@@ -1,0 +1,337 @@
+"""The inbox: verify an incoming activity, deduplicate it, and hand it to the same actions the API uses.
+
+Order of checks (cheapest and most decisive first): envelope rules (parse.py), instance lists, not from our
+own host, signature by the activity's actor (key refetched once on failure, for rotation), dedup by id.
+Then one handler per activity type. Activities by remote people in our communities are re-announced to the
+community's followers, exactly as received (FEP-1b12)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from moot.actions import comments as comment_actions
+from moot.actions import communities as community_actions
+from moot.actions import posts as post_actions
+from moot.actions.site import get_or_create_instance
+from moot.db.comment import Comment
+from moot.db.community import Community, CommunityFollower
+from moot.db.engine import Database
+from moot.db.federation import FederationAllowlist, FederationBlocklist, ReceivedActivity
+from moot.db.instance import Instance
+from moot.db.person import Person
+from moot.db.post import Post
+from moot.domain.errors import LemmyError
+from moot.domain.timefmt import utcnow
+from moot.federation import outbox
+from moot.federation.fetch import FetchPolicy
+from moot.federation.parse import ParsedActivity, Refused, announced_activity, id_of, parse_activity, parse_comment
+from moot.federation.parse import parse_post as parse_page
+from moot.federation.resolve import Resolver
+from moot.federation.signatures import SignatureError, key_owner, parse_signature_header, verify_request
+from moot.queries.viewer import RemoteActor
+from moot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class InboxResult:
+    status: int
+    message: str
+
+
+def _domain(url: str) -> str:
+    return urlsplit(url).netloc.lower()
+
+
+def _host_without_port(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+class Inbox:
+    def __init__(self, db: Database, settings: Settings, policy: FetchPolicy) -> None:
+        self.db = db
+        self.settings = settings
+        self.policy = policy
+
+    async def receive(self, method: str, path_with_query: str, headers: Mapping[str, str], body: bytes) -> InboxResult:
+        try:
+            data = json.loads(body)
+            activity = parse_activity(data)
+        except (ValueError, Refused) as exc:
+            return InboxResult(400, getattr(exc, "reason", "body is not JSON"))
+        if _domain(activity.actor) == self.settings.domain:
+            return InboxResult(400, "activities from our own host are never accepted from outside")
+        if not await self._instance_allowed(activity.actor):
+            return InboxResult(403, "instance is blocked or not in the allowlist")
+        resolver = Resolver(self.db, self.settings, self.policy)
+        try:
+            await self._verify(resolver, method, path_with_query, headers, body, activity.actor)
+        except (SignatureError, Refused) as exc:
+            return InboxResult(401, f"signature refused: {getattr(exc, 'reason', exc)}")
+        if not await self._first_time(activity.ap_id):
+            return InboxResult(200, "already received")
+        try:
+            await self._mark_alive(activity.actor)
+            await self.dispatch(resolver, activity, announced_by=None)
+        except Refused as exc:
+            log.info("refused %s %s: %s", activity.kind, activity.ap_id, exc.reason)
+            return InboxResult(400, exc.reason)
+        except LemmyError as exc:
+            log.info("activity %s not applied: %s", activity.ap_id, exc.error)
+            return InboxResult(400, exc.error)
+        return InboxResult(200, "ok")
+
+    async def _verify(
+        self,
+        resolver: Resolver,
+        method: str,
+        path_with_query: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        actor: str,
+    ) -> None:
+        if (headers.get("host") or "").lower() != self.settings.domain:
+            # A request signed for another server must not be replayable here.
+            raise SignatureError("the request was not addressed to this host")
+        signature = headers.get("signature") or headers.get("authorization", "")
+        if not signature:
+            raise SignatureError("request is not signed")
+        key_id = parse_signature_header(signature.removeprefix("Signature ").strip()).key_id
+        if key_owner(key_id) != actor:
+            raise SignatureError("the signing key does not belong to the activity's actor")
+        _, pem = await resolver.actor_key(actor)
+        try:
+            verify_request(method, path_with_query, headers, body, pem or "")
+        except SignatureError:
+            # The actor may have rotated its key: fetch it once more and try again.
+            _, pem = await resolver.actor_key(actor, refresh=True)
+            verify_request(method, path_with_query, headers, body, pem or "")
+
+    async def _instance_allowed(self, actor: str) -> bool:
+        host = _host_without_port(actor)
+        async with self.db.read() as session:
+            blocked = await session.scalars(
+                select(Instance.domain).join(FederationBlocklist, FederationBlocklist.instance_id == Instance.id)
+            )
+            if any(_host_without_port(f"http://{d}") == host for d in blocked.all()):
+                return False
+            allowed = list(
+                (
+                    await session.scalars(
+                        select(Instance.domain).join(
+                            FederationAllowlist, FederationAllowlist.instance_id == Instance.id
+                        )
+                    )
+                ).all()
+            )
+        return not allowed or any(_host_without_port(f"http://{d}") == host for d in allowed)
+
+    async def _first_time(self, ap_id: str) -> bool:
+        try:
+            async with self.db.write() as session:
+                session.add(ReceivedActivity(ap_id=ap_id, published=utcnow()))
+        except IntegrityError:
+            return False
+        return True
+
+    async def _mark_alive(self, actor: str) -> None:
+        async with self.db.write() as session:
+            instance_id = await get_or_create_instance(session, _domain(actor))
+            instance = await session.get(Instance, instance_id)
+            if instance is not None:
+                instance.updated = utcnow()
+
+    # Dispatch
+
+    async def dispatch(self, resolver: Resolver, activity: ParsedActivity, announced_by: Community | None) -> None:
+        handler = getattr(self, f"on_{activity.kind.lower()}", None)
+        if handler is None:
+            raise Refused(f"{activity.kind} is not handled yet")
+        await handler(resolver, activity, announced_by)
+
+    async def on_announce(self, resolver: Resolver, activity: ParsedActivity, _by: Community | None) -> None:
+        if activity.object is not None and activity.inner_kind in ("Page", "Note", "Article"):
+            return  # Announce{Page} is for Mastodon; the Announce{Create} beside it carries the same post.
+        group = await resolver.community(activity.actor)
+        inner = announced_activity(activity)
+        if _domain(inner.actor) == self.settings.domain:
+            return  # our own activity coming back from the community: already applied here
+        if not await self._first_time(inner.ap_id):
+            return
+        await self.dispatch(resolver, inner, announced_by=group)
+
+    async def on_create(self, resolver: Resolver, activity: ParsedActivity, by: Community | None) -> None:
+        await self._create_or_update(resolver, activity, by)
+
+    async def on_update(self, resolver: Resolver, activity: ParsedActivity, by: Community | None) -> None:
+        await self._create_or_update(resolver, activity, by)
+
+    async def _create_or_update(self, resolver: Resolver, activity: ParsedActivity, by: Community | None) -> None:
+        obj = activity.object
+        if obj is None:
+            obj = await resolver.fetch(activity.object_id or "")
+        if obj.get("type") == "Note" and obj.get("inReplyTo"):
+            comment = await resolver.store_comment(parse_comment(obj))
+            await self._announce_if_ours(activity, await self._community_of_post(comment.post_id), by)
+            return
+        parsed = parse_page(obj)
+        community = by or await resolver.community_of(parsed)
+        if by is not None and by.ap_id not in parsed.community_candidates:
+            raise Refused("announced post belongs to another community")
+        post = await resolver.store_post(parsed, community)
+        await self._announce_if_ours(activity, await self._community_of_post(post.id), by)
+
+    async def on_like(self, resolver: Resolver, activity: ParsedActivity, by: Community | None) -> None:
+        await self._vote(resolver, activity, 1, by)
+
+    async def on_dislike(self, resolver: Resolver, activity: ParsedActivity, by: Community | None) -> None:
+        await self._vote(resolver, activity, -1, by)
+
+    async def _vote(self, resolver: Resolver, activity: ParsedActivity, score: int, by: Community | None) -> None:
+        target = await resolver.find_object(activity.object_id or "")
+        if target is None:
+            target = await resolver.object(activity.object_id or "")
+        voter = RemoteActor(person=await resolver.person(activity.actor))
+        async with self.db.write() as session:
+            if isinstance(target, Post):
+                await post_actions.vote_post(session, voter, target.id, score)
+                community_id = target.community_id
+            else:
+                await comment_actions.vote_comment(session, voter, target.id, score)
+                community_id = await _community_id_of_comment(session, target)
+        await self._announce_if_ours(activity, community_id, by)
+
+    async def on_undo(self, resolver: Resolver, activity: ParsedActivity, by: Community | None) -> None:
+        inner = activity.object
+        if inner is None:
+            raise Refused("Undo must embed the activity it undoes")
+        kind = inner.get("type")
+        target_id = id_of(inner.get("object"))
+        if kind in ("Like", "Dislike"):
+            # Matched by actor and object, never by the inner type (Lemmy's fixture wraps a Like for a Dislike).
+            target = await resolver.find_object(target_id or "")
+            if target is None:
+                return
+            voter = RemoteActor(person=await resolver.person(activity.actor))
+            async with self.db.write() as session:
+                if isinstance(target, Post):
+                    await post_actions.vote_post(session, voter, target.id, 0)
+                    community_id = target.community_id
+                else:
+                    await comment_actions.vote_comment(session, voter, target.id, 0)
+                    community_id = await _community_id_of_comment(session, target)
+            await self._announce_if_ours(activity, community_id, by)
+        elif kind == "Follow":
+            await self._unfollow(resolver, activity.actor, target_id or "")
+        elif kind == "Delete":
+            await self._delete(resolver, activity, target_id or "", restore=True, by=by)
+        else:
+            raise Refused(f"Undo of {kind} is not handled yet")
+
+    async def on_delete(self, resolver: Resolver, activity: ParsedActivity, by: Community | None) -> None:
+        await self._delete(resolver, activity, activity.object_id or "", restore=False, by=by)
+
+    async def _delete(
+        self, resolver: Resolver, activity: ParsedActivity, target_id: str, restore: bool, by: Community | None
+    ) -> None:
+        if target_id == activity.actor:
+            return  # account deletion: not handled yet (content stays)
+        target = await resolver.find_object(target_id)
+        if target is None:
+            return  # never seen: nothing to delete
+        author = RemoteActor(person=await resolver.person(activity.actor))
+        if target.creator_id != author.person_id:
+            raise Refused("only the author deletes; moderator removal is not handled yet")
+        async with self.db.write() as session:
+            try:
+                if isinstance(target, Post):
+                    await post_actions.delete_post(session, author, target.id, not restore)
+                    community_id = target.community_id
+                else:
+                    await comment_actions.delete_comment(session, author, target.id, not restore)
+                    community_id = await _community_id_of_comment(session, target)
+            except LemmyError as exc:
+                if exc.error not in ("couldnt_update_post", "couldnt_update_comment"):
+                    raise
+                return  # already in that state
+        await self._announce_if_ours(activity, community_id, by)
+
+    async def on_follow(self, resolver: Resolver, activity: ParsedActivity, _by: Community | None) -> None:
+        async with self.db.read() as session:
+            community = await session.scalar(
+                select(Community).where(Community.ap_id == activity.object_id, Community.local.is_(True))
+            )
+        if community is None:
+            raise Refused("follows are accepted for local communities only")
+        follower = await resolver.person(activity.actor)
+        async with self.db.write() as session:
+            await community_actions.follow_community(session, RemoteActor(person=follower), community.id, True)
+            await outbox.accept_follow(session, community, follower, activity.raw)
+
+    async def _unfollow(self, resolver: Resolver, actor: str, community_ap_id: str) -> None:
+        async with self.db.read() as session:
+            community = await session.scalar(select(Community).where(Community.ap_id == community_ap_id))
+            person = await session.scalar(select(Person).where(Person.ap_id == actor))
+        if community is None or person is None:
+            return
+        async with self.db.write() as session:
+            await community_actions.follow_community(session, RemoteActor(person=person), community.id, False)
+
+    async def on_accept(self, resolver: Resolver, activity: ParsedActivity, _by: Community | None) -> None:
+        """The community accepted one of our people's follows: matched by (person, community), never by id."""
+        follow = activity.object
+        follower_id = id_of(follow.get("actor")) if follow else None
+        async with self.db.write() as session:
+            community = await session.scalar(select(Community).where(Community.ap_id == activity.actor))
+            person = await session.scalar(select(Person).where(Person.ap_id == follower_id, Person.local.is_(True)))
+            if community is None or person is None:
+                raise Refused("Accept of a follow we did not send")
+            row = await session.get(CommunityFollower, (community.id, person.id))
+            if row is not None:
+                row.pending = False
+
+    async def on_reject(self, resolver: Resolver, activity: ParsedActivity, _by: Community | None) -> None:
+        follow = activity.object
+        follower_id = id_of(follow.get("actor")) if follow else None
+        async with self.db.write() as session:
+            community = await session.scalar(select(Community).where(Community.ap_id == activity.actor))
+            person = await session.scalar(select(Person).where(Person.ap_id == follower_id, Person.local.is_(True)))
+            if community is None or person is None:
+                return
+            await session.execute(
+                delete(CommunityFollower).where(
+                    CommunityFollower.community_id == community.id, CommunityFollower.person_id == person.id
+                )
+            )
+
+    # Helpers
+
+    async def _community_of_post(self, post_id: int) -> int:
+        async with self.db.read() as session:
+            community_id = await session.scalar(select(Post.community_id).where(Post.id == post_id))
+        assert community_id is not None
+        return community_id
+
+    async def _announce_if_ours(self, activity: ParsedActivity, community_id: int, by: Community | None) -> None:
+        """Something a remote person did in one of our communities goes on to the community's followers."""
+        if by is not None:
+            return
+        async with self.db.write() as session:
+            community = await session.get(Community, community_id)
+            if community is not None and community.local:
+                await outbox.announce_received(session, community, activity.raw)
+
+
+async def _community_id_of_comment(session: Any, comment: Comment) -> int:
+    community_id = await session.scalar(select(Post.community_id).where(Post.id == comment.post_id))
+    assert community_id is not None
+    return int(community_id)

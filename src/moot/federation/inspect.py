@@ -1,0 +1,130 @@
+"""`moot ap parse`: what Moot makes of one ActivityPub document, or exactly why it refuses it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from moot.api.limits import json_depth_ok
+from moot.federation.parse import (
+    ACTOR_TYPES,
+    POST_TYPES,
+    Refused,
+    announced_activity,
+    parse_activity,
+    parse_actor,
+    parse_comment,
+    parse_post,
+)
+
+MAX_BYTES = 1024 * 1024
+
+
+def _lines(title: str, fields: dict[str, Any]) -> list[str]:
+    out = [title]
+    for key, value in fields.items():
+        if value is None or value == [] or value == "":
+            continue
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        if len(text) > 160:
+            text = text[:157] + "..."
+        out.append(f"  {key}: {text}")
+    return out
+
+
+def _object_lines(obj: dict[str, Any]) -> list[str]:
+    kind = obj.get("type")
+    if kind == "Note" and obj.get("inReplyTo"):
+        c = parse_comment(obj)
+        return _lines(
+            "comment (Note)",
+            {
+                "id": c.ap_id,
+                "author": c.author,
+                "in reply to": c.in_reply_to,
+                "content (markdown)": c.content,
+                "mentions": c.mentions,
+                "published": c.published,
+                "language": c.language,
+            },
+        )
+    if kind in POST_TYPES:
+        p = parse_post(obj)
+        return _lines(
+            f"post ({kind})",
+            {
+                "id": p.ap_id,
+                "author": p.author,
+                "community candidates": p.community_candidates,
+                "title": p.title,
+                "link": p.url,
+                "body (markdown)": p.body,
+                "nsfw": p.nsfw,
+                "published": p.published,
+                "language": p.language,
+            },
+        )
+    if kind in ACTOR_TYPES:
+        a = parse_actor(obj)
+        return _lines(
+            f"actor ({a.kind})",
+            {
+                "id": a.ap_id,
+                "name": a.name,
+                "display name": a.display_name,
+                "inbox": a.inbox,
+                "shared inbox": a.shared_inbox,
+                "followers": a.followers,
+                "moderators": a.moderators,
+                "public key": "present",
+            },
+        )
+    raise Refused(f"`{kind}` is neither an activity, an actor, a post nor a comment")
+
+
+def describe(raw: bytes) -> tuple[bool, str]:
+    """(accepted, report). The report names the kind, actor, object, community and kept fields, or the reason."""
+    try:
+        if len(raw) > MAX_BYTES:
+            raise Refused(f"document is {len(raw)} bytes, more than {MAX_BYTES}")
+        if not json_depth_ok(raw):
+            raise Refused("JSON is nested more than 32 deep")
+        try:
+            data = json.loads(raw)
+        except ValueError as exc:
+            raise Refused(f"not JSON: {exc}") from exc
+        if not isinstance(data, dict):
+            raise Refused("top level is not a JSON object")
+        if data.get("type") not in POST_TYPES | ACTOR_TYPES | {"Note"}:
+            activity = parse_activity(data)
+            lines = _lines(
+                f"activity ({activity.kind})",
+                {
+                    "id": activity.ap_id,
+                    "actor": activity.actor,
+                    "object": activity.object_id,
+                    "audience": data.get("audience"),
+                },
+            )
+            target = activity
+            if activity.kind == "Announce":
+                if activity.inner_kind in POST_TYPES:
+                    lines.append("  note: an Announce of a bare post is for Mastodon; Moot ignores it")
+                    return True, "\n".join(lines)
+                target = announced_activity(activity)
+                lines += [
+                    "  announced by the community: " + activity.actor,
+                    *(
+                        "  " + line
+                        for line in _lines(
+                            f"inner activity ({target.kind})",
+                            {"id": target.ap_id, "actor": target.actor, "object": target.object_id},
+                        )
+                    ),
+                ]
+            if target.object is not None and target.kind in ("Create", "Update"):
+                lines += ["  " + line for line in _object_lines(target.object)]
+            return True, "\n".join(lines)
+        return True, "\n".join(_object_lines(data))
+    except Refused as exc:
+        return False, f"refused: {exc.reason}"

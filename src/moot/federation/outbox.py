@@ -1,0 +1,196 @@
+"""Outgoing activities, recorded in the same transaction as the change they describe (transactional outbox).
+
+The actions call these functions after they change something. Only changes made by local people produce
+activities here; what arrives from other servers is re-announced by the inbox instead. Nothing is sent now:
+a row goes into `sent_activity`, and the delivery tasks (federation/delivery.py) send it, in order, per
+instance, surviving restarts."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from moot.db.comment import Comment
+from moot.db.community import Community
+from moot.db.federation import SentActivity
+from moot.db.person import Person
+from moot.db.post import Post
+from moot.domain.mentions import scrape_mentions
+from moot.domain.timefmt import utcnow
+from moot.federation import protocol
+from moot.federation.protocol import PUBLIC, Json
+
+# Activities the community re-announces to its followers (FEP-1b12).
+ANNOUNCED = {"Create", "Update", "Delete", "Undo", "Like", "Dislike", "Remove", "Add", "Lock", "Block"}
+
+
+def origin(ap_id: str) -> str:
+    parts = urlsplit(ap_id)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+async def record(
+    session: AsyncSession,
+    data: Json,
+    *,
+    inboxes: list[str] | None = None,
+    followers_of: int | None = None,
+    all_instances: bool = False,
+) -> SentActivity:
+    row = SentActivity(
+        ap_id=str(data["id"]),
+        data=json.dumps(data, separators=(",", ":"), ensure_ascii=False),
+        send_inboxes=json.dumps(sorted(set(inboxes or []))),
+        send_community_followers_of=followers_of,
+        send_all_instances=all_instances,
+        actor_ap_id=str(data["actor"]),
+        published=utcnow(),
+    )
+    session.add(row)
+    await session.flush()
+    return row
+
+
+async def send_to_community(session: AsyncSession, community: Community, data: Json, extra_inboxes: list[str]) -> None:
+    """A local community announces the activity to its followers' instances; a remote one gets it in its inbox
+    and announces it itself. People named in `extra_inboxes` (mentions, parent authors) get it directly."""
+    if community.local:
+        await record(session, protocol.announce(origin(community.ap_id), community, data), followers_of=community.id)
+        if data.get("type") in ("Create", "Update") and isinstance(data.get("object"), dict):
+            obj = data["object"]
+            if obj.get("type") == "Page":
+                # Mastodon and Pleroma cannot handle Announce{Create{Page}}; they get Announce{Page} too.
+                page_announce = protocol.announce(origin(community.ap_id), community, {**obj, "actor": data["actor"]})
+                await record(session, page_announce, followers_of=community.id)
+        if extra_inboxes:
+            await record(session, data, inboxes=extra_inboxes)
+        return
+    inbox = community.inbox_url or f"{community.ap_id}/inbox"
+    await record(session, data, inboxes=[inbox, *extra_inboxes])
+
+
+async def _community(session: AsyncSession, community_id: int) -> Community:
+    community = await session.get(Community, community_id)
+    if community is None:  # pragma: no cover - callers pass ids of rows they just used
+        raise LookupError(community_id)
+    return community
+
+
+def _create_or_update(kind: str, actor: Person, obj: Json, community: Community, cc: list[str]) -> Json:
+    return protocol.activity(
+        origin(actor.ap_id),
+        kind,
+        actor.ap_id,
+        obj,
+        to=[PUBLIC],
+        cc=list(dict.fromkeys([community.ap_id, *cc])),
+        audience=community.ap_id,
+    )
+
+
+async def post_saved(session: AsyncSession, actor: Person, post: Post, created: bool) -> None:
+    if not actor.local:
+        return
+    community = await _community(session, post.community_id)
+    page = protocol.page_json(post, actor, community)
+    data = _create_or_update("Create" if created else "Update", actor, page, community, [])
+    await send_to_community(session, community, data, [])
+
+
+async def _mentions(session: AsyncSession, comment: Comment, parent_author: Person | None) -> list[tuple[Person, str]]:
+    found: list[tuple[Person, str]] = []
+    if parent_author is not None:
+        found.append((parent_author, f"@{parent_author.name}@{urlsplit(parent_author.ap_id).netloc}"))
+    for mention in scrape_mentions(comment.content):
+        rows = await session.scalars(select(Person).where(Person.name == mention.name))
+        for person in rows.all():
+            if urlsplit(person.ap_id).netloc.lower() == mention.domain:
+                found.append((person, f"@{mention.name}@{mention.domain}"))
+    unique: dict[str, tuple[Person, str]] = {}
+    for person, name in found:
+        unique.setdefault(person.ap_id, (person, name))
+    return list(unique.values())
+
+
+async def comment_saved(session: AsyncSession, actor: Person, comment: Comment, created: bool) -> None:
+    if not actor.local:
+        return
+    post = await session.get(Post, comment.post_id)
+    assert post is not None
+    community = await _community(session, post.community_id)
+    parent_ap_id, parent_author = post.ap_id, await session.get(Person, post.creator_id)
+    parent_path = comment.path.split(".")
+    if len(parent_path) > 2:
+        parent = await session.get(Comment, int(parent_path[-2]))
+        if parent is not None:
+            parent_ap_id, parent_author = parent.ap_id, await session.get(Person, parent.creator_id)
+    mentioned = await _mentions(session, comment, parent_author)
+    note = protocol.note_json(comment, actor, community, parent_ap_id, [(p.ap_id, n) for p, n in mentioned])
+    data = _create_or_update("Create" if created else "Update", actor, note, community, [p.ap_id for p, _ in mentioned])
+    inboxes = [p.shared_inbox_url or p.inbox_url or "" for p, _ in mentioned if not p.local]
+    await send_to_community(session, community, data, [i for i in inboxes if i])
+
+
+async def vote(session: AsyncSession, actor: Person, object_ap_id: str, community_id: int, old: int, new: int) -> None:
+    """A vote is a Like or Dislike; taking it back (or changing it) first undoes the old one."""
+    if not actor.local or old == new:
+        return
+    community = await _community(session, community_id)
+    base = origin(actor.ap_id)
+    if old != 0:
+        previous = protocol.activity(
+            base, "Like" if old == 1 else "Dislike", actor.ap_id, object_ap_id, to=[], cc=[], audience=community.ap_id
+        )
+        undo = protocol.activity(base, "Undo", actor.ap_id, previous, to=[PUBLIC], cc=[community.ap_id])
+        undo["audience"] = community.ap_id
+        await send_to_community(session, community, undo, [])
+    if new != 0:
+        kind = "Like" if new == 1 else "Dislike"
+        data = protocol.activity(base, kind, actor.ap_id, object_ap_id, to=[], cc=[], audience=community.ap_id)
+        await send_to_community(session, community, data, [])
+
+
+async def deleted(session: AsyncSession, actor: Person, object_ap_id: str, community_id: int, restored: bool) -> None:
+    if not actor.local:
+        return
+    community = await _community(session, community_id)
+    base = origin(actor.ap_id)
+    delete = protocol.activity(
+        base, "Delete", actor.ap_id, object_ap_id, to=[PUBLIC], cc=[community.ap_id], audience=community.ap_id
+    )
+    data = delete
+    if restored:
+        data = protocol.activity(
+            base, "Undo", actor.ap_id, delete, to=[PUBLIC], cc=[community.ap_id], audience=community.ap_id
+        )
+    await send_to_community(session, community, data, [])
+
+
+async def follow(session: AsyncSession, actor: Person, community: Community, following: bool) -> None:
+    """Following a remote community sends Follow (or Undo{Follow}) to its inbox; local follows need nothing."""
+    if not actor.local or community.local:
+        return
+    base = origin(actor.ap_id)
+    follow_data = protocol.activity(base, "Follow", actor.ap_id, community.ap_id, to=[community.ap_id], cc=[])
+    data = (
+        follow_data
+        if following
+        else protocol.activity(base, "Undo", actor.ap_id, follow_data, to=[community.ap_id], cc=[])
+    )
+    await record(session, data, inboxes=[community.inbox_url or f"{community.ap_id}/inbox"])
+
+
+async def accept_follow(session: AsyncSession, community: Community, follower: Person, follow_data: Json) -> None:
+    data = protocol.activity(
+        origin(community.ap_id), "Accept", community.ap_id, follow_data, to=[follower.ap_id], cc=[]
+    )
+    await record(session, data, inboxes=[follower.inbox_url or f"{follower.ap_id}/inbox"])
+
+
+async def announce_received(session: AsyncSession, community: Community, raw: dict[str, Any]) -> None:
+    """Re-send an activity a remote person sent to our community, as received, to the community's followers."""
+    await send_to_community(session, community, raw, [])

@@ -1,0 +1,295 @@
+"""Federation over HTTP: WebFinger, actors and objects as ActivityPub JSON, collections, and the inboxes.
+
+Actor and object URLs are the same ones that serve HTML pages (`/c/name`, `/u/name`, `/post/1`, ...). The
+`ActivityPubNegotiation` middleware answers requests that ask for ActivityPub JSON and lets the rest through
+to the pages, so neither side has to know about the other."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import func, select
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from moot.api.state import AppState, app_state
+from moot.db.comment import Comment
+from moot.db.community import Community, CommunityFollower, CommunityLanguage, CommunityModerator
+from moot.db.federation import SentActivity
+from moot.db.person import Person
+from moot.db.post import Post
+from moot.db.site import Site
+from moot.federation import protocol
+from moot.federation.outbox import origin
+from moot.federation.protocol import ACTIVITY_JSON, CONTEXT
+
+router = APIRouter()
+AP_TYPES = ("application/activity+json", "application/ld+json")
+PAGE_SIZE = 20
+
+
+def wants_activitypub(accept: str) -> bool:
+    return any(t in accept.lower() for t in AP_TYPES)
+
+
+def ap_response(body: dict[str, Any], status: int = 200) -> Response:
+    return Response(
+        json.dumps(body, ensure_ascii=False),
+        status_code=status,
+        media_type=ACTIVITY_JSON,
+        headers={"Vary": "Accept"},
+    )
+
+
+def _not_found() -> Response:
+    return ap_response({"error": "not_found"}, 404)
+
+
+# WebFinger
+
+
+@router.get("/.well-known/webfinger")
+async def webfinger(resource: str = "", state: AppState = Depends(app_state)) -> Response:
+    """`acct:name@host` for people and communities (which may share a name: the community link comes last),
+    `acct:host@host` for the site actor."""
+    match = re.fullmatch(r"(?:acct:)?@?([^@\s]+)@([^@\s]+)", resource.strip())
+    if match is None or match.group(2).lower() != state.settings.domain:
+        return JSONResponse({"error": "not_found"}, status_code=404)
+    name = match.group(1)
+    links: list[dict[str, Any]] = []
+    async with state.db.read() as session:
+        if name.lower() == state.settings.domain.split(":")[0] or name.lower() == state.settings.domain:
+            site = await session.scalar(select(Site))
+            if site is not None:
+                links.append(_self_link(site.ap_id, "Application"))
+        person = await session.scalar(
+            select(Person).where(
+                func.lower(Person.name) == name.lower(), Person.local.is_(True), Person.deleted.is_(False)
+            )
+        )
+        if person is not None:
+            links.append({"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": person.ap_id})
+            links.append(_self_link(person.ap_id, "Person"))
+        community = await session.scalar(
+            select(Community).where(
+                func.lower(Community.name) == name.lower(),
+                Community.local.is_(True),
+                Community.deleted.is_(False),
+                Community.removed.is_(False),
+                Community.visibility == "Public",
+            )
+        )
+        if community is not None:
+            links.append({"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": community.ap_id})
+            links.append(_self_link(community.ap_id, "Group"))
+    if not links:
+        return JSONResponse({"error": "not_found"}, status_code=404)
+    return JSONResponse(
+        {"subject": f"acct:{name}@{state.settings.domain}", "links": links}, media_type="application/jrd+json"
+    )
+
+
+def _self_link(href: str, kind: str) -> dict[str, Any]:
+    return {
+        "rel": "self",
+        "type": ACTIVITY_JSON,
+        "href": href,
+        "properties": {"https://www.w3.org/ns/activitystreams#type": kind},
+    }
+
+
+# Inboxes
+
+
+async def _inbox(request: Request, state: AppState) -> Response:
+    if state.inbox is None:
+        return JSONResponse({"error": "federation_disabled"}, status_code=403)
+    body = await request.body()
+    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    result = await state.inbox.receive(request.method, path, request.headers, body)
+    return JSONResponse({"status": result.message}, status_code=result.status)
+
+
+@router.post("/inbox")
+async def shared_inbox(request: Request, state: AppState = Depends(app_state)) -> Response:
+    return await _inbox(request, state)
+
+
+@router.post("/c/{name}/inbox")
+async def community_inbox(name: str, request: Request, state: AppState = Depends(app_state)) -> Response:
+    return await _inbox(request, state)
+
+
+@router.post("/u/{name}/inbox")
+async def person_inbox(name: str, request: Request, state: AppState = Depends(app_state)) -> Response:
+    return await _inbox(request, state)
+
+
+# ActivityPub GETs, reached through the negotiation middleware
+
+
+async def ap_get(state: AppState, path: str) -> Response | None:
+    """The ActivityPub answer for `path`, or None when the path is not an ActivityPub object."""
+    parts = [p for p in path.split("/") if p]
+    base = state.settings.base_url
+    async with state.db.read() as session:
+        if not parts:
+            site = await session.scalar(select(Site))
+            return ap_response(protocol.site_json(site, state.settings.domain)) if site else _not_found()
+        if parts[0] == "u" and len(parts) >= 2:
+            person = await session.scalar(
+                select(Person).where(func.lower(Person.name) == parts[1].lower(), Person.local.is_(True))
+            )
+            if person is None:
+                return _not_found()
+            if person.deleted:
+                return ap_response(protocol.tombstone(person.ap_id), 410)
+            if len(parts) == 2:
+                return ap_response(protocol.person_json(person, f"{base}/inbox"))
+            if parts[2] == "outbox":
+                return ap_response(_collection(f"{person.ap_id}/outbox", []))
+            return None
+        if parts[0] == "c" and len(parts) >= 2:
+            community = await session.scalar(
+                select(Community).where(func.lower(Community.name) == parts[1].lower(), Community.local.is_(True))
+            )
+            if community is None:
+                return _not_found()
+            if community.deleted or community.removed:
+                return ap_response(protocol.tombstone(community.ap_id), 410)
+            if len(parts) == 2:
+                languages = list(
+                    (
+                        await session.scalars(
+                            select(CommunityLanguage.language_id).where(CommunityLanguage.community_id == community.id)
+                        )
+                    ).all()
+                )
+                return ap_response(protocol.group_json(community, f"{base}/inbox", languages))
+            return await _community_collection(session, community, parts[2])
+        if parts[0] in ("post", "comment") and len(parts) == 2 and parts[1].isdigit():
+            return await _object(session, parts[0], int(parts[1]))
+        if parts[0] == "activities" and len(parts) == 3:
+            activity = await session.scalar(select(SentActivity).where(SentActivity.ap_id == f"{base}{path}"))
+            return ap_response(json.loads(activity.data)) if activity else _not_found()
+    return None
+
+
+def _collection(ap_id: str, items: list[Any], kind: str = "OrderedCollection") -> dict[str, Any]:
+    return {"@context": CONTEXT, "type": kind, "id": ap_id, "totalItems": len(items), "orderedItems": items}
+
+
+async def _community_collection(session: Any, community: Community, name: str) -> Response | None:
+    if name == "followers":
+        total = await session.scalar(
+            select(func.count()).select_from(CommunityFollower).where(CommunityFollower.community_id == community.id)
+        )
+        return ap_response(
+            {
+                "@context": CONTEXT,
+                "type": "Collection",
+                "id": f"{community.ap_id}/followers",
+                "totalItems": total or 0,
+                "items": [],
+            }
+        )
+    if name == "moderators":
+        mods = await session.scalars(
+            select(Person.ap_id)
+            .join(CommunityModerator, CommunityModerator.person_id == Person.id)
+            .where(CommunityModerator.community_id == community.id)
+            .order_by(CommunityModerator.published)
+        )
+        return ap_response(_collection(f"{community.ap_id}/moderators", list(mods.all())))
+    if name in ("outbox", "featured"):
+        stmt = (
+            select(Post, Person)
+            .join(Person, Person.id == Post.creator_id)
+            .where(Post.community_id == community.id, Post.deleted.is_(False), Post.removed.is_(False))
+        )
+        if name == "featured":
+            stmt = stmt.where(Post.featured_community.is_(True))
+        rows = (await session.execute(stmt.order_by(Post.published.desc()).limit(PAGE_SIZE))).all()
+        items: list[Any] = []
+        for post, creator in rows:
+            page = protocol.page_json(post, creator, community)
+            if name == "featured":
+                items.append(page)
+                continue
+            create = protocol.activity(
+                origin(community.ap_id),
+                "Create",
+                creator.ap_id,
+                page,
+                to=[protocol.PUBLIC],
+                cc=[community.ap_id],
+                audience=community.ap_id,
+            )
+            items.append(protocol.announce(origin(community.ap_id), community, create))
+        return ap_response(_collection(f"{community.ap_id}/{name}", items))
+    return None
+
+
+async def _object(session: Any, kind: str, object_id: int) -> Response:
+    if kind == "post":
+        post = await session.get(Post, object_id)
+        if post is None:
+            return _not_found()
+        if not post.local:
+            return Response(status_code=302, headers={"Location": post.ap_id})
+        if post.deleted or post.removed:
+            return ap_response(protocol.tombstone(post.ap_id), 410)
+        creator = await session.get(Person, post.creator_id)
+        community = await session.get(Community, post.community_id)
+        return ap_response(protocol.page_json(post, creator, community))
+    comment = await session.get(Comment, object_id)
+    if comment is None:
+        return _not_found()
+    if not comment.local:
+        return Response(status_code=302, headers={"Location": comment.ap_id})
+    if comment.deleted or comment.removed:
+        return ap_response(protocol.tombstone(comment.ap_id), 410)
+    post = await session.get(Post, comment.post_id)
+    creator = await session.get(Person, comment.creator_id)
+    community = await session.get(Community, post.community_id)
+    parent_ap_id, parent_author = post.ap_id, await session.get(Person, post.creator_id)
+    path = comment.path.split(".")
+    if len(path) > 2:
+        parent = await session.get(Comment, int(path[-2]))
+        if parent is not None:
+            parent_ap_id, parent_author = parent.ap_id, await session.get(Person, parent.creator_id)
+    mentions = (
+        [(parent_author.ap_id, f"@{parent_author.name}@{urlsplit(parent_author.ap_id).netloc}")]
+        if parent_author
+        else []
+    )
+    return ap_response(protocol.note_json(comment, creator, community, parent_ap_id, mentions))
+
+
+_AP_PATH = re.compile(
+    r"^/(?:$|u/[^/]+(?:/outbox)?$|c/[^/]+(?:/(?:followers|outbox|moderators|featured))?$|"
+    r"post/\d+$|comment/\d+$|activities/[a-z]+/[0-9a-fA-F-]+$)"
+)
+
+
+class ActivityPubNegotiation:
+    """GETs of actor and object URLs that ask for ActivityPub JSON are answered here; all else passes on."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in ("GET", "HEAD") and _AP_PATH.match(scope["path"]):
+            headers = dict(scope.get("headers", []))
+            accept = headers.get(b"accept", b"").decode("latin-1")
+            if wants_activitypub(accept):
+                state: AppState = scope["app"].state.moot
+                response = await ap_get(state, scope["path"])
+                if response is not None:
+                    await response(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
