@@ -364,3 +364,30 @@ async def test_server_killed_mid_delivery_loses_and_duplicates_nothing(nodes: di
     await eventually(all_there, timeout=60)
     seen = [c["comment"]["content"] for c in await comments_on(world.bob, ids["beta"])]
     assert sorted(seen) == sorted(contents)
+
+
+async def test_federated_instances_lists_peers_with_delivery_state(world: World) -> None:
+    from lemmy_shapes import assert_shape
+
+    data = await world.alice.get("/federated_instances")
+    assert_shape(data, "GetFederatedInstancesResponse")
+    linked = {i["domain"]: i for i in data["federated_instances"]["linked"]}
+    assert world.bob.node.domain in linked
+    assert world.carol.node.domain in linked
+    state = linked[world.bob.node.domain]["federation_state"]
+    assert state["last_successful_id"] > 0
+
+
+async def test_blocked_instance_is_refused(nodes: dict[str, Node], world: World) -> None:
+    admin = await login(nodes["alpha"], ADMIN_NAME, ADMIN_PASSWORD)
+    _, ids = await _new_post(world, "Block check")
+    await admin.put("/site", {"blocked_instances": [nodes["gamma"].host]})
+    try:
+        blocked = (await admin.get("/federated_instances"))["federated_instances"]["blocked"]
+        assert [i["domain"] for i in blocked] == [nodes["gamma"].host]
+        text = "This comes from a blocked instance"
+        await world.carol.post("/comment", {"post_id": ids["gamma"], "content": text})
+        await asyncio.sleep(3)
+        assert text not in [c["comment"]["content"] for c in await comments_on(world.alice, ids["alpha"])]
+    finally:
+        await admin.put("/site", {"blocked_instances": []})

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from moot import __version__
 from moot.actions.site import ensure_site
 from moot.api.errors import install_error_handlers
-from moot.api.lemmy_v3 import comment, community, post, search, site, user
+from moot.api.lemmy_v3 import comment, community, federation, post, search, site, user
 from moot.api.limits import BodyLimits
 from moot.api.nodeinfo import router as nodeinfo_router
 from moot.api.state import AppState
@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app = FastAPI(title="Moot", version=__version__, lifespan=lifespan, docs_url="/api/docs", redoc_url=None)
     app.state.moot = state
     install_error_handlers(app)
-    for module in (site, user, community, post, comment, search):
+    for module in (site, user, community, post, comment, search, federation):
         app.include_router(module.router, prefix="/api/v3")
     app.include_router(nodeinfo_router)
     app.include_router(federation_router)

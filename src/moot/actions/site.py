@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from moot.db.federation import FederationAllowlist, FederationBlocklist
 from moot.db.instance import Instance
 from moot.db.person import LocalUser
 from moot.db.site import LocalSite, LocalSiteRateLimit, Secret, Site, SiteLanguage, Tagline
@@ -236,3 +237,21 @@ async def edit_site(session: AsyncSession, is_admin: bool, changes: dict[str, ob
     if isinstance(taglines, list):
         await session.execute(delete(Tagline).where(Tagline.local_site_id == loaded.local_site.id))
         session.add_all(Tagline(local_site_id=loaded.local_site.id, content=str(t), published=now) for t in taglines)
+    for key, table in (("allowed_instances", FederationAllowlist), ("blocked_instances", FederationBlocklist)):
+        domains = changes.get(key)
+        if isinstance(domains, list):
+            await _replace_instance_list(session, table, [str(d) for d in domains])
+
+
+async def _replace_instance_list(
+    session: AsyncSession, table: type[FederationAllowlist] | type[FederationBlocklist], domains: list[str]
+) -> None:
+    """The admin's federation allowlist or blocklist, by host (as Lemmy, compared without the port)."""
+    cleaned = sorted({d.strip().lower().rstrip(".") for d in domains if d.strip()})
+    for domain in cleaned:
+        if not re.fullmatch(r"[a-z0-9.-]+(:[0-9]{1,5})?", domain):
+            raise LemmyError("unknown", f"not an instance host: {domain}")
+    await session.execute(delete(table))
+    now = utcnow()
+    for domain in cleaned:
+        session.add(table(instance_id=await get_or_create_instance(session, domain), published=now))

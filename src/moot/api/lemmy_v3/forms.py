@@ -144,6 +144,8 @@ class EditSite(Form):
     captcha_enabled: bool | None = None
     captcha_difficulty: str | None = Field(default=None, max_length=32)
     taglines: list[str] | None = Field(default=None, max_length=100)
+    allowed_instances: list[str] | None = Field(default=None, max_length=10_000)
+    blocked_instances: list[str] | None = Field(default=None, max_length=10_000)
     registration_mode: RegistrationMode | None = None
     reports_email_admins: bool | None = None
     content_warning: str | None = Field(default=None, max_length=_TEXT)
@@ -246,13 +248,13 @@ class SavePost(Form):
 
 
 class MarkPostAsRead(Form):
-    post_ids: list[int] | None = Field(default=None, max_length=1000)
+    post_ids: list[int] | None = Field(default=None, max_length=10_000)
     post_id: int | None = None
     read: bool
 
 
 class HidePost(Form):
-    post_ids: list[int] = Field(max_length=1000)
+    post_ids: list[int] = Field(max_length=10_000)
     hide: bool
 
 

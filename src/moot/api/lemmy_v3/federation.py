@@ -1,0 +1,61 @@
+"""GET /federated_instances: the instances this server knows, allows and blocks, with delivery state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+from sqlalchemy import select
+
+from moot.api.lemmy_v3 import convert
+from moot.api.lemmy_v3.context import Ctx, context, ok
+from moot.db.federation import FederationAllowlist, FederationBlocklist, FederationQueueState
+from moot.db.instance import Instance
+from moot.db.site import Site
+from moot.domain.timefmt import lemmy_time
+
+router = APIRouter()
+
+
+def _with_state(instance: Instance, state: FederationQueueState | None) -> dict[str, Any]:
+    body = convert.instance(instance)
+    if state is not None:
+        body["federation_state"] = convert.compact(
+            {
+                "instance_id": instance.id,
+                "last_successful_id": state.last_successful_id,
+                "last_successful_published_time": (
+                    lemmy_time(state.last_successful_published_time) if state.last_successful_published_time else None
+                ),
+                "fail_count": state.fail_count,
+                "last_retry": lemmy_time(state.last_retry) if state.last_retry else None,
+            }
+        )
+    return body
+
+
+@router.get("/federated_instances")
+async def federated_instances(c: Ctx = Depends(context)) -> JSONResponse:
+    async with c.db.read() as session:
+        rows = (
+            await session.execute(
+                select(Instance, FederationQueueState)
+                .outerjoin(FederationQueueState, FederationQueueState.instance_id == Instance.id)
+                .where(Instance.id.not_in(select(Site.instance_id)))
+                .order_by(Instance.domain)
+            )
+        ).all()
+        allowed = set((await session.scalars(select(FederationAllowlist.instance_id))).all())
+        blocked = set((await session.scalars(select(FederationBlocklist.instance_id))).all())
+    linked = [_with_state(i, s) for i, s in rows if i.id not in blocked]
+    return ok(
+        {
+            "federated_instances": {
+                "linked": linked,
+                "allowed": [_with_state(i, s) for i, s in rows if i.id in allowed],
+                "blocked": [_with_state(i, s) for i, s in rows if i.id in blocked],
+            }
+        },
+        c.viewer,
+    )
