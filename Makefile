@@ -7,7 +7,7 @@ PORT ?= 8536
 PG_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432
 
 .DEFAULT_GOAL := help
-.PHONY: help install run demo test test-sqlite test-postgres lint typecheck format clean
+.PHONY: help install test-deps run demo test test-sqlite test-postgres lint typecheck format clean
 
 help: ## list the chores
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -20,6 +20,15 @@ $(BIN)/moot: pyproject.toml
 
 install: $(BIN)/moot ## create .venv and install Moot with its development tools
 
+# Test-only JavaScript: lemmy-js-client (API tests) and axe-core (accessibility checks), from npm.
+test-deps: install ## the test suite's npm packages and Debian's chromium (when run as root)
+	@for dir in tests/js tests/web; do \
+	  if [ -f $$dir/package-lock.json ] && command -v npm >/dev/null; then (cd $$dir && npm ci --silent --no-audit --no-fund); fi; \
+	done
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get install -y -q chromium >/dev/null || (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null); \
+	fi
+
 run: install ## start Moot on SQLite at http://$(HOST):$(PORT) (DEMO=1 loads the example thread first)
 	@if [ -n "$(DEMO)" ]; then $(BIN)/moot demo; fi
 	$(BIN)/moot serve --host $(HOST) --port $(PORT)
@@ -27,7 +36,7 @@ run: install ## start Moot on SQLite at http://$(HOST):$(PORT) (DEMO=1 loads the
 demo: install ## load the example thread into the configured database
 	$(BIN)/moot demo
 
-test: install lint typecheck test-sqlite test-postgres ## everything CI runs: lint, types, the suite on SQLite and on PostgreSQL
+test: install test-deps lint typecheck test-sqlite test-postgres ## everything CI runs: lint, types, the suite on SQLite and on PostgreSQL
 
 test-sqlite: install ## the test suite on SQLite
 	MOOT_TEST_DB=sqlite $(BIN)/python -m pytest -q

@@ -9,15 +9,13 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from moot import __version__
 from moot.api.lemmy_v3.site import LEMMY_API_VERSION
 from moot.api.state import AppState, app_state
-from moot.db.comment import Comment
-from moot.db.person import Person
-from moot.db.post import Post
 from moot.db.site import LocalSite
+from moot.queries.site import local_counts
 
 router = APIRouter()
 SOFTWARE_VERSION = f"{LEMMY_API_VERSION}+moot.{__version__}"
@@ -38,19 +36,10 @@ async def well_known(state: AppState = Depends(app_state)) -> JSONResponse:
 
 async def _document(state: AppState, schema: str) -> dict[str, Any]:
     async with state.db.read() as session:
+        counts = await local_counts(session)
         row = (
             await session.execute(
-                select(
-                    select(func.count())
-                    .select_from(Person)
-                    .where(Person.local.is_(True), Person.deleted.is_(False))
-                    .scalar_subquery(),
-                    select(func.count()).select_from(Post).where(Post.local.is_(True)).scalar_subquery(),
-                    select(func.count()).select_from(Comment).where(Comment.local.is_(True)).scalar_subquery(),
-                    LocalSite.users_active_month,
-                    LocalSite.users_active_half_year,
-                    LocalSite.registration_mode,
-                )
+                select(LocalSite.users_active_month, LocalSite.users_active_half_year, LocalSite.registration_mode)
             )
         ).one()
     software: dict[str, Any] = {"name": "moot", "version": SOFTWARE_VERSION}
@@ -60,11 +49,11 @@ async def _document(state: AppState, schema: str) -> dict[str, Any]:
         "protocols": ["activitypub"],
         "services": {"inbound": [], "outbound": []},
         "usage": {
-            "users": {"total": row[0], "activeMonth": row[3], "activeHalfyear": row[4]},
-            "localPosts": row[1],
-            "localComments": row[2],
+            "users": {"total": counts.users, "activeMonth": row[0], "activeHalfyear": row[1]},
+            "localPosts": counts.posts,
+            "localComments": counts.comments,
         },
-        "openRegistrations": row[5] != "Closed",
+        "openRegistrations": row[2] != "Closed",
         "metadata": {},
     }
 

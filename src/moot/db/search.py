@@ -46,40 +46,53 @@ def _terms(query: str) -> list[str]:
     return _WORD.findall(query)[:16]
 
 
+def _nothing() -> ColumnElement[bool]:
+    return literal_column("1") == literal_column("0")
+
+
+def _fts_ids(table: str, terms: list[str]) -> Any:
+    """Row ids whose FTS5 entry has every term (the last as a prefix); terms are quoted, so no operators."""
+    match = " ".join(f'"{t}"' for t in terms[:-1]) + f' "{terms[-1]}"*'
+    return (
+        select(literal_column("rowid"))
+        .select_from(text(table))
+        .where(text(f"{table} MATCH :{table}_q").bindparams(**{f"{table}_q": match.strip()}))
+    )
+
+
+_SIMPLE: Any = literal_column("'simple'")
+_EMPTY: Any = literal_column("''")
+
+
+def _tsquery_match(document: Any, terms: list[str]) -> ColumnElement[bool]:
+    # Constants are inlined (not bound) so the expression is the index's own and PostgreSQL can use the index.
+    matched: ColumnElement[bool] = func.to_tsvector(_SIMPLE, document).op("@@")(
+        func.to_tsquery(_SIMPLE, _pg_query(terms))
+    )
+    return matched
+
+
 def post_matches(session: AsyncSession, query: str) -> ColumnElement[bool]:
     """A WHERE clause: the post's title or body contains every word of `query` (prefix match on the last)."""
     terms = _terms(query)
     if not terms:
-        return literal_column("1") == literal_column("0")
+        return _nothing()
     if _is_sqlite(session):
-        match = " ".join(f'"{t}"' for t in terms[:-1]) + f' "{terms[-1]}"*'
-        ids: Any = (
-            select(literal_column("rowid"))
-            .select_from(text("post_fts"))
-            .where(text("post_fts MATCH :q").bindparams(q=match.strip()))
-        )
-        return Post.id.in_(ids)
-    vector = func.to_tsvector(
-        "simple", func.coalesce(Post.name, "") + literal_column("' '") + func.coalesce(Post.body, "")
+        return Post.id.in_(_fts_ids("post_fts", terms))
+    # The same expression as the GIN index of migration 0001, so that PostgreSQL uses it.
+    document = (
+        func.coalesce(Post.name, _EMPTY).op("||")(literal_column("' '")).op("||")(func.coalesce(Post.body, _EMPTY))
     )
-    return vector.op("@@")(func.to_tsquery("simple", _pg_query(terms)))
+    return _tsquery_match(document, terms)
 
 
 def comment_matches(session: AsyncSession, query: str) -> ColumnElement[bool]:
     terms = _terms(query)
     if not terms:
-        return literal_column("1") == literal_column("0")
+        return _nothing()
     if _is_sqlite(session):
-        match = " ".join(f'"{t}"' for t in terms[:-1]) + f' "{terms[-1]}"*'
-        ids: Any = (
-            select(literal_column("rowid"))
-            .select_from(text("comment_fts"))
-            .where(text("comment_fts MATCH :cq").bindparams(cq=match.strip()))
-        )
-        return Comment.id.in_(ids)
-    vector = func.to_tsvector("simple", Comment.content)
-    matched: ColumnElement[bool] = vector.op("@@")(func.to_tsquery("simple", _pg_query(terms)))
-    return matched
+        return Comment.id.in_(_fts_ids("comment_fts", terms))
+    return _tsquery_match(Comment.content, terms)
 
 
 def _pg_query(terms: list[str]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -48,39 +49,34 @@ class MyUser:
     discussion_languages: list[int]
 
 
+def _count_local(model: Any) -> Any:
+    return (
+        select(func.count()).select_from(model).where(model.local.is_(True), model.deleted.is_(False)).scalar_subquery()
+    )
+
+
+async def local_counts(session: AsyncSession) -> SiteCounts:
+    """People, posts, comments and communities of this instance (deleted ones not counted), in one query."""
+    row = (
+        await session.execute(
+            select(_count_local(Person), _count_local(Post), _count_local(Comment), _count_local(Community))
+        )
+    ).one()
+    return SiteCounts(users=row[0], posts=row[1], comments=row[2], communities=row[3])
+
+
 async def get_site_view(session: AsyncSession) -> SiteView:
     row = await load_local_site(session)
     if row is None:
         raise LemmyError("couldnt_find_object", status=404)
-    counts = (
-        await session.execute(
-            select(
-                select(func.count())
-                .select_from(Person)
-                .where(Person.local.is_(True), Person.deleted.is_(False))
-                .scalar_subquery(),
-                select(func.count())
-                .select_from(Post)
-                .where(Post.local.is_(True), Post.deleted.is_(False))
-                .scalar_subquery(),
-                select(func.count())
-                .select_from(Comment)
-                .where(Comment.local.is_(True), Comment.deleted.is_(False))
-                .scalar_subquery(),
-                select(func.count())
-                .select_from(Community)
-                .where(Community.local.is_(True), Community.deleted.is_(False))
-                .scalar_subquery(),
-            )
-        )
-    ).one()
+    counts = await local_counts(session)
     taglines = list((await session.scalars(select(Tagline).order_by(Tagline.id))).all())
     languages = list(
         (await session.scalars(select(SiteLanguage.language_id).where(SiteLanguage.site_id == row.site.id))).all()
     )
     return SiteView(
         row=row,
-        counts=SiteCounts(users=counts[0], posts=counts[1], comments=counts[2], communities=counts[3]),
+        counts=counts,
         admins=await admins(session),
         taglines=taglines,
         discussion_languages=sorted(languages),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from moot.actions.site import RATE_LIMIT_FIELDS
 from moot.db.comment import Comment, CommentReply, PersonMention
 from moot.db.community import Community
 from moot.db.instance import Instance
@@ -310,22 +311,7 @@ def local_site(ls: LocalSite) -> Json:
 
 
 def rate_limit(r: LocalSiteRateLimit) -> Json:
-    names = (
-        "message",
-        "message_per_second",
-        "post",
-        "post_per_second",
-        "register",
-        "register_per_second",
-        "image",
-        "image_per_second",
-        "comment",
-        "comment_per_second",
-        "search",
-        "search_per_second",
-        "import_user_settings",
-        "import_user_settings_per_second",
-    )
+    names = (*RATE_LIMIT_FIELDS, "import_user_settings", "import_user_settings_per_second")
     return compact(
         {
             "local_site_id": r.local_site_id,
