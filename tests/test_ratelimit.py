@@ -2,28 +2,41 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
 
-from conftest import ADMIN_NAME, ADMIN_PASSWORD, Api, drop_database, make_database, settings_for, unique
+from conftest import (
+    ADMIN_NAME,
+    ADMIN_PASSWORD,
+    Api,
+    DatabaseUnderTest,
+    drop_database,
+    make_database,
+    settings_for,
+    unique,
+)
 from moot.api.ratelimit import Bucket, RateLimiter
 from moot.app import create_app
 from moot.db.site import LocalSiteRateLimit
 
 
 @pytest.fixture
-async def fresh(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[httpx.AsyncClient]:
+def fresh_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseUnderTest]:
+    # Sync on purpose: creating a PostgreSQL database runs its own event loop.
     db = make_database(tmp_path_factory.mktemp("ratelimit"))
-    app = create_app(settings_for(db))
-    try:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app, client=("10.0.0.7", 5000))
-            async with httpx.AsyncClient(transport=transport, base_url="http://moot.test:8536") as client:
-                yield client
-    finally:
-        drop_database(db)
+    yield db
+    drop_database(db)
+
+
+@pytest.fixture
+async def fresh(fresh_db: DatabaseUnderTest) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings_for(fresh_db))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, client=("10.0.0.7", 5000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://moot.test:8536") as client:
+            yield client
 
 
 async def _register(api: Api) -> tuple[int, dict[str, str]]:
