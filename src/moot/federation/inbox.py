@@ -7,11 +7,9 @@ community's followers, exactly as received (FEP-1b12)."""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, select
@@ -31,7 +29,7 @@ from moot.db.post import Post
 from moot.domain.errors import LemmyError
 from moot.domain.timefmt import utcnow
 from moot.federation import outbox
-from moot.federation.fetch import FetchPolicy
+from moot.federation.fetch import FetchError, FetchPolicy, parse_json_object
 from moot.federation.parse import ParsedActivity, Refused, announced_activity, id_of, parse_activity, parse_comment
 from moot.federation.parse import parse_post as parse_page
 from moot.federation.resolve import Resolver
@@ -52,6 +50,13 @@ def _domain(url: str) -> str:
     return urlsplit(url).netloc.lower()
 
 
+def _key_of(key_id: str, actor: str) -> bool:
+    """Whether `key_id` names a key of `actor`: `actor#main-key` (Lemmy, Mastodon) or a path below the actor
+    (GoToSocial's `actor/main-key`). Only the actor's own stored key is ever used to verify."""
+    owner = key_owner(key_id)
+    return owner == actor or (owner.startswith(actor.rstrip("/") + "/") and _domain(owner) == _domain(actor))
+
+
 def _host_without_port(url: str) -> str:
     return (urlsplit(url).hostname or "").lower()
 
@@ -64,10 +69,10 @@ class Inbox:
 
     async def receive(self, method: str, path_with_query: str, headers: Mapping[str, str], body: bytes) -> InboxResult:
         try:
-            data = json.loads(body)
-            activity = parse_activity(data)
-        except (ValueError, Refused) as exc:
-            return InboxResult(400, getattr(exc, "reason", "body is not JSON"))
+            # Strict whatever the Content-Type says: depth capped, no duplicate keys, one object.
+            activity = parse_activity(parse_json_object(body))
+        except (FetchError, Refused) as exc:
+            return InboxResult(400, exc.reason if isinstance(exc, Refused) else f"body refused: {exc}")
         if _domain(activity.actor) == self.settings.domain:
             return InboxResult(400, "activities from our own host are never accepted from outside")
         if not await self._instance_allowed(activity.actor):
@@ -106,7 +111,7 @@ class Inbox:
         if not signature:
             raise SignatureError("request is not signed")
         key_id = parse_signature_header(signature.removeprefix("Signature ").strip()).key_id
-        if key_owner(key_id) != actor:
+        if not _key_of(key_id, actor):
             raise SignatureError("the signing key does not belong to the activity's actor")
         _, pem = await resolver.actor_key(actor)
         try:
@@ -165,6 +170,8 @@ class Inbox:
         inner = announced_activity(activity)
         if _domain(inner.actor) == self.settings.domain:
             return  # our own activity coming back from the community: already applied here
+        if not await self._instance_allowed(inner.actor):
+            raise Refused("the announced activity comes from a blocked instance")
         if not await self._first_time(inner.ap_id):
             return
         await self.dispatch(resolver, inner, announced_by=group)
@@ -179,8 +186,13 @@ class Inbox:
         obj = activity.object
         if obj is None:
             obj = await resolver.fetch(activity.object_id or "")
+            parse_activity({**activity.raw, "object": obj})  # R2 again, now that the object is known
         if obj.get("type") == "Note" and obj.get("inReplyTo"):
-            comment = await resolver.store_comment(parse_comment(obj))
+            parsed_comment = parse_comment(obj)
+            if by is not None:
+                # The group vouches only for its own community (R3): the thread must be one of its posts.
+                _same_community(await self._community_of(await resolver.object(parsed_comment.in_reply_to)), by)
+            comment = await resolver.store_comment(parsed_comment)
             await self._announce_if_ours(activity, await self._community_of_post(comment.post_id), by)
             return
         parsed = parse_page(obj)
@@ -200,14 +212,20 @@ class Inbox:
         target = await resolver.find_object(activity.object_id or "")
         if target is None:
             target = await resolver.object(activity.object_id or "")
+        await self._set_vote(resolver, activity, target, score, by)
+
+    async def _set_vote(
+        self, resolver: Resolver, activity: ParsedActivity, target: Post | Comment, score: int, by: Community | None
+    ) -> None:
+        """The actor's own vote on `target`; through an Announce, only on the announcing community's content."""
+        community_id = await self._community_of(target)
+        _same_community(community_id, by)
         voter = RemoteActor(person=await resolver.person(activity.actor))
         async with self.db.write() as session:
             if isinstance(target, Post):
                 await post_actions.vote_post(session, voter, target.id, score)
-                community_id = target.community_id
             else:
                 await comment_actions.vote_comment(session, voter, target.id, score)
-                community_id = await _community_id_of_comment(session, target)
         await self._announce_if_ours(activity, community_id, by)
 
     async def on_undo(self, resolver: Resolver, activity: ParsedActivity, by: Community | None) -> None:
@@ -221,15 +239,7 @@ class Inbox:
             target = await resolver.find_object(target_id or "")
             if target is None:
                 return
-            voter = RemoteActor(person=await resolver.person(activity.actor))
-            async with self.db.write() as session:
-                if isinstance(target, Post):
-                    await post_actions.vote_post(session, voter, target.id, 0)
-                    community_id = target.community_id
-                else:
-                    await comment_actions.vote_comment(session, voter, target.id, 0)
-                    community_id = await _community_id_of_comment(session, target)
-            await self._announce_if_ours(activity, community_id, by)
+            await self._set_vote(resolver, activity, target, 0, by)
         elif kind == "Follow":
             await self._unfollow(resolver, activity.actor, target_id or "")
         elif kind == "Delete":
@@ -251,14 +261,14 @@ class Inbox:
         author = RemoteActor(person=await resolver.person(activity.actor))
         if target.creator_id != author.person_id:
             raise Refused("only the author deletes; moderator removal is not handled yet")
+        community_id = await self._community_of(target)
+        _same_community(community_id, by)
         async with self.db.write() as session:
             try:
                 if isinstance(target, Post):
                     await post_actions.delete_post(session, author, target.id, not restore)
-                    community_id = target.community_id
                 else:
                     await comment_actions.delete_comment(session, author, target.id, not restore)
-                    community_id = await _community_id_of_comment(session, target)
             except LemmyError as exc:
                 if exc.error not in ("couldnt_update_post", "couldnt_update_comment"):
                     raise
@@ -290,6 +300,8 @@ class Inbox:
         """The community accepted one of our people's follows: matched by (person, community), never by id."""
         follow = activity.object
         follower_id = id_of(follow.get("actor")) if follow else None
+        if follow is not None and id_of(follow.get("object")) not in (None, activity.actor):
+            raise Refused("a community accepts follows of itself only")
         async with self.db.write() as session:
             community = await session.scalar(select(Community).where(Community.ap_id == activity.actor))
             person = await session.scalar(select(Person).where(Person.ap_id == follower_id, Person.local.is_(True)))
@@ -315,6 +327,11 @@ class Inbox:
 
     # Helpers
 
+    async def _community_of(self, target: Post | Comment) -> int:
+        if isinstance(target, Post):
+            return target.community_id
+        return await self._community_of_post(target.post_id)
+
     async def _community_of_post(self, post_id: int) -> int:
         async with self.db.read() as session:
             community_id = await session.scalar(select(Post.community_id).where(Post.id == post_id))
@@ -331,7 +348,7 @@ class Inbox:
                 await outbox.announce_received(session, community, activity.raw)
 
 
-async def _community_id_of_comment(session: Any, comment: Comment) -> int:
-    community_id = await session.scalar(select(Post.community_id).where(Post.id == comment.post_id))
-    assert community_id is not None
-    return int(community_id)
+def _same_community(community_id: int, by: Community | None) -> None:
+    """R3: an announcing group vouches for activities in its own community, nowhere else."""
+    if by is not None and community_id != by.id:
+        raise Refused("the announced activity is about another community's content")

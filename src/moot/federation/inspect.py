@@ -6,18 +6,22 @@ import json
 from typing import Any
 
 from moot.api.limits import json_depth_ok
+from moot.federation.fetch import FetchError, parse_json_object
 from moot.federation.parse import (
     ACTOR_TYPES,
     POST_TYPES,
     Refused,
     announced_activity,
+    ids_of,
     parse_activity,
     parse_actor,
     parse_comment,
     parse_post,
+    require_str,
 )
 
 MAX_BYTES = 1024 * 1024
+COLLECTION_TYPES = {"Collection", "OrderedCollection", "CollectionPage", "OrderedCollectionPage"}
 
 
 def _lines(title: str, fields: dict[str, Any]) -> list[str]:
@@ -79,52 +83,62 @@ def _object_lines(obj: dict[str, Any]) -> list[str]:
                 "public key": "present",
             },
         )
+    if kind == "Tombstone":
+        return _lines("tombstone (the object was deleted)", {"id": require_str(obj, "id")})
+    if kind in COLLECTION_TYPES:
+        items = obj.get("orderedItems", obj.get("items"))
+        return _lines(
+            f"collection ({kind})",
+            {"id": require_str(obj, "id"), "total items": obj.get("totalItems"), "items here": len(ids_of(items))},
+        )
     raise Refused(f"`{kind}` is neither an activity, an actor, a post nor a comment")
+
+
+def _load(raw: bytes) -> dict[str, Any]:
+    """The same strict reading as the inbox: size, depth, UTF-8, one object, no duplicate keys."""
+    if len(raw) > MAX_BYTES:
+        raise Refused(f"document is {len(raw)} bytes, more than {MAX_BYTES}")
+    if not json_depth_ok(raw):
+        raise Refused("JSON is nested more than 32 deep")
+    try:
+        return parse_json_object(raw)
+    except FetchError as exc:
+        raise Refused(f"not acceptable JSON: {exc}") from exc
+
+
+def _activity_lines(data: dict[str, Any]) -> list[str]:
+    activity = parse_activity(data)
+    lines = _lines(
+        f"activity ({activity.kind})",
+        {
+            "id": activity.ap_id,
+            "actor": activity.actor,
+            "object": activity.object_id if activity.object_id is not None else activity.object_ids,
+            "audience": data.get("audience"),
+        },
+    )
+    target = activity
+    if activity.kind == "Announce":
+        if activity.inner_kind in POST_TYPES:
+            lines.append("  note: an Announce of a bare post is for Mastodon; Moot ignores it")
+            return lines
+        target = announced_activity(activity)
+        inner = _lines(
+            f"inner activity ({target.kind})", {"id": target.ap_id, "actor": target.actor, "object": target.object_id}
+        )
+        lines += ["  announced by the community: " + activity.actor, *("  " + line for line in inner)]
+    if target.object is not None and target.kind in ("Create", "Update"):
+        lines += ["  " + line for line in _object_lines(target.object)]
+    return lines
 
 
 def describe(raw: bytes) -> tuple[bool, str]:
     """(accepted, report). The report names the kind, actor, object, community and kept fields, or the reason."""
     try:
-        if len(raw) > MAX_BYTES:
-            raise Refused(f"document is {len(raw)} bytes, more than {MAX_BYTES}")
-        if not json_depth_ok(raw):
-            raise Refused("JSON is nested more than 32 deep")
-        try:
-            data = json.loads(raw)
-        except ValueError as exc:
-            raise Refused(f"not JSON: {exc}") from exc
-        if not isinstance(data, dict):
-            raise Refused("top level is not a JSON object")
-        if data.get("type") not in POST_TYPES | ACTOR_TYPES | {"Note"}:
-            activity = parse_activity(data)
-            lines = _lines(
-                f"activity ({activity.kind})",
-                {
-                    "id": activity.ap_id,
-                    "actor": activity.actor,
-                    "object": activity.object_id,
-                    "audience": data.get("audience"),
-                },
-            )
-            target = activity
-            if activity.kind == "Announce":
-                if activity.inner_kind in POST_TYPES:
-                    lines.append("  note: an Announce of a bare post is for Mastodon; Moot ignores it")
-                    return True, "\n".join(lines)
-                target = announced_activity(activity)
-                lines += [
-                    "  announced by the community: " + activity.actor,
-                    *(
-                        "  " + line
-                        for line in _lines(
-                            f"inner activity ({target.kind})",
-                            {"id": target.ap_id, "actor": target.actor, "object": target.object_id},
-                        )
-                    ),
-                ]
-            if target.object is not None and target.kind in ("Create", "Update"):
-                lines += ["  " + line for line in _object_lines(target.object)]
-            return True, "\n".join(lines)
-        return True, "\n".join(_object_lines(data))
+        data = _load(raw)
+        kind = data.get("type")
+        if kind in POST_TYPES | ACTOR_TYPES | COLLECTION_TYPES | {"Tombstone"}:
+            return True, "\n".join(_object_lines(data))
+        return True, "\n".join(_activity_lines(data))
     except Refused as exc:
         return False, f"refused: {exc.reason}"

@@ -101,11 +101,14 @@ def html_to_text(content: str) -> str:
     cleaned = nh3.clean(content, tags={"p", "br", "div", "li", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6"})
     text = _BREAKS.sub("\n\n", cleaned)
     text = html.unescape(_TAGS.sub("", text))
+    # Spaces left at the end of a line by removed tags would read as markdown line breaks.
+    text = "\n".join(line.rstrip() for line in text.splitlines())
     return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
 def markdown_of(obj: dict[str, Any]) -> str:
-    """Prefer the markdown `source` (Lemmy, PieFed, Mbin); else the sanitised text of `content`."""
+    """Prefer the markdown `source` (Lemmy, PieFed, Mbin); then `content` that declares itself markdown
+    (PeerTube); else the sanitised text of `content`."""
     source = obj.get("source")
     if (
         isinstance(source, dict)
@@ -114,6 +117,9 @@ def markdown_of(obj: dict[str, Any]) -> str:
     ):
         return str(source["content"])
     content = obj.get("content")
+    if isinstance(content, str) and str(obj.get("mediaType", "")).startswith("text/markdown"):
+        # Our own renderer sanitises markdown, so markdown content is as safe as a markdown source.
+        return content.replace("\r\n", "\n")
     if isinstance(content, str):
         return html_to_text(content)
     return ""
@@ -233,6 +239,25 @@ def _author(obj: dict[str, Any]) -> str:
     return author
 
 
+def _attributed_groups(obj: dict[str, Any]) -> list[str]:
+    """PeerTube names the video's channel (a Group) in `attributedTo`: that is the post's community."""
+    value = obj.get("attributedTo")
+    items = value if isinstance(value, list) else []
+    return [i for i in (id_of(v) for v in items[:MAX_LIST] if isinstance(v, dict) and v.get("type") == "Group") if i]
+
+
+def _without_group_mentions(title: str, obj: dict[str, Any], candidates: list[str]) -> str:
+    """A Mastodon note to a group starts with `@group`: Lemmy drops that mention from the derived title."""
+    raw_tags = obj.get("tag")
+    for tag in raw_tags[:MAX_LIST] if isinstance(raw_tags, list) else []:
+        if not isinstance(tag, dict) or tag.get("type") != "Mention" or tag.get("href") not in candidates:
+            continue
+        name = tag.get("name")
+        if isinstance(name, str) and name.startswith("@"):
+            title = title.replace(name, "").replace("@" + name[1:].split("@")[0], "")
+    return " ".join(title.split())
+
+
 def _language(obj: dict[str, Any]) -> str | None:
     lang = obj.get("language")
     if isinstance(lang, dict) and isinstance(lang.get("identifier"), str):
@@ -250,6 +275,8 @@ def _link(obj: dict[str, Any]) -> str | None:
     url = obj.get("url")
     if obj.get("type") == "Page" and isinstance(url, str):
         return url
+    if obj.get("type") == "Video" and isinstance(obj.get("id"), str):
+        return str(obj["id"])  # a video cannot be shown inline: link to its page, as Lemmy does
     return None
 
 
@@ -265,11 +292,16 @@ def parse_post(obj: dict[str, Any]) -> ParsedPost:
         raise Refused("post id and attributedTo are on different hosts")
     if obj.get("inReplyTo"):
         raise Refused("a post must not be a reply (inReplyTo is set)")
+    if not is_public(obj):
+        raise Refused("post is not addressed to Public")
+    candidates = ids_of(obj.get("audience")) + _attributed_groups(obj) + ids_of(obj.get("to")) + ids_of(obj.get("cc"))
+    candidates = [c for c in dict.fromkeys(candidates) if c not in PUBLIC_IDS]
     title = obj.get("name") or ""
     body = markdown_of(obj) or None
     if not isinstance(title, str) or not title.strip():
         # Mastodon-style notes to a group have no title: use the first line of the text.
-        title = (body or "").strip().splitlines()[0][:200] if body else ""
+        first_line = (body or "").strip().splitlines()[0] if body else ""
+        title = _without_group_mentions(first_line, obj, candidates)[:200]
     try:
         title = validation.check_title(title[:200])
         body = validation.check_post_body(body)
@@ -281,11 +313,10 @@ def parse_post(obj: dict[str, Any]) -> ParsedPost:
             url = validation.clean_url(url)
         except Exception as exc:
             raise Refused(f"post link is not acceptable: {exc}") from exc
-    candidates = ids_of(obj.get("audience")) + ids_of(obj.get("to")) + ids_of(obj.get("cc"))
     return ParsedPost(
         ap_id=ap_id,
         author=author,
-        community_candidates=[c for c in dict.fromkeys(candidates) if c not in PUBLIC_IDS],
+        community_candidates=candidates,
         title=title,
         body=body,
         url=url,
@@ -348,6 +379,21 @@ class ParsedActivity:
     def inner_kind(self) -> str | None:
         return str(self.object.get("type")) if self.object and isinstance(self.object.get("type"), str) else None
 
+    @property
+    def object_ids(self) -> list[str]:
+        """Every object id: a Flag (Mastodon, Mbin) may name several, the reported account among them."""
+        return ids_of(self.raw.get("object"))
+
+
+def _check_created(kind: str, actor: str, obj: Any, object_id: str | None) -> None:
+    """R2 for Create/Update: the object is the actor's own, on the actor's host. A moderator may update a
+    Group that lives on another server (Lemmy's Update{Group}); whether they moderate it is checked later."""
+    kind_of_object = obj.get("type") if isinstance(obj, dict) else None
+    if isinstance(obj, dict) and kind_of_object in POST_TYPES and _author(obj) != actor:
+        raise Refused(f"{kind} of an object attributed to someone else")
+    if object_id is not None and kind_of_object != "Group" and not same_host(object_id, actor):
+        raise Refused("created object id is on another host than the actor")
+
 
 def parse_activity(data: Any) -> ParsedActivity:
     """The envelope rules every incoming activity must pass before anything looks at its content."""
@@ -367,11 +413,8 @@ def parse_activity(data: Any) -> ParsedActivity:
     object_id = id_of(obj)
     if object_id is None and not (isinstance(obj, list) and kind == "Flag"):
         raise Refused("activity has no object")
-    if kind in ("Create", "Update") and isinstance(obj, dict):
-        if obj.get("type") in POST_TYPES | {"Note"} and _author(obj) != actor:
-            raise Refused("Create/Update of an object attributed to someone else")
-        if object_id is not None and not same_host(object_id, actor):
-            raise Refused("created object id is on another host than the actor")
+    if kind in ("Create", "Update"):
+        _check_created(kind, actor, obj, object_id)
     if kind == "Undo" and isinstance(obj, dict):
         inner_actor = id_of(obj.get("actor"))
         if inner_actor is not None and inner_actor != actor:

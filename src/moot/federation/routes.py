@@ -157,8 +157,8 @@ async def ap_get(state: AppState, path: str) -> Response | None:
             community = await session.scalar(
                 select(Community).where(func.lower(Community.name) == parts[1].lower(), Community.local.is_(True))
             )
-            if community is None:
-                return _not_found()
+            if community is None or community.visibility != "Public":
+                return _not_found()  # a local-only community does not exist for other servers (as Lemmy)
             if community.deleted or community.removed:
                 return ap_response(protocol.tombstone(community.ap_id), 410)
             if len(parts) == 2:
@@ -234,28 +234,38 @@ async def _community_collection(session: Any, community: Community, name: str) -
     return None
 
 
+def _redirect(ap_id: str) -> Response:
+    """A remote object asked for at its local URL: its origin is where it lives (Lemmy answers 308 too)."""
+    return Response(status_code=308, headers={"Location": ap_id})
+
+
+def _hidden(community: Community) -> bool:
+    """Content of a community that other servers must not see (Lemmy's check_community_public)."""
+    return community.visibility != "Public" or community.deleted or community.removed
+
+
 async def _object(session: Any, kind: str, object_id: int) -> Response:
     if kind == "post":
         post = await session.get(Post, object_id)
-        if post is None:
+        community = await session.get(Community, post.community_id) if post is not None else None
+        if post is None or community is None or _hidden(community):
             return _not_found()
         if not post.local:
-            return Response(status_code=302, headers={"Location": post.ap_id})
+            return _redirect(post.ap_id)
         if post.deleted or post.removed:
             return ap_response(protocol.tombstone(post.ap_id), 410)
         creator = await session.get(Person, post.creator_id)
-        community = await session.get(Community, post.community_id)
         return ap_response(protocol.page_json(post, creator, community))
     comment = await session.get(Comment, object_id)
-    if comment is None:
+    post = await session.get(Post, comment.post_id) if comment is not None else None
+    community = await session.get(Community, post.community_id) if post is not None else None
+    if comment is None or post is None or community is None or _hidden(community):
         return _not_found()
     if not comment.local:
-        return Response(status_code=302, headers={"Location": comment.ap_id})
+        return _redirect(comment.ap_id)
     if comment.deleted or comment.removed:
         return ap_response(protocol.tombstone(comment.ap_id), 410)
-    post = await session.get(Post, comment.post_id)
     creator = await session.get(Person, comment.creator_id)
-    community = await session.get(Community, post.community_id)
     parent_ap_id, parent_author = post.ap_id, await session.get(Person, post.creator_id)
     path = comment.path.split(".")
     if len(path) > 2:
