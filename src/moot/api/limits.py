@@ -61,8 +61,11 @@ class BodyLimits:
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        content_type = dict(scope.get("headers", [])).get(b"content-type", b"")
-        if b"json" in content_type and not json_depth_ok(body):
+        # Every body but an HTML form's is depth-checked, whatever its Content-Type claims: handlers may parse
+        # it as JSON anyway (the inbox does).
+        content_type = dict(scope.get("headers", [])).get(b"content-type", b"").lower()
+        is_form = content_type.startswith((b"application/x-www-form-urlencoded", b"multipart/form-data"))
+        if not is_form and not json_depth_ok(body):
             await _refuse(send, 400, {"error": "unknown", "message": "JSON nested too deeply"})
             return
         sent = False
