@@ -7,7 +7,7 @@ PORT ?= 8536
 PG_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432
 
 .DEFAULT_GOAL := help
-.PHONY: help install test-deps run demo test test-sqlite test-postgres lint typecheck format clean
+.PHONY: help install test-deps screenshots run demo test test-sqlite test-postgres lint typecheck format clean
 
 help: ## list the chores
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -54,6 +54,9 @@ typecheck: install ## mypy --strict
 format: install ## apply ruff's formatting and fixes
 	$(BIN)/ruff format src tests
 	$(BIN)/ruff check --fix src tests
+
+screenshots: install test-deps ## regenerate docs/screenshots (the example thread at 1280 and 390 px, light and dark)
+	$(BIN)/python tests/web/screenshots.py
 
 clean: ## remove the virtualenv and caches (not your data)
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

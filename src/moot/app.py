@@ -23,6 +23,7 @@ from moot.federation.routes import router as federation_router
 from moot.federation.service import make_delivery, make_inbox
 from moot.jobs.scheduler import run_scheduler
 from moot.settings import Settings, load_settings
+from moot.web import install_web
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         app.include_router(module.router, prefix="/api/v3")
     app.include_router(nodeinfo_router)
     app.include_router(federation_router)
+    install_web(app)
     app.add_middleware(ActivityPubNegotiation)
     app.add_middleware(BodyLimits)
     return app

@@ -1,0 +1,38 @@
+"""Moot's own HTML interface: server-rendered pages that work without JavaScript, served by the same app."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from moot.web.account import router as account_pages
+from moot.web.compose import router as compose_pages
+from moot.web.feeds import router as feed_pages
+from moot.web.interact import router as interact_pages
+from moot.web.listing import router as listing_pages
+from moot.web.people import router as people_pages
+from moot.web.render import STATIC, build_environment
+from moot.web.search import router as search_pages
+from moot.web.security import SecurityHeaders
+from moot.web.thread import router as thread_pages
+
+
+def install_web(app: FastAPI) -> None:
+    """Add the pages, their static files and the security headers; call before the app starts serving."""
+    if getattr(app.state, "web_installed", False):
+        return
+    app.state.web_templates = build_environment()
+    for router in (
+        listing_pages,
+        thread_pages,
+        compose_pages,
+        interact_pages,
+        account_pages,
+        people_pages,
+        search_pages,
+        feed_pages,
+    ):
+        app.include_router(router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.add_middleware(SecurityHeaders)
+    app.state.web_installed = True

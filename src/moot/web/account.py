@@ -1,0 +1,148 @@
+"""Accounts: sign up, log in and out (the `jwt` cookie), and the settings page."""
+
+from __future__ import annotations
+
+from fastapi import Depends, Request
+from fastapi.responses import Response
+
+from moot.actions import accounts
+from moot.api.lemmy_v3.context import client_address
+from moot.api.ratelimit import Bucket
+from moot.db.person import LocalUser, Person
+from moot.domain.enums import ListingType, SortType
+from moot.domain.errors import LemmyError
+from moot.web.context import THEMES, Web, web_context
+from moot.web.params import FRONT_LISTINGS, SORT_LABELS, choice
+from moot.web.routing import message_for, posted_form, web_router
+from moot.web.security import AUTH_COOKIE, safe_next
+
+router = web_router()
+
+
+def _address(web: Web) -> str:
+    return client_address(web.request, web.settings.trusted_proxy_headers)
+
+
+def _login_form(web: Web, name: str, target: str, error: str | None, status: int = 200) -> Response:
+    return web.render("login.html", status=status, title="Log in", name=name, next=target, error=error)
+
+
+@router.get("/login")
+async def login_page(next: str | None = None, web: Web = Depends(web_context)) -> Response:
+    target = safe_next(next)
+    if web.viewer is not None:
+        return web.redirect(target)
+    return _login_form(web, "", target, None)
+
+
+@router.post("/login")
+async def login(request: Request, web: Web = Depends(web_context)) -> Response:
+    form = posted_form(request)
+    name, target = form.text("username_or_email").strip(), safe_next(form.optional("next"))
+    try:
+        web.rate_limit(Bucket.REGISTER)
+        async with web.db.write() as session:
+            token = await accounts.login(
+                session, web.settings, name, form.text("password"), _address(web), web.request.headers.get("user-agent")
+            )
+    except LemmyError as exc:
+        return _login_form(web, name, target, message_for(exc), status=exc.status if exc.status >= 400 else 400)
+    web.cookies[AUTH_COOKIE] = token
+    return web.redirect(target)
+
+
+def _signup_form(web: Web, values: dict[str, str], error: str | None) -> Response:
+    return web.render(
+        "signup.html",
+        status=400 if error else 200,
+        title="Sign up",
+        values=values,
+        error=error,
+        closed=web.site.registration_mode == "Closed",
+    )
+
+
+@router.get("/signup")
+async def signup_page(web: Web = Depends(web_context)) -> Response:
+    if web.viewer is not None:
+        return web.redirect("/")
+    return _signup_form(web, {}, None)
+
+
+@router.post("/signup")
+async def signup(request: Request, web: Web = Depends(web_context)) -> Response:
+    form = posted_form(request)
+    values = {"username": form.text("username").strip(), "email": form.text("email").strip()}
+    registration = accounts.Registration(
+        username=values["username"],
+        password=form.text("password"),
+        password_verify=form.text("password_verify"),
+        email=values["email"] or None,
+        show_nsfw=form.flag("show_nsfw"),
+    )
+    try:
+        web.rate_limit(Bucket.REGISTER)
+        async with web.db.write() as session:
+            token = await accounts.register(
+                session, web.settings, registration, _address(web), web.request.headers.get("user-agent")
+            )
+    except LemmyError as exc:
+        return _signup_form(web, values, message_for(exc))
+    web.cookies[AUTH_COOKIE] = token
+    return web.redirect("/")
+
+
+@router.post("/logout")
+async def logout(web: Web = Depends(web_context)) -> Response:
+    """Ends this login on the server too (its token row goes), not just in this browser."""
+    if web.viewer is not None:
+        async with web.db.write() as session:
+            await accounts.logout(session, web.viewer.token)
+    web.cookies[AUTH_COOKIE] = None
+    return web.redirect("/")
+
+
+def _settings_form(web: Web, saved: bool, error: str | None) -> Response:
+    viewer = web.require_viewer()
+    return web.render(
+        "settings.html",
+        status=400 if error else 200,
+        title="Settings",
+        user=viewer.local_user,
+        person=viewer.person,
+        sorts=SORT_LABELS,
+        listings=FRONT_LISTINGS,
+        themes={"browser": "Same as my device", "light": "Light", "dark": "Dark"},
+        saved=saved,
+        error=error,
+    )
+
+
+@router.get("/settings")
+async def settings_page(saved: str | None = None, web: Web = Depends(web_context)) -> Response:
+    return _settings_form(web, bool(saved), None)
+
+
+@router.post("/settings")
+async def save_settings(request: Request, web: Web = Depends(web_context)) -> Response:
+    viewer = web.require_viewer()
+    form = posted_form(request)
+    theme = form.text("theme")
+    changes: dict[str, object] = {
+        "display_name": form.text("display_name"),
+        "bio": form.text("bio"),
+        "default_sort_type": choice(SortType, form.text("default_sort_type"), SortType.ACTIVE).value,
+        "default_listing_type": choice(ListingType, form.text("default_listing_type"), ListingType.LOCAL).value,
+        "show_nsfw": form.flag("show_nsfw"),
+        "theme": theme if theme in THEMES else "browser",
+    }
+    try:
+        async with web.db.write() as session:
+            user = await session.get(LocalUser, viewer.local_user.id)
+            person = await session.get(Person, viewer.person_id)
+            if user is None or person is None:
+                raise LemmyError("not_logged_in", status=401)
+            await accounts.save_user_settings(session, user, person, changes)
+    except LemmyError as exc:
+        return _settings_form(web, False, message_for(exc))
+    return web.redirect("/settings?saved=1")

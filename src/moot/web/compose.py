@@ -1,0 +1,201 @@
+"""Writing forms: submit a link or text post (or cross-post one), edit a post, create a community."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+from fastapi import Depends, Request
+from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from moot.actions import communities as community_actions
+from moot.actions import posts as post_actions
+from moot.api.ratelimit import Bucket
+from moot.db.community import Community
+from moot.domain.enums import ListingType, SortType
+from moot.domain.errors import LemmyError
+from moot.queries.communities import follows, get_community_view, list_communities
+from moot.queries.posts import get_post_view
+from moot.queries.viewer import Viewer
+from moot.web.context import Web, web_context
+from moot.web.render import handle
+from moot.web.routing import message_for, posted_form, web_router
+
+router = web_router()
+
+
+@dataclass(slots=True)
+class PostDraft:
+    name: str = ""
+    url: str = ""
+    body: str = ""
+    community_id: int | None = None
+    nsfw: bool = False
+
+
+@dataclass(slots=True)
+class CommunityDraft:
+    name: str = ""
+    title: str = ""
+    description: str = ""
+    nsfw: bool = False
+
+
+async def _postable(session: AsyncSession, viewer: Viewer, wanted: int | None) -> list[Community]:
+    """The communities the select offers: those you follow, the local ones, and the one you came from."""
+    found = {c.id: c for c in await follows(session, viewer.person_id)}
+    for view in await list_communities(session, viewer, ListingType.LOCAL, SortType.TOP_ALL, limit=50):
+        found.setdefault(view.community.id, view.community)
+    if wanted is not None and wanted not in found:
+        with contextlib.suppress(LemmyError):
+            found[wanted] = (await get_community_view(session, wanted, viewer, mod_or_admin=False)).community
+    return sorted(found.values(), key=lambda c: handle(c).lower())
+
+
+def _crosspost_body(ap_id: str, body: str | None) -> str:
+    quoted = "\n".join(f"> {line}" if line else ">" for line in (body or "").splitlines())
+    return f"cross-posted from: {ap_id}" + (f"\n\n{quoted}" if quoted else "")
+
+
+async def _post_form(web: Web, draft: PostDraft, *, crosspost_of: int | None, error: str | None) -> Response:
+    viewer = web.require_viewer()
+    async with web.db.read() as session:
+        choices = await _postable(session, viewer, draft.community_id)
+    return web.render(
+        "post_form.html",
+        status=400 if error else 200,
+        title="Cross-post" if crosspost_of else "New post",
+        draft=draft,
+        communities=choices,
+        crosspost_of=crosspost_of,
+        action="/create_post",
+        editing=None,
+        error=error,
+    )
+
+
+@router.get("/create_post")
+async def create_post_page(
+    community_id: int | None = None, crosspost: int | None = None, web: Web = Depends(web_context)
+) -> Response:
+    web.require_viewer()
+    draft = PostDraft(community_id=community_id)
+    if crosspost is not None:
+        async with web.db.read() as session:
+            original = await get_post_view(session, crosspost, web.viewer)
+        draft.name, draft.url = original.post.name, original.post.url or ""
+        draft.body = _crosspost_body(original.post.ap_id, original.post.body)
+    return await _post_form(web, draft, crosspost_of=crosspost, error=None)
+
+
+@router.post("/create_post")
+async def create_post(request: Request, web: Web = Depends(web_context)) -> Response:
+    viewer = web.require_viewer()
+    form = posted_form(request)
+    draft = PostDraft(
+        name=form.text("name"),
+        url=form.text("url"),
+        body=form.text("body"),
+        community_id=form.integer("community_id"),
+        nsfw=form.flag("nsfw"),
+    )
+    try:
+        if draft.community_id is None:
+            raise LemmyError("couldnt_find_community", status=404)
+        web.rate_limit(Bucket.POST)
+        async with web.db.write() as session:
+            post = await post_actions.create_post(
+                session,
+                web.settings,
+                viewer,
+                community_id=draft.community_id,
+                name=draft.name,
+                url=draft.url or None,
+                body=draft.body or None,
+                nsfw=draft.nsfw,
+            )
+    except LemmyError as exc:
+        return await _post_form(web, draft, crosspost_of=form.integer("crosspost_of"), error=message_for(exc))
+    return web.redirect(f"/post/{post.id}")
+
+
+async def _edit_form(web: Web, post_id: int, draft: PostDraft | None, error: str | None) -> Response:
+    viewer = web.require_viewer()
+    async with web.db.read() as session:
+        view = await get_post_view(session, post_id, viewer)
+    if view.post.creator_id != viewer.person_id:
+        raise LemmyError("no_post_edit_allowed", status=403)
+    if draft is None:
+        p = view.post
+        draft = PostDraft(name=p.name, url=p.url or "", body=p.body or "", community_id=p.community_id, nsfw=p.nsfw)
+    return web.render(
+        "post_form.html",
+        status=400 if error else 200,
+        title="Edit post",
+        draft=draft,
+        communities=[view.community],
+        crosspost_of=None,
+        action=f"/post/{post_id}/edit",
+        editing=view.post,
+        error=error,
+    )
+
+
+@router.get("/post/{post_id}/edit")
+async def edit_post_page(post_id: int, web: Web = Depends(web_context)) -> Response:
+    return await _edit_form(web, post_id, None, None)
+
+
+@router.post("/post/{post_id}/edit")
+async def edit_post(post_id: int, request: Request, web: Web = Depends(web_context)) -> Response:
+    viewer = web.require_viewer()
+    form = posted_form(request)
+    draft = PostDraft(name=form.text("name"), url=form.text("url"), body=form.text("body"), nsfw=form.flag("nsfw"))
+    changes: dict[str, object] = {"name": draft.name, "url": draft.url, "body": draft.body, "nsfw": draft.nsfw}
+    try:
+        async with web.db.write() as session:
+            await post_actions.edit_post(session, viewer, post_id, changes)
+    except LemmyError as exc:
+        if exc.status == 404:
+            raise
+        return await _edit_form(web, post_id, draft, message_for(exc))
+    return web.redirect(f"/post/{post_id}")
+
+
+def _community_form(web: Web, draft: CommunityDraft, error: str | None) -> Response:
+    web.require_viewer()
+    return web.render(
+        "community_form.html", status=400 if error else 200, title="New community", draft=draft, error=error
+    )
+
+
+@router.get("/create_community")
+async def create_community_page(web: Web = Depends(web_context)) -> Response:
+    return _community_form(web, CommunityDraft(), None)
+
+
+@router.post("/create_community")
+async def create_community(request: Request, web: Web = Depends(web_context)) -> Response:
+    viewer = web.require_viewer()
+    form = posted_form(request)
+    draft = CommunityDraft(
+        name=form.text("name").strip(),
+        title=form.text("title"),
+        description=form.text("description"),
+        nsfw=form.flag("nsfw"),
+    )
+    try:
+        async with web.db.write() as session:
+            community = await community_actions.create_community(
+                session,
+                web.settings,
+                viewer,
+                name=draft.name,
+                title=draft.title,
+                description=draft.description or None,
+                nsfw=draft.nsfw,
+            )
+    except LemmyError as exc:
+        return _community_form(web, draft, message_for(exc))
+    return web.redirect(f"/c/{community.name}")

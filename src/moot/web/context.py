@@ -1,0 +1,141 @@
+"""The per-request context of a page: who is reading, the site, the unread count, CSRF, and rendering."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import quote
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from jinja2 import Environment
+
+from moot.api.lemmy_v3.context import client_address
+from moot.api.ratelimit import Bucket
+from moot.api.state import AppState, app_state
+from moot.db.engine import Database
+from moot.domain.errors import LemmyError
+from moot.queries.inbox import unread_counts
+from moot.queries.site_header import SiteHeader, site_header
+from moot.queries.viewer import Viewer, load_viewer
+from moot.settings import Settings
+from moot.web.security import AUTH_COOKIE, CSRF_COOKIE, csrf_token, new_nonce, safe_next, set_cookie
+
+THEMES = ("browser", "light", "dark")
+R = TypeVar("R", bound=Response)
+
+
+class LoginRequired(Exception):
+    """A page or action that needs an account: anonymous readers are sent to the login form."""
+
+
+@dataclass
+class Web:
+    request: Request
+    state: AppState
+    viewer: Viewer | None
+    site: SiteHeader
+    unread: int
+    nonce: str
+    fresh_nonce: bool
+    jwt_cookie: str | None
+    # Cookies to set on whatever response this request ends with (a login sets `jwt`).
+    cookies: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def db(self) -> Database:
+        return self.state.db
+
+    @property
+    def settings(self) -> Settings:
+        return self.state.settings
+
+    @property
+    def csrf(self) -> str:
+        return csrf_token(self.state.jwt_secret, self.nonce, self.jwt_cookie)
+
+    @property
+    def wants_json(self) -> bool:
+        """Our script asks for JSON from the same form endpoints; browsers without it get pages."""
+        return "application/json" in self.request.headers.get("accept", "")
+
+    @property
+    def theme(self) -> str:
+        chosen = self.viewer.local_user.theme if self.viewer else "browser"
+        return chosen if chosen in THEMES else "browser"
+
+    def require_viewer(self) -> Viewer:
+        if self.viewer is None:
+            raise LoginRequired
+        return self.viewer
+
+    def rate_limit(self, bucket: Bucket) -> None:
+        address = client_address(self.request, self.settings.trusted_proxy_headers)
+        if not self.state.limiter.allow(bucket, address):
+            raise LemmyError("rate_limit_error", status=429)
+
+    def render(self, template: str, *, status: int = 200, **values: Any) -> HTMLResponse:
+        env: Environment = self.request.app.state.web_templates
+        html = env.get_template(template).render(web=self, **values)
+        return self.finish(HTMLResponse(html, status_code=status))
+
+    def fragment(self, template: str, **values: Any) -> str:
+        env: Environment = self.request.app.state.web_templates
+        return env.get_template(template).render(web=self, **values)
+
+    def json(self, body: dict[str, Any], status: int = 200) -> JSONResponse:
+        return self.finish(JSONResponse(body, status_code=status))
+
+    def redirect(self, target: str) -> RedirectResponse:
+        """Redirect-after-POST: 303, so the browser follows with a GET and a reload never re-posts."""
+        return self.finish(RedirectResponse(target, status_code=303))
+
+    def finish(self, response: R) -> R:
+        # Pages carry a CSRF token tied to this browser's cookies: no shared cache may keep them.
+        response.headers.setdefault("Cache-Control", "private, no-cache")
+        if self.fresh_nonce:
+            set_cookie(response, self.settings, CSRF_COOKIE, self.nonce)
+        for name, value in self.cookies.items():
+            if value is None:
+                response.delete_cookie(name, path="/", httponly=True, samesite="lax", secure=self.settings.tls_enabled)
+            else:
+                set_cookie(response, self.settings, name, value)
+        return response
+
+    @property
+    def here(self) -> str:
+        """The page a form sends the reader back to: this one, or after a POST the page the form was on."""
+        if self.request.method == "GET":
+            query = self.request.url.query
+            return self.request.url.path + (f"?{query}" if query else "")
+        form = getattr(self.request.state, "form", None)
+        return safe_next(form.values.get("next") if form is not None else None).split("#")[0]
+
+    def login_url(self) -> str:
+        return f"/login?next={quote(self.here, safe='/')}"
+
+
+async def web_context(request: Request) -> Web:
+    """One read session: the login behind the `jwt` cookie, the site header and the unread count."""
+    cached: Web | None = getattr(request.state, "web", None)
+    if cached is not None:
+        return cached
+    state = app_state(request)
+    jwt_cookie = request.cookies.get(AUTH_COOKIE) or None
+    nonce = request.cookies.get(CSRF_COOKIE) or ""
+    async with state.db.read() as session:
+        viewer = await load_viewer(session, jwt_cookie, state.jwt_secret) if jwt_cookie else None
+        site = await site_header(session)
+        unread = sum(await unread_counts(session, viewer)) if viewer is not None else 0
+    web = Web(
+        request=request,
+        state=state,
+        viewer=viewer,
+        site=site,
+        unread=unread,
+        nonce=nonce or new_nonce(),
+        fresh_nonce=not nonce,
+        jwt_cookie=jwt_cookie,
+    )
+    request.state.web = web
+    return web

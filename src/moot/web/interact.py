@@ -1,0 +1,174 @@
+"""The small actions behind buttons: vote, save, delete, reply, edit a comment, subscribe, block.
+
+Each answers a browser with a 303 back to the page it came from, and our script (which asks for JSON)
+with the new state, so the page can update in place."""
+
+from __future__ import annotations
+
+from fastapi import Depends, Request
+from fastapi.responses import Response
+
+from moot.actions import blocks as block_actions
+from moot.actions import comments as comment_actions
+from moot.actions import communities as community_actions
+from moot.actions import posts as post_actions
+from moot.api.ratelimit import Bucket
+from moot.domain.errors import LemmyError
+from moot.queries.comments import get_comment_view
+from moot.web.context import Web, web_context
+from moot.web.markup import markdown
+from moot.web.routing import Form, posted_form, web_router
+from moot.web.security import safe_next
+from moot.web.tree import Node
+
+router = web_router()
+
+
+def _back(form: Form, default: str) -> str:
+    return safe_next(form.optional("next"), default)
+
+
+def _score(form: Form, error: str) -> int:
+    score = form.integer("score")
+    if score not in (-1, 0, 1):
+        raise LemmyError(error)
+    return score
+
+
+def _vote_state(score: int, total: int) -> dict[str, object]:
+    """What the buttons become: pressing the pressed arrow again takes the vote back."""
+    return {"score": total, "my_vote": score, "up": 0 if score == 1 else 1, "down": 0 if score == -1 else -1}
+
+
+@router.post("/post/{post_id}/vote")
+async def vote_post(post_id: int, request: Request, web: Web = Depends(web_context)) -> Response:
+    viewer = web.require_viewer()
+    form = posted_form(request)
+    score = _score(form, "couldnt_like_post")
+    async with web.db.write() as session:
+        post = await post_actions.vote_post(session, viewer, post_id, score)
+        # Voting on a post means you saw it (as the API's CreatePostLike does).
+        await post_actions.mark_read(session, viewer, [post_id], read=True)
+        total = post.score
+    if web.wants_json:
+        return web.json(_vote_state(score, total))
+    return web.redirect(_back(form, f"/post/{post_id}"))
+
+
+@router.post("/comment/{comment_id}/vote")
+async def vote_comment(comment_id: int, request: Request, web: Web = Depends(web_context)) -> Response:
+    viewer = web.require_viewer()
+    form = posted_form(request)
+    score = _score(form, "couldnt_like_comment")
+    async with web.db.write() as session:
+        comment = await comment_actions.vote_comment(session, viewer, comment_id, score)
+        total, post_id = comment.score, comment.post_id
+    if web.wants_json:
+        return web.json(_vote_state(score, total))
+    return web.redirect(_back(form, f"/post/{post_id}/comment/{comment_id}"))
+
+
+@router.post("/post/{post_id}/save")
+async def save_post(post_id: int, request: Request, web: Web = Depends(web_context)) -> Response:
+    viewer = web.require_viewer()
+    form = posted_form(request)
+    async with web.db.write() as session:
+        await post_actions.save_post(session, viewer, post_id, form.flag("save"))
+    if web.wants_json:
+        return web.json({"saved": form.flag("save")})
+    return web.redirect(_back(form, f"/post/{post_id}"))
+
+
+@router.post("/comment/{comment_id}/save")
+async def save_comment(comment_id: int, request: Request, web: Web = Depends(web_context)) -> Response:
+    viewer = web.require_viewer()
+    form = posted_form(request)
+    async with web.db.write() as session:
+        await comment_actions.save_comment(session, viewer, comment_id, form.flag("save"))
+    if web.wants_json:
+        return web.json({"saved": form.flag("save")})
+    return web.redirect(_back(form, f"/comment/{comment_id}"))
+
+
+@router.post("/post/{post_id}/delete")
+async def delete_post(post_id: int, request: Request, web: Web = Depends(web_context)) -> Response:
+    viewer = web.require_viewer()
+    form = posted_form(request)
+    async with web.db.write() as session:
+        await post_actions.delete_post(session, viewer, post_id, form.flag("deleted"))
+    return web.redirect(f"/post/{post_id}")
+
+
+@router.post("/comment/{comment_id}/delete")
+async def delete_comment(comment_id: int, request: Request, web: Web = Depends(web_context)) -> Response:
+    viewer = web.require_viewer()
+    form = posted_form(request)
+    async with web.db.write() as session:
+        comment = await comment_actions.delete_comment(session, viewer, comment_id, form.flag("deleted"))
+        post_id = comment.post_id
+    return web.redirect(_back(form, f"/post/{post_id}#c{comment_id}"))
+
+
+@router.post("/post/{post_id}/comment")
+async def reply(post_id: int, request: Request, web: Web = Depends(web_context)) -> Response:
+    """A comment on the post, or (with `parent_id`) a reply to one of its comments."""
+    viewer = web.require_viewer()
+    form = posted_form(request)
+    web.rate_limit(Bucket.COMMENT)
+    async with web.db.write() as session:
+        comment, _ = await comment_actions.create_comment(
+            session,
+            web.settings,
+            viewer,
+            post_id=post_id,
+            content=form.text("content"),
+            parent_id=form.integer("parent_id"),
+        )
+        comment_id = comment.id
+    if web.wants_json:
+        async with web.db.read() as session:
+            view = await get_comment_view(session, comment_id, viewer)
+        html = web.fragment("comment_fragment.html", node=Node(view), post=view.post)
+        return web.json({"id": comment_id, "html": html})
+    return web.redirect(_back(form, f"/post/{post_id}").split("#")[0] + f"#c{comment_id}")
+
+
+@router.post("/comment/{comment_id}/edit")
+async def edit_comment(comment_id: int, request: Request, web: Web = Depends(web_context)) -> Response:
+    viewer = web.require_viewer()
+    form = posted_form(request)
+    async with web.db.write() as session:
+        comment, _ = await comment_actions.edit_comment(
+            session, web.settings, viewer, comment_id, form.text("content"), None
+        )
+        content, post_id = comment.content, comment.post_id
+    if web.wants_json:
+        return web.json({"id": comment_id, "html": str(markdown(content))})
+    return web.redirect(_back(form, f"/post/{post_id}#c{comment_id}"))
+
+
+@router.post("/community/{community_id}/subscribe")
+async def subscribe(community_id: int, request: Request, web: Web = Depends(web_context)) -> Response:
+    viewer = web.require_viewer()
+    form = posted_form(request)
+    async with web.db.write() as session:
+        await community_actions.follow_community(session, viewer, community_id, form.flag("follow"))
+    return web.redirect(_back(form, "/communities"))
+
+
+@router.post("/community/{community_id}/block")
+async def block_community(community_id: int, request: Request, web: Web = Depends(web_context)) -> Response:
+    viewer = web.require_viewer()
+    form = posted_form(request)
+    async with web.db.write() as session:
+        await community_actions.block_community(session, viewer, community_id, form.flag("block"))
+    return web.redirect(_back(form, "/communities"))
+
+
+@router.post("/person/{person_id}/block")
+async def block_person(person_id: int, request: Request, web: Web = Depends(web_context)) -> Response:
+    viewer = web.require_viewer()
+    form = posted_form(request)
+    async with web.db.write() as session:
+        await block_actions.block_person(session, viewer, person_id, form.flag("block"))
+    return web.redirect(_back(form, "/"))

@@ -1,0 +1,165 @@
+"""The page route class: every POST is CSRF-checked before its handler runs, and failures become pages."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from fastapi.routing import APIRoute
+
+from moot.domain.errors import LemmyError
+from moot.web.context import LoginRequired, web_context
+from moot.web.security import AUTH_COOKIE, CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, CsrfRefused, csrf_valid
+
+log = logging.getLogger(__name__)
+
+MAX_FIELDS = 200
+
+# What a reader sees for the errors an action can raise; anything else is shown by its Lemmy name.
+MESSAGES: dict[str, str] = {
+    "incorrect_login": "That username or password is not right.",
+    "user_already_exists": "That username is taken.",
+    "email_already_exists": "An account already uses that email address.",
+    "invalid_name": "Names are 3 to 20 letters, digits or underscores.",
+    "invalid_password": "Passwords are 10 to 60 characters long.",
+    "passwords_do_not_match": "The two passwords do not match.",
+    "registration_closed": "This site is not taking new accounts.",
+    "invalid_post_title": "A title is 3 to 200 characters on one line.",
+    "invalid_url": "That link is not a valid URL.",
+    "invalid_url_scheme": "Links must start with http:// or https://.",
+    "invalid_body_field": "The text is empty or too long.",
+    "invalid_display_name": "A display name is 3 to 20 characters and does not start with @.",
+    "bio_length_overflow": "The bio is too long (1,000 characters at most).",
+    "invalid_community_title": "A community needs a title.",
+    "community_already_exists": "A community with that name exists already.",
+    "only_admins_can_create_communities": "Only admins can create communities here.",
+    "only_mods_can_post_in_community": "Only moderators can post in this community.",
+    "banned_from_community": "You are banned from this community.",
+    "site_ban": "Your account is banned from this site.",
+    "locked": "This post is locked: no new comments.",
+    "deleted": "That was deleted.",
+    "downvotes_are_disabled": "Downvotes are turned off on this site.",
+    "no_post_edit_allowed": "Only the author can change this post.",
+    "no_comment_edit_allowed": "Only the author can change this comment.",
+    "cant_block_yourself": "You cannot block yourself.",
+    "cant_block_admin": "Admins cannot be blocked.",
+    "couldnt_find_post": "There is no such post.",
+    "couldnt_find_comment": "There is no such comment.",
+    "couldnt_find_community": "There is no such community.",
+    "couldnt_find_person": "There is no such person.",
+    "max_comment_depth_reached": "This thread is as deep as it can go.",
+    "rate_limit_error": "Too many requests in a short time; wait a little and try again.",
+    "not_logged_in": "You need to log in first.",
+}
+
+
+def message_for(exc: LemmyError) -> str:
+    return MESSAGES.get(exc.error) or (exc.message or exc.error.replace("_", " ").capitalize())
+
+
+@dataclass(frozen=True, slots=True)
+class Form:
+    """A url-encoded form body; for a repeated field the last value wins (checkbox after its hidden 0)."""
+
+    values: dict[str, str]
+
+    def text(self, name: str, default: str = "") -> str:
+        return self.values.get(name, default)
+
+    def optional(self, name: str) -> str | None:
+        value = self.values.get(name, "").strip()
+        return value or None
+
+    def integer(self, name: str) -> int | None:
+        raw = self.values.get(name, "").strip()
+        try:
+            return int(raw)
+        except ValueError:
+            return None
+
+    def flag(self, name: str) -> bool:
+        return self.values.get(name, "").lower() in ("1", "true", "on", "yes")
+
+
+async def read_form(request: Request) -> Form:
+    """Forms arrive url-encoded (no uploads here); any other body is read as an empty form."""
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith("application/x-www-form-urlencoded"):
+        return Form({})
+    raw = (await request.body()).decode("utf-8", errors="replace")
+    try:
+        pairs = parse_qsl(raw, keep_blank_values=True, max_num_fields=MAX_FIELDS)
+    except ValueError:
+        return Form({})
+    return Form(dict(pairs))
+
+
+def posted_form(request: Request) -> Form:
+    """The form a POST handler acts on; WebRoute has read it and checked its CSRF token already."""
+    form: Form = request.state.form
+    return form
+
+
+async def _check_csrf(request: Request) -> None:
+    form = await read_form(request)
+    request.state.form = form
+    presented = form.values.get(CSRF_FIELD) or request.headers.get(CSRF_HEADER)
+    secret: str = request.app.state.moot.jwt_secret
+    nonce = request.cookies.get(CSRF_COOKIE)
+    jwt = request.cookies.get(AUTH_COOKIE) or None
+    if not csrf_valid(secret, nonce, jwt, presented):
+        raise CsrfRefused
+
+
+async def error_response(request: Request, status: int, title: str, message: str) -> Response:
+    try:
+        web = await web_context(request)
+    except Exception:  # the database may be what failed; still answer with a page
+        log.exception("error page without context")
+        return HTMLResponse(f"<!doctype html><title>{status}</title><p>{status}", status_code=status)
+    if web.wants_json:
+        return web.json({"error": title, "message": message}, status=status)
+    return web.render("error.html", status=status, title=title, message=message)
+
+
+class WebRoute(APIRoute):
+    """Routes of the HTML interface: CSRF on every POST, login redirects, errors as pages (or JSON to our
+    script). Handlers cannot forget a check that runs before they are called."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def run(request: Request) -> Response:
+            try:
+                if request.method == "POST":
+                    await _check_csrf(request)
+                return await handler(request)
+            except CsrfRefused:
+                return await error_response(
+                    request, 403, "Form expired", "This form was not sent from this site, or it expired. Reload it."
+                )
+            except LoginRequired:
+                web = await web_context(request)
+                if web.wants_json:
+                    return web.json({"error": "not_logged_in", "message": "Log in first."}, status=401)
+                return web.redirect(web.login_url())
+            except LemmyError as exc:
+                status = exc.status if exc.status >= 400 else 400
+                return await error_response(request, status, _title(status), message_for(exc))
+
+        return run
+
+
+def _title(status: int) -> str:
+    return {404: "Not found", 403: "Not allowed", 429: "Slow down", 401: "Log in first"}.get(
+        status, "That did not work"
+    )
+
+
+def web_router() -> APIRouter:
+    return APIRouter(route_class=WebRoute, include_in_schema=False)

@@ -1,0 +1,107 @@
+"""CSRF tokens bound to the browser's cookies, the cookies themselves, and the headers every page carries."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+from starlette.datastructures import MutableHeaders
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from moot.settings import Settings
+
+AUTH_COOKIE = "jwt"
+CSRF_COOKIE = "moot_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+# A login lasts until the person logs out (Lemmy's tokens do not expire either); the cookie keeps it a year.
+COOKIE_MAX_AGE = 365 * 24 * 3600
+
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' https: data:",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+    ]
+)
+
+
+class CsrfRefused(Exception):
+    """A POST without a valid token: answered with a 403 page, never acted on."""
+
+
+def new_nonce() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def csrf_token(secret: str, nonce: str, jwt: str | None) -> str:
+    """HMAC of the browser's nonce cookie and its login cookie: a token from another browser or another
+    login does not fit, and a page of another site can neither read nor forge it."""
+    message = f"moot-csrf\x00{nonce}\x00{jwt or ''}".encode()
+    digest = hmac.new(secret.encode(), message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def csrf_valid(secret: str, nonce: str | None, jwt: str | None, presented: str | None) -> bool:
+    if not secret or not nonce or not presented:
+        return False
+    return hmac.compare_digest(csrf_token(secret, nonce, jwt), presented)
+
+
+def set_cookie(response: Response, settings: Settings, name: str, value: str) -> None:
+    """Every cookie of ours: HttpOnly, SameSite=Lax, Secure whenever the site is served over TLS."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=COOKIE_MAX_AGE,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=settings.tls_enabled,
+    )
+
+
+def clear_cookie(response: Response, settings: Settings, name: str) -> None:
+    response.delete_cookie(name, path="/", httponly=True, samesite="lax", secure=settings.tls_enabled)
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Only a path on this site: never `//host`, `/\\host` or a scheme (an open redirect otherwise)."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return default
+    if any(ch in target for ch in "\r\n\t"):
+        return default
+    return target
+
+
+class SecurityHeaders:
+    """Adds the page headers to every response outside the JSON API: CSP, frame and sniffing rules."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # The API and its generated docs (which load a CDN script) keep their own headers.
+        if scope["type"] != "http" or scope["path"].startswith("/api/"):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("Referrer-Policy", "same-origin")
+                if headers.get("content-type", "").startswith("text/html"):
+                    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+                    headers.setdefault("X-Frame-Options", "DENY")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
