@@ -12,22 +12,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from moot.actions import comments as comment_actions
 from moot.actions import communities as community_actions
+from moot.actions import federation as federation_actions
 from moot.actions import posts as post_actions
-from moot.actions.site import get_or_create_instance
 from moot.db.comment import Comment
-from moot.db.community import Community, CommunityFollower
+from moot.db.community import Community
 from moot.db.engine import Database
-from moot.db.federation import FederationAllowlist, FederationBlocklist, ReceivedActivity
+from moot.db.federation import FederationAllowlist, FederationBlocklist
 from moot.db.instance import Instance
 from moot.db.person import Person
 from moot.db.post import Post
 from moot.domain.errors import LemmyError
-from moot.domain.timefmt import utcnow
 from moot.federation import outbox
 from moot.federation.fetch import FetchError, FetchPolicy, parse_json_object
 from moot.federation.parse import ParsedActivity, Refused, announced_activity, id_of, parse_activity, parse_comment
@@ -143,17 +142,13 @@ class Inbox:
     async def _first_time(self, ap_id: str) -> bool:
         try:
             async with self.db.write() as session:
-                session.add(ReceivedActivity(ap_id=ap_id, published=utcnow()))
+                return await federation_actions.record_received(session, ap_id)
         except IntegrityError:
             return False
-        return True
 
     async def _mark_alive(self, actor: str) -> None:
         async with self.db.write() as session:
-            instance_id = await get_or_create_instance(session, _domain(actor))
-            instance = await session.get(Instance, instance_id)
-            if instance is not None:
-                instance.updated = utcnow()
+            await federation_actions.mark_instance_alive(session, _domain(actor))
 
     # Dispatch
 
@@ -303,27 +298,14 @@ class Inbox:
         if follow is not None and id_of(follow.get("object")) not in (None, activity.actor):
             raise Refused("a community accepts follows of itself only")
         async with self.db.write() as session:
-            community = await session.scalar(select(Community).where(Community.ap_id == activity.actor))
-            person = await session.scalar(select(Person).where(Person.ap_id == follower_id, Person.local.is_(True)))
-            if community is None or person is None:
+            if not await federation_actions.follow_accepted(session, activity.actor, follower_id or ""):
                 raise Refused("Accept of a follow we did not send")
-            row = await session.get(CommunityFollower, (community.id, person.id))
-            if row is not None:
-                row.pending = False
 
     async def on_reject(self, resolver: Resolver, activity: ParsedActivity, _by: Community | None) -> None:
         follow = activity.object
         follower_id = id_of(follow.get("actor")) if follow else None
         async with self.db.write() as session:
-            community = await session.scalar(select(Community).where(Community.ap_id == activity.actor))
-            person = await session.scalar(select(Person).where(Person.ap_id == follower_id, Person.local.is_(True)))
-            if community is None or person is None:
-                return
-            await session.execute(
-                delete(CommunityFollower).where(
-                    CommunityFollower.community_id == community.id, CommunityFollower.person_id == person.id
-                )
-            )
+            await federation_actions.follow_rejected(session, activity.actor, follower_id or "")
 
     # Helpers
 

@@ -1,0 +1,57 @@
+"""Changes that only federation makes: received-activity ids, instance liveness, a community's answer to a follow."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from moot.actions.site import get_or_create_instance
+from moot.db.community import Community, CommunityFollower
+from moot.db.federation import ReceivedActivity
+from moot.db.instance import Instance
+from moot.db.person import Person
+from moot.domain.timefmt import utcnow
+
+
+async def record_received(session: AsyncSession, ap_id: str) -> bool:
+    """True the first time an activity id is seen; False for a redelivery or a replay. Two deliveries racing
+    past the check end with one IntegrityError on the primary key, which the caller treats as "seen"."""
+    if await session.get(ReceivedActivity, ap_id) is not None:
+        return False
+    session.add(ReceivedActivity(ap_id=ap_id, published=utcnow()))
+    await session.flush()
+    return True
+
+
+async def mark_instance_alive(session: AsyncSession, domain: str) -> None:
+    """We heard from it: a dead instance gets its delivery task back."""
+    instance = await session.get(Instance, await get_or_create_instance(session, domain))
+    if instance is not None:
+        instance.updated = utcnow()
+
+
+async def _follow_row(session: AsyncSession, community_ap_id: str, person_ap_id: str) -> CommunityFollower | None:
+    community_id = await session.scalar(select(Community.id).where(Community.ap_id == community_ap_id))
+    person_id = await session.scalar(select(Person.id).where(Person.ap_id == person_ap_id, Person.local.is_(True)))
+    if community_id is None or person_id is None:
+        return None
+    return await session.get(CommunityFollower, (community_id, person_id))
+
+
+async def follow_accepted(session: AsyncSession, community_ap_id: str, person_ap_id: str) -> bool:
+    """A remote community accepted one of our people's follows (matched by person and community, never by id)."""
+    row = await _follow_row(session, community_ap_id, person_ap_id)
+    if row is None:
+        return False
+    row.pending = False
+    return True
+
+
+async def follow_rejected(session: AsyncSession, community_ap_id: str, person_ap_id: str) -> None:
+    row = await _follow_row(session, community_ap_id, person_ap_id)
+    if row is not None:
+        await session.execute(
+            delete(CommunityFollower).where(
+                CommunityFollower.community_id == row.community_id, CommunityFollower.person_id == row.person_id
+            )
+        )
