@@ -391,3 +391,15 @@ async def test_blocked_instance_is_refused(nodes: dict[str, Node], world: World)
         assert text not in [c["comment"]["content"] for c in await comments_on(world.alice, ids["alpha"])]
     finally:
         await admin.put("/site", {"blocked_instances": []})
+
+
+async def test_resolving_a_community_backfills_its_latest_posts(nodes: dict[str, Node], world: World) -> None:
+    name = unique("archive")
+    community = (await world.alice.post("/community", {"name": name, "title": "Archive"}))["community_view"]
+    titles = [f"Archived {i}" for i in range(3)]
+    for title in titles:
+        await world.alice.post("/post", {"name": title, "community_id": community["community"]["id"]})
+    # Nobody on gamma has seen this community: resolving it brings its outbox along.
+    found = await resolve_community(world.carol, name, nodes["alpha"])
+    listed = await world.carol.get("/post/list", community_id=found["id"], sort="New")
+    assert sorted(p["post"]["name"] for p in listed["posts"]) == sorted(titles)

@@ -112,6 +112,10 @@ class Resolver:
             raise Refused(f"{ap_id} is not a community")
         return await self.store_community(actor)
 
+    async def find_community(self, ap_id: str) -> Community | None:
+        async with self.db.read() as session:
+            return await session.scalar(select(Community).where(Community.ap_id == ap_id))
+
     async def store_community(self, actor: ParsedActor) -> Community:
         async with self.db.write() as session:
             community = await upsert_remote_community(
@@ -310,7 +314,11 @@ async def resolve_remote(resolver: Resolver, q: str) -> tuple[str, int]:
     if q.startswith("!") or (q.startswith("@") is False and "@" in q and "/" not in q):
         name, _, host = q.lstrip("!").partition("@")
         if q.startswith("!"):
-            community = await resolver.community(await webfinger(resolver, name, host, "Group"))
+            group_id = await webfinger(resolver, name, host, "Group")
+            is_new = await resolver.find_community(group_id) is None
+            community = await resolver.community(group_id)
+            if is_new:
+                await backfill_outbox(resolver, community)
             return "community", community.id
         person = await resolver.person(await webfinger(resolver, name, host, "Person"))
         return "person", person.id
@@ -329,3 +337,34 @@ async def resolve_remote(resolver: Resolver, q: str) -> tuple[str, int]:
         return "person", (await resolver.store_person(actor)).id
     stored = await resolver.object(q)
     return ("comment", stored.id) if isinstance(stored, Comment) else ("post", stored.id)
+
+
+BACKFILL_POSTS = 20
+
+
+async def backfill_outbox(resolver: Resolver, community: Community) -> int:
+    """A community seen for the first time brings its latest posts along (from its outbox's announces), so its
+    page is not empty. Each post passes the same checks as one arriving in the inbox; bad ones are skipped."""
+    try:
+        outbox = await resolver.fetch(f"{community.ap_id}/outbox")
+        items = outbox.get("orderedItems")
+        if not isinstance(items, list) and isinstance(outbox.get("first"), str):
+            items = (await resolver.fetch(str(outbox["first"]))).get("orderedItems")
+    except Refused as exc:
+        log.info("no outbox for %s: %s", community.ap_id, exc.reason)
+        return 0
+    stored = 0
+    for item in (items if isinstance(items, list) else [])[:BACKFILL_POSTS]:
+        create = item.get("object") if isinstance(item, dict) and item.get("type") == "Announce" else item
+        if not isinstance(create, dict) or create.get("type") != "Create" or not isinstance(create.get("object"), dict):
+            continue
+        page = create["object"]
+        try:
+            parsed = parse_post(page)
+            if parsed.author != create.get("actor") or community.ap_id not in parsed.community_candidates:
+                continue
+            await resolver.store_post(parsed, community)
+            stored += 1
+        except Refused as exc:
+            log.info("skipped an outbox item of %s: %s", community.ap_id, exc.reason)
+    return stored
