@@ -1,4 +1,4 @@
-"""The in-process scheduler `moot serve` runs: ranks every 10 minutes, active users every hour."""
+"""The in-process scheduler `moot serve` runs: ranks every 10 minutes, active users and activity cleanup hourly."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import time
 
 from moot.db.engine import Database
 from moot.jobs.activity import refresh_active_users
+from moot.jobs.cleanup import drop_old_activities
 from moot.jobs.ranks import refresh_ranks
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,7 @@ async def run_scheduler(db: Database, rank_interval: float) -> None:
         try:
             if time.monotonic() - last_active >= ACTIVE_USERS_EVERY or last_active == 0.0:
                 await refresh_active_users(db)
+                await drop_old_activities(db)
                 last_active = time.monotonic()
             counts = await refresh_ranks(db)
             log.info("ranks refreshed: %s", counts)
