@@ -147,12 +147,15 @@ async def follow(client: Client, name: str, home: Node) -> int:
     return int(community["id"])
 
 
-async def find_post(client: Client, ap_id: str) -> dict[str, Any] | None:
-    r = await client.http.get("/resolve_object", params={"q": ap_id})
-    if r.status_code != 200:
-        return None
-    post: dict[str, Any] | None = r.json().get("post")
-    return post
+async def find_post(client: Client, ap_id: str, community_id: int) -> dict[str, Any] | None:
+    """The post as this server has it from delivery: looked up in the community's listing, never fetched
+    (resolve_object would fetch it from its origin and hide a delivery that never happened)."""
+    listed = await client.get("/post/list", community_id=community_id, sort="New", limit=50)
+    for view in listed["posts"]:
+        if view["post"]["ap_id"] == ap_id:
+            found: dict[str, Any] = view
+            return found
+    return None
 
 
 async def comments_on(client: Client, post_id: int) -> list[dict[str, Any]]:
@@ -199,8 +202,8 @@ async def test_post_reaches_every_follower(world: World) -> None:
         },
     )
     ap_id = created["post_view"]["post"]["ap_id"]
-    for client in (world.bob, world.carol):
-        post = await eventually(lambda c=client: find_post(c, ap_id))
+    for client, local_id in ((world.bob, world.beta_community_id), (world.carol, world.gamma_community_id)):
+        post = await eventually(lambda c=client, i=local_id: find_post(c, ap_id, i))
         assert post["post"]["name"] == "Federation works"
         assert post["post"]["url"] == "https://example.org/fed"
         assert post["post"]["body"] == "Hello *fediverse*"
@@ -214,8 +217,11 @@ async def _new_post(world: World, title: str) -> tuple[str, dict[str, int]]:
     created = await world.alice.post("/post", {"name": title, "community_id": community_id})
     ap_id = created["post_view"]["post"]["ap_id"]
     ids = {"alpha": created["post_view"]["post"]["id"]}
-    for key, client in (("beta", world.bob), ("gamma", world.carol)):
-        post = await eventually(lambda c=client: find_post(c, ap_id))
+    for key, client, local_id in (
+        ("beta", world.bob, world.beta_community_id),
+        ("gamma", world.carol, world.gamma_community_id),
+    ):
+        post = await eventually(lambda c=client, i=local_id: find_post(c, ap_id, i))
         ids[key] = post["post"]["id"]
     return ap_id, ids
 
@@ -308,7 +314,7 @@ async def test_reply_to_a_parent_the_receiver_never_saw(nodes: dict[str, Node], 
     )
     # gamma follows only now: it has seen none of the above.
     dave = await person(gamma)
-    await follow(dave, name, alpha)
+    dave_community_id = await follow(dave, name, alpha)
     newest = await world.alice.post(
         "/comment",
         {"post_id": post["post"]["id"], "parent_id": second["comment_view"]["comment"]["id"], "content": "New reply"},
@@ -316,10 +322,12 @@ async def test_reply_to_a_parent_the_receiver_never_saw(nodes: dict[str, Node], 
     newest_ap_id = newest["comment_view"]["comment"]["ap_id"]
 
     async def whole_chain() -> list[dict[str, Any]]:
-        found = await find_post(dave, post["post"]["ap_id"])
+        found = await find_post(dave, post["post"]["ap_id"], dave_community_id)
         if found is None:
             return []
-        return await comments_on(dave, found["post"]["id"])
+        chain = await comments_on(dave, found["post"]["id"])
+        # The ancestors are stored one by one, top-down: wait until the newest reply has landed too.
+        return chain if newest_ap_id in [c["comment"]["ap_id"] for c in chain] else []
 
     chain = await eventually(whole_chain)
     assert [c["comment"]["content"] for c in chain] == ["Old comment", "Old reply", "New reply"]
@@ -339,7 +347,7 @@ async def test_server_down_catches_up_with_nothing_lost(nodes: dict[str, Node], 
     gamma.restart()
     carol = await login(gamma, world.carol.name, PASSWORD)
     for ap_id in ap_ids:
-        await eventually(lambda a=ap_id: find_post(carol, a), timeout=60)
+        await eventually(lambda a=ap_id: find_post(carol, a, world.gamma_community_id), timeout=60)
     listed = await carol.get("/post/list", community_id=world.gamma_community_id, sort="New", limit=50)
     names = [p["post"]["name"] for p in listed["posts"]]
     for title in titles:
