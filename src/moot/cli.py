@@ -7,6 +7,8 @@ import asyncio
 import contextlib
 import getpass
 import logging
+import os
+import subprocess
 import sys
 from collections.abc import Sequence
 
@@ -22,15 +24,30 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     if args.workers > 1 and settings.is_sqlite:
         print("moot: several workers need PostgreSQL (MOOT_DATABASE_URL); SQLite runs one.", file=sys.stderr)
         return 2
-    uvicorn.run(
-        "moot.app:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=args.log_level,
-        proxy_headers=settings.trusted_proxy_headers,
-    )
+    background = None
+    if args.workers > 1:
+        # The app workers serve requests only; one extra process runs the jobs and delivery, once.
+        if settings.run_jobs or settings.run_delivery:
+            command = [sys.executable, "-m", "moot.cli", "worker", "--shard", "0/1"]
+            command += ["--jobs"] if settings.run_jobs else []
+            command += [] if settings.run_delivery else ["--no-delivery"]
+            background = subprocess.Popen(command)  # noqa: S603 - our own module, no user input
+        os.environ["MOOT_RUN_JOBS"] = "false"
+        os.environ["MOOT_RUN_DELIVERY"] = "false"
+    try:
+        uvicorn.run(
+            "moot.app:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level=args.log_level,
+            proxy_headers=settings.trusted_proxy_headers,
+        )
+    finally:
+        if background is not None:
+            background.terminate()
+            background.wait(timeout=10)
     return 0
 
 
@@ -81,13 +98,19 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _run_worker(settings: Settings, shard: int, shards: int) -> None:
+async def _run_worker(settings: Settings, shard: int, shards: int, jobs: bool, delivery: bool) -> None:
     from moot.db.engine import Database
     from moot.federation.service import make_delivery
+    from moot.jobs.scheduler import run_scheduler
 
     db = Database(settings)
+    loops = []
+    if delivery:
+        loops.append(make_delivery(db, settings, shard=shard, shards=shards).run())
+    if jobs:
+        loops.append(run_scheduler(db, settings.rank_interval_seconds))
     try:
-        await make_delivery(db, settings, shard=shard, shards=shards).run()
+        await asyncio.gather(*loops)
     finally:
         await db.dispose()
 
@@ -101,7 +124,7 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     upgrade(settings)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_run_worker(settings, int(index), int(count)))
+        asyncio.run(_run_worker(settings, int(index), int(count), jobs=args.jobs, delivery=not args.no_delivery))
     return 0
 
 
@@ -140,6 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     worker = commands.add_parser("worker", help="run federation delivery for a shard of the remote instances")
     worker.add_argument("--shard", default="0/1", help="i/N: this process takes instances with id %% N == i")
+    worker.add_argument("--jobs", action="store_true", help="also run the scheduled jobs (ranks, counts, cleanup)")
+    worker.add_argument("--no-delivery", action="store_true", help="run only the jobs")
     worker.set_defaults(run=_worker)
 
     ap = commands.add_parser("ap", help="ActivityPub tools")
@@ -151,6 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="load the example thread (idempotent)")
     demo.add_argument("--file", default=None, help="a thread in seed_thread.json's format")
     demo.set_defaults(run=_demo)
+
+    from moot.bench.cli import add_bench_commands
+
+    add_bench_commands(commands.add_parser("bench", help="seed a large instance; measure Moot against direct SQL"))
     return parser
 
 

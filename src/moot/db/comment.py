@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, SmallInteger, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from moot.db.base import Base
@@ -15,7 +15,15 @@ class Comment(Base):
     __tablename__ = "comment"
     __table_args__ = (
         # A tree fetch is one range read: the comments of a post, shallow first, best first.
-        Index("ix_comment_tree_hot", "post_id", "depth", "hot_rank"),
+        Index(
+            "ix_comment_tree_hot",
+            "post_id",
+            "depth",
+            text("distinguished DESC"),
+            text("hot_rank DESC"),
+            text("score DESC"),
+            "id",
+        ),
         Index("ix_comment_post_path", "post_id", "path"),
         Index("ix_comment_creator", "creator_id", "published"),
         Index("ix_comment_published", "published"),
@@ -47,7 +55,11 @@ class Comment(Base):
 
 class CommentActions(Base):
     __tablename__ = "comment_actions"
-    __table_args__ = (Index("ix_comment_actions_saved", "person_id", "saved"),)
+    __table_args__ = (
+        Index("ix_comment_actions_saved", "person_id", "saved"),
+        # Deleting a comment cascades here, and votes are looked up per comment.
+        Index("ix_comment_actions_comment", "comment_id"),
+    )
 
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
     comment_id: Mapped[int] = mapped_column(ForeignKey("comment.id", ondelete="CASCADE"), primary_key=True)

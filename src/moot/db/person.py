@@ -43,6 +43,10 @@ class Person(Base):
 
 class LocalUser(Base):
     __tablename__ = "local_user"
+    # Every view asks "is this creator an admin?": a tiny partial index answers without scanning accounts.
+    __table_args__ = (
+        Index("ix_local_user_admin", "person_id", postgresql_where=text("admin"), sqlite_where=text("admin")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), unique=True)

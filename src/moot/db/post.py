@@ -25,7 +25,7 @@ class Post(Base):
         Index("ix_post_community_hot", "community_id", "featured_community", "hot_rank", "published"),
         Index("ix_post_community_published", "community_id", "published"),
         Index("ix_post_url_match", "url_match"),
-        Index("ix_post_creator", "creator_id", "published"),
+        Index("ix_post_creator", "creator_id", "featured_local", "published"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

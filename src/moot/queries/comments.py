@@ -26,6 +26,7 @@ from moot.queries.common import (
     is_moderator,
     page_of,
     subscribed_type,
+    without_keys,
 )
 from moot.queries.viewer import Viewer
 
@@ -75,6 +76,7 @@ def select_comment_views(viewer: Viewer | None) -> Select[*tuple[Any, ...]]:
         .join(Post, Post.id == Comment.post_id)
         .join(Community, Community.id == Post.community_id)
         .outerjoin(CommentActions, actions)
+        .options(*without_keys(Creator, Community))
     )
 
 

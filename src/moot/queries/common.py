@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Exists, SQLColumnExpression, and_, exists, false, literal, or_, select
+from sqlalchemy import ColumnElement, Exists, SQLColumnExpression, and_, exists, false, literal, or_, select, true
+from sqlalchemy.orm import defer
 
 from moot.db.community import CommunityFollower, CommunityModerator, CommunityPersonBan
 from moot.db.person import LocalUser, PersonBlock
@@ -43,7 +44,8 @@ def is_moderator(community_id: Col[Any] | int, person_id: Col[Any] | int) -> Exi
 
 
 def is_admin(person_id: Col[Any]) -> ColumnElement[bool]:
-    return exists().where(LocalUser.person_id == person_id, LocalUser.admin.is_(True))
+    # `admin = true` (not `IS TRUE`) so that PostgreSQL matches the partial index ix_local_user_admin.
+    return exists().where(LocalUser.person_id == person_id, LocalUser.admin == true())
 
 
 def is_banned_from(community_id: Col[Any], person_id: Col[Any] | int | None) -> ColumnElement[bool]:
@@ -97,3 +99,8 @@ def keyset_after(keys: Sequence[SortKey], values: Sequence[Any]) -> ColumnElemen
 def escape_like(text: str) -> str:
     """Make user text literal inside a LIKE pattern (escape character: backslash)."""
     return text.strip().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def without_keys(*actors: Any) -> list[Any]:
+    """Loader options that leave actors' key pairs out of view rows: half the bytes of a listing, never shown."""
+    return [defer(actor.public_key) for actor in actors] + [defer(actor.private_key) for actor in actors]

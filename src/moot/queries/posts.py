@@ -29,6 +29,7 @@ from moot.queries.common import (
     keyset_after,
     page_of,
     subscribed_type,
+    without_keys,
 )
 from moot.queries.viewer import Viewer
 
@@ -82,6 +83,7 @@ def _select_views(viewer: Viewer | None) -> Select[*tuple[Any, ...]]:
         .join(Creator, Creator.id == Post.creator_id)
         .join(Community, Community.id == Post.community_id)
         .outerjoin(PostActions, actions)
+        .options(*without_keys(Creator, Community))
     )
 
 

@@ -1,0 +1,94 @@
+"""The `moot bench seed` and `moot bench run` subcommands (parsers here; cli.py only hooks them in)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+
+from moot.settings import Settings
+
+
+def _with_url(settings: Settings, url: str | None) -> Settings:
+    return dataclasses.replace(settings, database_url=url) if url else settings
+
+
+def _seed(settings: Settings, args: argparse.Namespace) -> int:
+    from moot.bench.seed import SeedError, SeedOptions, run_seed
+    from moot.bench.shape import DEFAULT_SIZES
+
+    scaled = DEFAULT_SIZES.scaled(args.scale)
+    sizes = dataclasses.replace(
+        scaled,
+        **{k: getattr(args, k) for k in ("communities", "people", "posts", "comments") if getattr(args, k) is not None},
+    )
+    if args.users < 3:
+        print("moot: --users must be at least 3 (two readers and a writer)", file=sys.stderr)
+        return 2
+    settings = _with_url(settings, args.database_url)
+    options = SeedOptions(sizes=sizes, bench_users=args.users, seed=args.seed, recreate=args.recreate, jobs=args.jobs)
+    print(
+        f"bench: seeding {dataclasses.asdict(sizes)} into {_redact(settings.effective_database_url)}", file=sys.stderr
+    )
+    try:
+        report = run_seed(settings, options)
+    except SeedError as exc:
+        print(f"moot: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps({"sizes": dataclasses.asdict(sizes), **report}, indent=2))
+    return 0
+
+
+def _run(settings: Settings, args: argparse.Namespace) -> int:
+    from moot.bench.run import RunOptions, run_bench
+
+    concurrency = [int(c) for c in args.concurrency.split(",") if c.strip()]
+    settings = _with_url(settings, args.database_url)
+    options = RunOptions(
+        duration=args.duration,
+        concurrency=concurrency,
+        out=args.out,
+        workers=args.workers,
+        repeat=args.repeat,
+        warmup=args.warmup,
+        scenarios=[s for s in (args.scenarios or "").split(",") if s],
+        label=args.label,
+    )
+    return run_bench(settings, options)
+
+
+def _redact(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        rest = "…@" + rest.split("@", 1)[1]
+    return f"{scheme}{sep}{rest}"
+
+
+def add_bench_commands(bench: argparse.ArgumentParser) -> None:
+    commands = bench.add_subparsers(dest="bench_command", required=True)
+    seed = commands.add_parser("seed", help="fill an empty database with a large, realistic instance")
+    seed.add_argument("--database-url", help="defaults to MOOT_DATABASE_URL (or the SQLite file of the data folder)")
+    seed.add_argument("--scale", type=float, default=1.0, help="multiply the default sizes (e.g. 0.01)")
+    seed.add_argument("--communities", type=int, help="default 10,000 x scale")
+    seed.add_argument("--people", type=int, help="default 100,000 x scale")
+    seed.add_argument("--posts", type=int, help="default 1,000,000 x scale")
+    seed.add_argument("--comments", type=int, help="default 10,000,000 x scale")
+    seed.add_argument("--users", type=int, default=16, help="bench accounts to log in with (bench_0 ...)")
+    seed.add_argument("--seed", type=int, default=1, help="random seed: the same options give the same instance")
+    seed.add_argument("--recreate", action="store_true", help="drop and create the database (or SQLite file) first")
+    seed.add_argument("--jobs", type=int, default=None, help="loader processes on PostgreSQL (default: cores)")
+    seed.set_defaults(run=_seed)
+
+    run = commands.add_parser("run", help="measure a real `moot serve` against direct SQL on a seeded database")
+    run.add_argument("--database-url", help="defaults to MOOT_DATABASE_URL (or the SQLite file of the data folder)")
+    run.add_argument("--duration", type=float, default=10.0, help="seconds per scenario, level and side")
+    run.add_argument("--concurrency", default="1,4,16,64", help="comma-separated client counts")
+    run.add_argument("--out", default=None, help="write the JSON report here (e.g. bench/results/x.json)")
+    run.add_argument("--workers", type=int, default=None, help=f"server processes (default: cores = {os.cpu_count()})")
+    run.add_argument("--repeat", type=int, default=1, help="measure each cell this many times; report the median")
+    run.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds before each scenario")
+    run.add_argument("--scenarios", default=None, help="comma-separated subset (default: all)")
+    run.add_argument("--label", default="", help="a note stored in the report (e.g. the seed scale)")
+    run.set_defaults(run=_run)

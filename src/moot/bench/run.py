@@ -1,0 +1,440 @@
+"""`moot bench run`: start the real server, drive each scenario over HTTP, do the same work directly, report.
+
+Per scenario and concurrency level, the Moot side and the direct side each run for `--duration` seconds
+(`--repeat` times, medians reported). The server is `moot serve` as in production: one process per core on
+PostgreSQL (one on SQLite), jobs and delivery off so that only the measured requests run."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+
+from moot import __version__
+from moot.actions.site import load_local_site
+from moot.app import create_app
+from moot.bench.direct import DirectSpec, Recorder, Statement, measure_direct
+from moot.bench.loadgen import Measurement, run_load
+from moot.bench.progress import step
+from moot.bench.scenarios import (
+    CURSOR_PAGE,
+    Account,
+    Facts,
+    Scenario,
+    build_scenarios,
+    current_votes,
+    discover,
+    http_maker,
+    listing_path,
+    split_targets,
+    write_accounts,
+)
+from moot.bench.seed import BENCH_PASSWORD
+from moot.bench.stats import Summary, median_of, summarize
+from moot.db.engine import Database
+from moot.settings import Settings
+
+HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    duration: float = 10.0
+    concurrency: list[int] = field(default_factory=lambda: [1, 4, 16, 64])
+    out: str | None = None
+    workers: int | None = None
+    repeat: int = 1
+    warmup: float = 1.0
+    scenarios: list[str] = field(default_factory=list)
+    label: str = ""
+
+
+@dataclass(slots=True)
+class Prepared:
+    facts: Facts
+    accounts: list[Account]
+    scenarios: list[Scenario]
+    captured: dict[str, list[Statement]]
+    jwt_secret: str
+    cursor_page: int
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def _walk_cursor(client: httpx.AsyncClient) -> tuple[str | None, int]:
+    """Follow next_page from the first page to page 50, or to the last page that has posts."""
+    cursors: list[str | None] = [None]  # cursors[k - 1] fetches page k
+    while len(cursors) < CURSOR_PAGE:
+        body = (await client.get(listing_path(cursors[-1]))).json()
+        if not body.get("posts"):
+            if len(cursors) > 1:
+                cursors.pop()
+            break
+        if "next_page" not in body:
+            break
+        cursors.append(body["next_page"])
+    return cursors[-1], len(cursors)
+
+
+async def _prepare(settings: Settings) -> Prepared:
+    """In-process, before the server starts: find the targets, log the bench accounts in, walk the cursor,
+    and capture the SQL each read scenario issues (the second of two identical requests, caches warm)."""
+    db = Database(settings)
+    try:
+        facts = await discover(db)
+        async with db.read() as session:
+            loaded = await load_local_site(session)
+        if loaded is None:
+            raise RuntimeError("the database has no site: seed it with `moot bench seed`")
+    finally:
+        await db.dispose()
+    app = create_app(settings, migrate=False)
+    async with app.router.lifespan_context(app):
+        recorder = Recorder(app.state.moot.db)
+        transport = httpx.ASGITransport(app=app, client=(HOST, 40000))
+        async with httpx.AsyncClient(transport=transport, base_url=f"http://{settings.hostname}") as client:
+            accounts = []
+            for name, person_id in facts.bench_users:
+                reply = await client.post(
+                    "/api/v3/user/login", json={"username_or_email": name, "password": BENCH_PASSWORD}
+                )
+                reply.raise_for_status()
+                accounts.append(Account(name=name, person_id=person_id, token=reply.json()["jwt"]))
+            cursor, page = await _walk_cursor(client)
+            scenarios = build_scenarios(facts, cursor, page)
+            captured: dict[str, list[Statement]] = {}
+            for scenario in scenarios:
+                if scenario.kind != "read":
+                    continue
+                token = accounts[scenario.user].token if scenario.user is not None else None
+                headers = {"Authorization": f"Bearer {token}"} if token else {}
+                for attempt in range(2):
+                    recorder.on = attempt == 1
+                    reply = await client.request(scenario.method, scenario.path, headers=headers)
+                    recorder.on = False
+                    if reply.status_code != 200:
+                        raise RuntimeError(f"{scenario.name}: {reply.status_code} {reply.text[:300]}")
+                captured[scenario.name] = recorder.take()
+    return Prepared(facts, accounts, scenarios, captured, loaded.jwt_secret, page)
+
+
+@dataclass(slots=True)
+class Server:
+    process: subprocess.Popen[bytes]
+    port: int
+    log: Path
+
+
+def _start_server(settings: Settings, workers: int) -> Server:
+    port = _free_port()
+    log = Path(tempfile.mkstemp(prefix="moot-bench-server-", suffix=".log")[1])
+    env = {
+        **os.environ,
+        "MOOT_DATABASE_URL": settings.effective_database_url,
+        "MOOT_DATA_DIR": str(settings.data_dir),
+        "MOOT_HOSTNAME": settings.hostname,
+        "MOOT_TLS_ENABLED": "true" if settings.tls_enabled else "false",
+        "MOOT_DB_POOL_SIZE": str(settings.db_pool_size),
+        # Only the measured requests run: no rank job, no delivery loop, in any process.
+        "MOOT_RUN_JOBS": "false",
+        "MOOT_RUN_DELIVERY": "false",
+    }
+    command = [sys.executable, "-m", "moot.cli", "serve", "--host", HOST, "--port", str(port)]
+    command += ["--workers", str(workers), "--log-level", "warning"]
+    with log.open("ab") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"http://{HOST}:{port}/api/v3/site", timeout=2).status_code == 200:
+                return Server(process=process, port=port, log=log)
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    process.kill()
+    raise RuntimeError(f"the server did not start: {log.read_text()[-2000:]}")
+
+
+def _stop_server(server: Server) -> None:
+    server.process.terminate()
+    try:
+        server.process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.process.kill()
+        server.process.wait()
+    server.log.unlink(missing_ok=True)
+
+
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def _status_kib(pid: int, key: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def peak_memory(root: int) -> list[dict[str, Any]]:
+    """Peak resident memory (VmHWM) of the server process and every process under it (the workers)."""
+    processes = []
+    todo = [root]
+    while todo:
+        pid = todo.pop()
+        todo.extend(_children(pid))
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()[:120].strip()
+        except OSError:
+            command = "?"
+        processes.append({"pid": pid, "peak_rss_mib": round(_status_kib(pid, "VmHWM") / 1024, 1), "cmd": command})
+    return processes
+
+
+async def _cell(
+    settings: Settings,
+    prepared: Prepared,
+    scenario: Scenario,
+    concurrency: int,
+    options: RunOptions,
+    server: Server,
+    workers: int,
+    pool: ProcessPoolExecutor | None,
+) -> dict[str, Any]:
+    """One scenario at one concurrency level: Moot then direct, `repeat` times; medians and the ratio."""
+    http_targets, direct_targets = split_targets(prepared.facts.write_posts)
+    writers = write_accounts(prepared.accounts)
+    moot_runs: list[Summary] = []
+    direct_runs: list[Summary] = []
+    first_errors: list[str] = []
+    for _ in range(options.repeat):
+        votes = await _votes_now(settings, scenario, writers, prepared.facts.write_posts)
+        maker = http_maker(scenario, f"{HOST}:{server.port}", prepared.accounts, http_targets, concurrency, votes)
+        moot = await run_load(HOST, server.port, maker, concurrency, options.duration)
+        spec = DirectSpec(
+            kind=scenario.kind,
+            statements=prepared.captured.get(scenario.name, []),
+            tokens=[a.token for a in writers],
+            targets=direct_targets,
+            votes=votes,
+            jwt_secret=prepared.jwt_secret,
+        )
+        direct = await measure_direct(settings, spec, concurrency, options.duration, workers, pool)
+        moot_runs.append(summarize(moot.latencies, moot.errors, moot.seconds))
+        direct_runs.append(summarize(direct.latencies, direct.errors, direct.seconds))
+        first_errors += [e for e in (moot.first_error, direct.first_error) if e]
+    moot_median, direct_median = median_of(moot_runs), median_of(direct_runs)
+    ratio = moot_median.rps / direct_median.rps if direct_median.rps else 0.0
+    step(
+        f"{scenario.name:<15} c={concurrency:<3} moot {moot_median.rps:8.1f}/s p50 {moot_median.p50_ms:7.1f} ms"
+        f" p99 {moot_median.p99_ms:7.1f} ms | direct {direct_median.rps:8.1f}/s p50 {direct_median.p50_ms:7.1f} ms"
+        f" | ratio {ratio:4.2f}  load {os.getloadavg()[0]:.1f}"
+    )
+    cell: dict[str, Any] = {
+        "concurrency": concurrency,
+        "moot": moot_median.as_json(),
+        "direct": direct_median.as_json(),
+        "ratio": round(ratio, 3),
+        "runs": {"moot": [r.as_json() for r in moot_runs], "direct": [r.as_json() for r in direct_runs]},
+        "loadavg_1m_after": round(os.getloadavg()[0], 2),
+    }
+    if first_errors:
+        cell["first_error"] = first_errors[0]
+    return cell
+
+
+async def _votes_now(
+    settings: Settings, scenario: Scenario, writers: list[Account], posts: list[int]
+) -> dict[Any, int]:
+    if scenario.kind != "vote":
+        return {}
+    db = Database(settings)
+    try:
+        return await current_votes(db, writers, posts)
+    finally:
+        await db.dispose()
+
+
+async def _warm(scenario: Scenario, prepared: Prepared, server: Server, concurrency: int, seconds: float) -> None:
+    if seconds <= 0:
+        return
+    if scenario.kind == "vote":
+        return  # a warm-up vote would change the state the measured votes start from
+    http_targets, _ = split_targets(prepared.facts.write_posts)
+    maker = http_maker(scenario, f"{HOST}:{server.port}", prepared.accounts, http_targets, concurrency, {})
+    result: Measurement = await run_load(HOST, server.port, maker, concurrency, seconds)
+    if result.errors and not result.latencies:
+        raise RuntimeError(f"{scenario.name} fails over HTTP: {result.first_error}")
+
+
+def _machine() -> dict[str, Any]:
+    memory = 0
+    model = platform.processor()
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory = int(line.split()[1]) * 1024
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {
+        "cores": os.cpu_count(),
+        "memory_gib": round(memory / 2**30, 1),
+        "cpu": model,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+async def _database_version(settings: Settings) -> str:
+    db = Database(settings)
+    try:
+        async with db.read() as session:
+            query = "SELECT sqlite_version()" if db.is_sqlite else "SELECT version()"
+            return str(await session.scalar(text(query)))
+    finally:
+        await db.dispose()
+
+
+@contextmanager
+def _direct_pool(workers: int) -> Iterator[ProcessPoolExecutor | None]:
+    if workers <= 1:
+        yield None
+        return
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))
+    try:
+        yield pool
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+
+async def _measure(settings: Settings, options: RunOptions) -> dict[str, Any]:
+    workers = options.workers or (1 if settings.is_sqlite else os.cpu_count() or 1)
+    step("preparing: accounts, cursor walk, SQL capture")
+    prepared = await _prepare(settings)
+    wanted = set(options.scenarios)
+    unknown = wanted - {s.name for s in prepared.scenarios}
+    if unknown:
+        raise ValueError(f"unknown scenarios: {sorted(unknown)}")
+    scenarios = [s for s in prepared.scenarios if not wanted or s.name in wanted]
+    step(f"starting moot serve with {workers} worker(s)")
+    server = _start_server(settings, workers)
+    results: dict[str, Any] = {}
+    try:
+        with _direct_pool(workers) as pool:
+            for scenario in scenarios:
+                await _warm(scenario, prepared, server, max(options.concurrency), options.warmup)
+                cells = [
+                    await _cell(settings, prepared, scenario, c, options, server, workers, pool)
+                    for c in options.concurrency
+                ]
+                results[scenario.name] = {
+                    "description": scenario.description,
+                    "request": f"{scenario.method} {scenario.path}",
+                    "direct": "sql-replay" if scenario.kind == "read" else "actions-in-process",
+                    "statements": len(prepared.captured.get(scenario.name, [])),
+                    "cells": cells,
+                }
+        memory = peak_memory(server.process.pid)
+    finally:
+        _stop_server(server)
+    facts = prepared.facts
+    return {
+        "moot_version": __version__,
+        "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "label": options.label,
+        "machine": _machine(),
+        "database": {
+            "engine": "sqlite" if settings.is_sqlite else "postgresql",
+            "version": await _database_version(settings),
+            "rows": facts.rows,
+            "biggest_thread_comments": facts.biggest_post_comments,
+            "cursor_page": prepared.cursor_page,
+            "search_word": facts.search_word,
+        },
+        "settings": {
+            "duration_seconds": options.duration,
+            "concurrency": options.concurrency,
+            "repeat": options.repeat,
+            "warmup_seconds": options.warmup,
+            "server_workers": workers,
+            "db_pool_size": settings.db_pool_size,
+        },
+        "server_memory": memory,
+        "scenarios": results,
+    }
+
+
+def format_table(report: dict[str, Any]) -> str:
+    header = (
+        f"{'scenario':<15} {'c':>3} | {'moot/s':>8} {'p50':>7} {'p95':>7} {'p99':>7} |"
+        f" {'direct/s':>8} {'p50':>7} {'p95':>7} {'p99':>7} | {'ratio':>5} {'err':>4}"
+    )
+    lines = [header, "-" * len(header)]
+    for name, scenario in report["scenarios"].items():
+        for cell in scenario["cells"]:
+            m, d = cell["moot"], cell["direct"]
+            lines.append(
+                f"{name:<15} {cell['concurrency']:>3} | {m['rps']:>8.1f} {m['p50_ms']:>7.1f} {m['p95_ms']:>7.1f}"
+                f" {m['p99_ms']:>7.1f} | {d['rps']:>8.1f} {d['p50_ms']:>7.1f} {d['p95_ms']:>7.1f} {d['p99_ms']:>7.1f}"
+                f" | {cell['ratio']:>5.2f} {m['errors'] + d['errors']:>4}"
+            )
+    lines.append("(latencies in ms; ratio = Moot requests/s over direct requests/s)")
+    total = sum(p["peak_rss_mib"] for p in report["server_memory"])
+    per = ", ".join(f"{p['pid']}: {p['peak_rss_mib']} MiB" for p in report["server_memory"])
+    lines.append(f"server peak RSS: {total:.1f} MiB in all ({per})")
+    return "\n".join(lines)
+
+
+def run_bench(settings: Settings, options: RunOptions) -> int:
+    settings = dataclasses.replace(settings, run_jobs=False, run_delivery=False)
+    report = asyncio.run(_measure(settings, options))
+    print(format_table(report))
+    if options.out:
+        path = Path(options.out)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        step(f"wrote {path}")
+    return 0

@@ -1,0 +1,190 @@
+"""`moot bench seed` and `moot bench run` end to end on a tiny instance (of the engine under test).
+
+The seed must leave every counter equal to what its rows say (and the real actions must keep them so while the
+run writes comments and votes); the run must measure every scenario, both sides, without errors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
+
+from conftest import DatabaseUnderTest, drop_database, make_database
+
+SCENARIOS = {
+    "front_hot_anon",
+    "front_hot_user",
+    "community_hot",
+    "subscribed",
+    "page50_cursor",
+    "post",
+    "post_tree",
+    "search",
+    "person_details",
+    "create_comment",
+    "vote",
+}
+
+
+@pytest.fixture(scope="module")
+def bench_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseUnderTest]:
+    db = make_database(tmp_path_factory.mktemp("bench"))
+    yield db
+    drop_database(db)
+
+
+async def _moot(db: DatabaseUnderTest, *args: str) -> str:
+    env = {**os.environ, "MOOT_DATA_DIR": str(db.data_dir), "MOOT_DATABASE_URL": db.url}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "moot.cli", "bench", *args, "--database-url", db.url,
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(process.communicate(), timeout=120)
+    assert process.returncode == 0, err.decode()[-3000:]
+    return out.decode()
+
+
+@pytest.fixture(scope="module")
+async def seeded(bench_db: DatabaseUnderTest) -> dict[str, Any]:
+    out = await _moot(bench_db, "seed", "--communities", "6", "--people", "60", "--posts", "300", "--comments",
+                      "3000", "--users", "4")  # fmt: skip
+    report: dict[str, Any] = json.loads(out)
+    return report
+
+
+@pytest.fixture
+async def conn(bench_db: DatabaseUnderTest) -> AsyncIterator[AsyncConnection]:
+    engine = create_async_engine(bench_db.url)
+    async with engine.connect() as connection:
+        yield connection
+    await engine.dispose()
+
+
+async def _rows(conn: AsyncConnection, sql: str) -> list[Any]:
+    return list((await conn.execute(text(sql))).all())
+
+
+async def _mismatches(conn: AsyncConnection) -> dict[str, int]:
+    """Every stored counter against a count of the rows it summarises (0 everywhere when consistent)."""
+    checks = {
+        "post.comments": """
+            SELECT count(*) FROM post p LEFT JOIN (SELECT post_id, count(*) AS n FROM comment GROUP BY post_id) c
+            ON c.post_id = p.id WHERE p.comments != coalesce(c.n, 0)""",
+        "post votes": """
+            SELECT count(*) FROM post p LEFT JOIN (
+              SELECT post_id, sum(like_score) AS s, sum(CASE WHEN like_score = 1 THEN 1 ELSE 0 END) AS u,
+                     sum(CASE WHEN like_score = -1 THEN 1 ELSE 0 END) AS d
+              FROM post_actions GROUP BY post_id) a ON a.post_id = p.id
+            WHERE p.score != coalesce(a.s, 0) OR p.upvotes != coalesce(a.u, 0) OR p.downvotes != coalesce(a.d, 0)""",
+        "comment votes": """
+            SELECT count(*) FROM comment c LEFT JOIN (
+              SELECT comment_id, sum(like_score) AS s, sum(CASE WHEN like_score = 1 THEN 1 ELSE 0 END) AS u,
+                     sum(CASE WHEN like_score = -1 THEN 1 ELSE 0 END) AS d
+              FROM comment_actions GROUP BY comment_id) a ON a.comment_id = c.id
+            WHERE c.score != coalesce(a.s, 0) OR c.upvotes != coalesce(a.u, 0) OR c.downvotes != coalesce(a.d, 0)""",
+        "community counts": """
+            SELECT count(*) FROM community m
+            LEFT JOIN (SELECT community_id, count(*) AS n FROM post GROUP BY community_id) p ON p.community_id = m.id
+            LEFT JOIN (SELECT p.community_id, count(*) AS n FROM comment c JOIN post p ON p.id = c.post_id
+                       GROUP BY p.community_id) c ON c.community_id = m.id
+            LEFT JOIN (SELECT f.community_id, count(*) AS n,
+                              sum(CASE WHEN pe.local THEN 1 ELSE 0 END) AS l
+                       FROM community_follower f JOIN person pe ON pe.id = f.person_id
+                       GROUP BY f.community_id) f ON f.community_id = m.id
+            WHERE m.posts != coalesce(p.n, 0) OR m.comments != coalesce(c.n, 0)
+               OR m.subscribers != coalesce(f.n, 0) OR m.subscribers_local != coalesce(f.l, 0)""",
+        "person counts": """
+            SELECT count(*) FROM person m
+            LEFT JOIN (SELECT creator_id, count(*) AS n FROM post GROUP BY creator_id) p ON p.creator_id = m.id
+            LEFT JOIN (SELECT creator_id, count(*) AS n FROM comment GROUP BY creator_id) c ON c.creator_id = m.id
+            WHERE m.post_count != coalesce(p.n, 0) OR m.comment_count != coalesce(c.n, 0)""",
+    }
+    found = {name: int((await _rows(conn, sql))[0][0]) for name, sql in checks.items()}
+    comments = await _rows(conn, "SELECT id, post_id, path, depth, child_count FROM comment")
+    by_id = {row.id: row for row in comments}
+    descendants: Counter[int] = Counter()
+    bad_paths = 0
+    for row in comments:
+        ids = [int(i) for i in row.path.split(".")[1:]]
+        bad_paths += ids[-1] != row.id or len(ids) != row.depth
+        bad_paths += any(by_id[a].post_id != row.post_id for a in ids[:-1])
+        descendants.update(ids[:-1])
+    found["child_count"] = sum(1 for row in comments if row.child_count != descendants[row.id])
+    found["path and depth"] = bad_paths
+    return found
+
+
+async def test_seed_makes_a_skewed_consistent_instance(seeded: dict[str, Any], conn: AsyncConnection) -> None:
+    assert seeded["rows"]["post"] == 300 and seeded["rows"]["comment"] == 3000
+    assert seeded["rows"]["comment_actions"] >= 3000  # at least every author's own upvote
+    assert await _mismatches(conn) == {k: 0 for k in await _mismatches(conn)}
+    counts = sorted(r[0] for r in await _rows(conn, "SELECT comments FROM post"))
+    # Skewed: one big thread (a tenth of all comments here), while most posts have a handful or none.
+    assert counts[-1] >= 300
+    assert counts[len(counts) // 2] <= 10
+    depth = (await _rows(conn, "SELECT max(depth) FROM comment"))[0][0]
+    assert depth >= 8
+    for table in ("post", "comment", "person", "community"):
+        total, distinct = (await _rows(conn, f"SELECT count(*), count(DISTINCT ap_id) FROM {table}"))[0]
+        assert total == distinct
+    follows = await _rows(
+        conn,
+        "SELECT p.name, count(*) FROM community_follower f JOIN person p ON p.id = f.person_id "
+        "WHERE p.name = 'bench_0' GROUP BY p.name",
+    )
+    assert follows == [("bench_0", 6)]  # wants 50, the instance has 6 communities
+    ranked = (await _rows(conn, "SELECT count(*) FROM post WHERE hot_rank > 0"))[0][0]
+    assert 0 < ranked < 300
+
+
+async def test_seed_keeps_full_text_search(seeded: dict[str, Any], conn: AsyncConnection) -> None:
+    word = (await _rows(conn, "SELECT content FROM comment ORDER BY id LIMIT 1"))[0][0].split()[0].lower()
+    if conn.dialect.name == "sqlite":
+        assert (await _rows(conn, "SELECT count(*) FROM comment_fts"))[0][0] == 3000
+        assert (await _rows(conn, "SELECT count(*) FROM post_fts"))[0][0] == 300
+        sql = f"SELECT count(*) FROM comment_fts WHERE comment_fts MATCH '\"{word}\"'"
+    else:
+        sql = f"SELECT count(*) FROM comment WHERE to_tsvector('simple', content) @@ to_tsquery('simple', '{word}')"
+    assert (await _rows(conn, sql))[0][0] >= 1
+
+
+async def test_seed_refuses_a_database_with_content(seeded: dict[str, Any], bench_db: DatabaseUnderTest) -> None:
+    env = {**os.environ, "MOOT_DATA_DIR": str(bench_db.data_dir)}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "moot.cli", "bench", "seed", "--posts", "5", "--database-url", bench_db.url,
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, err = await process.communicate()
+    assert process.returncode == 1
+    assert b"already has posts" in err
+
+
+async def test_run_measures_every_scenario(
+    seeded: dict[str, Any], bench_db: DatabaseUnderTest, conn: AsyncConnection, tmp_path: Path
+) -> None:
+    out = tmp_path / "result.json"
+    table = await _moot(bench_db, "run", "--duration", "1", "--concurrency", "1", "--warmup", "0", "--out", str(out))
+    report = json.loads(out.read_text())
+    assert set(report["scenarios"]) == SCENARIOS
+    for name, scenario in report["scenarios"].items():
+        cell = scenario["cells"][0]
+        assert cell["concurrency"] == 1
+        assert cell["moot"]["requests"] > 0 and cell["direct"]["requests"] > 0, name
+        assert cell["moot"]["errors"] == 0 and cell["direct"]["errors"] == 0, (name, cell.get("first_error"))
+        assert cell["ratio"] > 0
+        assert scenario["direct"] == ("sql-replay" if name not in ("create_comment", "vote") else "actions-in-process")
+        assert name in table
+    assert report["database"]["biggest_thread_comments"] >= 300
+    assert report["database"]["cursor_page"] == 15  # 300 posts, 20 a page: the walk ends at the last page
+    assert all(p["peak_rss_mib"] > 0 for p in report["server_memory"])
+    # The run wrote comments and votes through the real actions: the counters still add up.
+    assert await _mismatches(conn) == {k: 0 for k in await _mismatches(conn)}
