@@ -21,6 +21,8 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     from moot.db.migrate import upgrade
 
     upgrade(settings)
+    # Set the site up once, before any worker starts (several workers on a fresh database would race).
+    asyncio.run(_ensure_site(settings))
     if args.workers > 1 and settings.is_sqlite:
         print("moot: several workers need PostgreSQL (MOOT_DATABASE_URL); SQLite runs one.", file=sys.stderr)
         return 2
@@ -49,6 +51,18 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             background.terminate()
             background.wait(timeout=10)
     return 0
+
+
+async def _ensure_site(settings: Settings) -> None:
+    from moot.actions.site import ensure_site
+    from moot.db.engine import Database
+
+    db = Database(settings)
+    try:
+        async with db.write() as session:
+            await ensure_site(session, settings)
+    finally:
+        await db.dispose()
 
 
 def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
