@@ -128,4 +128,4 @@ async def list_all(form: Annotated[GetComments, Query()], c: Ctx = Depends(conte
                 raise
             # Lemmy reports any failure of the listing itself (bad page or limit) under one name.
             raise LemmyError("couldnt_get_comments") from exc
-    return ok({"comments": [convert.comment_view(v) for v in views]}, c.viewer)
+    return ok({"comments": convert.comment_views(views)}, c.viewer)

@@ -208,13 +208,47 @@ def comment_counts(c: Comment) -> Json:
     }
 
 
-def comment_view(v: CommentView) -> Json:
+class _Memo:
+    """Converts each post, community and person once per response: a 300-comment tree names one post and one
+    community 300 times (the bench measured ~28 ms of a 68 ms tree answer spent converting them again)."""
+
+    def __init__(self) -> None:
+        self.posts: dict[int, Json] = {}
+        self.communities: dict[int, Json] = {}
+        self.people: dict[int, Json] = {}
+
+    def post(self, p: Post) -> Json:
+        found = self.posts.get(p.id)
+        if found is None:
+            found = self.posts[p.id] = post(p)
+        return found
+
+    def community(self, c: Community) -> Json:
+        found = self.communities.get(c.id)
+        if found is None:
+            found = self.communities[c.id] = community(c)
+        return found
+
+    def person(self, p: Person) -> Json:
+        found = self.people.get(p.id)
+        if found is None:
+            found = self.people[p.id] = person(p)
+        return found
+
+
+def comment_views(views: list[CommentView]) -> list[Json]:
+    memo = _Memo()
+    return [comment_view(v, memo) for v in views]
+
+
+def comment_view(v: CommentView, memo: _Memo | None = None) -> Json:
+    memo = memo or _Memo()
     return compact(
         {
             "comment": comment(v.comment),
-            "creator": person(v.creator),
-            "post": post(v.post),
-            "community": community(v.community),
+            "creator": memo.person(v.creator),
+            "post": memo.post(v.post),
+            "community": memo.community(v.community),
             "counts": comment_counts(v.comment),
             "creator_banned_from_community": v.creator_banned_from_community,
             "banned_from_community": v.banned_from_community,

@@ -79,7 +79,7 @@ async def search(form: Annotated[Search, Query()], c: Ctx = Depends(context)) ->
                 limit=form.limit,
                 search_text=text,
             )
-            body["comments"] = [convert.comment_view(v) for v in await list_comments(session, query, c.viewer)]
+            body["comments"] = convert.comment_views(await list_comments(session, query, c.viewer))
         if _wants(kind, SearchType.COMMUNITIES) and not narrowed:
             communities = await list_communities(
                 session, c.viewer, listing, form.sort or SortType.HOT, page=form.page, limit=form.limit, search=text

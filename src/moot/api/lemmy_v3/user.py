@@ -151,7 +151,7 @@ async def person_details(form: Annotated[GetPersonDetails, Query()], c: Ctx = De
         site = await site_of_instance(session, view.person.instance_id)
     body: dict[str, object] = {
         "person_view": convert.person_view(view),
-        "comments": [convert.comment_view(v) for v in comment_views],
+        "comments": convert.comment_views(comment_views),
         "posts": [convert.post_view(v) for v in posts],
         "moderates": [convert.moderator_view(com, p) for com, p in moderates],
     }
