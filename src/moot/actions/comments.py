@@ -84,15 +84,19 @@ async def create_comment(
         comment.ap_id = comment_ap_id(settings.base_url, comment.id)
     comment.path = f"{parent.path if parent else '0'}.{comment.id}"
     comment.depth = (parent.depth if parent else 0) + 1
-    await _count_new_comment(session, post, comment, parent)
     # The author's own upvote is implied by the Create on every server; it is not federated on its own.
     await vote_comment(session, viewer, comment, 1, federate=False)
-    await mark_comments_read(session, viewer, post)
     await index_comment(session, comment)
     recipients = await _notify(session, settings, viewer, comment, post, community)
     if parent is not None:
         await _mark_parent_read(session, viewer, parent)
     await outbox.comment_saved(session, viewer.person, comment, created=True)
+    # Counters last: the rows they update (the post, its community, the ancestors) are the ones every reply
+    # in a busy thread wants, and a row stays locked until the commit. Taken here, just before it, each lock
+    # is held for a few statements instead of the whole transaction (measured on PostgreSQL: inbound replies
+    # to one post were queueing on the community row).
+    await _count_new_comment(session, post, comment, parent)
+    await mark_comments_read(session, viewer, post)
     return comment, recipients
 
 

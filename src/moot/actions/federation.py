@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -11,6 +13,8 @@ from moot.db.federation import ReceivedActivity
 from moot.db.instance import Instance
 from moot.db.person import Person
 from moot.domain.timefmt import utcnow
+
+ALIVE_RESOLUTION = timedelta(minutes=1)
 
 
 async def record_received(session: AsyncSession, ap_id: str) -> bool:
@@ -24,10 +28,12 @@ async def record_received(session: AsyncSession, ap_id: str) -> bool:
 
 
 async def mark_instance_alive(session: AsyncSession, domain: str) -> None:
-    """We heard from it: a dead instance gets its delivery task back."""
+    """We heard from it: a dead instance gets its delivery task back. Written at most once a minute per
+    instance: every activity of a busy peer would otherwise update (and lock) the same row."""
     instance = await session.get(Instance, await get_or_create_instance(session, domain))
-    if instance is not None:
-        instance.updated = utcnow()
+    now = utcnow()
+    if instance is not None and (instance.updated is None or now - instance.updated > ALIVE_RESOLUTION):
+        instance.updated = now
 
 
 async def _follow_row(session: AsyncSession, community_ap_id: str, person_ap_id: str) -> CommunityFollower | None:

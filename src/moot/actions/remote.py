@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.actions.site import get_or_create_instance
+from moot.db.base import insert_if_absent
 from moot.db.community import Community
 from moot.db.person import Person
 from moot.domain import validation
@@ -19,15 +20,18 @@ async def upsert_remote_person(
     now = utcnow()
     if person is None:
         validation.check_actor_name(name, 255)
-        person = Person(
-            name=name,
-            ap_id=ap_id,
-            local=False,
-            instance_id=await get_or_create_instance(session, domain),
-            inbox_url=f"{ap_id}/inbox",
-            published=now,
-        )
-        session.add(person)
+        values = {
+            "name": name,
+            "ap_id": ap_id,
+            "local": False,
+            "instance_id": await get_or_create_instance(session, domain),
+            "inbox_url": f"{ap_id}/inbox",
+            "published": now,
+        }
+        # Race-free: two activities of an actor we have not seen yet may arrive together.
+        await insert_if_absent(session, Person, values, key="ap_id")
+        person = await session.scalar(select(Person).where(Person.ap_id == ap_id))
+        assert person is not None
     if display_name is not None:
         person.display_name = display_name
     person.last_refreshed_at = now
@@ -42,19 +46,21 @@ async def upsert_remote_community(
     now = utcnow()
     if community is None:
         validation.check_actor_name(name, 255)
-        community = Community(
-            name=name,
-            title=title or name,
-            ap_id=ap_id,
-            local=False,
-            instance_id=await get_or_create_instance(session, domain),
-            inbox_url=f"{ap_id}/inbox",
-            followers_url=f"{ap_id}/followers",
-            moderators_url=f"{ap_id}/moderators",
-            featured_url=f"{ap_id}/featured",
-            published=now,
-        )
-        session.add(community)
+        values = {
+            "name": name,
+            "title": title or name,
+            "ap_id": ap_id,
+            "local": False,
+            "instance_id": await get_or_create_instance(session, domain),
+            "inbox_url": f"{ap_id}/inbox",
+            "followers_url": f"{ap_id}/followers",
+            "moderators_url": f"{ap_id}/moderators",
+            "featured_url": f"{ap_id}/featured",
+            "published": now,
+        }
+        await insert_if_absent(session, Community, values, key="ap_id")
+        community = await session.scalar(select(Community).where(Community.ap_id == ap_id))
+        assert community is not None
     elif title is not None:
         community.title = title
     community.last_refreshed_at = now

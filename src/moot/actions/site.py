@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from moot.db.base import insert_if_absent
 from moot.db.federation import FederationAllowlist, FederationBlocklist
 from moot.db.instance import Instance
 from moot.db.person import LocalUser
@@ -33,12 +34,12 @@ class LocalSiteRow:
 async def get_or_create_instance(session: AsyncSession, domain: str) -> int:
     domain = domain.lower()
     found = await session.scalar(select(Instance.id).where(Instance.domain == domain))
-    if found is not None:
-        return found
-    instance = Instance(domain=domain, published=utcnow())
-    session.add(instance)
-    await session.flush()
-    return instance.id
+    if found is None:
+        # Race-free: two first activities from a new instance may arrive together.
+        await insert_if_absent(session, Instance, {"domain": domain, "published": utcnow()}, key="domain")
+        found = await session.scalar(select(Instance.id).where(Instance.domain == domain))
+    assert found is not None
+    return found
 
 
 async def load_local_site(session: AsyncSession) -> LocalSiteRow | None:

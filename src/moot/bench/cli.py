@@ -59,6 +59,24 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
     return run_bench(settings, options)
 
 
+def _federation(settings: Settings, args: argparse.Namespace) -> int:
+    from moot.bench.federation import FederationOptions, run_federation_bench
+
+    settings = _with_url(settings, args.database_url)
+    options = FederationOptions(
+        instances=args.instances,
+        senders=args.senders,
+        duration=args.duration,
+        concurrency=[int(c) for c in args.concurrency.split(",") if c.strip()],
+        repeat=args.repeat,
+        workers=args.workers,
+        recreate=args.recreate,
+        out=args.out,
+        label=args.label,
+    )
+    return run_federation_bench(settings, options)
+
+
 def _redact(url: str) -> str:
     scheme, sep, rest = url.partition("://")
     if "@" in rest:
@@ -92,3 +110,20 @@ def add_bench_commands(bench: argparse.ArgumentParser) -> None:
     run.add_argument("--scenarios", default=None, help="comma-separated subset (default: all)")
     run.add_argument("--label", default="", help="a note stored in the report (e.g. the seed scale)")
     run.set_defaults(run=_run)
+
+    federation = commands.add_parser(
+        "federation", help="inbound signed activities/s and fan-out to N loopback instances, on a real moot serve"
+    )
+    federation.add_argument("--database-url", help="the bench's own database (it adds instances and followers)")
+    federation.add_argument(
+        "--recreate", action="store_true", help="drop and create the database (or SQLite file) first"
+    )
+    federation.add_argument("--instances", type=int, default=1000, help="follower instances for the fan-out")
+    federation.add_argument("--senders", type=int, default=16, help="remote people sending the inbound activities")
+    federation.add_argument("--duration", type=float, default=10.0, help="seconds per inbound level and repeat")
+    federation.add_argument("--concurrency", default="1,4,16,64", help="comma-separated sender connection counts")
+    federation.add_argument("--repeat", type=int, default=3, help="measurements per cell (medians reported)")
+    federation.add_argument("--workers", type=int, default=None, help="server processes (default: cores)")
+    federation.add_argument("--out", default=None, help="write the JSON report here")
+    federation.add_argument("--label", default="", help="a note stored in the report")
+    federation.set_defaults(run=_federation)

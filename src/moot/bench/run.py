@@ -148,10 +148,13 @@ class Server:
     log: Path
 
 
-def _start_server(settings: Settings, workers: int) -> Server:
-    port = _free_port()
+def start_server(
+    settings: Settings, workers: int, env: dict[str, str] | None = None, port: int | None = None
+) -> Server:
+    """`moot serve --workers N` on a loopback port; `env` adds to (or overrides) the environment."""
+    port = port or _free_port()
     log = Path(tempfile.mkstemp(prefix="moot-bench-server-", suffix=".log")[1])
-    env = {
+    full_env = {
         **os.environ,
         "MOOT_DATABASE_URL": settings.effective_database_url,
         "MOOT_DATA_DIR": str(settings.data_dir),
@@ -161,11 +164,12 @@ def _start_server(settings: Settings, workers: int) -> Server:
         # Only the measured requests run: no rank job, no delivery loop, in any process.
         "MOOT_RUN_JOBS": "false",
         "MOOT_RUN_DELIVERY": "false",
+        **(env or {}),
     }
     command = [sys.executable, "-m", "moot.cli", "serve", "--host", HOST, "--port", str(port)]
     command += ["--workers", str(workers), "--log-level", "warning"]
     with log.open("ab") as out:
-        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+        process = subprocess.Popen(command, env=full_env, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -180,7 +184,7 @@ def _start_server(settings: Settings, workers: int) -> Server:
     raise RuntimeError(f"the server did not start: {log.read_text()[-2000:]}")
 
 
-def _stop_server(server: Server) -> None:
+def stop_server(server: Server) -> None:
     server.process.terminate()
     try:
         server.process.wait(timeout=15)
@@ -305,7 +309,7 @@ async def _warm(scenario: Scenario, prepared: Prepared, server: Server, concurre
         raise RuntimeError(f"{scenario.name} fails over HTTP: {result.first_error}")
 
 
-def _machine() -> dict[str, Any]:
+def machine_facts() -> dict[str, Any]:
     memory = 0
     model = platform.processor()
     try:
@@ -360,7 +364,7 @@ async def _measure(settings: Settings, options: RunOptions) -> dict[str, Any]:
         raise ValueError(f"unknown scenarios: {sorted(unknown)}")
     scenarios = [s for s in prepared.scenarios if not wanted or s.name in wanted]
     step(f"starting moot serve with {workers} worker(s)")
-    server = _start_server(settings, workers)
+    server = start_server(settings, workers)
     results: dict[str, Any] = {}
     try:
         with _direct_pool(workers) as pool:
@@ -379,13 +383,13 @@ async def _measure(settings: Settings, options: RunOptions) -> dict[str, Any]:
                 }
         memory = peak_memory(server.process.pid)
     finally:
-        _stop_server(server)
+        stop_server(server)
     facts = prepared.facts
     return {
         "moot_version": __version__,
         "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "label": options.label,
-        "machine": _machine(),
+        "machine": machine_facts(),
         "database": {
             "engine": "sqlite" if settings.is_sqlite else "postgresql",
             "version": await _database_version(settings),

@@ -6,7 +6,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, Table
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -47,3 +50,11 @@ def table_of(model: type[Base]) -> Table:
     table = model.__table__
     assert isinstance(table, Table)
     return table
+
+
+async def insert_if_absent(session: AsyncSession, model: type[Base], values: dict[str, Any], key: str) -> None:
+    """INSERT ... ON CONFLICT (key) DO NOTHING, on either engine: for rows two requests may create at once
+    (the first activity of a new instance often arrives on several connections together)."""
+    table = table_of(model)
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    await session.execute(insert(table).values(**values).on_conflict_do_nothing(index_elements=[key]))

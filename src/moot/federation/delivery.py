@@ -2,31 +2,36 @@
 
     actions --(same transaction)--> sent_activity: id 1, 2, 3, ...      (one row per activity)
                                         |
-    DeliveryManager (every few s)       | for each live, allowed, known instance in this shard:
-      `- InstanceWorker(instance) ------+ read ids > last_successful_id, in order
+    ActivityFeed (one per process)      | polls the log once per tick for everyone: new rows, kept in memory;
+                                        | ids whose transaction has not committed yet hold the feed back
+      `- InstanceWorker(instance) ------+ reads ids > last_successful_id from the feed, in order
             for each activity: inboxes on that instance = explicit inboxes on its host
-                                              + inboxes of its followers of the community (if any)
+                                              + inboxes of its followers of the community (one query per
+                                                activity, grouped by instance, shared by all the workers)
             POST signed to each inbox:  2xx -------------> done
                                         4xx (not 408/429) --> done (a refusal is final)
                                         5xx/408/429/error --> wait (growing, capped), retry the same one
-            save last_successful_id after each activity --> federation_queue_state
+            the cursor is saved to federation_queue_state at most once a second, and when idle or failing
 
 Sending is strictly ordered per instance (one in flight), so a Delete never overtakes its Create. A crash
-re-sends at most the activity that was in flight; receivers deduplicate by activity id. An instance that has
+re-sends at most the last second's activities; receivers deduplicate by activity id. An instance that has
 not answered for three days is dead: it gets no task until it is heard from again, then resumes from its
-cursor."""
+cursor. With a thousand known instances, an idle server makes one query per tick, not a thousand."""
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import json
 import logging
+import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.db.community import CommunityFollower
@@ -41,6 +46,8 @@ log = logging.getLogger(__name__)
 
 DEAD_AFTER = timedelta(days=3)
 BATCH = 100
+FEED_WINDOW = 2000  # activities kept in memory for the workers; one behind that reads the database
+FOLLOWER_CACHE = 256  # activities whose follower inboxes are kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,10 +59,21 @@ class DeliveryTiming:
     backoff_base: float = 1.25
     backoff_unit_seconds: float = 1.0
     backoff_cap_seconds: float = 3600.0
+    save_seconds: float = 1.0
+    # How long an id that is missing between committed ones is waited for (its transaction may still commit;
+    # sequences also leave holes for good when a transaction rolls back).
+    gap_seconds: float = 5.0
 
     @staticmethod
     def fast() -> DeliveryTiming:
-        return DeliveryTiming(recheck_seconds=0.2, idle_seconds=0.1, backoff_unit_seconds=0.1, backoff_cap_seconds=2.0)
+        return DeliveryTiming(
+            recheck_seconds=0.2,
+            idle_seconds=0.1,
+            backoff_unit_seconds=0.1,
+            backoff_cap_seconds=2.0,
+            save_seconds=0.5,
+            gap_seconds=2.0,
+        )
 
     def backoff(self, failures: int) -> float:
         if failures <= 1:
@@ -71,34 +89,178 @@ def is_retryable(status: int) -> bool:
     return status == 0 or status >= 500 or status in (408, 429)
 
 
-async def inboxes_for(session: AsyncSession, row: SentActivity, instance: Instance) -> list[str]:
-    """The inboxes on `instance` that should receive this activity (shared inboxes preferred)."""
-    found: list[str] = []
-    for inbox in json.loads(row.send_inboxes):
-        if urlsplit(inbox).netloc.lower() == instance.domain:
-            found.append(inbox)
-    if row.send_community_followers_of is not None:
-        rows = await session.execute(
-            select(func.coalesce(Person.shared_inbox_url, Person.inbox_url))
-            .join(CommunityFollower, CommunityFollower.person_id == Person.id)
-            .where(
-                CommunityFollower.community_id == row.send_community_followers_of,
-                CommunityFollower.pending.is_(False),
-                Person.instance_id == instance.id,
-                Person.local.is_(False),
-            )
-            .distinct()
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A sent_activity row as the workers need it (plain data, shared between tasks)."""
+
+    id: int
+    data: bytes
+    actor_ap_id: str
+    send_inboxes: tuple[str, ...]
+    send_community_followers_of: int | None
+    published: datetime
+
+    @staticmethod
+    def of(row: SentActivity) -> Outgoing:
+        return Outgoing(
+            id=row.id,
+            data=row.data.encode("utf-8"),
+            actor_ap_id=row.actor_ap_id,
+            send_inboxes=tuple(json.loads(row.send_inboxes)),
+            send_community_followers_of=row.send_community_followers_of,
+            published=row.published,
         )
-        found.extend(inbox for (inbox,) in rows.all() if inbox)
-    return list(dict.fromkeys(found))
+
+
+async def follower_inboxes(session: AsyncSession, community_id: int) -> dict[int, list[str]]:
+    """The inboxes (shared ones preferred) of the community's remote followers, by their instance."""
+    rows = await session.execute(
+        select(Person.instance_id, func.coalesce(Person.shared_inbox_url, Person.inbox_url))
+        .join(CommunityFollower, CommunityFollower.person_id == Person.id)
+        .where(
+            CommunityFollower.community_id == community_id,
+            CommunityFollower.pending.is_(False),
+            Person.local.is_(False),
+        )
+        .distinct()
+    )
+    found: dict[int, list[str]] = {}
+    for instance_id, inbox in rows.all():
+        if inbox:
+            found.setdefault(instance_id, []).append(inbox)
+    return found
+
+
+class ActivityFeed:
+    """The outgoing log as every worker of this process reads it: one poll per tick for all of them.
+
+    `ready` is the highest id up to which the log is complete: a missing id below a committed one may belong
+    to a transaction that is still open, so rows after it are held back until it appears or `gap_seconds`
+    pass (then it is taken for a rolled-back one). Without this a worker could pass an id for good before its
+    row became visible."""
+
+    def __init__(self, db: Database, timing: DeliveryTiming) -> None:
+        self.db = db
+        self.timing = timing
+        self.ready = 0
+        self.window: list[Outgoing] = []  # ids <= ready, ascending, the last FEED_WINDOW of them
+        self._window_ids: list[int] = []
+        self._fetched = 0  # highest id read so far
+        self._pending: dict[int, Outgoing] = {}  # read but above a gap
+        self._gaps: dict[int, float] = {}  # missing id -> when first noticed
+        self._changed = asyncio.Event()
+        self._followers: OrderedDict[int, asyncio.Future[dict[int, list[str]]]] = OrderedDict()
+        self._started = False
+
+    async def start(self) -> None:
+        """Begin at the end of the log: what is older is read from the database by whoever needs it."""
+        async with self.db.read() as session:
+            newest = int(await session.scalar(select(func.max(SentActivity.id))) or 0)
+        self.ready = self._fetched = newest
+        self._started = True
+
+    async def poll(self) -> None:
+        if not self._started:
+            await self.start()
+        async with self.db.read() as session:
+            condition = SentActivity.id > self._fetched
+            if self._gaps:
+                condition = or_(condition, SentActivity.id.in_(list(self._gaps)))
+            rows = (await session.scalars(select(SentActivity).where(condition).order_by(SentActivity.id))).all()
+        now = time.monotonic()
+        for row in rows:
+            self._gaps.pop(row.id, None)
+            if row.id > self.ready:
+                self._pending[row.id] = Outgoing.of(row)
+            else:
+                log.warning(
+                    "activity %d was committed more than %.0f s after later ones: not delivered",
+                    row.id,
+                    self.timing.gap_seconds,
+                )
+            if row.id > self._fetched:
+                for missing in range(self._fetched + 1, row.id):
+                    self._gaps.setdefault(missing, now)
+                self._fetched = row.id
+        self._advance(now)
+
+    def _advance(self, now: float) -> None:
+        before = self.ready
+        while self.ready < self._fetched:
+            following = self.ready + 1
+            if following in self._pending:
+                self.window.append(self._pending.pop(following))
+                self._window_ids.append(following)
+            elif following in self._gaps and now - self._gaps[following] < self.timing.gap_seconds:
+                break  # perhaps still being committed: wait for it
+            else:
+                self._gaps.pop(following, None)
+            self.ready = following
+        if len(self.window) > FEED_WINDOW:
+            del self.window[: len(self.window) - FEED_WINDOW]
+            del self._window_ids[: len(self._window_ids) - FEED_WINDOW]
+        if self.ready != before:
+            changed, self._changed = self._changed, asyncio.Event()
+            changed.set()
+
+    async def after(self, cursor: int, limit: int = BATCH) -> list[Outgoing]:
+        """Up to `limit` activities with ids in (cursor, ready], in order."""
+        if cursor >= self.ready:
+            return []
+        if self.window and cursor >= self.window[0].id - 1:
+            start = bisect.bisect_right(self._window_ids, cursor)
+            return self.window[start : start + limit]
+        async with self.db.read() as session:
+            rows = await session.scalars(
+                select(SentActivity)
+                .where(SentActivity.id > cursor, SentActivity.id <= self.ready)
+                .order_by(SentActivity.id)
+                .limit(limit)
+            )
+            return [Outgoing.of(row) for row in rows.all()]
+
+    async def wait_beyond(self, cursor: int) -> None:
+        """Return once the feed has an activity after `cursor`."""
+        while self.ready <= cursor:
+            await self._changed.wait()
+
+    async def _follower_inboxes(self, community_id: int) -> dict[int, list[str]]:
+        async with self.db.read() as session:
+            return await follower_inboxes(session, community_id)
+
+    async def inboxes_for(self, activity: Outgoing, instance: Instance) -> list[str]:
+        """The inboxes on `instance` that should receive this activity."""
+        found = [i for i in activity.send_inboxes if urlsplit(i).netloc.lower() == instance.domain]
+        community_id = activity.send_community_followers_of
+        if community_id is not None:
+            # One query per activity for all the workers, even when they all ask at the same moment.
+            pending = self._followers.get(activity.id)
+            if pending is None:
+                pending = asyncio.ensure_future(self._follower_inboxes(community_id))
+                self._followers[activity.id] = pending
+                while len(self._followers) > FOLLOWER_CACHE:
+                    self._followers.popitem(last=False)
+            try:
+                by_instance = await asyncio.shield(pending)
+            except Exception:
+                self._followers.pop(activity.id, None)  # let the next one try again
+                raise
+            found.extend(by_instance.get(instance.id, ()))
+        return list(dict.fromkeys(found))
 
 
 class InstanceWorker:
-    def __init__(self, db: Database, instance: Instance, send: Sender, timing: DeliveryTiming) -> None:
+    def __init__(
+        self, db: Database, instance: Instance, send: Sender, timing: DeliveryTiming, feed: ActivityFeed
+    ) -> None:
         self.db = db
         self.instance = instance
         self.send = send
         self.timing = timing
+        self.feed = feed
+        self._saved_at = 0.0
+        self._unsaved = False
+        self._alive = False
 
     async def _state(self) -> FederationQueueState:
         async with self.db.write() as session:
@@ -120,31 +282,28 @@ class InstanceWorker:
             remaining = self.timing.backoff(state.fail_count) - (utcnow() - state.last_retry).total_seconds()
             if remaining > 0:
                 await asyncio.sleep(remaining)
-        while True:
-            async with self.db.read() as session:
-                rows = list(
-                    (
-                        await session.scalars(
-                            select(SentActivity)
-                            .where(SentActivity.id > (state.last_successful_id or 0))
-                            .order_by(SentActivity.id)
-                            .limit(BATCH)
-                        )
-                    ).all()
-                )
-            if not rows:
-                await asyncio.sleep(self.timing.idle_seconds)
-                continue
-            for row in rows:
-                await self._deliver(row, state)
+        try:
+            while True:
+                activities = await self.feed.after(state.last_successful_id or 0)
+                if not activities:
+                    if self._unsaved:
+                        await self._save(state)
+                    await self.feed.wait_beyond(state.last_successful_id or 0)
+                    continue
+                for activity in activities:
+                    await self._deliver(activity, state)
+                    if time.monotonic() - self._saved_at >= self.timing.save_seconds:
+                        await self._save(state)
+        finally:
+            if self._unsaved:
+                # Stopped (shutdown, or the instance died): keep the cursor if the database still answers.
+                await asyncio.shield(self._save_quietly(state))
 
-    async def _deliver(self, row: SentActivity, state: FederationQueueState) -> None:
-        async with self.db.read() as session:
-            inboxes = await inboxes_for(session, row, self.instance)
-        body = row.data.encode("utf-8")
+    async def _deliver(self, activity: Outgoing, state: FederationQueueState) -> None:
+        inboxes = await self.feed.inboxes_for(activity, self.instance)
         for inbox in inboxes:
             while True:
-                status = await self.send(inbox, body, row.actor_ap_id)
+                status = await self.send(inbox, activity.data, activity.actor_ap_id)
                 if not is_retryable(status):
                     break
                 state.fail_count += 1
@@ -153,13 +312,20 @@ class InstanceWorker:
                 wait = self.timing.backoff(state.fail_count)
                 log.info("delivery to %s failed (%s); retry %d in %.1fs", inbox, status, state.fail_count, wait)
                 await asyncio.sleep(wait)
-        state.last_successful_id = row.id
-        state.last_successful_published_time = row.published
+        state.last_successful_id = activity.id
+        state.last_successful_published_time = activity.published
         if state.fail_count:
             state.fail_count = max(0, state.fail_count - 1)
-        await self._save(state, alive=bool(inboxes))
+        self._unsaved = True
+        self._alive = self._alive or bool(inboxes)
 
-    async def _save(self, state: FederationQueueState, alive: bool = False) -> None:
+    async def _save_quietly(self, state: FederationQueueState) -> None:
+        try:
+            await self._save(state)
+        except Exception:
+            log.warning("could not save the delivery cursor of %s", self.instance.domain, exc_info=True)
+
+    async def _save(self, state: FederationQueueState) -> None:
         async with self.db.write() as session:
             stored = await session.get(FederationQueueState, self.instance.id)
             assert stored is not None
@@ -167,10 +333,13 @@ class InstanceWorker:
             stored.last_successful_published_time = state.last_successful_published_time
             stored.fail_count = state.fail_count
             stored.last_retry = state.last_retry
-            if alive:
+            if self._alive:
                 instance = await session.get(Instance, self.instance.id)
                 if instance is not None:
                     instance.updated = utcnow()
+        self._saved_at = time.monotonic()
+        self._unsaved = False
+        self._alive = False
 
 
 async def deliverable_instances(session: AsyncSession, shard: int, shards: int, now: datetime) -> list[Instance]:
@@ -189,7 +358,7 @@ async def deliverable_instances(session: AsyncSession, shard: int, shards: int, 
 
 
 class DeliveryManager:
-    """Starts and stops one InstanceWorker per deliverable instance of this shard."""
+    """Polls the feed and starts and stops one InstanceWorker per deliverable instance of this shard."""
 
     def __init__(self, db: Database, send: Sender, timing: DeliveryTiming, shard: int = 0, shards: int = 1) -> None:
         self.db = db
@@ -197,18 +366,23 @@ class DeliveryManager:
         self.timing = timing
         self.shard = shard
         self.shards = shards
+        self.feed = ActivityFeed(db, timing)
         self.workers: dict[int, asyncio.Task[None]] = {}
 
     async def run(self) -> None:
+        next_reconcile = 0.0
         try:
             while True:
                 try:
-                    await self._reconcile()
+                    await self.feed.poll()
+                    if time.monotonic() >= next_reconcile:
+                        await self._reconcile()
+                        next_reconcile = time.monotonic() + self.timing.recheck_seconds
                 except asyncio.CancelledError:
                     raise
                 except Exception:
-                    log.exception("delivery manager failed to list instances; retrying")
-                await asyncio.sleep(self.timing.recheck_seconds)
+                    log.exception("delivery manager failed to read the log or list instances; retrying")
+                await asyncio.sleep(self.timing.idle_seconds)
         finally:
             for task in self.workers.values():
                 task.cancel()
@@ -223,5 +397,5 @@ class DeliveryManager:
                 del self.workers[instance_id]
         for instance_id, instance in wanted.items():
             if instance_id not in self.workers:
-                worker = InstanceWorker(self.db, instance, self.send, self.timing)
+                worker = InstanceWorker(self.db, instance, self.send, self.timing, self.feed)
                 self.workers[instance_id] = asyncio.create_task(worker.run(), name=f"deliver-{instance.domain}")
