@@ -75,6 +75,8 @@ def settings_for(db: DatabaseUnderTest, hostname: str = HOSTNAME) -> Settings:
         setup_admin_password=ADMIN_PASSWORD,
         setup_site_name="Moot Test",
         run_jobs=False,
+        # Tests read anonymously right after writing; the cache has tests of its own (test_anon_cache.py).
+        anon_cache_seconds=0,
     )
 
 
@@ -245,6 +247,7 @@ def start_server(
         "MOOT_DATA_DIR": str(db.data_dir),
         "MOOT_DATABASE_URL": db.url,
         "MOOT_HOSTNAME": f"{host}:{port}",
+        "MOOT_ANON_CACHE_SECONDS": "0",
         "MOOT_TLS_ENABLED": "false",
         "MOOT_SETUP_ADMIN_USERNAME": ADMIN_NAME,
         "MOOT_SETUP_ADMIN_PASSWORD": ADMIN_PASSWORD,

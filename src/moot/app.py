@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from moot import __version__
 from moot.actions.site import ensure_site
+from moot.api.cache import AnonymousCache
 from moot.api.errors import install_error_handlers
 from moot.api.lemmy_v3 import comment, community, federation, post, search, site, user
 from moot.api.limits import BodyLimits
@@ -67,4 +68,6 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     install_web(app)
     app.add_middleware(ActivityPubNegotiation)
     app.add_middleware(BodyLimits)
+    # Outermost: a hit skips everything else (see api/cache.py for what is and is not cached).
+    app.add_middleware(AnonymousCache, seconds=settings.anon_cache_seconds)
     return app

@@ -41,6 +41,8 @@ class Settings:
     # Test mode only: allows http://, explicit ports and loopback/private addresses for outbound requests,
     # and makes the delivery loop eager. Never on unless MOOT_FEDERATION_DEBUG=true is set explicitly.
     federation_debug: bool = False
+    # Anonymous reads of the public API are answered from memory for this many seconds (0: off).
+    anon_cache_seconds: float = 3.0
 
     @property
     def sqlite_path(self) -> Path:
@@ -82,6 +84,7 @@ ENV_NAMES: dict[str, str] = {
     "db_pool_size": "MOOT_DB_POOL_SIZE",
     "run_delivery": "MOOT_RUN_DELIVERY",
     "federation_debug": "MOOT_FEDERATION_DEBUG",
+    "anon_cache_seconds": "MOOT_ANON_CACHE_SECONDS",
 }
 SETTINGS_FILE_ENV = "MOOT_SETTINGS_FILE"
 
@@ -114,6 +117,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             kwargs[f.name] = _parse_bool(name, raw)
         elif f.type in ("int", int):
             kwargs[f.name] = int(raw)
+        elif f.type in ("float", float):
+            kwargs[f.name] = float(raw)
         elif f.name == "data_dir":
             kwargs[f.name] = Path(raw)
         else:

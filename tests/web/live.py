@@ -38,6 +38,7 @@ def _env(database_url: str, data_dir: Path, port: int) -> dict[str, str]:
         "MOOT_DATA_DIR": str(data_dir),
         "MOOT_DATABASE_URL": database_url,
         "MOOT_HOSTNAME": f"127.0.0.1:{port}",
+        "MOOT_ANON_CACHE_SECONDS": "0",
         "MOOT_TLS_ENABLED": "false",
         "MOOT_SETUP_ADMIN_USERNAME": ADMIN_NAME,
         "MOOT_SETUP_ADMIN_PASSWORD": ADMIN_PASSWORD,

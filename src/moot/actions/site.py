@@ -20,6 +20,7 @@ from moot.domain.errors import LemmyError
 from moot.domain.keys import generate_keypair
 from moot.domain.languages import LANGUAGES
 from moot.domain.timefmt import utcnow
+from moot.queries import defaults as site_defaults
 from moot.settings import Settings
 
 
@@ -242,6 +243,7 @@ async def edit_site(session: AsyncSession, is_admin: bool, changes: dict[str, ob
         domains = changes.get(key)
         if isinstance(domains, list):
             await _replace_instance_list(session, table, [str(d) for d in domains])
+    site_defaults.forget()
 
 
 async def _replace_instance_list(

@@ -55,6 +55,7 @@ def _run(settings: Settings, args: argparse.Namespace) -> int:
         warmup=args.warmup,
         scenarios=[s for s in (args.scenarios or "").split(",") if s],
         label=args.label,
+        anon_cache_seconds=args.anon_cache,
     )
     return run_bench(settings, options)
 
@@ -109,6 +110,12 @@ def add_bench_commands(bench: argparse.ArgumentParser) -> None:
     run.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds before each scenario")
     run.add_argument("--scenarios", default=None, help="comma-separated subset (default: all)")
     run.add_argument("--label", default="", help="a note stored in the report (e.g. the seed scale)")
+    run.add_argument(
+        "--anon-cache",
+        type=float,
+        default=None,
+        help="the server's MOOT_ANON_CACHE_SECONDS (default: its own default; 0 measures every request uncached)",
+    )
     run.set_defaults(run=_run)
 
     federation = commands.add_parser(

@@ -65,6 +65,7 @@ class RunOptions:
     warmup: float = 1.0
     scenarios: list[str] = field(default_factory=list)
     label: str = ""
+    anon_cache_seconds: float | None = None  # None: the server's default
 
 
 @dataclass(slots=True)
@@ -111,7 +112,8 @@ async def _prepare(settings: Settings) -> Prepared:
             raise RuntimeError("the database has no site: seed it with `moot bench seed`")
     finally:
         await db.dispose()
-    app = create_app(settings, migrate=False)
+    # The capture must see the SQL of every request: no anonymous cache in this in-process app.
+    app = create_app(dataclasses.replace(settings, anon_cache_seconds=0), migrate=False)
     async with app.router.lifespan_context(app):
         recorder = Recorder(app.state.moot.db)
         transport = httpx.ASGITransport(app=app, client=(HOST, 40000))
@@ -164,6 +166,7 @@ def start_server(
         # Only the measured requests run: no rank job, no delivery loop, in any process.
         "MOOT_RUN_JOBS": "false",
         "MOOT_RUN_DELIVERY": "false",
+        "MOOT_ANON_CACHE_SECONDS": str(settings.anon_cache_seconds),
         **(env or {}),
     }
     command = [sys.executable, "-m", "moot.cli", "serve", "--host", HOST, "--port", str(port)]
@@ -405,6 +408,7 @@ async def _measure(settings: Settings, options: RunOptions) -> dict[str, Any]:
             "warmup_seconds": options.warmup,
             "server_workers": workers,
             "db_pool_size": settings.db_pool_size,
+            "anon_cache_seconds": settings.anon_cache_seconds,
         },
         "server_memory": memory,
         "scenarios": results,
@@ -434,6 +438,8 @@ def format_table(report: dict[str, Any]) -> str:
 
 def run_bench(settings: Settings, options: RunOptions) -> int:
     settings = dataclasses.replace(settings, run_jobs=False, run_delivery=False)
+    if options.anon_cache_seconds is not None:
+        settings = dataclasses.replace(settings, anon_cache_seconds=options.anon_cache_seconds)
     report = asyncio.run(_measure(settings, options))
     print(format_table(report))
     if options.out:

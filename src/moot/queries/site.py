@@ -14,7 +14,7 @@ from moot.db.community import Community
 from moot.db.instance import Instance
 from moot.db.person import LocalUserLanguage, Person
 from moot.db.post import Post
-from moot.db.site import LocalSite, Site, SiteLanguage, Tagline
+from moot.db.site import Site, SiteLanguage, Tagline
 from moot.domain.errors import LemmyError
 from moot.queries.communities import blocked_communities, follows, moderated_by
 from moot.queries.persons import PersonView, admins, blocked_instances, blocked_people
@@ -100,12 +100,6 @@ async def get_my_user(session: AsyncSession, viewer: Viewer) -> MyUser:
         instance_blocks=await blocked_instances(session, viewer.person_id),
         discussion_languages=sorted(languages),
     )
-
-
-async def listing_defaults(session: AsyncSession) -> tuple[str, str]:
-    """The site's default listing type and sort, for visitors who have not chosen their own."""
-    row = (await session.execute(select(LocalSite.default_post_listing_type, LocalSite.default_sort_type))).first()
-    return (row[0], row[1]) if row is not None else ("Local", "Active")
 
 
 async def site_of_instance(session: AsyncSession, instance_id: int) -> Site | None:

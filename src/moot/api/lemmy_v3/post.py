@@ -26,8 +26,8 @@ from moot.db.comment import Comment
 from moot.domain.enums import ListingType, SortType
 from moot.domain.errors import LemmyError
 from moot.queries.communities import find_community_id, get_community_view, moderators
+from moot.queries.defaults import listing_defaults
 from moot.queries.posts import PostQuery, cross_posts, get_post_view, list_posts
-from moot.queries.site import listing_defaults
 from moot.queries.viewer import Viewer
 
 router = APIRouter()
