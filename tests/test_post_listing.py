@@ -391,3 +391,72 @@ async def test_saved_posts_come_most_recently_saved_first(user: Api, other: Api)
     assert await listed(other, saved_only=True, type_="All", sort="New") == [first, third, second]
     pages = await _walk_cursor(other, 2, saved_only=True, type_="All", sort="Old")
     assert pages == [[first, third], [second], []]
+
+
+# ------------------------------------------------------------------------------------------ Subscribed
+
+
+async def test_subscribed_pages_hold_exactly_the_followed_posts_in_sort_order(app: Any, user: Api) -> None:
+    """On PostgreSQL the Subscribed listing looks for candidates community by community (queries/posts.py,
+    `_subscribed_ids`); whatever the sort, page size or paging style, the pages must be the followed
+    communities' posts in the sort's order, featured ones first, nothing missing or repeated."""
+    from moot.queries.posts import _sort_keys
+
+    reader = await register(user.client)
+    followed = [await make_community(user) for _ in range(3)]
+    elsewhere = await make_community(user)
+    ids: dict[int, list[int]] = {}
+    for community, count in zip([*followed, elsewhere], (9, 6, 4, 4), strict=True):
+        ids[community["id"]] = [(await make_post(user, community["id"]))["id"] for _ in range(count)]
+        if community is not elsewhere:
+            await reader.ok_post("/community/follow", {"community_id": community["id"], "follow": True})
+    a, b, c = (ids[community["id"]] for community in followed)
+    for post_id, score in ((a[2], 1), (b[4], 1), (c[1], -1), (a[7], -1), (b[0], 1)):
+        await like(reader, post_id, score)
+    await make_comment(reader, a[3], "a comment")
+    await make_comment(reader, c[0], "another")
+    async with app.state.moot.db.write() as session:
+        for post_id, column in ((b[1], "featured_community"), (c[2], "featured_local"), (a[5], "featured_local")):
+            post = await session.get(Post, post_id)
+            assert post is not None
+            setattr(post, column, True)
+    await refresh_ranks(app.state.moot.db)
+    mine = a + b + c
+
+    for sort in (
+        SortType.HOT,
+        SortType.ACTIVE,
+        SortType.SCALED,
+        SortType.NEW,
+        SortType.OLD,
+        SortType.TOP_ALL,
+        SortType.MOST_COMMENTS,
+        SortType.NEW_COMMENTS,
+        SortType.CONTROVERSIAL,
+    ):
+        keys = _sort_keys(sort, by_community=False)
+        async with app.state.moot.db.read() as session:
+            rows = (await session.execute(select(Post.id, *[k.column for k in keys]).where(Post.id.in_(mine)))).all()
+        expected = [row[0] for row in rows]
+        values = {row[0]: row[1:] for row in rows}
+        for i in reversed(range(len(keys))):  # stable sorts, least significant key first
+            expected.sort(key=lambda post_id, i=i: values[post_id][i], reverse=keys[i].descending)
+
+        for limit in (2, 5):
+            by_page: list[int] = []
+            for page in range(1, 20):
+                got = await listed(reader, type_="Subscribed", sort=sort.value, limit=limit, page=page)
+                if not got:
+                    break
+                by_page += got
+            assert by_page == expected, (sort, limit)
+
+            by_cursor: list[int] = []
+            params: dict[str, Any] = {"type_": "Subscribed", "sort": sort.value, "limit": limit}
+            for _ in range(20):
+                data = await reader.ok_get("/post/list", **params)
+                if not data["posts"]:
+                    break
+                by_cursor += [p["post"]["id"] for p in data["posts"]]
+                params["page_cursor"] = data["next_page"]
+            assert by_cursor == expected, (sort, limit, "cursor")

@@ -23,6 +23,15 @@ class Post(Base):
         Index("ix_post_newest_comment", "newest_comment_time"),
         Index("ix_post_comments", "comments"),
         Index("ix_post_community_hot", "community_id", "featured_community", "hot_rank", "published"),
+        # One per sort, for community pages and the Subscribed listing (migration 0004).
+        Index("ix_post_community_active", "community_id", "featured_community", "hot_rank_active", "published"),
+        Index("ix_post_community_scaled", "community_id", "featured_community", "scaled_rank", "published"),
+        Index("ix_post_community_controversy", "community_id", "featured_community", "controversy_rank", "published"),
+        Index("ix_post_community_score", "community_id", "featured_community", "score", "published"),
+        Index("ix_post_community_comments", "community_id", "featured_community", "comments", "published"),
+        Index(
+            "ix_post_community_newest_comment", "community_id", "featured_community", "newest_comment_time", "published"
+        ),
         Index("ix_post_community_published", "community_id", "published"),
         Index("ix_post_url_match", "url_match"),
         Index("ix_post_creator", "creator_id", "featured_local", "published"),

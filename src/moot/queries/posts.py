@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, not_, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, false, not_, or_, select, true, union
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -34,6 +34,7 @@ from moot.queries.common import (
 from moot.queries.viewer import Viewer
 
 Creator = aliased(Person, name="creator")
+_MyFollow = aliased(CommunityFollower, name="my_follow")
 
 # Listings that exist only for a logged-in reader; anonymous readers get an empty page.
 _PERSONAL_LISTINGS = (ListingType.SUBSCRIBED, ListingType.MODERATOR_VIEW)
@@ -313,6 +314,61 @@ async def _after_cursor(session: AsyncSession, cursor: str, keys: list[SortKey],
     return keyset_after(keys, list(anchor))
 
 
+def _ordering(keys: list[SortKey]) -> list[ColumnElement[Any]]:
+    return [k.column.desc() if k.descending else k.column.asc() for k in keys]
+
+
+def _is_sqlite(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def _top(
+    stmt: Select[Any], keys: list[SortKey], order: list[SortKey], wanted: int, *where: ColumnElement[bool]
+) -> Select[Any]:
+    """The listing's ids and sort keys (labelled k0, k1, ...), filtered further, best `wanted` by `order`."""
+    labels: list[Any] = [k.column.label(f"k{i}") for i, k in enumerate(keys)]
+    return stmt.with_only_columns(Post.id, *labels).where(*where).order_by(*_ordering(order)).limit(wanted)
+
+
+def _per_community(stmt: Select[Any], keys: list[SortKey], wanted: int, *where: ColumnElement[bool]) -> Select[Any]:
+    """For each community the viewer follows, its own best `wanted` by the sort key, the front page's featured
+    flag left out (LATERAL: one walk per community down an index in that order)."""
+    inner = _top(stmt, keys, keys[1:], wanted, Post.community_id == _MyFollow.community_id, *where).lateral()
+    return select(*inner.c).select_from(_MyFollow).join(inner, true())
+
+
+async def _subscribed_ids(
+    session: AsyncSession, stmt: Select[Any], q: PostQuery, keys: list[SortKey], me: int, wanted: int
+) -> list[int]:
+    """The ids that can make a Subscribed page, found community by community (PostgreSQL).
+
+    Joined the plain way, the listing reads every post of every followed community before it can sort them:
+    450,000 rows and 3.7 s for someone following 50 big communities of a million-post instance (EXPLAIN
+    ANALYZE on the bench database). Here each followed community gives only its own best `wanted` posts,
+    walking an index it already has in the sort's order, with every filter of the listing applied; with the
+    posts featured on the front page (there are few) they hold the page's posts, whatever the page: a post
+    that makes it is featured, or has fewer than `wanted` posts in its community with a better key (each of
+    those would be on the page before it). The page itself is then read by id."""
+    follows = and_(_MyFollow.person_id == me, _MyFollow.pending.is_(False))
+    featured = _top(stmt, keys, keys, wanted, Post.featured_local.is_(True))
+    if q.sort in (SortType.NEW, SortType.OLD):
+        parts = [_per_community(stmt, keys, wanted).where(follows)]  # ix_post_community_published
+    else:
+        # ix_post_community_<sort> is (community_id, featured_community, <key>, published): one walk for the
+        # posts featured in their community, one for the others.
+        parts = [
+            _per_community(stmt, keys, wanted, Post.featured_community.is_(flag)).where(follows)
+            for flag in (True, False)
+        ]
+    # A featured post also comes from its community: UNION keeps it once.
+    candidates = union(featured, *parts).subquery("candidates")
+    ordering = [
+        candidates.c[f"k{i}"].desc() if key.descending else candidates.c[f"k{i}"].asc() for i, key in enumerate(keys)
+    ]
+    rows = await session.execute(select(candidates.c.id).order_by(*ordering).limit(wanted))
+    return [row[0] for row in rows]
+
+
 async def list_posts(session: AsyncSession, q: PostQuery, viewer: Viewer | None) -> tuple[list[PostView], str | None]:
     """A page of posts in Lemmy's order: featured first, then the sort key, then newest, then id.
 
@@ -338,9 +394,12 @@ async def list_posts(session: AsyncSession, q: PostQuery, viewer: Viewer | None)
     keys = keys or _sort_keys(q.sort, q.community_id is not None)
     if q.page_cursor:
         stmt = stmt.where(await _after_cursor(session, q.page_cursor, keys, me))
-    else:
+    if me is not None and q.listing_type == ListingType.SUBSCRIBED and not q.saved_only and not _is_sqlite(session):
+        wanted = paging.limit + (0 if q.page_cursor else paging.offset)
+        stmt = stmt.where(Post.id.in_(await _subscribed_ids(session, stmt, q, keys, me, wanted)))
+    if not q.page_cursor:
         stmt = stmt.offset(paging.offset)
-    stmt = stmt.order_by(*[k.column.desc() if k.descending else k.column.asc() for k in keys]).limit(paging.limit)
+    stmt = stmt.order_by(*_ordering(keys)).limit(paging.limit)
     views = [_to_view(row) for row in (await session.execute(stmt)).all()]
     return views, encode_cursor(views[-1].post.id) if views else None
 
