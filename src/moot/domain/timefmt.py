@@ -11,8 +11,11 @@ def utcnow() -> datetime:
 
 def as_utc(value: datetime) -> datetime:
     """SQLite hands back naive datetimes; every stored time is UTC, so make it aware."""
+    if value.tzinfo is UTC:
+        return value
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def lemmy_time(value: datetime) -> str:
-    return as_utc(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat is C and about twice as fast as strftime; every listing formats hundreds of these.
+    return as_utc(value).isoformat(timespec="microseconds")[:26] + "Z"

@@ -21,9 +21,24 @@ def encode_login(local_user_id: int, hostname: str, secret: str) -> str:
 
 
 def decode_login(token: str, secret: str) -> int | None:
-    """The local user id, or None for anything that is not a token we signed (anonymous, never an error)."""
+    """The local user id, or None for anything that is not a token we signed (anonymous, never an error).
+
+    Decoding is a pure function of the token and the secret, and it was a tenth of a logged-in listing
+    request (PyJWT): answers are remembered per process. Whether the login still exists is not: the caller
+    checks its row every time."""
+    key = (token, secret)
+    if key in _decoded:
+        return _decoded[key]
     try:
         claims = jwt.decode(token, secret, algorithms=["HS256"], options={"require": ["sub"], "verify_exp": False})
-        return int(claims["sub"])
+        user_id: int | None = int(claims["sub"])
     except (jwt.PyJWTError, ValueError, TypeError, KeyError):
-        return None
+        user_id = None
+    if len(_decoded) >= _DECODED_MAX:
+        _decoded.clear()
+    _decoded[key] = user_id
+    return user_id
+
+
+_decoded: dict[tuple[str, str], int | None] = {}
+_DECODED_MAX = 10_000

@@ -48,19 +48,21 @@ def is_admin(person_id: Col[Any]) -> ColumnElement[bool]:
     return exists().where(LocalUser.person_id == person_id, LocalUser.admin == true())
 
 
-def is_banned_from(community_id: Col[Any], person_id: Col[Any] | int | None) -> ColumnElement[bool]:
+def is_banned_from(
+    community_id: Col[Any], person_id: Col[Any] | ColumnElement[int] | int | None
+) -> ColumnElement[bool]:
     if person_id is None:
         return false()
     return exists().where(CommunityPersonBan.community_id == community_id, CommunityPersonBan.person_id == person_id)
 
 
-def has_blocked(viewer_id: int | None, target_id: Col[Any]) -> ColumnElement[bool]:
+def has_blocked(viewer_id: ColumnElement[int] | int | None, target_id: Col[Any]) -> ColumnElement[bool]:
     if viewer_id is None:
         return false()
     return exists().where(PersonBlock.person_id == viewer_id, PersonBlock.target_id == target_id)
 
 
-def follow_state(viewer_id: int | None, community_id: Col[Any]) -> ColumnElement[Any]:
+def follow_state(viewer_id: ColumnElement[int] | int | None, community_id: Col[Any]) -> ColumnElement[Any]:
     """NULL when not following, else the `pending` flag (true until a remote community accepts)."""
     if viewer_id is None:
         return select(false()).where(false()).scalar_subquery()
@@ -102,5 +104,13 @@ def escape_like(text: str) -> str:
 
 
 def without_keys(*actors: Any) -> list[Any]:
-    """Loader options that leave actors' key pairs out of view rows: half the bytes of a listing, never shown."""
-    return [defer(actor.public_key) for actor in actors] + [defer(actor.private_key) for actor in actors]
+    """Loader options that leave actors' key pairs out of view rows: half the bytes of a listing, never shown.
+    Built once per set of actors (they are the same few aliases on every request)."""
+    found = _WITHOUT_KEYS.get(actors)
+    if found is None:
+        found = [defer(actor.public_key) for actor in actors] + [defer(actor.private_key) for actor in actors]
+        _WITHOUT_KEYS[actors] = found
+    return found
+
+
+_WITHOUT_KEYS: dict[tuple[Any, ...], list[Any]] = {}

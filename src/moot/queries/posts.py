@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import dataclasses
+from dataclasses import dataclass, fields
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, not_, or_, select, true, union
+from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, exists, false, not_, or_, select, true, union
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from moot.db.base import UTCDateTime
 from moot.db.community import Community, CommunityBlock, CommunityFollower, CommunityModerator
 from moot.db.person import InstanceBlock, LocalUserLanguage, Person
 from moot.db.post import Post, PostActions
@@ -34,6 +36,8 @@ from moot.queries.common import (
 from moot.queries.viewer import Viewer
 
 Creator = aliased(Person, name="creator")
+# The viewer's person id: a value, or a bound parameter in a statement kept for reuse.
+MeParam = int | ColumnElement[int] | None
 _MyFollow = aliased(CommunityFollower, name="my_follow")
 
 # Listings that exist only for a logged-in reader; anonymous readers get an empty page.
@@ -61,8 +65,9 @@ class PostView:
     unread_comments: int
 
 
-def _select_views(viewer: Viewer | None) -> Select[*tuple[Any, ...]]:
-    me = viewer.person_id if viewer else None
+def _select_views(viewer: Viewer | None, me: MeParam = None) -> Select[*tuple[Any, ...]]:
+    if me is None and viewer is not None:
+        me = viewer.person_id
     actions = and_(PostActions.post_id == Post.id, PostActions.person_id == me) if me is not None else false()
     return (
         select(
@@ -207,7 +212,7 @@ def _decode_cursor(cursor: str) -> int:
     return post_id
 
 
-def _content_filter(session: AsyncSession, stmt: Select[Any], q: PostQuery, me: int | None) -> Select[Any]:
+def _content_filter(session: AsyncSession, stmt: Select[Any], q: PostQuery, me: MeParam) -> Select[Any]:
     """What exists for this listing at all: live posts in live communities, plus the viewer's own deleted ones."""
     if not q.include_deleted:
         # Authors still see their deleted posts (to restore them), except in search results.
@@ -233,7 +238,7 @@ def _content_filter(session: AsyncSession, stmt: Select[Any], q: PostQuery, me: 
     return stmt
 
 
-def _listing_filter(stmt: Select[Any], q: PostQuery, me: int | None) -> Select[Any]:
+def _listing_filter(stmt: Select[Any], q: PostQuery, me: MeParam) -> Select[Any]:
     """All, Local, Subscribed or ModeratorView (the last two need a viewer; the caller checked)."""
     match q.listing_type:
         case ListingType.LOCAL:
@@ -256,9 +261,10 @@ def _listing_filter(stmt: Select[Any], q: PostQuery, me: int | None) -> Select[A
     return stmt
 
 
-def _viewer_filters(stmt: Select[Any], q: PostQuery, viewer: Viewer) -> Select[Any]:
+def _viewer_filters(
+    stmt: Select[Any], q: PostQuery, viewer: Viewer, me: MeParam, local_user_id: ColumnElement[int] | int
+) -> Select[Any]:
     """Saved, voted, read and hidden filters, bots, languages and blocks, as Lemmy applies them."""
-    me = viewer.person_id
     front_or_community = q.creator_id is None
     if q.saved_only:
         stmt = stmt.where(PostActions.saved.is_not(None))
@@ -276,7 +282,7 @@ def _viewer_filters(stmt: Select[Any], q: PostQuery, viewer: Viewer) -> Select[A
         stmt = stmt.where(Creator.bot_account.is_(False))
     if q.listing_type == ListingType.MODERATOR_VIEW:
         return stmt  # moderators see everything in their communities, blocks and languages aside
-    stmt = stmt.where(_in_my_languages(viewer.local_user.id), not_(has_blocked(me, Post.creator_id)))
+    stmt = stmt.where(_in_my_languages(local_user_id), not_(has_blocked(me, Post.creator_id)))
     if q.community_id is None:
         stmt = stmt.where(
             not_(exists().where(CommunityBlock.person_id == me, CommunityBlock.community_id == Post.community_id)),
@@ -285,7 +291,7 @@ def _viewer_filters(stmt: Select[Any], q: PostQuery, viewer: Viewer) -> Select[A
     return stmt
 
 
-def _in_my_languages(local_user_id: int) -> ColumnElement[bool]:
+def _in_my_languages(local_user_id: ColumnElement[int] | int) -> ColumnElement[bool]:
     """Undetermined posts always show (Lemmy adds it to every user's languages); no rows means every language."""
     mine = select(LocalUserLanguage.language_id).where(LocalUserLanguage.local_user_id == local_user_id)
     return or_(
@@ -338,7 +344,13 @@ def _per_community(stmt: Select[Any], keys: list[SortKey], wanted: int, *where: 
 
 
 async def _subscribed_ids(
-    session: AsyncSession, stmt: Select[Any], q: PostQuery, keys: list[SortKey], me: int, wanted: int
+    session: AsyncSession,
+    stmt: Select[Any],
+    params: dict[str, Any],
+    q: PostQuery,
+    keys: list[SortKey],
+    me: int,
+    wanted: int,
 ) -> list[int]:
     """The ids that can make a Subscribed page, found community by community (PostgreSQL).
 
@@ -365,8 +377,82 @@ async def _subscribed_ids(
     ordering = [
         candidates.c[f"k{i}"].desc() if key.descending else candidates.c[f"k{i}"].asc() for i, key in enumerate(keys)
     ]
-    rows = await session.execute(select(candidates.c.id).order_by(*ordering).limit(wanted))
+    rows = await session.execute(select(candidates.c.id).order_by(*ordering).limit(wanted), params)
     return [row[0] for row in rows]
+
+
+# Values that change from request to request but not the statement's shape: bound at execution time.
+_ME = bindparam("viewer_person_id", type_=Integer)
+_LOCAL_USER = bindparam("viewer_local_user_id", type_=Integer)
+_COMMUNITY = bindparam("listing_community_id", type_=Integer)
+_CREATOR = bindparam("listing_creator_id", type_=Integer)
+_SINCE = bindparam("listing_since", type_=UTCDateTime())
+# Applied after the base statement (paging), or not cacheable (search text, links: their values are literal).
+_PAGING_FIELDS = frozenset({"page", "limit", "page_cursor"})
+_BOUND_FIELDS = frozenset({"community_id", "creator_id"})
+_UNCACHED_FIELDS = ("search_text", "search_url", "url_match", "exclude_post_id")
+_BASE_CACHE: dict[tuple[Any, ...], Select[Any]] = {}
+_BASE_CACHE_SIZE = 512
+
+
+def _base_statement(session: AsyncSession, q: PostQuery, viewer: Viewer | None) -> tuple[Select[Any], dict[str, Any]]:
+    """The listing's filters as one statement, before cursor, order and paging, and the values to bind.
+
+    Building it is a fifth of a listing request's Python (SQLAlchemy expression objects), and it has only a
+    few dozen shapes: one per combination of the query's options and the viewer's settings, with the
+    viewer, community, creator and time window as bound parameters. Each shape is built once per process.
+    The key holds every field of PostQuery except those bound or applied later, so a new option is part of
+    the key without anyone remembering to add it."""
+    params: dict[str, Any] = {}
+    if viewer is not None:
+        params |= {"viewer_person_id": viewer.person_id, "viewer_local_user_id": viewer.local_user.id}
+    if q.community_id is not None:
+        params["listing_community_id"] = q.community_id
+    if q.creator_id is not None:
+        params["listing_creator_id"] = q.creator_id
+    window = TOP_WINDOWS.get(q.sort)
+    if window is not None:
+        params["listing_since"] = utcnow() - window
+    if any(getattr(q, name) is not None for name in _UNCACHED_FIELDS):
+        return _build_base(session, q, viewer, bound=False), params
+    shape = tuple(
+        (f.name, getattr(q, f.name) is not None if f.name in _BOUND_FIELDS else getattr(q, f.name))
+        for f in fields(q)
+        if f.name not in _PAGING_FIELDS
+    )
+    lu = viewer.local_user if viewer is not None else None
+    key = (
+        session.get_bind().dialect.name,
+        shape,
+        None if lu is None else (lu.show_read_posts, lu.show_bot_accounts, lu.show_nsfw),
+    )
+    stmt = _BASE_CACHE.get(key)
+    if stmt is None:
+        if len(_BASE_CACHE) >= _BASE_CACHE_SIZE:
+            _BASE_CACHE.clear()
+        stmt = _BASE_CACHE[key] = _build_base(session, q, viewer, bound=True)
+    return stmt, params
+
+
+def _build_base(session: AsyncSession, q: PostQuery, viewer: Viewer | None, bound: bool) -> Select[Any]:
+    me: MeParam = None
+    local_user: ColumnElement[int] | int = 0
+    if viewer is not None:
+        me, local_user = (_ME, _LOCAL_USER) if bound else (viewer.person_id, viewer.local_user.id)
+    bound_query = dataclasses.replace(
+        q,
+        community_id=_COMMUNITY if q.community_id is not None and bound else q.community_id,  # type: ignore[arg-type]
+        creator_id=_CREATOR if q.creator_id is not None and bound else q.creator_id,  # type: ignore[arg-type]
+    )
+    stmt = _listing_filter(_content_filter(session, _select_views(viewer, me), bound_query, me), bound_query, me)
+    if viewer is not None:
+        stmt = _viewer_filters(stmt, bound_query, viewer, me, local_user)
+    show_nsfw = q.show_nsfw if q.show_nsfw is not None else bool(viewer and viewer.local_user.show_nsfw)
+    if not show_nsfw:
+        stmt = stmt.where(Post.nsfw.is_(False), Community.nsfw.is_(False))
+    if TOP_WINDOWS.get(q.sort) is not None:
+        stmt = stmt.where(Post.published > _SINCE)
+    return stmt
 
 
 async def list_posts(session: AsyncSession, q: PostQuery, viewer: Viewer | None) -> tuple[list[PostView], str | None]:
@@ -380,15 +466,7 @@ async def list_posts(session: AsyncSession, q: PostQuery, viewer: Viewer | None)
     if viewer is None and _needs_viewer(q):
         return [], None
     me = viewer.person_id if viewer else None
-    stmt = _listing_filter(_content_filter(session, _select_views(viewer), q, me), q, me)
-    if viewer is not None:
-        stmt = _viewer_filters(stmt, q, viewer)
-    show_nsfw = q.show_nsfw if q.show_nsfw is not None else bool(viewer and viewer.local_user.show_nsfw)
-    if not show_nsfw:
-        stmt = stmt.where(Post.nsfw.is_(False), Community.nsfw.is_(False))
-    window = TOP_WINDOWS.get(q.sort)
-    if window is not None:
-        stmt = stmt.where(Post.published > utcnow() - window)
+    stmt, params = _base_statement(session, q, viewer)
     # Saved posts come most recently saved first, as in Lemmy; every other listing follows the sort.
     keys = [SortKey(PostActions.saved, True), SortKey(Post.id, True)] if q.saved_only and me else []
     keys = keys or _sort_keys(q.sort, q.community_id is not None)
@@ -396,11 +474,12 @@ async def list_posts(session: AsyncSession, q: PostQuery, viewer: Viewer | None)
         stmt = stmt.where(await _after_cursor(session, q.page_cursor, keys, me))
     if me is not None and q.listing_type == ListingType.SUBSCRIBED and not q.saved_only and not _is_sqlite(session):
         wanted = paging.limit + (0 if q.page_cursor else paging.offset)
-        stmt = stmt.where(Post.id.in_(await _subscribed_ids(session, stmt, q, keys, me, wanted)))
+        ids = await _subscribed_ids(session, stmt, params, q, keys, me, wanted)
+        stmt = stmt.where(Post.id.in_(ids))
     if not q.page_cursor:
         stmt = stmt.offset(paging.offset)
     stmt = stmt.order_by(*_ordering(keys)).limit(paging.limit)
-    views = [_to_view(row) for row in (await session.execute(stmt)).all()]
+    views = [_to_view(row) for row in (await session.execute(stmt, params)).all()]
     return views, encode_cursor(views[-1].post.id) if views else None
 
 

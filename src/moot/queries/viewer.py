@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import Integer, String, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.db.person import LocalUser, LoginToken, Person
@@ -55,6 +55,19 @@ class Viewer:
         return self.local_user.admin
 
 
+# Built once: every logged-in request runs it.
+_VIEWER = (
+    select(LocalUser, Person)
+    .join(Person, Person.id == LocalUser.person_id)
+    .join(LoginToken, LoginToken.user_id == LocalUser.id)
+    .where(
+        LoginToken.token == bindparam("token", type_=String),
+        LocalUser.id == bindparam("user_id", type_=Integer),
+        Person.deleted.is_(False),
+    )
+)
+
+
 async def load_viewer(session: AsyncSession, token: str | None, secret: str) -> Viewer | None:
     """A token counts only if we signed it and its login row still exists; anything else is anonymous."""
     if not token:
@@ -62,14 +75,7 @@ async def load_viewer(session: AsyncSession, token: str | None, secret: str) -> 
     user_id = decode_login(token, secret)
     if user_id is None:
         return None
-    row = (
-        await session.execute(
-            select(LocalUser, Person)
-            .join(Person, Person.id == LocalUser.person_id)
-            .join(LoginToken, LoginToken.user_id == LocalUser.id)
-            .where(LoginToken.token == token, LocalUser.id == user_id, Person.deleted.is_(False))
-        )
-    ).first()
+    row = (await session.execute(_VIEWER, {"token": token, "user_id": user_id})).first()
     if row is None:
         return None
     return Viewer(local_user=row[0], person=row[1], token=token)
