@@ -8,6 +8,7 @@ community's followers, exactly as received (FEP-1b12)."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -19,11 +20,10 @@ from moot.actions import comments as comment_actions
 from moot.actions import communities as community_actions
 from moot.actions import federation as federation_actions
 from moot.actions import posts as post_actions
+from moot.actions.federation import ALIVE_RESOLUTION
 from moot.db.comment import Comment
 from moot.db.community import Community
 from moot.db.engine import Database
-from moot.db.federation import FederationAllowlist, FederationBlocklist
-from moot.db.instance import Instance
 from moot.db.person import Person
 from moot.db.post import Post
 from moot.domain.errors import LemmyError
@@ -33,6 +33,7 @@ from moot.federation.parse import ParsedActivity, Refused, announced_activity, i
 from moot.federation.parse import parse_post as parse_page
 from moot.federation.resolve import Resolver
 from moot.federation.signatures import SignatureError, key_owner, parse_signature_header, verify_request
+from moot.queries.defaults import instance_lists
 from moot.queries.viewer import RemoteActor
 from moot.settings import Settings
 
@@ -65,6 +66,7 @@ class Inbox:
         self.db = db
         self.settings = settings
         self.policy = policy
+        self._alive_marked: dict[str, float] = {}  # domain -> when this process last marked it alive
 
     async def receive(self, method: str, path_with_query: str, headers: Mapping[str, str], body: bytes) -> InboxResult:
         try:
@@ -123,21 +125,10 @@ class Inbox:
     async def _instance_allowed(self, actor: str) -> bool:
         host = _host_without_port(actor)
         async with self.db.read() as session:
-            blocked = await session.scalars(
-                select(Instance.domain).join(FederationBlocklist, FederationBlocklist.instance_id == Instance.id)
-            )
-            if any(_host_without_port(f"http://{d}") == host for d in blocked.all()):
-                return False
-            allowed = list(
-                (
-                    await session.scalars(
-                        select(Instance.domain).join(
-                            FederationAllowlist, FederationAllowlist.instance_id == Instance.id
-                        )
-                    )
-                ).all()
-            )
-        return not allowed or any(_host_without_port(f"http://{d}") == host for d in allowed)
+            lists = await instance_lists(session)
+        if any(_host_without_port(f"http://{d}") == host for d in lists.blocked):
+            return False
+        return not lists.allowed or any(_host_without_port(f"http://{d}") == host for d in lists.allowed)
 
     async def _first_time(self, ap_id: str) -> bool:
         try:
@@ -147,8 +138,15 @@ class Inbox:
             return False
 
     async def _mark_alive(self, actor: str) -> None:
+        domain = _domain(actor)
+        now = time.monotonic()
+        if self._alive_marked.get(domain, -1e9) > now - ALIVE_RESOLUTION.total_seconds():
+            return  # written less than a minute ago (by this process): nothing would change
         async with self.db.write() as session:
-            await federation_actions.mark_instance_alive(session, _domain(actor))
+            await federation_actions.mark_instance_alive(session, domain)
+        if len(self._alive_marked) > 10_000:
+            self._alive_marked.clear()
+        self._alive_marked[domain] = now
 
     # Dispatch
 

@@ -1,4 +1,5 @@
-"""The site's default listing type and sort, read on every front-page request, kept in memory briefly.
+"""Site settings read on every request of a kind, kept in memory briefly: the default listing type and sort
+(every front page), the instance block and allow lists (every incoming activity).
 
 Admins change them rarely; the process that saves the change forgets its copy at once (`forget`), the
 others within `TTL_SECONDS`."""
@@ -6,10 +7,13 @@ others within `TTL_SECONDS`."""
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from moot.db.federation import FederationAllowlist, FederationBlocklist
+from moot.db.instance import Instance
 from moot.db.site import LocalSite
 
 TTL_SECONDS = 5.0
@@ -29,5 +33,33 @@ async def listing_defaults(session: AsyncSession) -> tuple[str, str]:
     return value
 
 
+@dataclass(frozen=True, slots=True)
+class InstanceLists:
+    blocked: frozenset[str]  # domains as stored (host, or host:port)
+    allowed: frozenset[str]  # empty: every instance not blocked is allowed
+
+
+async def instance_lists(session: AsyncSession) -> InstanceLists:
+    key = str(session.get_bind().engine.url)
+    now = time.monotonic()
+    cached = _lists.get(key)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    blocked = await session.scalars(
+        select(Instance.domain).join(FederationBlocklist, FederationBlocklist.instance_id == Instance.id)
+    )
+    blocked_domains = frozenset(blocked.all())
+    allowed = await session.scalars(
+        select(Instance.domain).join(FederationAllowlist, FederationAllowlist.instance_id == Instance.id)
+    )
+    value = InstanceLists(blocked=blocked_domains, allowed=frozenset(allowed.all()))
+    _lists[key] = (now + TTL_SECONDS, value)
+    return value
+
+
+_lists: dict[str, tuple[float, InstanceLists]] = {}
+
+
 def forget() -> None:
     _cache.clear()
+    _lists.clear()
