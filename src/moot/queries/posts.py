@@ -6,7 +6,21 @@ import dataclasses
 from dataclasses import dataclass, fields
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, exists, false, not_, or_, select, true, union
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    false,
+    not_,
+    or_,
+    select,
+    text,
+    true,
+    union,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -377,7 +391,12 @@ async def _subscribed_ids(
     ordering = [
         candidates.c[f"k{i}"].desc() if key.descending else candidates.c[f"k{i}"].asc() for i, key in enumerate(keys)
     ]
-    rows = await session.execute(select(candidates.c.id).order_by(*ordering).limit(wanted), params)
+    # The planner guesses every community holds the average hundred posts, and then prefers to read all of
+    # a followed community's posts through a bitmap and sort them: 4.7 s instead of 20 ms for 50 big ones
+    # (EXPLAIN ANALYZE, bench database). Only for this statement, inside this transaction, it walks the index.
+    await session.execute(text("SET LOCAL enable_bitmapscan = off"))
+    rows = (await session.execute(select(candidates.c.id).order_by(*ordering).limit(wanted), params)).all()
+    await session.execute(text("SET LOCAL enable_bitmapscan = on"))
     return [row[0] for row in rows]
 
 
