@@ -99,3 +99,13 @@ def _pg_query(terms: list[str]) -> str:
     # Words only (no operators reach to_tsquery); the last one matches as a prefix, as people type.
     quoted = [t.replace("'", "") for t in terms]
     return " & ".join([*quoted[:-1], quoted[-1] + ":*"])
+
+
+async def allow_exact_bitmaps(session: AsyncSession) -> None:
+    """PostgreSQL: enough memory, for this transaction only, that a common word's matches stay an exact bitmap.
+
+    With the stock work_mem (4 MB) the bitmap of a word in 1% of ten million comments turns lossy and every row
+    of the lossy pages is rechecked, to_tsvector recomputed for 550,000 rows: 13.8 s. At 16 MB it stays exact:
+    1.0 s (EXPLAIN ANALYZE on the bench database). The cost is bounded: one statement at a time per session."""
+    if not _is_sqlite(session):
+        await session.execute(text("SET LOCAL work_mem = '16MB'"))

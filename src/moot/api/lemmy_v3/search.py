@@ -19,6 +19,7 @@ from moot.db.comment import Comment
 from moot.db.community import Community
 from moot.db.person import Person
 from moot.db.post import Post
+from moot.db.search import allow_exact_bitmaps
 from moot.domain.enums import CommentSortType, ListingType, SearchType, SortType
 from moot.domain.errors import LemmyError
 from moot.federation.parse import Refused
@@ -64,6 +65,7 @@ async def search(form: Annotated[Search, Query()], c: Ctx = Depends(context)) ->
         form.community_id is not None or form.community_name is not None or form.creator_id is not None
     )
     async with c.db.read() as session:
+        await allow_exact_bitmaps(session)
         community_id = form.community_id
         if form.community_name:
             community_id = await find_community_id(session, form.community_name, c.settings.domain)
