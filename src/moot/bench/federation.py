@@ -24,10 +24,8 @@ import socket
 import statistics
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -38,7 +36,7 @@ from moot.actions import communities as community_actions
 from moot.actions import remote
 from moot.bench.loadgen import run_load
 from moot.bench.progress import step
-from moot.bench.run import Server, machine_facts, peak_memory, start_server, stop_server
+from moot.bench.run import Server, machine_facts, peak_memory, start_server, stop_server, write_report
 from moot.bench.seed import recreate_postgres, remove_sqlite
 from moot.bench.stats import Summary, median_of, summarize
 from moot.db.comment import Comment
@@ -523,24 +521,18 @@ def format_report(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-@contextlib.contextmanager
-def _open_files(wanted: int) -> Iterator[None]:
+def _allow_open_files(wanted: int) -> None:
     """One listening socket per instance: make sure the process may open that many."""
     import resource
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if soft < wanted:
         resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))
-    yield
 
 
 def run_federation_bench(settings: Settings, options: FederationOptions) -> int:
-    with _open_files(options.instances * 3 + 1024):
-        report = asyncio.run(_measure(settings, options))
+    _allow_open_files(options.instances * 3 + 1024)
+    report = asyncio.run(_measure(settings, options))
     print(format_report(report))
-    if options.out:
-        path = Path(options.out)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-        step(f"wrote {path}")
+    write_report(report, options.out)
     return 0

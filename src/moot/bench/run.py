@@ -442,9 +442,14 @@ def run_bench(settings: Settings, options: RunOptions) -> int:
         settings = dataclasses.replace(settings, anon_cache_seconds=options.anon_cache_seconds)
     report = asyncio.run(_measure(settings, options))
     print(format_table(report))
-    if options.out:
-        path = Path(options.out)
+    write_report(report, options.out)
+    return 0
+
+
+def write_report(report: dict[str, Any], out: str | None) -> None:
+    """The raw JSON of a run, when asked for (`--out`)."""
+    if out:
+        path = Path(out)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         step(f"wrote {path}")
-    return 0
