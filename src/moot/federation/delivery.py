@@ -36,11 +36,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.db.community import CommunityFollower
 from moot.db.engine import Database
-from moot.db.federation import FederationAllowlist, FederationBlocklist, FederationQueueState, SentActivity
+from moot.db.federation import FederationQueueState, SentActivity
 from moot.db.instance import Instance
 from moot.db.person import Person
 from moot.db.site import Site
 from moot.domain.timefmt import utcnow
+from moot.queries.defaults import instance_lists
 
 log = logging.getLogger(__name__)
 
@@ -343,18 +344,15 @@ class InstanceWorker:
 
 
 async def deliverable_instances(session: AsyncSession, shard: int, shards: int, now: datetime) -> list[Instance]:
-    """Remote instances that are alive, allowed and not blocked, in this shard."""
+    """Remote instances that are alive, permitted by the allow and block lists (by host), in this shard."""
     local = select(Site.instance_id)
     stmt = select(Instance).where(
         Instance.id.not_in(local),
         func.coalesce(Instance.updated, Instance.published) > now - DEAD_AFTER,
-        Instance.id.not_in(select(FederationBlocklist.instance_id)),
     )
-    allowed = list((await session.scalars(select(FederationAllowlist.instance_id))).all())
-    if allowed:
-        stmt = stmt.where(Instance.id.in_(allowed))
+    lists = await instance_lists(session)
     instances = list((await session.scalars(stmt.order_by(Instance.id))).all())
-    return [i for i in instances if i.id % shards == shard]
+    return [i for i in instances if i.id % shards == shard and lists.permits(i.domain)]
 
 
 class DeliveryManager:

@@ -27,6 +27,7 @@ from moot.db.engine import Database
 from moot.db.person import Person
 from moot.db.post import Post
 from moot.domain.errors import LemmyError
+from moot.domain.instances import instance_host
 from moot.federation import outbox
 from moot.federation.fetch import FetchError, FetchPolicy, parse_json_object
 from moot.federation.parse import ParsedActivity, Refused, announced_activity, id_of, parse_activity, parse_comment
@@ -57,8 +58,14 @@ def _key_of(key_id: str, actor: str) -> bool:
     return owner == actor or (owner.startswith(actor.rstrip("/") + "/") and _domain(owner) == _domain(actor))
 
 
-def _host_without_port(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower()
+def own_host_headers(settings: Settings) -> frozenset[str]:
+    """The `Host` values a request meant for this server may carry: our domain as configured, with or without
+    its port (PieFed signs `Host: moot.test` for `moot.test:18601`; the signature still covers what was sent), and
+    with the scheme's default port spelled out. Any other host is refused."""
+    domain = settings.domain
+    host = instance_host(domain)
+    default_port = 443 if settings.tls_enabled else 80
+    return frozenset({domain, host, f"{host}:{default_port}"} if domain == host else {domain, host})
 
 
 class Inbox:
@@ -67,6 +74,7 @@ class Inbox:
         self.settings = settings
         self.policy = policy
         self._alive_marked: dict[str, float] = {}  # domain -> when this process last marked it alive
+        self._own_hosts = own_host_headers(settings)
 
     async def receive(self, method: str, path_with_query: str, headers: Mapping[str, str], body: bytes) -> InboxResult:
         try:
@@ -105,7 +113,7 @@ class Inbox:
         body: bytes,
         actor: str,
     ) -> None:
-        if (headers.get("host") or "").lower() != self.settings.domain:
+        if (headers.get("host") or "").lower().rstrip(".") not in self._own_hosts:
             # A request signed for another server must not be replayable here.
             raise SignatureError("the request was not addressed to this host")
         signature = headers.get("signature") or headers.get("authorization", "")
@@ -123,12 +131,9 @@ class Inbox:
             verify_request(method, path_with_query, headers, body, pem or "")
 
     async def _instance_allowed(self, actor: str) -> bool:
-        host = _host_without_port(actor)
         async with self.db.read() as session:
             lists = await instance_lists(session)
-        if any(_host_without_port(f"http://{d}") == host for d in lists.blocked):
-            return False
-        return not lists.allowed or any(_host_without_port(f"http://{d}") == host for d in lists.allowed)
+        return lists.permits(actor)
 
     async def _first_time(self, ap_id: str) -> bool:
         try:

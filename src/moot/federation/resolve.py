@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from moot.actions import comments as comment_actions
 from moot.actions import posts as post_actions
@@ -21,6 +22,7 @@ from moot.db.community import Community
 from moot.db.engine import Database
 from moot.db.person import Person
 from moot.db.post import Post
+from moot.domain.instances import instance_host
 from moot.domain.languages import LANGUAGE_BY_CODE
 from moot.domain.timefmt import as_utc, utcnow
 from moot.domain.validation import MAX_COMMENT_DEPTH
@@ -34,6 +36,7 @@ from moot.federation.parse import (
     parse_comment,
     parse_post,
 )
+from moot.queries.defaults import instance_lists
 from moot.queries.viewer import RemoteActor
 from moot.settings import Settings
 
@@ -55,9 +58,17 @@ class Resolver:
     def is_local(self, url: str) -> bool:
         return urlsplit(url).netloc.lower() == self.settings.domain
 
+    async def check_permitted(self, url: str) -> None:
+        """Nothing is fetched from a blocked instance, or from one outside the allowlist when there is one."""
+        async with self.db.read() as session:
+            lists = await instance_lists(session)
+        if not lists.permits(url):
+            raise Refused(f"{instance_host(url)} is blocked or not in the allowlist")
+
     async def fetch(self, url: str) -> dict[str, Any]:
         if self.is_local(url):
             raise Refused(f"{url} is local; it is never fetched")
+        await self.check_permitted(url)
         if self.budget <= 0:
             raise Refused("fetch budget for this activity is spent")
         self.budget -= 1
@@ -170,6 +181,20 @@ class Resolver:
         raise Refused("the post names no community we can find")
 
     async def store_post(self, parsed: ParsedPost, community: Community | None = None) -> Post:
+        """Create or update by `ap_id`. When another request stores the same post at the same moment (an inbox
+        delivery racing a resolve_object), its transaction wins and ours rolls back whole; ours then becomes an
+        update of that row, or nothing if it says nothing new."""
+        try:
+            return await self._store_post_once(parsed, community)
+        except IntegrityError:
+            stored = await self.find_object(parsed.ap_id)
+            if not isinstance(stored, Post):
+                raise
+            if stored.name == parsed.title and (stored.body or "") == (parsed.body or ""):
+                return stored
+            return await self._store_post_once(parsed, community)
+
+    async def _store_post_once(self, parsed: ParsedPost, community: Community | None = None) -> Post:
         existing = await self.find_object(parsed.ap_id)
         author = await self.person(parsed.author)
         community = community or await self.community_of(parsed)
@@ -199,6 +224,18 @@ class Resolver:
             )
 
     async def store_comment(self, parsed: ParsedComment) -> Comment:
+        """Create or update by `ap_id`; a concurrent store of the same comment is handled as in `store_post`."""
+        try:
+            return await self._store_comment_once(parsed)
+        except IntegrityError:
+            stored = await self.find_object(parsed.ap_id)
+            if not isinstance(stored, Comment):
+                raise
+            if stored.content == parsed.content:
+                return stored
+            return await self._store_comment_once(parsed)
+
+    async def _store_comment_once(self, parsed: ParsedComment) -> Comment:
         existing = await self.find_object(parsed.ap_id)
         author = await self.person(parsed.author)
         actor = RemoteActor(person=author)
@@ -286,6 +323,7 @@ async def webfinger(resolver: Resolver, name: str, host: str, want: str) -> str:
     from moot.federation.fetch import fetch_json as _fetch
 
     scheme = "http" if resolver.policy.allow_insecure_and_private else "https"
+    await resolver.check_permitted(host)
     if resolver.budget <= 0:
         raise Refused("fetch budget for this activity is spent")
     resolver.budget -= 1

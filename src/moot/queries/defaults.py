@@ -7,7 +7,6 @@ others within `TTL_SECONDS`."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from moot.db.federation import FederationAllowlist, FederationBlocklist
 from moot.db.instance import Instance
 from moot.db.site import LocalSite
+from moot.domain.instances import InstanceLists
 
 TTL_SECONDS = 5.0
 _cache: dict[str, tuple[float, tuple[str, str]]] = {}
@@ -33,13 +33,8 @@ async def listing_defaults(session: AsyncSession) -> tuple[str, str]:
     return value
 
 
-@dataclass(frozen=True, slots=True)
-class InstanceLists:
-    blocked: frozenset[str]  # domains as stored (host, or host:port)
-    allowed: frozenset[str]  # empty: every instance not blocked is allowed
-
-
 async def instance_lists(session: AsyncSession) -> InstanceLists:
+    """The admin's allow and block lists, as hosts (domain/instances.py holds the rule that uses them)."""
     key = str(session.get_bind().engine.url)
     now = time.monotonic()
     cached = _lists.get(key)
@@ -48,11 +43,11 @@ async def instance_lists(session: AsyncSession) -> InstanceLists:
     blocked = await session.scalars(
         select(Instance.domain).join(FederationBlocklist, FederationBlocklist.instance_id == Instance.id)
     )
-    blocked_domains = frozenset(blocked.all())
+    blocked_domains = list(blocked.all())
     allowed = await session.scalars(
         select(Instance.domain).join(FederationAllowlist, FederationAllowlist.instance_id == Instance.id)
     )
-    value = InstanceLists(blocked=blocked_domains, allowed=frozenset(allowed.all()))
+    value = InstanceLists.of(blocked=blocked_domains, allowed=list(allowed.all()))
     _lists[key] = (now + TTL_SECONDS, value)
     return value
 
