@@ -44,9 +44,10 @@ test-sqlite: install ## the test suite on SQLite
 test-postgres: install ## the test suite on PostgreSQL (127.0.0.1:5432, or MOOT_TEST_PG)
 	MOOT_TEST_DB=postgres MOOT_TEST_PG=$(PG_URL) $(BIN)/python -m pytest -q
 
-lint: install ## ruff
+lint: install ## ruff, and the layers' import contract (.importlinter)
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
+	$(BIN)/lint-imports
 
 typecheck: install ## mypy --strict
 	$(BIN)/mypy

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moot.actions.site import get_or_create_instance, load_local_site
+from moot.actions.site import get_or_create_instance
 from moot.db.person import LocalUser, LocalUserLanguage, LoginToken, Person
 from moot.domain import validation
 from moot.domain.apids import person_ap_id
@@ -20,6 +20,7 @@ from moot.domain.languages import LANGUAGES
 from moot.domain.passwords import hash_password, verify_password
 from moot.domain.timefmt import utcnow
 from moot.domain.tokens import encode_login
+from moot.queries.site import load_local_site
 from moot.settings import Settings
 
 KNOWN_LANGUAGE_IDS = frozenset(lang.id for lang in LANGUAGES)

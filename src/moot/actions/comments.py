@@ -9,7 +9,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.actions.posts import check_can_act_in, load_post, mark_comments_read
-from moot.actions.site import load_local_site
 from moot.db.comment import Comment, CommentActions, CommentReply, PersonMention
 from moot.db.community import Community, CommunityBlock
 from moot.db.person import InstanceBlock, LocalUser, Person, PersonBlock
@@ -23,6 +22,7 @@ from moot.domain.mentions import scrape_mentions
 from moot.domain.ranking import NECRO_WINDOW, controversy_rank
 from moot.domain.timefmt import utcnow
 from moot.federation import outbox
+from moot.queries.site import load_local_site
 from moot.queries.viewer import Actor
 from moot.settings import Settings
 

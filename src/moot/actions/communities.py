@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moot.actions.site import get_or_create_instance, load_local_site
+from moot.actions.site import get_or_create_instance
 from moot.db.community import (
     Community,
     CommunityBlock,
@@ -20,6 +20,7 @@ from moot.domain.errors import LemmyError
 from moot.domain.keys import generate_keypair
 from moot.domain.timefmt import utcnow
 from moot.federation import outbox
+from moot.queries.site import load_local_site
 from moot.queries.viewer import Actor, Viewer
 from moot.settings import Settings
 

@@ -10,7 +10,6 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.actions.communities import is_moderator
-from moot.actions.site import load_local_site
 from moot.db.community import Community, CommunityLanguage, CommunityPersonBan
 from moot.db.person import Person
 from moot.db.post import Post, PostActions
@@ -22,6 +21,7 @@ from moot.domain.languages import LANGUAGE_BY_ID
 from moot.domain.ranking import controversy_rank
 from moot.domain.timefmt import utcnow
 from moot.federation import outbox
+from moot.queries.site import load_local_site
 from moot.queries.viewer import Actor
 from moot.settings import Settings
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import secrets
-from dataclasses import dataclass
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,15 +20,8 @@ from moot.domain.keys import generate_keypair
 from moot.domain.languages import LANGUAGES
 from moot.domain.timefmt import utcnow
 from moot.queries import defaults as site_defaults
+from moot.queries.site import LocalSiteRow, load_local_site
 from moot.settings import Settings
-
-
-@dataclass(frozen=True, slots=True)
-class LocalSiteRow:
-    site: Site
-    local_site: LocalSite
-    rate_limit: LocalSiteRateLimit
-    jwt_secret: str
 
 
 async def get_or_create_instance(session: AsyncSession, domain: str) -> int:
@@ -41,20 +33,6 @@ async def get_or_create_instance(session: AsyncSession, domain: str) -> int:
         found = await session.scalar(select(Instance.id).where(Instance.domain == domain))
     assert found is not None
     return found
-
-
-async def load_local_site(session: AsyncSession) -> LocalSiteRow | None:
-    row = (
-        await session.execute(
-            select(Site, LocalSite, LocalSiteRateLimit)
-            .join(LocalSite, LocalSite.site_id == Site.id)
-            .join(LocalSiteRateLimit, LocalSiteRateLimit.local_site_id == LocalSite.id)
-        )
-    ).first()
-    secret = await session.scalar(select(Secret.jwt_secret))
-    if row is None or secret is None:
-        return None
-    return LocalSiteRow(site=row[0], local_site=row[1], rate_limit=row[2], jwt_secret=secret)
 
 
 async def ensure_site(session: AsyncSession, settings: Settings) -> LocalSiteRow:

@@ -29,7 +29,6 @@ import httpx
 from sqlalchemy import text
 
 from moot import __version__
-from moot.actions.site import load_local_site
 from moot.app import create_app
 from moot.bench.direct import DirectSpec, Recorder, Statement, measure_direct
 from moot.bench.loadgen import Measurement, run_load
@@ -50,6 +49,7 @@ from moot.bench.scenarios import (
 from moot.bench.seed import BENCH_PASSWORD
 from moot.bench.stats import Summary, median_of, summarize
 from moot.db.engine import Database
+from moot.queries.site import load_local_site
 from moot.settings import Settings
 
 HOST = "127.0.0.1"

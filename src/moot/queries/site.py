@@ -8,17 +8,38 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moot.actions.site import LocalSiteRow, load_local_site
 from moot.db.comment import Comment
 from moot.db.community import Community
 from moot.db.instance import Instance
 from moot.db.person import LocalUserLanguage, Person
 from moot.db.post import Post
-from moot.db.site import Site, SiteLanguage, Tagline
+from moot.db.site import LocalSite, LocalSiteRateLimit, Secret, Site, SiteLanguage, Tagline
 from moot.domain.errors import LemmyError
 from moot.queries.communities import blocked_communities, follows, moderated_by
 from moot.queries.persons import PersonView, admins, blocked_instances, blocked_people
 from moot.queries.viewer import Viewer
+
+
+@dataclass(frozen=True, slots=True)
+class LocalSiteRow:
+    site: Site
+    local_site: LocalSite
+    rate_limit: LocalSiteRateLimit
+    jwt_secret: str
+
+
+async def load_local_site(session: AsyncSession) -> LocalSiteRow | None:
+    row = (
+        await session.execute(
+            select(Site, LocalSite, LocalSiteRateLimit)
+            .join(LocalSite, LocalSite.site_id == Site.id)
+            .join(LocalSiteRateLimit, LocalSiteRateLimit.local_site_id == LocalSite.id)
+        )
+    ).first()
+    secret = await session.scalar(select(Secret.jwt_secret))
+    if row is None or secret is None:
+        return None
+    return LocalSiteRow(site=row[0], local_site=row[1], rate_limit=row[2], jwt_secret=secret)
 
 
 @dataclass(frozen=True, slots=True)
