@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8536
 PG_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432
+# Test workers: most of the suite waits on real servers and sockets, so more workers than cores pays; each
+# worker takes whole files (--dist loadfile), so a file's module-scoped servers start once.
+WORKERS ?= 4
 
 .DEFAULT_GOAL := help
 .PHONY: help install test-deps screenshots run demo test test-sqlite test-postgres lint typecheck format clean
@@ -21,12 +24,16 @@ $(BIN)/moot: pyproject.toml
 install: $(BIN)/moot ## create .venv and install Moot with its development tools
 
 # Test-only JavaScript: lemmy-js-client (API tests) and axe-core (accessibility checks), from npm.
-test-deps: install ## the test suite's npm packages and Debian's chromium (when run as root)
+test-deps: install ## the test suite's npm packages, Debian's chromium and nginx (when run as root)
 	@for dir in tests/js tests/web; do \
 	  if [ -f $$dir/package-lock.json ] && command -v npm >/dev/null; then (cd $$dir && npm ci --silent --no-audit --no-fund); fi; \
 	done
 	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	  apt-get install -y -q chromium >/dev/null || (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null); \
+	fi
+	@# nginx runs docs/deploy/nginx.conf in tests/test_reverse_proxy.py.
+	@if [ ! -x /usr/sbin/nginx ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get install -y -q nginx >/dev/null || (apt-get update -q >/dev/null && apt-get install -y -q nginx >/dev/null); \
 	fi
 
 run: install ## start Moot on SQLite at http://$(HOST):$(PORT) (DEMO=1 loads the example thread first)
@@ -39,10 +46,10 @@ demo: install ## load the example thread into the configured database
 test: install test-deps lint typecheck test-sqlite test-postgres ## everything CI runs: lint, types, the suite on SQLite and on PostgreSQL
 
 test-sqlite: install ## the test suite on SQLite
-	MOOT_TEST_DB=sqlite $(BIN)/python -m pytest -q
+	MOOT_TEST_DB=sqlite $(BIN)/python -m pytest -q -n $(WORKERS) --dist loadfile
 
 test-postgres: install ## the test suite on PostgreSQL (127.0.0.1:5432, or MOOT_TEST_PG)
-	MOOT_TEST_DB=postgres MOOT_TEST_PG=$(PG_URL) $(BIN)/python -m pytest -q
+	MOOT_TEST_DB=postgres MOOT_TEST_PG=$(PG_URL) $(BIN)/python -m pytest -q -n $(WORKERS) --dist loadfile
 
 lint: install ## ruff, and the layers' import contract (.importlinter)
 	$(BIN)/ruff check src tests

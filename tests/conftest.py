@@ -52,8 +52,9 @@ class DatabaseUnderTest:
     name: str | None = None
 
 
-def make_database(tmp: Path) -> DatabaseUnderTest:
-    if backend() == "postgres":
+def make_database(tmp: Path, kind: str | None = None) -> DatabaseUnderTest:
+    """A fresh database on the suite's backend, or on `kind` ("sqlite" or "postgres") when given."""
+    if (kind or backend()) == "postgres":
         name = f"moot_test_{uuid.uuid4().hex[:12]}"
         asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
         return DatabaseUnderTest(url=f"{PG_BASE}/{name}", data_dir=tmp, name=name)

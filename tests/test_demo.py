@@ -14,7 +14,8 @@ from moot.settings import Settings
 async def test_demo_thread_is_served_with_crosspost_and_full_tree(settings: Settings, anon: Api) -> None:
     fixture: dict[str, Any] = json.loads(DEMO_FILE.read_text(encoding="utf-8"))
     summary = await load_demo(settings)
-    assert summary.comments == 28
+    # The web tests of the same worker may have imported it first (the import runs once per database).
+    assert summary.comments == (28 if summary.created else 0)
 
     data = await anon.ok_get("/post", id=summary.post_id)
     assert_shape(data, "GetPostResponse")

@@ -103,7 +103,10 @@ async def login(node: Node, name: str, password: str) -> Client:
 
 async def person(node: Node) -> Client:
     admin = await login(node, ADMIN_NAME, ADMIN_PASSWORD)
-    await admin.put("/site", {"rate_limit_register": 10_000, "rate_limit_post": 10_000, "rate_limit_comment": 10_000})
+    await admin.put(
+        "/site",
+        {f"rate_limit_{bucket}": 10_000 for bucket in ("register", "post", "comment", "message")},
+    )
     name = unique(node.name[:3])
     async with httpx.AsyncClient(base_url=f"{node.base}/api/v3") as http:
         r = await http.post(

@@ -26,6 +26,7 @@ from conftest import (
     Api,
     DatabaseUnderTest,
     ServerProcess,
+    backend,
     drop_database,
     free_port,
     make_database,
@@ -99,6 +100,7 @@ class Peer:
     docs: dict[str, dict[str, Any]] = field(default_factory=dict)
     gates: dict[str, threading.Barrier] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
+    posted: list[dict[str, Any]] = field(default_factory=list)  # bodies POSTed to any inbox here
     httpd: ThreadingHTTPServer | None = None
 
     @property
@@ -125,8 +127,9 @@ class Peer:
                 self.wfile.write(body)
 
             def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 peer.requests.append(("POST", self.path))
+                peer.posted.append(json.loads(body))
                 self.send_response(202)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -233,7 +236,9 @@ async def _admin(node: Node) -> httpx.AsyncClient:
     client = httpx.AsyncClient(
         base_url=f"{node.base}/api/v3", headers={"Authorization": f"Bearer {r.json()['jwt']}"}, timeout=60
     )
-    r = await client.put("/site", json={"rate_limit_search": 10_000, "rate_limit_post": 10_000})
+    r = await client.put(
+        "/site", json={"rate_limit_search": 10_000, "rate_limit_post": 10_000, "rate_limit_message": 10_000}
+    )
     assert r.status_code == 200, r.text
     return client
 
@@ -354,3 +359,125 @@ async def test_signed_host_of_another_server_is_refused(node: Node, peers: tuple
     response = await _signed_follow(node, peers[0], f"127.0.0.99:{node.port}")
     assert response.status_code == 401, response.text
     assert "not addressed to this host" in response.text
+
+
+# ------------------------------------------------------------------ one transaction per inbound activity
+
+
+def _signed(url: str, activity: dict[str, Any], actor: str, keys: KeyPair) -> tuple[bytes, dict[str, str]]:
+    body = json.dumps(activity).encode()
+    headers = {"Content-Type": AP}
+    headers.update(sign_request("POST", url, headers, body, f"{actor}#main-key", keys.private_pem))
+    return body, headers
+
+
+async def _eventually(check: Any, timeout: float = 30.0) -> Any:  # noqa: ASYNC109
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"not within {timeout}s: {result!r}")
+        await asyncio.sleep(0.1)
+
+
+@pytest.mark.skipif(backend() != "postgres", reason="holds a PostgreSQL table lock to stop the server mid-write")
+async def test_a_crash_mid_activity_loses_nothing_and_announces_once(
+    node: Node, peers: tuple[Peer, Peer], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The server is killed while it applies an inbound reply: after storing the comment, while it waits to
+    record the community's Announce (the test holds a lock on the outgoing log). Nothing of it may stay behind
+    as "received"; the sender's retry after the restart applies it, and the Announce goes out exactly once."""
+    import asyncpg
+
+    peer, _ = peers
+    admin = await _admin(node)
+    community = (await admin.post("/community", json={"name": unique("crash"), "title": "Crash"})).json()
+    community_id = community["community_view"]["community"]["actor_id"]
+    post = (
+        await admin.post(
+            "/post", json={"name": "Crash test", "community_id": community["community_view"]["community"]["id"]}
+        )
+    ).json()["post_view"]["post"]
+    # A follower on the peer, so that the community announces what it receives.
+    follower, follower_keys = peer.actor(unique("watcher"))
+    follow = {
+        "id": f"{peer.base}/activities/follow/{uuid.uuid4()}",
+        "type": "Follow",
+        "actor": follower,
+        "object": community_id,
+    }
+    async with httpx.AsyncClient(timeout=30) as http:
+        r = await http.post(
+            f"{node.base}/inbox",
+            content=(signed := _signed(f"{node.base}/inbox", follow, follower, follower_keys))[0],
+            headers=signed[1],
+        )
+        assert r.status_code == 200, r.text
+    replier, replier_keys = peer.actor(unique("replier"))
+    note = peer.note(replier, community_id, post["ap_id"], "said just before the crash")
+    create = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{peer.base}/activities/create/{uuid.uuid4()}",
+        "type": "Create",
+        "actor": replier,
+        "to": [PUBLIC],
+        "cc": [community_id],
+        "audience": community_id,
+        "object": peer.docs[note.removeprefix(peer.base)],
+    }
+    dsn = node.db.url.replace("postgresql+asyncpg://", "postgresql://")
+    locker = await asyncpg.connect(dsn)
+    try:
+        locker_tx = locker.transaction()
+        await locker_tx.start()
+        # Inserts into the outgoing log wait; reads of it (the delivery feed) do not.
+        await locker.execute("LOCK TABLE sent_activity IN SHARE ROW EXCLUSIVE MODE")
+        async with httpx.AsyncClient(timeout=60) as http:
+            body, headers = _signed(f"{node.base}/inbox", create, replier, replier_keys)
+            sending = asyncio.ensure_future(http.post(f"{node.base}/inbox", content=body, headers=headers))
+
+            async def blocked_on_the_log() -> bool:
+                waiting = await locker.fetchval(
+                    "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
+                    " WHERE c.relname = 'sent_activity' AND NOT l.granted AND l.pid <> pg_backend_pid()"
+                )
+                return bool(waiting)
+
+            await _eventually(blocked_on_the_log)
+            node.server.process.kill()
+            node.server.process.wait(timeout=30)
+            with pytest.raises(httpx.HTTPError):
+                await sending
+        await locker_tx.rollback()
+        # Nothing of the activity survived the crash: not the comment, and not its id as "received".
+        assert await locker.fetchval("SELECT count(*) FROM comment WHERE ap_id = $1", note) == 0
+        assert await locker.fetchval("SELECT count(*) FROM received_activity WHERE ap_id = $1", create["id"]) == 0
+        node.server = start_server(node.db, node.port, DEBUG_ENV, host=node.host)
+        async with httpx.AsyncClient(timeout=60) as http:
+            body, headers = _signed(f"{node.base}/inbox", create, replier, replier_keys)
+            r = await http.post(f"{node.base}/inbox", content=body, headers=headers)
+            assert r.status_code == 200, r.text
+
+        def announces() -> list[dict[str, Any]]:
+            return [
+                a
+                for a in peer.posted
+                if a.get("type") == "Announce"
+                and isinstance(a.get("object"), dict)
+                and a["object"].get("id") == create["id"]
+            ]
+
+        async def announced() -> bool:
+            return bool(announces())
+
+        await _eventually(announced)
+        assert await locker.fetchval("SELECT count(*) FROM comment WHERE ap_id = $1", note) == 1
+        logged = await locker.fetchval(
+            "SELECT count(*) FROM sent_activity WHERE data::text LIKE '%' || $1 || '%'", create["id"]
+        )
+        assert logged == 1
+        assert len(announces()) == 1
+    finally:
+        await locker.close()

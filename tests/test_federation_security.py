@@ -228,7 +228,10 @@ async def login(node: Node) -> Client:
         r = await http.post("/user/login", json={"username_or_email": ADMIN_NAME, "password": ADMIN_PASSWORD})
         assert r.status_code == 200, r.text
     client = Client(node, r.json()["jwt"])
-    await client.put("/site", {"rate_limit_register": 10_000, "rate_limit_post": 10_000, "rate_limit_search": 10_000})
+    await client.put(
+        "/site",
+        {f"rate_limit_{bucket}": 10_000 for bucket in ("register", "post", "search", "message")},
+    )
     return client
 
 

@@ -34,7 +34,9 @@ def test_full_scenario_with_pythorhead(live_server: ServerProcess) -> None:
     assert str(admin.instance_version).startswith("0.19.20")
     assert admin.log_in(ADMIN_NAME, ADMIN_PASSWORD)
     # The default register bucket (3 per hour) would stop this scenario; the admin raises it, as operators do.
-    edited = admin.site.edit(rate_limit_register=1000, rate_limit_post=1000, rate_limit_comment=1000)
+    edited = admin.site.edit(
+        rate_limit_register=1000, rate_limit_post=1000, rate_limit_comment=1000, rate_limit_message=10_000
+    )
     assert edited is not None
     assert_shape(edited, "SiteResponse")
 

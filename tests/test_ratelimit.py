@@ -17,9 +17,8 @@ from conftest import (
     settings_for,
     unique,
 )
-from moot.api.ratelimit import Bucket, RateLimiter
+from moot.api.ratelimit import Bucket, MemoryBuckets, Rule, address_keys
 from moot.app import create_app
-from moot.db.site import LocalSiteRateLimit
 
 
 @pytest.fixture
@@ -67,18 +66,16 @@ async def test_admin_raises_the_limit(fresh: httpx.AsyncClient) -> None:
 
 
 def test_bucket_refills_over_time() -> None:
-    limits = LocalSiteRateLimit(local_site_id=1)
-    for bucket in Bucket:
-        setattr(limits, bucket.value, 1)
-        setattr(limits, f"{bucket.value}_per_second", 60)
-    limits.post, limits.post_per_second = 2, 10
-    limiter = RateLimiter()
-    limiter.configure(limits)
-    assert limiter.allow(Bucket.POST, "a", now=0.0)
-    assert limiter.allow(Bucket.POST, "a", now=0.0)
-    assert not limiter.allow(Bucket.POST, "a", now=0.0)
+    buckets, rule = MemoryBuckets(), Rule(capacity=2, per_seconds=10)
+
+    def allow(address: str, now: float) -> bool:
+        return buckets.take(Bucket.POST, rule, address_keys(address), now).allowed
+
+    assert allow("10.0.0.1", now=0.0)
+    assert allow("10.0.0.1", now=0.0)
+    assert not allow("10.0.0.1", now=0.0)
     # Another address has its own bucket.
-    assert limiter.allow(Bucket.POST, "b", now=0.0)
+    assert allow("10.0.0.2", now=0.0)
     # Two tokens per ten seconds: one comes back after five.
-    assert limiter.allow(Bucket.POST, "a", now=5.0)
-    assert not limiter.allow(Bucket.POST, "a", now=5.0)
+    assert allow("10.0.0.1", now=5.0)
+    assert not allow("10.0.0.1", now=5.0)

@@ -16,6 +16,8 @@ from moot.api.errors import install_error_handlers
 from moot.api.lemmy_v3 import comment, community, federation, post, search, site, user
 from moot.api.limits import BodyLimits
 from moot.api.nodeinfo import router as nodeinfo_router
+from moot.api.openapi import install_openapi
+from moot.api.ratelimit import ApiRateLimits, RateLimiter
 from moot.api.state import AppState
 from moot.db.engine import Database
 from moot.db.migrate import upgrade_async
@@ -32,7 +34,8 @@ log = logging.getLogger(__name__)
 def create_app(settings: Settings | None = None, *, migrate: bool = True) -> FastAPI:
     settings = settings or load_settings()
     db = Database(settings)
-    state = AppState(settings=settings, db=db)
+    limiter = RateLimiter(settings.redis_url, settings.redis_key_prefix)
+    state = AppState(settings=settings, db=db, limiter=limiter)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -41,7 +44,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         async with db.write() as session:
             loaded = await ensure_site(session, settings)
         state.jwt_secret = loaded.jwt_secret
-        state.limiter.configure(loaded.rate_limit)
+        await state.limiter.configure(loaded.rate_limit, reset=False)
         state.inbox = make_inbox(db, settings)
         tasks: list[asyncio.Task[None]] = []
         if settings.run_jobs:
@@ -57,17 +60,26 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await db.dispose()
+            await state.limiter.close()
 
     app = FastAPI(title="Moot", version=__version__, lifespan=lifespan, docs_url="/api/docs", redoc_url=None)
     app.state.moot = state
     install_error_handlers(app)
     for module in (site, user, community, post, comment, search, federation):
         app.include_router(module.router, prefix="/api/v3")
+    install_openapi(app)
     app.include_router(nodeinfo_router)
     app.include_router(federation_router)
     install_web(app)
     app.add_middleware(ActivityPubNegotiation)
     app.add_middleware(BodyLimits)
-    # Outermost: a hit skips everything else (see api/cache.py for what is and is not cached).
+    # A hit skips everything inside it (see api/cache.py for what is and is not cached).
     app.add_middleware(AnonymousCache, seconds=settings.anon_cache_seconds)
+    # Outermost: every API request costs its token first, cached answers included (pages: web/routing.py).
+    app.add_middleware(
+        ApiRateLimits,
+        limiter=limiter,
+        trust_proxy=settings.trusted_proxy_headers,
+        proxy_count=settings.trusted_proxy_count,
+    )
     return app

@@ -12,14 +12,50 @@ import subprocess
 import sys
 from collections.abc import Sequence
 
-from moot.settings import Settings, load_settings
+from moot.settings import Settings, is_local_hostname, load_settings
+
+log = logging.getLogger("moot")
+
+
+def describe_mode(settings: Settings) -> str:
+    """The line `moot serve` starts with: local or production, and what follows from it."""
+    if settings.tls_enabled:
+        return (
+            f"production mode: ids and links are {settings.base_url}; login cookies are Secure on requests for "
+            f"{settings.hostname} and on any https request"
+        )
+    if is_local_hostname(settings.hostname):
+        return (
+            f"local mode: ids and links are {settings.base_url} (MOOT_HOSTNAME {settings.hostname} is a local name, "
+            "so TLS is off unless MOOT_TLS_ENABLED=true); login cookies are Secure only on https requests. "
+            "For production, set MOOT_HOSTNAME to the public name"
+        )
+    return (
+        f"development mode: ids and links are {settings.base_url} (MOOT_TLS_ENABLED=false); servers on the "
+        "fediverse federate only over https"
+    )
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     from moot.db.migrate import upgrade
+    from moot.http_guard import PROTOCOL, allow_open_files
 
+    if bool(settings.tls_cert_file) != bool(settings.tls_key_file):
+        print("moot: MOOT_TLS_CERT_FILE and MOOT_TLS_KEY_FILE go together: set both or neither.", file=sys.stderr)
+        return 2
+    limits = (
+        settings.http_header_timeout_seconds,
+        settings.http_body_timeout_seconds,
+        settings.http_max_header_bytes,
+        settings.http_max_connections,
+    )
+    if min(limits) <= 0:
+        print("moot: the MOOT_HTTP_* limits must be greater than 0.", file=sys.stderr)
+        return 2
+    log.info("%s", describe_mode(settings))
+    allow_open_files(settings.http_max_connections)
     upgrade(settings)
     # Set the site up once, before any worker starts (several workers on a fresh database would race).
     asyncio.run(_ensure_site(settings))
@@ -45,6 +81,15 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             workers=args.workers,
             log_level=args.log_level,
             proxy_headers=settings.trusted_proxy_headers,
+            # Serving HTTPS itself (no proxy in front): the certificate chain and key as PEM files.
+            ssl_certfile=settings.tls_cert_file or None,
+            ssl_keyfile=settings.tls_key_file or None,
+            # Slow or oversized requests: deadlines for each request's head and body, a cap on the head
+            # (moot/http_guard.py), and past this many connections in a process a 503 (uvicorn's own count).
+            http=PROTOCOL,
+            limit_concurrency=settings.http_max_connections,
+            # Moot serves no WebSocket: an upgrade request is an ordinary request.
+            ws="none",
         )
     finally:
         if background is not None:

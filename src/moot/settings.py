@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path
+from urllib.parse import urlsplit
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -26,15 +28,23 @@ class Settings:
     data_dir: Path = Path("./moot-data")
     database_url: str = ""
     hostname: str = "localhost:8536"
-    tls_enabled: bool = True
+    # Unset, it follows the host name (load_settings): off for a local one (localhost, a loopback or private
+    # address, a one-label name), on for a public one. The default host name is local, so the default is off.
+    tls_enabled: bool = False
     setup_admin_username: str = ""
     setup_admin_password: str = ""
     setup_site_name: str = "Moot"
     # Background jobs (rank refresh, active-user counts) run inside `moot serve` unless turned off.
     run_jobs: bool = True
     rank_interval_seconds: int = 600
-    # Behind a reverse proxy, take the client address (for rate limits) from X-Forwarded-For.
+    # Behind a reverse proxy, take the client address (for rate limits) from X-Forwarded-For: the entry the
+    # outermost of `trusted_proxy_count` proxies appended (counted from the right; the left is the client's).
     trusted_proxy_headers: bool = False
+    trusted_proxy_count: int = 1
+    # Rate-limit buckets shared by every process through this Redis (empty: each process's own memory), under
+    # this key prefix.
+    redis_url: str = ""
+    redis_key_prefix: str = "moot"
     db_pool_size: int = 10
     # Federation. Delivery runs inside `moot serve` unless turned off (then run `moot worker` processes).
     run_delivery: bool = True
@@ -43,6 +53,24 @@ class Settings:
     federation_debug: bool = False
     # Anonymous reads of the public API are answered from memory for this many seconds (0: off).
     anon_cache_seconds: float = 3.0
+    # `moot serve` serves HTTPS itself with this certificate chain and key (both PEM files), when both are set.
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    # A PEM bundle of extra certificate authorities trusted for outbound federation requests, on top of certifi's.
+    federation_ca_file: str = ""
+    # Test and lab setups only, both empty by default. `name=address,...`: addresses used instead of DNS for these
+    # host names. `address or network,...`: addresses that pass the SSRF guard although they are not public (every
+    # other rule, https only and no explicit port, stays on). Neither has any effect on a production setup.
+    federation_hosts: str = ""
+    federation_allow_addresses: str = ""
+    # What `moot serve` lets one connection take (moot/http_guard.py): the request line and headers must arrive
+    # within `http_header_timeout_seconds` and fit in `http_max_header_bytes`; a body must arrive within
+    # `http_body_timeout_seconds` of its headers; past `http_max_connections` open connections in a process,
+    # requests are answered 503.
+    http_header_timeout_seconds: float = 10.0
+    http_body_timeout_seconds: float = 30.0
+    http_max_header_bytes: int = 32 * 1024
+    http_max_connections: int = 1000
 
     @property
     def sqlite_path(self) -> Path:
@@ -81,10 +109,22 @@ ENV_NAMES: dict[str, str] = {
     "run_jobs": "MOOT_RUN_JOBS",
     "rank_interval_seconds": "MOOT_RANK_INTERVAL_SECONDS",
     "trusted_proxy_headers": "MOOT_TRUSTED_PROXY_HEADERS",
+    "trusted_proxy_count": "MOOT_TRUSTED_PROXY_COUNT",
+    "redis_url": "MOOT_REDIS_URL",
+    "redis_key_prefix": "MOOT_REDIS_KEY_PREFIX",
     "db_pool_size": "MOOT_DB_POOL_SIZE",
     "run_delivery": "MOOT_RUN_DELIVERY",
     "federation_debug": "MOOT_FEDERATION_DEBUG",
     "anon_cache_seconds": "MOOT_ANON_CACHE_SECONDS",
+    "tls_cert_file": "MOOT_TLS_CERT_FILE",
+    "tls_key_file": "MOOT_TLS_KEY_FILE",
+    "federation_ca_file": "MOOT_FEDERATION_CA_FILE",
+    "federation_hosts": "MOOT_FEDERATION_HOSTS",
+    "federation_allow_addresses": "MOOT_FEDERATION_ALLOW_ADDRESSES",
+    "http_header_timeout_seconds": "MOOT_HTTP_HEADER_TIMEOUT_SECONDS",
+    "http_body_timeout_seconds": "MOOT_HTTP_BODY_TIMEOUT_SECONDS",
+    "http_max_header_bytes": "MOOT_HTTP_MAX_HEADER_BYTES",
+    "http_max_connections": "MOOT_HTTP_MAX_CONNECTIONS",
 }
 SETTINGS_FILE_ENV = "MOOT_SETTINGS_FILE"
 
@@ -101,6 +141,22 @@ def _read_file(path: Path) -> dict[str, str]:
             raise ValueError(f"{path}: expected NAME=value, got {line!r}")
         values[key.strip()] = value.strip().strip('"')
     return values
+
+
+def is_local_hostname(hostname: str) -> bool:
+    """Whether a host name can only be reached from this machine or its network, so that no certificate
+    authority would certify it: `localhost` and `*.localhost`, a name of one label (`lemmy-alpha`), a loopback,
+    private or link-local address. Its ids are http:// unless MOOT_TLS_ENABLED says otherwise."""
+    try:
+        host = (urlsplit(f"//{hostname.strip()}").hostname or "").rstrip(".").lower()
+    except ValueError:
+        return False
+    if not host or host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return not ipaddress.ip_address(host).is_global
+    except ValueError:
+        return "." not in host
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -123,4 +179,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             kwargs[f.name] = Path(raw)
         else:
             kwargs[f.name] = raw
+    if "tls_enabled" not in kwargs:
+        # Local by default, safe in production: https exactly when the configured host is a public name.
+        kwargs["tls_enabled"] = not is_local_hostname(str(kwargs.get("hostname", Settings().hostname)))
     return Settings(**kwargs)  # type: ignore[arg-type]

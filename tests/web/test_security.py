@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from starlette.responses import Response
+import httpx
 
 from conftest import Api, make_comment, make_community, make_post, unique
+from moot.app import create_app
 from moot.settings import Settings
-from moot.web.security import CONTENT_SECURITY_POLICY, csrf_token, csrf_valid, safe_next, set_cookie
+from moot.web.security import CONTENT_SECURITY_POLICY, csrf_token, csrf_valid, safe_next
 from web.conftest import PASSWORD, Browser, new_browser
 from web.dom import parse
 
@@ -118,11 +119,34 @@ async def test_login_cookie_flags(web_app: object, member: Browser) -> None:
     await b.close()
 
 
-def test_cookies_are_secure_under_tls() -> None:
-    response = Response()
-    set_cookie(response, replace(Settings(), tls_enabled=True), "jwt", "value")
-    header = response.headers["set-cookie"].lower()
-    assert "secure" in header.split("; ") and "httponly" in header and "samesite=lax" in header
+async def test_cookies_are_secure_exactly_when_the_browser_uses_https(settings: Settings, member: Browser) -> None:
+    """A production site (https ids) seen over plain http on a LAN address must still let people log in (a
+    browser drops a Secure cookie set over http); over https, or by its public name, the cookie is Secure."""
+    production = replace(settings, hostname="moot.example.org", tls_enabled=True, run_delivery=False)
+    app = create_app(production, migrate=False)
+    cases = {
+        "http://192.168.1.5:8536": False,  # a LAN address, plain http
+        "http://localhost:8536": False,
+        "https://moot.example.org": True,  # TLS: ours, or a trusted proxy's X-Forwarded-Proto
+        "http://moot.example.org": True,  # the public https host behind a proxy that does not say so
+    }
+    async with app.router.lifespan_context(app):
+        for base, secure in cases.items():
+            transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40002))
+            b = Browser(client=httpx.AsyncClient(transport=transport, base_url=base))
+            page = await b.get("/login")
+            headers = [page.headers["set-cookie"]]
+            if secure is base.startswith("https:"):
+                # (A client on plain http does not send back a Secure cookie, so it cannot log in: as browsers.)
+                response = await b.post("/login", {"username_or_email": member.name, "password": PASSWORD})
+                assert response.status_code == 303, (base, response.text[:500])
+                headers += response.headers.get_list("set-cookie")
+                assert any(h.startswith("jwt=") for h in headers)
+            for header in headers:
+                flags = header.lower().split("; ")
+                assert ("secure" in flags) is secure, (base, header)
+                assert "httponly" in flags and "samesite=lax" in flags
+            await b.close()
 
 
 async def test_logout_ends_the_login_on_the_server(web_app: object, browser: Browser, http: object) -> None:

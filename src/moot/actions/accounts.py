@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -11,12 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.actions.site import get_or_create_instance
 from moot.db.person import LocalUser, LocalUserLanguage, LoginToken, Person
+from moot.db.site import SiteLanguage
 from moot.domain import validation
+from moot.domain.accept_language import language_tags
 from moot.domain.apids import person_ap_id
 from moot.domain.enums import RegistrationMode
 from moot.domain.errors import LemmyError
 from moot.domain.keys import generate_keypair
-from moot.domain.languages import LANGUAGES
+from moot.domain.languages import LANGUAGE_BY_CODE, LANGUAGES
 from moot.domain.passwords import hash_password, verify_password
 from moot.domain.timefmt import utcnow
 from moot.domain.tokens import encode_login
@@ -25,6 +29,8 @@ from moot.settings import Settings
 
 KNOWN_LANGUAGE_IDS = frozenset(lang.id for lang in LANGUAGES)
 UNDETERMINED_LANGUAGE_ID = 0
+# local_user.interface_language is varchar(20) in Lemmy as here.
+INTERFACE_LANGUAGE_MAX = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +42,8 @@ class Registration:
     show_nsfw: bool | None = None
     honeypot: str | None = None
     answer: str | None = None
+    # The request's Accept-Language header, as the client sent it.
+    accept_language: str | None = None
 
 
 async def _local_person_by_name(session: AsyncSession, name: str) -> Person | None:
@@ -53,6 +61,7 @@ async def create_local_user(
     show_nsfw: bool = False,
     default_listing_type: str | None = None,
     post_listing_mode: str | None = None,
+    interface_language: str | None = None,
     check_name_length: bool = True,
     max_name_length: int = validation.DEFAULT_ACTOR_NAME_MAX,
 ) -> LocalUser:
@@ -62,11 +71,14 @@ async def create_local_user(
     if await _local_person_by_name(session, username) is not None:
         raise LemmyError("user_already_exists")
     if email is not None:
-        # Lemmy keeps emails in lower case, so logins and uniqueness never depend on how it was typed.
-        email = email.strip().lower()
+        # Stored normalised (validation.normalize_email), so logins and uniqueness never depend on how it was typed.
+        email = validation.normalize_email(email)
         taken = await session.scalar(select(LocalUser.id).where(func.lower(LocalUser.email) == email))
         if taken is not None:
             raise LemmyError("email_already_exists")
+    if interface_language is not None and len(interface_language) > INTERFACE_LANGUAGE_MAX:
+        # Where Lemmy's insert fails on the column's length, and the registration with it.
+        raise LemmyError("unknown", "value too long for type character varying(20)")
     now = utcnow()
     keys = generate_keypair()
     ap_id = person_ap_id(settings.base_url, username)
@@ -93,6 +105,7 @@ async def create_local_user(
         accepted_application=True,
         default_listing_type=default_listing_type or "Local",
         post_listing_mode=post_listing_mode or "List",
+        interface_language="browser" if interface_language is None else interface_language,
         last_donation_notification=now,
         published=now,
     )
@@ -130,6 +143,8 @@ async def register(
     if form.password != form.password_verify:
         raise LemmyError("passwords_do_not_match")
     becomes_admin = not local_site.site_setup
+    # Lemmy takes the interface language from the header's first language as it stands, known or not.
+    tags = language_tags(form.accept_language)
     # New accounts start from the site's defaults; a site with a content warning shows NSFW unless told not to.
     show_nsfw = form.show_nsfw if form.show_nsfw is not None else loaded.site.content_warning is not None
     user = await create_local_user(
@@ -142,11 +157,62 @@ async def register(
         show_nsfw=show_nsfw,
         default_listing_type=local_site.default_post_listing_type,
         post_listing_mode=local_site.default_post_listing_mode,
+        interface_language=tags[0] if tags else None,
         max_name_length=local_site.actor_name_max_length,
     )
+    languages = await _registration_languages(session, loaded.site.id, tags)
+    if languages:
+        await _set_languages(session, user, sorted(languages))
     if becomes_admin:
         local_site.site_setup = True
     return await issue_token(session, settings, user, ip, user_agent)
+
+
+async def _registration_languages(session: AsyncSession, site_id: int, tags: list[str]) -> set[int]:
+    """A new account's discussion languages, as Lemmy 0.19 (api_crud/src/user/create.rs) chooses them.
+
+    A site that allows every language (no rows, or all of them) gives every language, whatever the header
+    says. A site with chosen languages gives those, plus every language of the header that Lemmy knows by
+    its exact code, even one the site did not choose (Lemmy's comment says the header should count only
+    when the site chose none; its code does the opposite, and clients see the code)."""
+    site = set((await session.scalars(select(SiteLanguage.language_id).where(SiteLanguage.site_id == site_id))).all())
+    if not site or site == KNOWN_LANGUAGE_IDS:
+        return set()
+    from_header = {LANGUAGE_BY_CODE[tag].id for tag in tags if tag in LANGUAGE_BY_CODE}
+    return site | from_header
+
+
+@functools.cache
+def _no_account_hash() -> str:
+    """Verified against when no account matches, so that an unknown login takes as long as a wrong password."""
+    return hash_password("no account has this password")
+
+
+async def _login_account(session: AsyncSession, username_or_email: str) -> tuple[LocalUser, Person] | None:
+    """The one account a login string names, or None. A string with "@" is an address and matches emails only,
+    any other a name and matches names only (both in any case): an account's email can never shadow another's
+    name. Two matches (accounts stored before names and emails were kept unique in any case) are refused rather
+    than one picked."""
+    given = username_or_email.strip()
+    if validation.looks_like_email(given):
+        try:
+            wanted = validation.normalize_email(given)
+        except LemmyError:
+            wanted = given.lower()
+        match = func.lower(LocalUser.email) == wanted
+    else:
+        match = func.lower(Person.name) == given.lower()
+    rows = (
+        await session.execute(
+            select(LocalUser, Person)
+            .join(Person, Person.id == LocalUser.person_id)
+            .where(match, Person.local.is_(True))
+            .limit(2)
+        )
+    ).all()
+    if len(rows) != 1:
+        return None
+    return rows[0][0], rows[0][1]
 
 
 async def login(
@@ -157,20 +223,13 @@ async def login(
     ip: str | None,
     user_agent: str | None,
 ) -> str:
-    name = username_or_email.strip()
-    row = (
-        await session.execute(
-            select(LocalUser, Person)
-            .join(Person, Person.id == LocalUser.person_id)
-            .where(
-                (func.lower(Person.name) == name.lower()) | (func.lower(LocalUser.email) == name.lower()),
-                Person.local.is_(True),
-            )
-        )
-    ).first()
-    if row is None or row[1].deleted or not verify_password(row[0].password_encrypted, password):
+    found = await _login_account(session, username_or_email)
+    if found is None:
+        verify_password(_no_account_hash(), password)
         raise LemmyError("incorrect_login", status=401)
-    user, person = row
+    user, person = found
+    if not verify_password(user.password_encrypted, password) or person.deleted:
+        raise LemmyError("incorrect_login", status=401)
     if person.banned and (person.ban_expires is None or person.ban_expires > utcnow()):
         raise LemmyError("site_ban")
     return await issue_token(session, settings, user, ip, user_agent)
@@ -290,11 +349,11 @@ def _is_web_url(value: str) -> bool:
 
 
 async def _checked_email(session: AsyncSession, user: LocalUser, email: str, required: bool) -> str | None:
-    cleaned = email.strip().lower() or None
-    if cleaned is None:
+    if not email.strip():
         if required:
             raise LemmyError("email_required")
         return None
+    cleaned = validation.normalize_email(email)
     taken = await session.scalar(
         select(LocalUser.id).where(func.lower(LocalUser.email) == cleaned, LocalUser.id != user.id)
     )
@@ -303,7 +362,7 @@ async def _checked_email(session: AsyncSession, user: LocalUser, email: str, req
     return cleaned
 
 
-async def _set_languages(session: AsyncSession, user: LocalUser, languages: list[object]) -> None:
+async def _set_languages(session: AsyncSession, user: LocalUser, languages: Sequence[object]) -> None:
     """No rows means every language. Like Lemmy, a chosen subset always keeps "undetermined" (id 0), since
     much federated content carries no language tag."""
     chosen = {i for i in languages if isinstance(i, int)}

@@ -16,12 +16,14 @@ from moot.db.post import Post
 from moot.db.search import index_comment
 from moot.domain import validation
 from moot.domain.apids import comment_ap_id
+from moot.domain.commentpath import child_path, comment_ids, parent_id
 from moot.domain.errors import LemmyError
 from moot.domain.languages import LANGUAGE_BY_ID
 from moot.domain.mentions import scrape_mentions
 from moot.domain.ranking import NECRO_WINDOW, controversy_rank
 from moot.domain.timefmt import utcnow
 from moot.federation import outbox
+from moot.queries.defaults import site_switches
 from moot.queries.site import load_local_site
 from moot.queries.viewer import Actor
 from moot.settings import Settings
@@ -45,10 +47,12 @@ async def create_comment(
     language_id: int | None = None,
     ap_id: str | None = None,
     published: datetime | None = None,
+    updated: datetime | None = None,
 ) -> tuple[Comment, list[int]]:
     """Returns the comment and the local user ids notified of it (reply and mention recipients).
-    `ap_id` is given for comments from another instance (they keep their id and are not local)."""
-    content = validation.check_comment_content(content)
+    `ap_id` is given for comments from another instance (they keep their id and are not local, and their
+    document's `published` and `updated`)."""
+    content = validation.check_comment_content(await _without_slurs(session, content))
     post = await load_post(session, post_id)
     community = await session.get(Community, post.community_id)
     if community is None:
@@ -77,12 +81,13 @@ async def create_comment(
         local=ap_id is None,
         instance_id=viewer.person.instance_id,
         published=now,
+        updated=updated,
     )
     session.add(comment)
     await session.flush()
     if ap_id is None:
         comment.ap_id = comment_ap_id(settings.base_url, comment.id)
-    comment.path = f"{parent.path if parent else '0'}.{comment.id}"
+    comment.path = child_path(parent.path if parent else None, comment.id)
     comment.depth = (parent.depth if parent else 0) + 1
     # The author's own upvote is implied by the Create on every server; it is not federated on its own.
     await vote_comment(session, viewer, comment, 1, federate=False)
@@ -107,7 +112,7 @@ async def _count_new_comment(session: AsyncSession, post: Post, comment: Comment
         post.newest_comment_time_necro = comment.published
     await adjust_counts(session, comment, 1)
     if parent is not None:
-        ancestor_ids = [int(i) for i in parent.path.split(".")[1:]]
+        ancestor_ids = comment_ids(parent.path)
         await session.execute(
             update(Comment).where(Comment.id.in_(ancestor_ids)).values(child_count=Comment.child_count + 1)
         )
@@ -162,10 +167,10 @@ async def _notify(
 
 
 async def _reply_recipient(session: AsyncSession, comment: Comment, post: Post) -> int:
-    ancestors = comment.path.split(".")
-    if len(ancestors) < 3:
+    replied_to = parent_id(comment.path)
+    if replied_to is None:
         return post.creator_id
-    parent = await load_comment(session, int(ancestors[-2]))
+    parent = await load_comment(session, replied_to)
     return parent.creator_id
 
 
@@ -211,6 +216,12 @@ async def _mark_parent_read(session: AsyncSession, viewer: Actor, parent: Commen
         )
 
 
+async def _without_slurs(session: AsyncSession, content: str) -> str:
+    """The site's slur filter (EditSite `slur_filter_regex`) replaces what it matches, as Lemmy does for comments."""
+    slurs = validation.slur_pattern((await site_switches(session)).slur_filter_regex)
+    return validation.remove_slurs(content, slurs) or ""
+
+
 async def edit_comment(
     session: AsyncSession,
     settings: Settings,
@@ -218,8 +229,10 @@ async def edit_comment(
     comment_id: int,
     content: str | None,
     language_id: int | None,
+    updated: datetime | None = None,
 ) -> tuple[Comment, list[int]]:
-    """Returns the comment and the local user ids notified (mentions added by the edit are delivered)."""
+    """Returns the comment and the local user ids notified (mentions added by the edit are delivered).
+    `updated` is the time of a remote edit, from its Update (every server shows the same); else now."""
     comment = await load_comment(session, comment_id)
     post = await load_post(session, comment.post_id)
     community = await session.get(Community, post.community_id)
@@ -231,10 +244,10 @@ async def edit_comment(
     if language_id is not None and language_id not in LANGUAGE_BY_ID:
         raise LemmyError("language_not_allowed")
     if content is not None:
-        comment.content = validation.check_comment_content(content)
+        comment.content = validation.check_comment_content(await _without_slurs(session, content))
     if language_id is not None:
         comment.language_id = language_id
-    comment.updated = utcnow()
+    comment.updated = updated or utcnow()
     await session.flush()
     await index_comment(session, comment)
     recipients = await _notify(session, settings, viewer, comment, post, community)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,6 +22,7 @@ from moot.domain.errors import LemmyError
 from moot.domain.keys import generate_keypair
 from moot.domain.timefmt import utcnow
 from moot.federation import outbox
+from moot.queries.defaults import site_switches
 from moot.queries.site import load_local_site
 from moot.queries.viewer import Actor, Viewer
 from moot.settings import Settings
@@ -93,6 +96,11 @@ async def create_community(
         raise LemmyError("only_admins_can_create_communities")
     validation.check_actor_name(name, loaded.local_site.actor_name_max_length)
     title = validation.check_community_title(title)
+    # The site's slur filter, as Lemmy: a name or title with a slur is refused, a description loses it.
+    slurs = validation.slur_pattern(loaded.local_site.slur_filter_regex)
+    validation.check_slurs(name, slurs)
+    validation.check_slurs(title, slurs)
+    description = validation.remove_slurs(description, slurs)
     validation.check_description(description)
     if nsfw and not loaded.local_site.enable_nsfw:
         nsfw = False
@@ -140,11 +148,14 @@ async def edit_community(
 ) -> Community:
     community = await _load(session, community_id)
     await _check_mod_action(session, viewer, community, allow_deleted=False)
+    slurs = validation.slur_pattern((await site_switches(session)).slur_filter_regex)
     title = changes.get("title")
     if isinstance(title, str):
         community.title = validation.check_community_title(title)
+        validation.check_slurs(community.title, slurs)
     description = changes.get("description")
     if isinstance(description, str):
+        description = validation.remove_slurs(description, slurs) or ""
         validation.check_description(description)
         community.description = description or None
     for key in ("icon", "banner"):
@@ -194,7 +205,7 @@ async def follow_community(session: AsyncSession, viewer: Actor, community_id: i
                 community_id=community_id, person_id=viewer.person_id, pending=not community.local, published=utcnow()
             )
         )
-        await _count_subscriber(session, community_id, +1, viewer.person.local)
+        await count_follower(session, community, +1, viewer.person.local)
         await outbox.follow(session, viewer.person, community, following=True)
         # A follow ends a block: you cannot both hide and follow a community.
         await session.execute(
@@ -204,7 +215,7 @@ async def follow_community(session: AsyncSession, viewer: Actor, community_id: i
         )
     elif existing is not None:
         await session.delete(existing)
-        await _count_subscriber(session, community_id, -1, viewer.person.local)
+        await count_follower(session, community, -1, viewer.person.local)
         await outbox.follow(session, viewer.person, community, following=False)
     await session.flush()
 
@@ -217,17 +228,19 @@ async def _check_can_follow(session: AsyncSession, viewer: Actor, community: Com
         raise LemmyError("deleted")
 
 
-async def _count_subscriber(session: AsyncSession, community_id: int, delta: int, local: bool) -> None:
-    """`subscribers_local` counts only followers from this instance."""
-    local_delta = delta if local else 0
-    await session.execute(
-        update(Community)
-        .where(Community.id == community_id)
-        .values(
-            subscribers=Community.subscribers + delta,
-            subscribers_local=Community.subscribers_local + local_delta,
-        )
-    )
+async def count_follower(session: AsyncSession, community: Community, delta: int, person_local: bool) -> None:
+    """A follow row added (+1) or removed (-1), counted as Lemmy 0.19's trigger counts it: `subscribers` only
+    for our own communities (a remote one's is its home server's total, read from its followers collection when
+    it is fetched: actions/remote.py), `subscribers_local` for every follow by one of our people, whichever
+    community it is of. So a follow of a remote community leaves its `subscribers` alone: the home server counts
+    the new follower when it accepts, and we see that at the next refresh."""
+    values: dict[str, Any] = {}
+    if community.local:
+        values["subscribers"] = Community.subscribers + delta
+    if person_local:
+        values["subscribers_local"] = Community.subscribers_local + delta
+    if values:
+        await session.execute(update(Community).where(Community.id == community.id).values(**values))
 
 
 async def block_community(session: AsyncSession, viewer: Viewer, community_id: int, block: bool) -> None:

@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from moot.actions.communities import count_follower
 from moot.actions.site import get_or_create_instance
 from moot.db.community import Community, CommunityFollower
 from moot.db.federation import ReceivedActivity
@@ -61,3 +62,7 @@ async def follow_rejected(session: AsyncSession, community_ap_id: str, person_ap
                 CommunityFollower.community_id == row.community_id, CommunityFollower.person_id == row.person_id
             )
         )
+        # The follow was counted when it was sent (subscribers_local): a refused one is uncounted.
+        community = await session.get(Community, row.community_id)
+        if community is not None:
+            await count_follower(session, community, -1, person_local=True)

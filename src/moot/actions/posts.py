@@ -92,9 +92,11 @@ async def create_post(
     honeypot: str | None = None,
     ap_id: str | None = None,
     published: datetime | None = None,
+    updated: datetime | None = None,
 ) -> Post:
     """A new post is upvoted by its author and marked read for them, as on Lemmy. `ap_id` is given for
-    posts that come from another instance (they keep their id and are not local)."""
+    posts that come from another instance (they keep their id and are not local, and their document's
+    `published` and `updated`)."""
     if honeypot:
         raise LemmyError("honeypot_failed")
     # The form is checked before anything is looked up, in Lemmy's order.
@@ -130,6 +132,7 @@ async def create_post(
         local=ap_id is None,
         instance_id=viewer.person.instance_id,
         published=now,
+        updated=updated,
         newest_comment_time=now,
         newest_comment_time_necro=now,
     )
@@ -152,7 +155,10 @@ async def _slur_filter(session: AsyncSession) -> re.Pattern[str] | None:
     return validation.slur_pattern(loaded.local_site.slur_filter_regex if loaded else None)
 
 
-async def edit_post(session: AsyncSession, viewer: Actor, post_id: int, changes: dict[str, object]) -> Post:
+async def edit_post(
+    session: AsyncSession, viewer: Actor, post_id: int, changes: dict[str, object], updated: datetime | None = None
+) -> Post:
+    """`updated` is the time of a remote edit, from its Update (every server shows the same); else now."""
     post = await load_post(session, post_id)
     if post.creator_id != viewer.person_id:
         raise LemmyError("no_post_edit_allowed")
@@ -175,7 +181,7 @@ async def edit_post(session: AsyncSession, viewer: Actor, post_id: int, changes:
         post.nsfw = bool(changes["nsfw"])
     if changes.get("language_id") is not None:
         post.language_id = await _check_language(session, post.community_id, int(str(changes["language_id"])))
-    post.updated = utcnow()
+    post.updated = updated or utcnow()
     await session.flush()
     await index_post(session, post)
     await outbox.post_saved(session, viewer.person, post, created=False)

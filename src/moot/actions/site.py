@@ -18,6 +18,7 @@ from moot.domain.apids import site_ap_id
 from moot.domain.errors import LemmyError
 from moot.domain.keys import generate_keypair
 from moot.domain.languages import LANGUAGES
+from moot.domain.themes import THEMES
 from moot.domain.timefmt import utcnow
 from moot.queries import defaults as site_defaults
 from moot.queries.site import LocalSiteRow, load_local_site
@@ -182,6 +183,35 @@ def _check_edit(changes: dict[str, object]) -> None:
         raise LemmyError("unknown", "registration applications are not supported by this server yet")
 
 
+# Settings Lemmy has and Moot does not implement yet: each is accepted only at the value that says what Moot does
+# (or at the value already stored, so that a client sending back the whole form still saves), and refused
+# otherwise, rather than stored to do nothing. README.md, "Site settings", lists them.
+_NOT_IMPLEMENTED: dict[str, tuple[object, str]] = {
+    "captcha_enabled": (False, "captchas are not supported by this server yet"),
+    "captcha_difficulty": ("medium", "captchas are not supported by this server yet"),
+    "application_question": ("", "registration applications are not supported by this server yet"),
+    "application_email_admins": (False, "this server sends no email"),
+    "reports_email_admins": (False, "this server sends no email (and has no reports yet)"),
+    "hide_modlog_mod_names": (True, "this server has no modlog yet; moderators' names are shown nowhere"),
+}
+
+
+def _stored(loaded: LocalSiteRow, key: str) -> object:
+    return getattr(loaded.local_site, key)
+
+
+def _check_supported(loaded: LocalSiteRow, changes: dict[str, object]) -> None:
+    """Refuse a setting Moot would store and then ignore (a careful admin expects a setting to do something)."""
+    for key, (supported, reason) in _NOT_IMPLEMENTED.items():
+        value = changes.get(key)
+        if value is None or value == supported or value == _stored(loaded, key):
+            continue
+        raise LemmyError("unknown", f"{key}: {reason}")
+    theme = changes.get("default_theme")
+    if theme is not None and theme not in THEMES:
+        raise LemmyError("unknown", f"default_theme: this server's themes are {', '.join(THEMES)}")
+
+
 def _apply(target: object, keys: tuple[str, ...], changes: dict[str, object]) -> None:
     for key in keys:
         value = changes.get(key)
@@ -198,6 +228,7 @@ async def edit_site(session: AsyncSession, is_admin: bool, changes: dict[str, ob
     if loaded is None:
         raise LemmyError("couldnt_find_object", status=404)
     _check_edit(changes)
+    _check_supported(loaded, changes)
     now = utcnow()
     _apply(loaded.site, SITE_FIELDS, changes)
     _apply(loaded.local_site, LOCAL_SITE_FIELDS, changes)
@@ -221,6 +252,20 @@ async def edit_site(session: AsyncSession, is_admin: bool, changes: dict[str, ob
         domains = changes.get(key)
         if isinstance(domains, list):
             await _replace_instance_list(session, table, [str(d) for d in domains])
+    site_defaults.forget()
+
+
+async def block_instances(session: AsyncSession, domains: list[str]) -> None:
+    """Adds hosts to the site's federation blocklist, keeping what it holds: delivery, the inbox and every
+    outbound fetch then leave them alone (`InstanceLists.permits`). An admin lifts it with `PUT /site`."""
+    listed = set((await session.scalars(select(FederationBlocklist.instance_id))).all())
+    now = utcnow()
+    for domain in domains:
+        instance_id = await get_or_create_instance(session, domain)
+        if instance_id not in listed:
+            session.add(FederationBlocklist(instance_id=instance_id, published=now))
+            listed.add(instance_id)
+    await session.flush()
     site_defaults.forget()
 
 

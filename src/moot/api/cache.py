@@ -20,6 +20,8 @@ from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from moot.queries import defaults
+
 CACHEABLE_PATHS = frozenset(
     f"/api/v3{path}"
     for path in (
@@ -73,6 +75,9 @@ class AnonymousCache:
         self.inflight: dict[bytes, asyncio.Future[Entry | None]] = {}
         self.hits = 0
         self.misses = 0
+        # Answers kept under older site settings are dropped as soon as this process learns of new ones (an
+        # anonymous answer from before `private_instance` was turned on must not be replayed after it).
+        self.settings_generation = defaults.generation()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -84,6 +89,10 @@ class AnonymousCache:
         ):
             await self.app(scope, receive, send)
             return
+        if self.settings_generation != defaults.generation():
+            self.settings_generation = defaults.generation()
+            self.entries.clear()
+            self.total = 0
         key = scope["path"].encode() + b"?" + scope["query_string"]
         now = time.monotonic()
         entry = self.entries.get(key)

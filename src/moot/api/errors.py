@@ -36,7 +36,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         kind = "not_found" if exc.status_code == 404 else "unknown"
         body = {"error": kind} if kind == "not_found" else {"error": kind, "message": str(exc.detail)}
-        return JSONResponse(body, status_code=exc.status_code)
+        # A 405 carries `Allow` (the methods the path does take), as HTTP asks.
+        return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def crash(_request: Request, exc: Exception) -> JSONResponse:

@@ -52,9 +52,13 @@ def table_of(model: type[Base]) -> Table:
     return table
 
 
-async def insert_if_absent(session: AsyncSession, model: type[Base], values: dict[str, Any], key: str) -> None:
+async def insert_if_absent(
+    session: AsyncSession, model: type[Base], values: dict[str, Any], key: str | tuple[str, ...]
+) -> None:
     """INSERT ... ON CONFLICT (key) DO NOTHING, on either engine: for rows two requests may create at once
-    (the first activity of a new instance often arrives on several connections together)."""
+    (the first activity of a new instance often arrives on several connections together). `key` is the unique
+    column, or the columns of a composite key."""
     table = table_of(model)
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    await session.execute(insert(table).values(**values).on_conflict_do_nothing(index_elements=[key]))
+    columns = [key] if isinstance(key, str) else list(key)
+    await session.execute(insert(table).values(**values).on_conflict_do_nothing(index_elements=columns))

@@ -2,7 +2,14 @@
 
 The thread's home host (`alpha.example` in the shipped file) stands for this instance: its people and its
 community become local. People of other hosts become remote people, and the cross-post community
-(`news@beehaw.org`) a remote community, exactly as federation would have recorded them."""
+(`news@beehaw.org`) a remote community, exactly as federation would have recorded them.
+
+The demo's remote world is made up, even where its names are real (beehaw.org is someone's server), so the demo
+never talks to it: the import is one transaction that leaves nothing in the outgoing log (the activities the
+actions record for it are taken out before it commits), and the instances it invents go on the site's federation
+blocklist, the one rule delivery, the inbox and outbound fetches all ask (`InstanceLists.permits`). Whatever
+someone later does to the demo's remote posts and people is therefore not sent to those hosts either, until an
+admin takes them off the list."""
 
 from __future__ import annotations
 
@@ -13,7 +20,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.actions.accounts import create_local_user
@@ -21,9 +28,11 @@ from moot.actions.comments import create_comment
 from moot.actions.communities import create_community
 from moot.actions.posts import create_post
 from moot.actions.remote import upsert_remote_community, upsert_remote_person
-from moot.actions.site import ensure_site
+from moot.actions.site import block_instances, ensure_site
 from moot.db.community import Community
 from moot.db.engine import Database
+from moot.db.federation import SentActivity
+from moot.db.instance import Instance
 from moot.db.person import LocalUser, Person
 from moot.db.post import Post
 from moot.domain.timefmt import utcnow
@@ -39,10 +48,14 @@ class DemoSummary:
     crosspost_ids: list[int]
     comments: int
     created: bool
+    blocked: tuple[str, ...] = ()  # the remote hosts the import invented, now on the federation blocklist
 
     def __str__(self) -> str:
         state = "imported" if self.created else "already present"
-        return f"post {self.post_id} {state}, cross-posts {self.crosspost_ids}, {self.comments} comments"
+        text = f"post {self.post_id} {state}, cross-posts {self.crosspost_ids}, {self.comments} comments"
+        if self.blocked:
+            text += f"; the demo's remote instances are blocked, never contacted: {', '.join(self.blocked)}"
+        return text
 
 
 class _Importer:
@@ -51,6 +64,7 @@ class _Importer:
         self.settings = settings
         self.home = home
         self.actors: dict[str, Actor] = {}
+        self.local_ap_ids: set[str] = set()  # our people and communities the import acts as
 
     async def actor(self, handle: str) -> Actor:
         if handle in self.actors:
@@ -75,6 +89,7 @@ class _Importer:
             else:
                 found_user, found_person = found[0], found[1]
             actor = Viewer(local_user=found_user, person=found_person, token="")
+            self.local_ap_ids.add(found_person.ap_id)
         else:
             person = await upsert_remote_person(self.session, ap_id=f"https://{host}/u/{name}", name=name, domain=host)
             actor = RemoteActor(person=person)
@@ -87,10 +102,13 @@ class _Importer:
             existing = await self.session.scalar(
                 select(Community).where(Community.name == name, Community.local.is_(True))
             )
-            if existing is not None:
-                return existing
-            assert isinstance(creator, Viewer)
-            return await create_community(self.session, self.settings, creator, name=name, title=name.capitalize())
+            if existing is None:
+                assert isinstance(creator, Viewer)
+                existing = await create_community(
+                    self.session, self.settings, creator, name=name, title=name.capitalize()
+                )
+            self.local_ap_ids.add(existing.ap_id)
+            return existing
         return await upsert_remote_community(
             self.session, ap_id=f"https://{host}/c/{name}", name=name, domain=host, title=name.capitalize()
         )
@@ -100,6 +118,8 @@ async def _import(session: AsyncSession, settings: Settings, thread: dict[str, A
     post_data = thread["post"]
     home = post_data["community"].partition("@")[2]
     importer = _Importer(session, settings, home)
+    known = set((await session.scalars(select(Instance.domain))).all())
+    log_end = int(await session.scalar(select(func.max(SentActivity.id))) or 0)
     author = await importer.actor(post_data["author"])
     community = await importer.community(post_data["community"], author)
     existing = await session.scalar(
@@ -156,7 +176,21 @@ async def _import(session: AsyncSession, settings: Settings, thread: dict[str, A
             published=start + timedelta(minutes=5 * (index + 1)),
         )
         ids[item["id"]] = comment.id
-    return DemoSummary(post_id=post.id, crosspost_ids=crosspost_ids, comments=len(ids), created=True)
+    invented = await _keep_to_itself(session, importer, known, log_end)
+    return DemoSummary(post_id=post.id, crosspost_ids=crosspost_ids, comments=len(ids), created=True, blocked=invented)
+
+
+async def _keep_to_itself(session: AsyncSession, importer: _Importer, known: set[str], log_end: int) -> tuple[str, ...]:
+    """Nothing of the demo is ever sent: its activities leave the log before the transaction commits, and the
+    instances it made up are blocked. Instances known before the import (real peers) are left as they were."""
+    await session.execute(
+        delete(SentActivity).where(
+            SentActivity.id > log_end, SentActivity.actor_ap_id.in_(sorted(importer.local_ap_ids))
+        )
+    )
+    invented = sorted(set((await session.scalars(select(Instance.domain))).all()) - known)
+    await block_instances(session, invented)
+    return tuple(invented)
 
 
 async def load_demo(settings: Settings, file: str | Path | None = None) -> DemoSummary:

@@ -27,18 +27,21 @@ def instance_host(domain_or_url: str) -> str:
 class InstanceLists:
     blocked: frozenset[str]  # hosts, without ports
     allowed: frozenset[str]  # hosts, without ports; empty: every instance not blocked is allowed
+    # The admin's `federation_enabled`: off, no instance is permitted (Lemmy's check_apub_id_valid).
+    federation_enabled: bool = True
 
     @classmethod
-    def of(cls, blocked: list[str], allowed: list[str]) -> InstanceLists:
+    def of(cls, blocked: list[str], allowed: list[str], federation_enabled: bool = True) -> InstanceLists:
         return cls(
             blocked=frozenset(filter(None, map(instance_host, blocked))),
             allowed=frozenset(filter(None, map(instance_host, allowed))),
+            federation_enabled=federation_enabled,
         )
 
     def permits(self, domain_or_url: str) -> bool:
-        """Whether we may talk to the instance of this domain or URL: not blocked, and allowed when there is
-        an allowlist."""
+        """Whether we may talk to the instance of this domain or URL: federation on, not blocked, and allowed
+        when there is an allowlist."""
         host = instance_host(domain_or_url)
-        if not host or host in self.blocked:
+        if not self.federation_enabled or not host or host in self.blocked:
             return False
         return not self.allowed or host in self.allowed

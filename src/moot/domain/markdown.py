@@ -17,6 +17,8 @@ from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.subscript import sub_plugin
 from mdit_py_plugins.superscript import superscript_plugin
 
+from moot.domain.validation import clean_text
+
 # Longer input is cut before parsing: the parser and html5ever both have superlinear corners.
 MAX_INPUT_CHARS = 100_000
 # Caps nested blocks (blockquotes, lists, spoilers) and inline nesting, so hostile input cannot go deep.
@@ -136,14 +138,15 @@ _MD = _build_parser()
 def render_markdown(text: str) -> str:
     """Markdown (as Lemmy clients send it) to sanitised HTML."""
     # Our own output is shallow (MAX_NESTING), so it is cleaned whole even when it outgrows the input cap.
-    return _CLEANER.clean(str(_MD.render(text[:MAX_INPUT_CHARS])))
+    # Text is cleaned as it comes in (clean_text); done again here because nh3 cannot take a lone surrogate.
+    return _CLEANER.clean(str(_MD.render(clean_text(text[:MAX_INPUT_CHARS]))))
 
 
 def render_inline(text: str) -> str:
     """Inline markdown only, with no block wrapper: for one-line text such as titles."""
-    return _CLEANER.clean(str(_MD.renderInline(text[:MAX_INPUT_CHARS])))
+    return _CLEANER.clean(str(_MD.renderInline(clean_text(text[:MAX_INPUT_CHARS]))))
 
 
 def sanitize_html(html: str) -> str:
     """Untrusted HTML (rendered here or received by federation) reduced to the allowlist."""
-    return _CLEANER.clean(html[:MAX_INPUT_CHARS])
+    return _CLEANER.clean(clean_text(html[:MAX_INPUT_CHARS]))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
 
+from email_validator import EmailNotValidError, validate_email
+
 from moot.domain.errors import LemmyError
 
 TITLE_MIN, TITLE_MAX = 3, 200
@@ -68,6 +70,42 @@ TRACKING_PARAMS = frozenset(
 )
 
 
+# --- what comes in: numbers and text, before any other rule -------------------------------------------------
+# Lemmy's ids are i32 (serde refuses anything outside, a 400); its pages, limits and ban expiries i64, votes i16.
+I16_MIN, I16_MAX = -(2**15), 2**15 - 1
+I32_MIN, I32_MAX = -(2**31), 2**31 - 1
+I64_MIN, I64_MAX = -(2**63), 2**63 - 1
+
+# C0 control characters but tab, newline and carriage return, and DEL. PostgreSQL cannot store NUL at all (Lemmy
+# answers a 400 `couldnt_create_*` there), SQLite would keep it, and the rest only hide or garble text.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Half of a UTF-16 pair: JSON may spell one (`"\ud800"`), no UTF-8 text can hold one.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def as_id(text: str) -> int | None:
+    """An id written in a path or query (`/post/12`): ASCII digits within Lemmy's i32 range, else None (no row
+    has it, and a larger number would overflow the database's integer)."""
+    if not _ID_TEXT.fullmatch(text):
+        return None
+    value = int(text)
+    return value if I32_MIN <= value <= I32_MAX else None
+
+
+_ID_TEXT = re.compile("-?[0-9]{1,10}")
+
+
+def clean_text(text: str) -> str:
+    """The one rule for text as it comes in (API forms, page forms, federated documents), applied where it is
+    read: control characters dropped, a lone surrogate turned into U+FFFD. Every later check then measures what
+    will be stored, and both engines store the same thing."""
+    if _CONTROL.search(text):
+        text = _CONTROL.sub("", text)
+    if _LONE_SURROGATE.search(text):
+        text = _LONE_SURROGATE.sub("\ufffd", text)
+    return text
+
+
 def check_actor_name(name: str, max_length: int = DEFAULT_ACTOR_NAME_MAX) -> None:
     if len(name) < 3 or len(name) > max_length or not any(p.fullmatch(name) for p in _ACTOR_NAMES):
         raise LemmyError("invalid_name")
@@ -76,6 +114,24 @@ def check_actor_name(name: str, max_length: int = DEFAULT_ACTOR_NAME_MAX) -> Non
 def check_password(password: str) -> None:
     if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
         raise LemmyError("invalid_password")
+
+
+def normalize_email(email: str) -> str:
+    """An email address as it is stored and compared. It must be an address (syntax only: no DNS lookup, so
+    registration never waits on the network); email-validator normalises it (the domain in lower case, IDNA
+    and NFC), then the whole of it is lower-cased as Lemmy stores emails, so no two accounts differ only by case.
+    Refused as Lemmy 1.0 refuses it (`invalid_email_address`, with the address); 0.19 has no such check."""
+    cleaned = email.strip()
+    try:
+        checked = validate_email(cleaned, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise LemmyError("invalid_email_address", cleaned) from exc
+    return checked.normalized.lower()
+
+
+def looks_like_email(login: str) -> bool:
+    """Names never contain "@" (check_actor_name), so a login string with one can only mean an address."""
+    return "@" in login
 
 
 def utf16_length(text: str) -> int:

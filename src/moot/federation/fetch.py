@@ -11,6 +11,7 @@ import asyncio
 import functools
 import ipaddress
 import json
+import re
 import socket
 import ssl
 import zlib
@@ -24,11 +25,13 @@ import httpx
 
 from moot import __version__
 from moot.federation.netguard import (
+    HostMap,
     IPAddress,
+    IPNetwork,
     ParsedTarget,
     UnsafeTarget,
     check_url,
-    is_public_address,
+    is_allowed_address,
     parse_ip,
 )
 
@@ -53,7 +56,12 @@ def user_agent(hostname: str) -> str:
 @dataclass(frozen=True)
 class FetchPolicy:
     """Limits for outbound requests; `allow_insecure_and_private` is the MOOT_FEDERATION_DEBUG test mode
-    (http, explicit ports and loopback/private addresses allowed)."""
+    (http, explicit ports and loopback/private addresses allowed).
+
+    `ca_file` (MOOT_FEDERATION_CA_FILE) adds certificate authorities to certifi's. `static_hosts` and
+    `allowed_networks` (MOOT_FEDERATION_HOSTS, MOOT_FEDERATION_ALLOW_ADDRESSES) are for test and lab setups: a
+    fixed name table used instead of DNS, and addresses let through although not public. Every other rule
+    (https, no explicit port, every other private address refused) stays on."""
 
     allow_insecure_and_private: bool = False
     timeout: float = 10.0
@@ -61,6 +69,9 @@ class FetchPolicy:
     max_redirects: int = 1
     max_depth: int = 32
     user_agent: str = field(default=f"Moot/{__version__}")
+    ca_file: str = ""
+    static_hosts: HostMap = ()
+    allowed_networks: tuple[IPNetwork, ...] = ()
 
 
 class FetchError(Exception):
@@ -111,8 +122,12 @@ async def system_resolver(host: str, port: int) -> list[str]:
 
 
 @functools.cache
-def _ssl_context() -> ssl.SSLContext:
-    return ssl.create_default_context(cafile=certifi.where())
+def _ssl_context(extra_ca_file: str = "") -> ssl.SSLContext:
+    """certifi's authorities, plus those of `extra_ca_file` (a PEM bundle) when one is configured."""
+    context = ssl.create_default_context(cafile=certifi.where())
+    if extra_ca_file:
+        context.load_verify_locations(cafile=extra_ca_file)
+    return context
 
 
 # --- checks -------------------------------------------------------------------------------------------
@@ -129,16 +144,25 @@ def _canonical(ip: IPAddress) -> IPAddress:
     return ip
 
 
+async def _names(target: ParsedTarget, ctx: _Context) -> list[str]:
+    if parse_ip(target.host) is not None:
+        return [target.host]
+    for host, fixed in ctx.policy.static_hosts:
+        if host == target.host:
+            return [str(ip) for ip in fixed]
+    return await ctx.resolver(target.host, target.port)
+
+
 async def _resolve(target: ParsedTarget, ctx: _Context) -> list[IPAddress]:
-    literal = parse_ip(target.host)
-    names = [target.host] if literal is not None else await ctx.resolver(target.host, target.port)
+    names = await _names(target, ctx)
     addresses = [parse_ip(name) for name in names]
     valid = [a for a in addresses if a is not None]
     if not valid or len(valid) != len(addresses):
         raise FetchError("dns", f"{target.host}: no usable address")
     if not ctx.policy.allow_insecure_and_private:
         # ANY bad address refuses the host: a name that points inside, even partly, is not a remote server.
-        bad = [a for a in valid if not is_public_address(a)]
+        # Only the addresses an operator listed in MOOT_FEDERATION_ALLOW_ADDRESSES are let through.
+        bad = [a for a in valid if not is_allowed_address(_canonical(a), ctx.policy.allowed_networks)]
         if bad:
             raise FetchError("private address", f"{target.host} -> {bad[0]}")
     return list(dict.fromkeys(_canonical(a) for a in valid))
@@ -192,8 +216,28 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+# The escape of half a UTF-16 pair (`\ud800`); only a document with one needs its strings looked at.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    stack: list[Any] = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, str) and _SURROGATE.search(node):
+            return True
+    return False
+
+
 def parse_json_object(body: bytes, max_depth: int = 32) -> dict[str, Any]:
-    """Strict JSON: UTF-8, a single top-level object, no trailing data, no NaN, no duplicate keys, depth capped."""
+    """Strict JSON: UTF-8, a single top-level object, no trailing data, no NaN, no duplicate keys, depth capped,
+    no lone surrogate (`"\\ud800"`: serde_json refuses it, so Lemmy does, and no UTF-8 text can store it)."""
     try:
         value = json.loads(body.decode("utf-8"), parse_constant=_no_constants, object_pairs_hook=_no_duplicates)
     except RecursionError as exc:
@@ -204,6 +248,8 @@ def parse_json_object(body: bytes, max_depth: int = 32) -> dict[str, Any]:
         raise FetchError("not an object", type(value).__name__)
     if _depth(value) > max_depth:
         raise FetchError("too deep", f"over {max_depth}")
+    if _SURROGATE_ESCAPE.search(body) and _has_lone_surrogate(value):
+        raise FetchError("invalid json", "a lone surrogate in a string")
     return value
 
 
@@ -242,9 +288,10 @@ def _pinned_request(
     return httpx.Request(method, url, headers=headers, content=content, extensions={"sni_hostname": target.host})
 
 
-def _new_transport() -> httpx.AsyncHTTPTransport:
+def _new_transport(policy: FetchPolicy) -> httpx.AsyncHTTPTransport:
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=0)
-    return httpx.AsyncHTTPTransport(verify=_ssl_context(), retries=0, trust_env=False, limits=limits)
+    context = _ssl_context(policy.ca_file)
+    return httpx.AsyncHTTPTransport(verify=context, retries=0, trust_env=False, limits=limits)
 
 
 async def _connect_any(transport: httpx.AsyncBaseTransport, requests: list[httpx.Request]) -> httpx.Response:
@@ -269,7 +316,7 @@ async def _open(
     async with AsyncExitStack() as stack:
         transport = ctx.transport
         if transport is None:
-            transport = await stack.enter_async_context(_new_transport())
+            transport = await stack.enter_async_context(_new_transport(ctx.policy))
         response = await _connect_any(transport, requests)
         stack.push_async_callback(response.aclose)
         yield response

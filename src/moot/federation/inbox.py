@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.actions import comments as comment_actions
 from moot.actions import communities as community_actions
@@ -24,10 +25,12 @@ from moot.actions.federation import ALIVE_RESOLUTION
 from moot.db.comment import Comment
 from moot.db.community import Community
 from moot.db.engine import Database
+from moot.db.federation import ReceivedActivity
 from moot.db.person import Person
 from moot.db.post import Post
 from moot.domain.errors import LemmyError
 from moot.domain.instances import instance_host
+from moot.domain.visibility import visible_to_other_servers
 from moot.federation import outbox
 from moot.federation.fetch import FetchError, FetchPolicy, parse_json_object
 from moot.federation.parse import ParsedActivity, Refused, announced_activity, id_of, parse_activity, parse_comment
@@ -39,6 +42,12 @@ from moot.queries.viewer import RemoteActor
 from moot.settings import Settings
 
 log = logging.getLogger(__name__)
+# The ids an activity is received under: its own, and the Announce's that brought it, outermost first.
+Received = tuple[str, ...]
+# The write an activity makes, run by `Inbox._apply` in the activity's one transaction.
+Change = Callable[[AsyncSession], Awaitable[None]]
+# One handler per activity type: (resolver, activity, the announcing community or None, received ids).
+Handler = Callable[["Resolver", ParsedActivity, Community | None, Received], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +84,18 @@ class Inbox:
         self.policy = policy
         self._alive_marked: dict[str, float] = {}  # domain -> when this process last marked it alive
         self._own_hosts = own_host_headers(settings)
+        self._handlers: dict[str, Handler] = {
+            "Announce": self.on_announce,
+            "Create": self.on_create,
+            "Update": self.on_update,
+            "Like": self.on_like,
+            "Dislike": self.on_dislike,
+            "Undo": self.on_undo,
+            "Delete": self.on_delete,
+            "Follow": self.on_follow,
+            "Accept": self.on_accept,
+            "Reject": self.on_reject,
+        }
 
     async def receive(self, method: str, path_with_query: str, headers: Mapping[str, str], body: bytes) -> InboxResult:
         try:
@@ -91,11 +112,11 @@ class Inbox:
             await self._verify(resolver, method, path_with_query, headers, body, activity.actor)
         except (SignatureError, Refused) as exc:
             return InboxResult(401, f"signature refused: {getattr(exc, 'reason', exc)}")
-        if not await self._first_time(activity.ap_id):
+        if await self._seen(activity.ap_id):
             return InboxResult(200, "already received")
         try:
             await self._mark_alive(activity.actor)
-            await self.dispatch(resolver, activity, announced_by=None)
+            await self.dispatch(resolver, activity, announced_by=None, received=(activity.ap_id,))
         except Refused as exc:
             log.info("refused %s %s: %s", activity.kind, activity.ap_id, exc.reason)
             return InboxResult(400, exc.reason)
@@ -135,12 +156,28 @@ class Inbox:
             lists = await instance_lists(session)
         return lists.permits(actor)
 
-    async def _first_time(self, ap_id: str) -> bool:
-        try:
-            async with self.db.write() as session:
-                return await federation_actions.record_received(session, ap_id)
-        except IntegrityError:
-            return False
+    async def _seen(self, ap_id: str) -> bool:
+        async with self.db.read() as session:
+            return await session.get(ReceivedActivity, ap_id) is not None
+
+    async def _apply(self, received: Received, change: Change | None = None) -> None:
+        """The one transaction of an activity: its id (and the announce's around it) recorded as received, the
+        change, and the activities the change causes (a re-announce to the community's followers) commit
+        together or not at all, so a crash never leaves a change without its announce while the sender's retry
+        is answered "already received". What the change needed from elsewhere (authors, the community, the
+        thread) was fetched and stored before. A concurrent delivery of the same activity, or a concurrent
+        store of the same object, loses on a unique key, rolls back whole and runs once more: then it finds the
+        id received (and changes nothing), or the object stored (and updates it)."""
+        for attempt in (1, 2):
+            try:
+                async with self.db.write() as session:
+                    fresh = [await federation_actions.record_received(session, ap_id) for ap_id in received]
+                    if change is not None and all(fresh):
+                        await change(session)
+                return
+            except IntegrityError:
+                if attempt == 2:
+                    raise
 
     async def _mark_alive(self, actor: str) -> None:
         domain = _domain(actor)
@@ -155,32 +192,45 @@ class Inbox:
 
     # Dispatch
 
-    async def dispatch(self, resolver: Resolver, activity: ParsedActivity, announced_by: Community | None) -> None:
-        handler = getattr(self, f"on_{activity.kind.lower()}", None)
+    async def dispatch(
+        self, resolver: Resolver, activity: ParsedActivity, announced_by: Community | None, received: Received
+    ) -> None:
+        """Hands the activity to its handler (the table below: every type we take, nothing found by name), which
+        fetches what it needs and ends in exactly one `_apply`."""
+        handler = self._handlers.get(activity.kind)
         if handler is None:
             raise Refused(f"{activity.kind} is not handled yet")
-        await handler(resolver, activity, announced_by)
+        await handler(resolver, activity, announced_by, received)
 
-    async def on_announce(self, resolver: Resolver, activity: ParsedActivity, _by: Community | None) -> None:
+    async def on_announce(
+        self, resolver: Resolver, activity: ParsedActivity, _by: Community | None, received: Received
+    ) -> None:
         if activity.object is not None and activity.inner_kind in ("Page", "Note", "Article"):
-            return  # Announce{Page} is for Mastodon; the Announce{Create} beside it carries the same post.
+            # Announce{Page} is for Mastodon; the Announce{Create} beside it carries the same post.
+            return await self._apply(received)
         group = await resolver.community(activity.actor)
         inner = announced_activity(activity)
         if _domain(inner.actor) == self.settings.domain:
-            return  # our own activity coming back from the community: already applied here
+            return await self._apply(received)  # our own activity coming back from the community: applied here
         if not await self._instance_allowed(inner.actor):
             raise Refused("the announced activity comes from a blocked instance")
-        if not await self._first_time(inner.ap_id):
-            return
-        await self.dispatch(resolver, inner, announced_by=group)
+        if await self._seen(inner.ap_id):
+            return await self._apply(received)
+        await self.dispatch(resolver, inner, announced_by=group, received=(*received, inner.ap_id))
 
-    async def on_create(self, resolver: Resolver, activity: ParsedActivity, by: Community | None) -> None:
-        await self._create_or_update(resolver, activity, by)
+    async def on_create(
+        self, resolver: Resolver, activity: ParsedActivity, by: Community | None, received: Received
+    ) -> None:
+        await self._create_or_update(resolver, activity, by, received)
 
-    async def on_update(self, resolver: Resolver, activity: ParsedActivity, by: Community | None) -> None:
-        await self._create_or_update(resolver, activity, by)
+    async def on_update(
+        self, resolver: Resolver, activity: ParsedActivity, by: Community | None, received: Received
+    ) -> None:
+        await self._create_or_update(resolver, activity, by, received)
 
-    async def _create_or_update(self, resolver: Resolver, activity: ParsedActivity, by: Community | None) -> None:
+    async def _create_or_update(
+        self, resolver: Resolver, activity: ParsedActivity, by: Community | None, received: Received
+    ) -> None:
         obj = activity.object
         if obj is None:
             obj = await resolver.fetch(activity.object_id or "")
@@ -190,43 +240,69 @@ class Inbox:
             if by is not None:
                 # The group vouches only for its own community (R3): the thread must be one of its posts.
                 _same_community(await self._community_of(await resolver.object(parsed_comment.in_reply_to)), by)
-            comment = await resolver.store_comment(parsed_comment)
-            await self._announce_if_ours(activity, await self._community_of_post(comment.post_id), by)
-            return
+            comment_parts = await resolver.comment_parts(parsed_comment)
+
+            async def store_comment(session: AsyncSession) -> None:
+                comment = await resolver.write_comment(session, comment_parts)
+                await self._announce_if_ours(session, activity, await _community_of_post(session, comment.post_id), by)
+
+            return await self._apply(received, store_comment)
         parsed = parse_page(obj)
         community = by or await resolver.community_of(parsed)
         if by is not None and by.ap_id not in parsed.community_candidates:
             raise Refused("announced post belongs to another community")
-        post = await resolver.store_post(parsed, community)
-        await self._announce_if_ours(activity, await self._community_of_post(post.id), by)
+        post_parts = await resolver.post_parts(parsed, community)
 
-    async def on_like(self, resolver: Resolver, activity: ParsedActivity, by: Community | None) -> None:
-        await self._vote(resolver, activity, 1, by)
+        async def store_post(session: AsyncSession) -> None:
+            post = await resolver.write_post(session, post_parts)
+            await self._announce_if_ours(session, activity, post.community_id, by)
 
-    async def on_dislike(self, resolver: Resolver, activity: ParsedActivity, by: Community | None) -> None:
-        await self._vote(resolver, activity, -1, by)
+        await self._apply(received, store_post)
 
-    async def _vote(self, resolver: Resolver, activity: ParsedActivity, score: int, by: Community | None) -> None:
+    async def on_like(
+        self, resolver: Resolver, activity: ParsedActivity, by: Community | None, received: Received
+    ) -> None:
+        await self._vote(resolver, activity, 1, by, received)
+
+    async def on_dislike(
+        self, resolver: Resolver, activity: ParsedActivity, by: Community | None, received: Received
+    ) -> None:
+        await self._vote(resolver, activity, -1, by, received)
+
+    async def _vote(
+        self, resolver: Resolver, activity: ParsedActivity, score: int, by: Community | None, received: Received
+    ) -> None:
         target = await resolver.find_object(activity.object_id or "")
         if target is None:
             target = await resolver.object(activity.object_id or "")
-        await self._set_vote(resolver, activity, target, score, by)
+        await self._set_vote(resolver, activity, target, score, by, received)
 
     async def _set_vote(
-        self, resolver: Resolver, activity: ParsedActivity, target: Post | Comment, score: int, by: Community | None
+        self,
+        resolver: Resolver,
+        activity: ParsedActivity,
+        target: Post | Comment,
+        score: int,
+        by: Community | None,
+        received: Received,
     ) -> None:
         """The actor's own vote on `target`; through an Announce, only on the announcing community's content."""
         community_id = await self._community_of(target)
         _same_community(community_id, by)
         voter = RemoteActor(person=await resolver.person(activity.actor))
-        async with self.db.write() as session:
+
+        async def vote(session: AsyncSession) -> None:
             if isinstance(target, Post):
                 await post_actions.vote_post(session, voter, target.id, score)
             else:
                 await comment_actions.vote_comment(session, voter, target.id, score)
-        await self._announce_if_ours(activity, community_id, by)
+            await self._announce_if_ours(session, activity, community_id, by)
 
-    async def on_undo(self, resolver: Resolver, activity: ParsedActivity, by: Community | None) -> None:
+        await self._apply(received, vote)
+
+    async def on_undo(
+        self, resolver: Resolver, activity: ParsedActivity, by: Community | None, received: Received
+    ) -> None:
         inner = activity.object
         if inner is None:
             raise Refused("Undo must embed the activity it undoes")
@@ -236,32 +312,41 @@ class Inbox:
             # Matched by actor and object, never by the inner type (Lemmy's fixture wraps a Like for a Dislike).
             target = await resolver.find_object(target_id or "")
             if target is None:
-                return
-            await self._set_vote(resolver, activity, target, 0, by)
+                return await self._apply(received)
+            await self._set_vote(resolver, activity, target, 0, by, received)
         elif kind == "Follow":
-            await self._unfollow(resolver, activity.actor, target_id or "")
+            await self._unfollow(activity.actor, target_id or "", received)
         elif kind == "Delete":
-            await self._delete(resolver, activity, target_id or "", restore=True, by=by)
+            await self._delete(resolver, activity, target_id or "", restore=True, by=by, received=received)
         else:
             raise Refused(f"Undo of {kind} is not handled yet")
 
-    async def on_delete(self, resolver: Resolver, activity: ParsedActivity, by: Community | None) -> None:
-        await self._delete(resolver, activity, activity.object_id or "", restore=False, by=by)
+    async def on_delete(
+        self, resolver: Resolver, activity: ParsedActivity, by: Community | None, received: Received
+    ) -> None:
+        await self._delete(resolver, activity, activity.object_id or "", restore=False, by=by, received=received)
 
     async def _delete(
-        self, resolver: Resolver, activity: ParsedActivity, target_id: str, restore: bool, by: Community | None
+        self,
+        resolver: Resolver,
+        activity: ParsedActivity,
+        target_id: str,
+        restore: bool,
+        by: Community | None,
+        received: Received,
     ) -> None:
         if target_id == activity.actor:
-            return  # account deletion: not handled yet (content stays)
+            return await self._apply(received)  # account deletion: not handled yet (content stays)
         target = await resolver.find_object(target_id)
         if target is None:
-            return  # never seen: nothing to delete
+            return await self._apply(received)  # never seen: nothing to delete
         author = RemoteActor(person=await resolver.person(activity.actor))
         if target.creator_id != author.person_id:
             raise Refused("only the author deletes; moderator removal is not handled yet")
         community_id = await self._community_of(target)
         _same_community(community_id, by)
-        async with self.db.write() as session:
+
+        async def delete(session: AsyncSession) -> None:
             try:
                 if isinstance(target, Post):
                     await post_actions.delete_post(session, author, target.id, not restore)
@@ -270,45 +355,68 @@ class Inbox:
             except LemmyError as exc:
                 if exc.error not in ("couldnt_update_post", "couldnt_update_comment"):
                     raise
-                return  # already in that state
-        await self._announce_if_ours(activity, community_id, by)
+                return  # already in that state (checked before anything changed)
+            await self._announce_if_ours(session, activity, community_id, by)
 
-    async def on_follow(self, resolver: Resolver, activity: ParsedActivity, _by: Community | None) -> None:
+        await self._apply(received, delete)
+
+    async def on_follow(
+        self, resolver: Resolver, activity: ParsedActivity, _by: Community | None, received: Received
+    ) -> None:
         async with self.db.read() as session:
             community = await session.scalar(
                 select(Community).where(Community.ap_id == activity.object_id, Community.local.is_(True))
             )
         if community is None:
             raise Refused("follows are accepted for local communities only")
+        if not visible_to_other_servers(community):
+            raise Refused("couldnt_find_community")  # a local-only community does not exist for other servers
         follower = await resolver.person(activity.actor)
-        async with self.db.write() as session:
+
+        async def follow(session: AsyncSession) -> None:
             await community_actions.follow_community(session, RemoteActor(person=follower), community.id, True)
             await outbox.accept_follow(session, community, follower, activity.raw)
 
-    async def _unfollow(self, resolver: Resolver, actor: str, community_ap_id: str) -> None:
+        await self._apply(received, follow)
+
+    async def _unfollow(self, actor: str, community_ap_id: str, received: Received) -> None:
         async with self.db.read() as session:
             community = await session.scalar(select(Community).where(Community.ap_id == community_ap_id))
             person = await session.scalar(select(Person).where(Person.ap_id == actor))
         if community is None or person is None:
-            return
-        async with self.db.write() as session:
-            await community_actions.follow_community(session, RemoteActor(person=person), community.id, False)
+            return await self._apply(received)
+        community_id = community.id
 
-    async def on_accept(self, resolver: Resolver, activity: ParsedActivity, _by: Community | None) -> None:
+        async def unfollow(session: AsyncSession) -> None:
+            await community_actions.follow_community(session, RemoteActor(person=person), community_id, False)
+
+        await self._apply(received, unfollow)
+
+    async def on_accept(
+        self, resolver: Resolver, activity: ParsedActivity, _by: Community | None, received: Received
+    ) -> None:
         """The community accepted one of our people's follows: matched by (person, community), never by id."""
         follow = activity.object
         follower_id = id_of(follow.get("actor")) if follow else None
         if follow is not None and id_of(follow.get("object")) not in (None, activity.actor):
             raise Refused("a community accepts follows of itself only")
-        async with self.db.write() as session:
+
+        async def accepted(session: AsyncSession) -> None:
             if not await federation_actions.follow_accepted(session, activity.actor, follower_id or ""):
                 raise Refused("Accept of a follow we did not send")
 
-    async def on_reject(self, resolver: Resolver, activity: ParsedActivity, _by: Community | None) -> None:
+        await self._apply(received, accepted)
+
+    async def on_reject(
+        self, resolver: Resolver, activity: ParsedActivity, _by: Community | None, received: Received
+    ) -> None:
         follow = activity.object
         follower_id = id_of(follow.get("actor")) if follow else None
-        async with self.db.write() as session:
+
+        async def rejected(session: AsyncSession) -> None:
             await federation_actions.follow_rejected(session, activity.actor, follower_id or "")
+
+        await self._apply(received, rejected)
 
     # Helpers
 
@@ -323,14 +431,25 @@ class Inbox:
         assert community_id is not None
         return community_id
 
-    async def _announce_if_ours(self, activity: ParsedActivity, community_id: int, by: Community | None) -> None:
-        """Something a remote person did in one of our communities goes on to the community's followers."""
+    async def _announce_if_ours(
+        self, session: AsyncSession, activity: ParsedActivity, community_id: int, by: Community | None
+    ) -> None:
+        """Something a remote person did in one of our communities goes on to the community's followers, in the
+        transaction that applies it. Every change an activity makes in a community passes here: in a local-only
+        one it is refused, and the transaction with it (Lemmy's can_accept_activity_in_community)."""
         if by is not None:
             return
-        async with self.db.write() as session:
-            community = await session.get(Community, community_id)
-            if community is not None and community.local:
-                await outbox.announce_received(session, community, activity.raw)
+        community = await session.get(Community, community_id)
+        if community is not None and not visible_to_other_servers(community):
+            raise Refused("couldnt_find_community")
+        if community is not None and community.local:
+            await outbox.announce_received(session, community, activity.raw)
+
+
+async def _community_of_post(session: AsyncSession, post_id: int) -> int:
+    community_id = await session.scalar(select(Post.community_id).where(Post.id == post_id))
+    assert community_id is not None
+    return community_id
 
 
 def _same_community(community_id: int, by: Community | None) -> None:

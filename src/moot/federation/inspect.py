@@ -9,6 +9,7 @@ from moot.api.limits import json_depth_ok
 from moot.federation.fetch import FetchError, parse_json_object
 from moot.federation.parse import (
     ACTOR_TYPES,
+    COLLECTION_TYPES,
     POST_TYPES,
     Refused,
     announced_activity,
@@ -18,10 +19,10 @@ from moot.federation.parse import (
     parse_comment,
     parse_post,
     require_str,
+    type_of,
 )
 
 MAX_BYTES = 1024 * 1024
-COLLECTION_TYPES = {"Collection", "OrderedCollection", "CollectionPage", "OrderedCollectionPage"}
 
 
 def _lines(title: str, fields: dict[str, Any]) -> list[str]:
@@ -37,7 +38,7 @@ def _lines(title: str, fields: dict[str, Any]) -> list[str]:
 
 
 def _object_lines(obj: dict[str, Any]) -> list[str]:
-    kind = obj.get("type")
+    kind = type_of(obj)
     if kind == "Note" and obj.get("inReplyTo"):
         c = parse_comment(obj)
         return _lines(
@@ -136,7 +137,7 @@ def describe(raw: bytes) -> tuple[bool, str]:
     """(accepted, report). The report names the kind, actor, object, community and kept fields, or the reason."""
     try:
         data = _load(raw)
-        kind = data.get("type")
+        kind = type_of(data)
         if kind in POST_TYPES | ACTOR_TYPES | COLLECTION_TYPES | {"Tombstone"}:
             return True, "\n".join(_object_lines(data))
         return True, "\n".join(_activity_lines(data))

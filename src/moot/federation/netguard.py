@@ -185,9 +185,52 @@ def check_url(url: str, allow_insecure: bool) -> ParsedTarget:
         raise UnsafeTarget("userinfo", "credentials in URL")
     if _explicit_port(parsed) and not allow_insecure:
         raise UnsafeTarget("port", str(parsed.port))
-    if not parsed.host:
+    try:
+        decoded_host = parsed.host
+    except ValueError as exc:
+        # httpx decodes an IDNA A-label only when asked: a malformed one (`xn--localhost-`) raises here.
+        raise UnsafeTarget("invalid host", repr(parsed.raw_host.decode("ascii", "replace"))) from exc
+    if not decoded_host:
         raise UnsafeTarget("invalid host", "empty")
-    host = normalise_host(parsed.host)
+    host = normalise_host(decoded_host)
     port = parsed.port if parsed.port is not None else DEFAULT_PORTS[parsed.scheme]
     path = parsed.raw_path.decode("ascii") or "/"
     return ParsedTarget(scheme=parsed.scheme, host=host, port=port, path=path)
+
+
+# --- test and lab setups (MOOT_FEDERATION_HOSTS, MOOT_FEDERATION_ALLOW_ADDRESSES) -----------------------
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+HostMap = tuple[tuple[str, tuple[IPAddress, ...]], ...]
+
+
+def parse_host_map(text: str, setting: str = "MOOT_FEDERATION_HOSTS") -> HostMap:
+    """`name=address,name=address`: a fixed table used instead of DNS for those names (a name may repeat)."""
+    table: dict[str, list[IPAddress]] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, address = item.partition("=")
+        ip = parse_ip(address.strip())
+        if not sep or ip is None or parse_ip(name.strip()) is not None:
+            raise ValueError(f"{setting}: expected name=address, got {item!r}")
+        try:
+            host = normalise_host(name.strip())
+        except UnsafeTarget as exc:
+            raise ValueError(f"{setting}: {exc}") from exc
+        table.setdefault(host, []).append(ip)
+    return tuple((host, tuple(ips)) for host, ips in table.items())
+
+
+def parse_networks(text: str, setting: str = "MOOT_FEDERATION_ALLOW_ADDRESSES") -> tuple[IPNetwork, ...]:
+    """`address or network,...` (`127.0.1.0/24,::1`): an explicit list of addresses the guard lets through."""
+    networks = []
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=True))
+        except ValueError as exc:
+            raise ValueError(f"{setting}: {exc}") from exc
+    return tuple(networks)
+
+
+def is_allowed_address(ip: IPAddress, allowed: tuple[IPNetwork, ...]) -> bool:
+    """A public address, or one on the explicit allowlist (its networks compared in the address's own family)."""
+    return is_public_address(ip) or any(ip.version == net.version and ip in net for net in allowed)

@@ -11,7 +11,7 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import exists, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.db.comment import Comment
@@ -19,8 +19,11 @@ from moot.db.community import Community
 from moot.db.federation import SentActivity
 from moot.db.person import Person
 from moot.db.post import Post
+from moot.db.site import LocalSite
+from moot.domain.commentpath import parent_id
 from moot.domain.mentions import scrape_mentions
 from moot.domain.timefmt import utcnow
+from moot.domain.visibility import visible_to_other_servers
 from moot.federation import protocol
 from moot.federation.protocol import PUBLIC, Json
 
@@ -40,24 +43,32 @@ async def record(
     inboxes: list[str] | None = None,
     followers_of: int | None = None,
     all_instances: bool = False,
-) -> SentActivity:
-    row = SentActivity(
-        ap_id=str(data["id"]),
-        data=json.dumps(data, separators=(",", ":"), ensure_ascii=False),
-        send_inboxes=json.dumps(sorted(set(inboxes or []))),
-        send_community_followers_of=followers_of,
-        send_all_instances=all_instances,
-        actor_ap_id=str(data["actor"]),
-        published=utcnow(),
-    )
-    session.add(row)
-    await session.flush()
-    return row
+) -> None:
+    """One row in the log, unless the admin turned federation off (`federation_enabled`): then nothing made
+    meanwhile is ever sent, not even after it is turned on again (as Lemmy refuses every send while it is off).
+    The switch is read by the INSERT itself, so a write pays no extra statement for it."""
+    values: dict[str, Any] = {
+        "ap_id": str(data["id"]),
+        "data": json.dumps(data, separators=(",", ":"), ensure_ascii=False),
+        "send_inboxes": json.dumps(sorted(set(inboxes or []))),
+        "send_community_followers_of": followers_of,
+        "send_all_instances": all_instances,
+        "actor_ap_id": str(data["actor"]),
+        "published": utcnow(),
+    }
+    columns = SentActivity.__table__.c
+    row = select(*[literal(value, columns[name].type).label(name) for name, value in values.items()])
+    federating = exists().where(LocalSite.federation_enabled.is_(True))
+    await session.flush()  # the change this activity describes goes first, as it always has
+    await session.execute(insert(SentActivity).from_select(list(values), row.where(federating)))
 
 
 async def send_to_community(session: AsyncSession, community: Community, data: Json, extra_inboxes: list[str]) -> None:
     """A local community announces the activity to its followers' instances; a remote one gets it in its inbox
-    and announces it itself. People named in `extra_inboxes` (mentions, parent authors) get it directly."""
+    and announces it itself. People named in `extra_inboxes` (mentions, parent authors) get it directly.
+    Nothing of a local-only community ever leaves this server, to anyone (domain/visibility.py)."""
+    if not visible_to_other_servers(community):
+        return
     if community.local:
         await record(session, protocol.announce(origin(community.ap_id), community, data), followers_of=community.id)
         if data.get("type") in ("Create", "Update") and isinstance(data.get("object"), dict):
@@ -116,22 +127,34 @@ async def _mentions(session: AsyncSession, comment: Comment, parent_author: Pers
     return list(unique.values())
 
 
+async def comment_note(
+    session: AsyncSession, comment: Comment, creator: Person, community: Community
+) -> tuple[Json, list[Person]]:
+    """The Note of a local comment and the people it mentions: the one builder for the Note sent in its
+    Create/Update and the Note served at its id, so both carry the same mentions (the author of the post or
+    comment it replies to, and every `@name@host` in it that names someone we know)."""
+    post = await session.get(Post, comment.post_id)
+    assert post is not None
+    parent_ap_id, parent_author = post.ap_id, await session.get(Person, post.creator_id)
+    replied_to = parent_id(comment.path)
+    if replied_to is not None:
+        parent = await session.get(Comment, replied_to)
+        if parent is not None:
+            parent_ap_id, parent_author = parent.ap_id, await session.get(Person, parent.creator_id)
+    mentioned = await _mentions(session, comment, parent_author)
+    note = protocol.note_json(comment, creator, community, parent_ap_id, [(p.ap_id, n) for p, n in mentioned])
+    return note, [p for p, _ in mentioned]
+
+
 async def comment_saved(session: AsyncSession, actor: Person, comment: Comment, created: bool) -> None:
     if not actor.local:
         return
     post = await session.get(Post, comment.post_id)
     assert post is not None
     community = await _community(session, post.community_id)
-    parent_ap_id, parent_author = post.ap_id, await session.get(Person, post.creator_id)
-    parent_path = comment.path.split(".")
-    if len(parent_path) > 2:
-        parent = await session.get(Comment, int(parent_path[-2]))
-        if parent is not None:
-            parent_ap_id, parent_author = parent.ap_id, await session.get(Person, parent.creator_id)
-    mentioned = await _mentions(session, comment, parent_author)
-    note = protocol.note_json(comment, actor, community, parent_ap_id, [(p.ap_id, n) for p, n in mentioned])
-    data = _create_or_update("Create" if created else "Update", actor, note, community, [p.ap_id for p, _ in mentioned])
-    inboxes = [p.shared_inbox_url or p.inbox_url or "" for p, _ in mentioned if not p.local]
+    note, mentioned = await comment_note(session, comment, actor, community)
+    data = _create_or_update("Create" if created else "Update", actor, note, community, [p.ap_id for p in mentioned])
+    inboxes = [p.shared_inbox_url or p.inbox_url or "" for p in mentioned if not p.local]
     await send_to_community(session, community, data, [i for i in inboxes if i])
 
 

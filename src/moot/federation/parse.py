@@ -35,8 +35,12 @@ ACTIVITY_TYPES = {
 }
 POST_TYPES = {"Page", "Article", "Note", "Video", "Event", "Question"}
 ACTOR_TYPES = {"Person", "Service", "Organization", "Application", "Group"}
+COLLECTION_TYPES = {"Collection", "OrderedCollection", "CollectionPage", "OrderedCollectionPage"}
+KNOWN_TYPES = ACTIVITY_TYPES | POST_TYPES | ACTOR_TYPES | COLLECTION_TYPES | {"Tombstone"}
 MAX_LIST = 200
 MAX_NAME = 255
+# Ids, URLs, names and types never contain control characters; a lone surrogate cannot even be stored.
+_NOT_IN_IDS = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
 
 
 class Refused(Exception):
@@ -47,13 +51,16 @@ class Refused(Exception):
         self.reason = reason
 
 
+def _reference(value: Any) -> str | None:
+    """A string fit to be an id, a URL or a name: anything with a control character is none of those."""
+    return value if isinstance(value, str) and not _NOT_IN_IDS.search(value) else None
+
+
 def id_of(value: Any) -> str | None:
     """An ActivityPub reference: a URL string, or an object carrying `id`."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and isinstance(value.get("id"), str):
-        return str(value["id"])
-    return None
+    if isinstance(value, dict):
+        value = value.get("id")
+    return _reference(value)
 
 
 def ids_of(value: Any) -> list[str]:
@@ -64,8 +71,12 @@ def ids_of(value: Any) -> list[str]:
 
 
 def host_of(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError as exc:  # an unclosed IPv6 bracket, say
+        raise Refused(f"not an http(s) URL: {url[:200]!r}") from exc
+    if parts.scheme not in ("http", "https") or not hostname:
         raise Refused(f"not an http(s) URL: {url[:200]!r}")
     return parts.netloc.lower()
 
@@ -75,10 +86,36 @@ def same_host(a: str, b: str) -> bool:
 
 
 def require_str(data: dict[str, Any], key: str) -> str:
-    value = data.get(key)
-    if not isinstance(value, str) or not value:
+    value = _reference(data.get(key))
+    if not value:
         raise Refused(f"missing or invalid `{key}`")
     return value
+
+
+def type_of(data: dict[str, Any]) -> str:
+    """`type` as one name. A list (`["Note", "Article"]`, which some servers send) is read as its first type
+    that Moot knows, else its first name, which the caller then refuses by name."""
+    value = data.get("type")
+    if isinstance(value, list):
+        names = [name for name in value[:MAX_LIST] if _reference(name)]
+        value = next((name for name in names if name in KNOWN_TYPES), names[0] if names else None)
+    kind = _reference(value)
+    if not kind:
+        raise Refused("missing or invalid `type`")
+    return kind
+
+
+def _type_or_none(data: Any) -> str | None:
+    try:
+        return type_of(data) if isinstance(data, dict) else None
+    except Refused:
+        return None
+
+
+def _typed(obj: dict[str, Any]) -> dict[str, Any]:
+    """The object with a list-valued `type` replaced by the one name it is read as (type_of)."""
+    kind = _type_or_none(obj)
+    return {**obj, "type": kind} if kind is not None and obj.get("type") != kind else obj
 
 
 def is_public(data: dict[str, Any]) -> bool:
@@ -98,6 +135,8 @@ _BREAKS = re.compile(r"(?i)<\s*(br|/p|/div|/li|/h[1-6]|/blockquote)\s*/?>")
 
 def html_to_text(content: str) -> str:
     """Remote HTML without markdown source becomes plain text: paragraphs kept, every tag gone."""
+    # Cleaned first: nh3 cannot even be handed a lone surrogate.
+    content = validation.clean_text(content)
     cleaned = nh3.clean(content, tags={"p", "br", "div", "li", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6"})
     text = _BREAKS.sub("\n\n", cleaned)
     text = html.unescape(_TAGS.sub("", text))
@@ -108,7 +147,11 @@ def html_to_text(content: str) -> str:
 
 def markdown_of(obj: dict[str, Any]) -> str:
     """Prefer the markdown `source` (Lemmy, PieFed, Mbin); then `content` that declares itself markdown
-    (PeerTube); else the sanitised text of `content`."""
+    (PeerTube); else the sanitised text of `content`. Control characters are dropped (validation.clean_text)."""
+    return validation.clean_text(_markdown(obj))
+
+
+def _markdown(obj: dict[str, Any]) -> str:
     source = obj.get("source")
     if (
         isinstance(source, dict)
@@ -144,18 +187,23 @@ class ParsedActor:
     icon: str | None = None
     banner: str | None = None
     bot: bool = False
+    # As written in the document; the resolver turns them into times (clamped to now) when it stores the actor.
+    published: str | None = None
+    updated: str | None = None
 
 
 def _image_url(value: Any) -> str | None:
-    if isinstance(value, dict) and isinstance(value.get("url"), str):
-        return str(value["url"])
-    if isinstance(value, str):
-        return value
-    return None
+    if isinstance(value, dict):
+        value = value.get("url")
+    return _reference(value)
+
+
+def _text(data: dict[str, Any], key: str) -> str | None:
+    return _reference(data.get(key))
 
 
 def parse_actor(data: dict[str, Any], expected_id: str | None = None) -> ParsedActor:
-    kind = require_str(data, "type")
+    kind = type_of(data)
     if kind not in ACTOR_TYPES:
         raise Refused(f"`{kind}` is not an actor type")
     ap_id = require_str(data, "id")
@@ -175,18 +223,19 @@ def parse_actor(data: dict[str, Any], expected_id: str | None = None) -> ParsedA
     if key.get("owner") not in (None, ap_id):
         raise Refused("publicKey.owner is not the actor")
     endpoints = data.get("endpoints")
-    shared = endpoints.get("sharedInbox") if isinstance(endpoints, dict) else None
-    if isinstance(shared, str) and not same_host(shared, ap_id):
+    shared = _reference(endpoints.get("sharedInbox")) if isinstance(endpoints, dict) else None
+    if shared is not None and not same_host(shared, ap_id):
         shared = None
     display = data.get("name")
+    display = validation.clean_text(display)[:MAX_NAME] if isinstance(display, str) else None
     return ParsedActor(
         kind=kind,
         ap_id=ap_id,
         name=name,
-        display_name=str(display)[:MAX_NAME] if isinstance(display, str) and display else None,
+        display_name=display or None,
         summary=markdown_of({"source": data.get("source"), "content": data.get("summary")}) or None,
         inbox=inbox,
-        shared_inbox=shared if isinstance(shared, str) else None,
+        shared_inbox=shared,
         public_key_pem=str(key["publicKeyPem"]),
         followers=id_of(data.get("followers")),
         moderators=id_of(data.get("attributedTo")) if kind == "Group" else None,
@@ -197,6 +246,8 @@ def parse_actor(data: dict[str, Any], expected_id: str | None = None) -> ParsedA
         icon=_image_url(data.get("icon")),
         banner=_image_url(data.get("image")),
         bot=kind == "Service",
+        published=_text(data, "published"),
+        updated=_text(data, "updated"),
     )
 
 
@@ -260,12 +311,11 @@ def _without_group_mentions(title: str, obj: dict[str, Any], candidates: list[st
 
 def _language(obj: dict[str, Any]) -> str | None:
     lang = obj.get("language")
-    if isinstance(lang, dict) and isinstance(lang.get("identifier"), str):
-        return str(lang["identifier"])
-    return None
+    return _reference(lang.get("identifier")) if isinstance(lang, dict) else None
 
 
-def _link(obj: dict[str, Any]) -> str | None:
+def _link(obj: dict[str, Any], kind: str) -> str | None:
+    """The post's link; a bad one is refused later by validation.clean_url (Lemmy's own rules)."""
     attachments = obj.get("attachment")
     for item in attachments if isinstance(attachments, list) else []:
         if isinstance(item, dict) and item.get("type") in ("Link", "Document", "Image"):
@@ -273,9 +323,9 @@ def _link(obj: dict[str, Any]) -> str | None:
             if isinstance(href, str):
                 return href
     url = obj.get("url")
-    if obj.get("type") == "Page" and isinstance(url, str):
+    if kind == "Page" and isinstance(url, str):
         return url
-    if obj.get("type") == "Video" and isinstance(obj.get("id"), str):
+    if kind == "Video" and isinstance(obj.get("id"), str):
         return str(obj["id"])  # a video cannot be shown inline: link to its page, as Lemmy does
     return None
 
@@ -283,7 +333,7 @@ def _link(obj: dict[str, Any]) -> str | None:
 def parse_post(obj: dict[str, Any]) -> ParsedPost:
     """A Page (or Article, Video...) addressed to a community. Its id and author share a host (R2)."""
     _check_lists(obj)
-    kind = require_str(obj, "type")
+    kind = type_of(obj)
     if kind not in POST_TYPES:
         raise Refused(f"`{kind}` is not a post type")
     ap_id = require_str(obj, "id")
@@ -296,18 +346,19 @@ def parse_post(obj: dict[str, Any]) -> ParsedPost:
         raise Refused("post is not addressed to Public")
     candidates = ids_of(obj.get("audience")) + _attributed_groups(obj) + ids_of(obj.get("to")) + ids_of(obj.get("cc"))
     candidates = [c for c in dict.fromkeys(candidates) if c not in PUBLIC_IDS]
-    title = obj.get("name") or ""
+    title = obj.get("name")
+    title = validation.clean_text(title) if isinstance(title, str) else ""
     body = markdown_of(obj) or None
-    if not isinstance(title, str) or not title.strip():
-        # Mastodon-style notes to a group have no title: use the first line of the text.
-        first_line = (body or "").strip().splitlines()[0] if body else ""
-        title = _without_group_mentions(first_line, obj, candidates)[:200]
+    if not title.strip():
+        # Mastodon-style notes to a group have no title: use the first line of the text (none if it is blank).
+        lines = (body or "").strip().splitlines()
+        title = _without_group_mentions(lines[0] if lines else "", obj, candidates)[:200]
     try:
         title = validation.check_title(title[:200])
         body = validation.check_post_body(body)
     except Exception as exc:
         raise Refused(f"post fails Lemmy's limits: {exc}") from exc
-    url = _link(obj)
+    url = _link(obj, kind)
     if url is not None:
         try:
             url = validation.clean_url(url)
@@ -329,7 +380,7 @@ def parse_post(obj: dict[str, Any]) -> ParsedPost:
 
 def parse_comment(obj: dict[str, Any]) -> ParsedComment:
     _check_lists(obj)
-    kind = require_str(obj, "type")
+    kind = type_of(obj)
     if kind != "Note":
         raise Refused(f"`{kind}` is not a comment")
     ap_id = require_str(obj, "id")
@@ -349,9 +400,7 @@ def parse_comment(obj: dict[str, Any]) -> ParsedComment:
     raw_tags = obj.get("tag")
     tags: list[Any] = raw_tags if isinstance(raw_tags, list) else []
     mentions = [
-        str(t["href"])
-        for t in tags
-        if isinstance(t, dict) and t.get("type") == "Mention" and isinstance(t.get("href"), str)
+        str(t["href"]) for t in tags if isinstance(t, dict) and t.get("type") == "Mention" and _reference(t.get("href"))
     ]
     return ParsedComment(
         ap_id=ap_id,
@@ -388,7 +437,7 @@ class ParsedActivity:
 def _check_created(kind: str, actor: str, obj: Any, object_id: str | None) -> None:
     """R2 for Create/Update: the object is the actor's own, on the actor's host. A moderator may update a
     Group that lives on another server (Lemmy's Update{Group}); whether they moderate it is checked later."""
-    kind_of_object = obj.get("type") if isinstance(obj, dict) else None
+    kind_of_object = _type_or_none(obj)
     if isinstance(obj, dict) and kind_of_object in POST_TYPES and _author(obj) != actor:
         raise Refused(f"{kind} of an object attributed to someone else")
     if object_id is not None and kind_of_object != "Group" and not same_host(object_id, actor):
@@ -400,7 +449,7 @@ def parse_activity(data: Any) -> ParsedActivity:
     if not isinstance(data, dict):
         raise Refused("an activity must be a JSON object")
     _check_lists(data)
-    kind = require_str(data, "type")
+    kind = type_of(data)
     if kind not in ACTIVITY_TYPES:
         raise Refused(f"activity type `{kind}` is not supported")
     ap_id = require_str(data, "id")
@@ -424,7 +473,7 @@ def parse_activity(data: Any) -> ParsedActivity:
         ap_id=ap_id,
         actor=actor,
         object_id=object_id,
-        object=obj if isinstance(obj, dict) else None,
+        object=_typed(obj) if isinstance(obj, dict) else None,
         raw=data,
     )
 

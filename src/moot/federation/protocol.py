@@ -114,6 +114,9 @@ def site_json(s: Site, domain: str) -> Json:
             "content": _markdown_html(s.sidebar) if s.sidebar else None,
             "source": _source(s.sidebar),
             "summary": s.description,
+            "icon": _image(s.icon),
+            "image": _image(s.banner),
+            "contentWarning": s.content_warning,  # Lemmy's own field (camelCase, as its serde writes it)
             "inbox": s.inbox_url,
             "outbox": f"{s.ap_id.rstrip('/')}/site_outbox",
             "publicKey": public_key(s.ap_id, s.public_key),

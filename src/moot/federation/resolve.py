@@ -6,13 +6,15 @@ Reply chains are fetched iteratively, at most 50 deep, within a per-activity fet
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.actions import comments as comment_actions
 from moot.actions import posts as post_actions
@@ -26,7 +28,7 @@ from moot.domain.instances import instance_host
 from moot.domain.languages import LANGUAGE_BY_CODE
 from moot.domain.timefmt import as_utc, utcnow
 from moot.domain.validation import MAX_COMMENT_DEPTH
-from moot.federation.fetch import FetchError, FetchPolicy, fetch_json
+from moot.federation.fetch import FetchedDocument, FetchError, FetchPolicy, fetch_json
 from moot.federation.parse import (
     ParsedActor,
     ParsedComment,
@@ -35,14 +37,31 @@ from moot.federation.parse import (
     parse_actor,
     parse_comment,
     parse_post,
+    same_host,
 )
 from moot.queries.defaults import instance_lists
 from moot.queries.viewer import RemoteActor
 from moot.settings import Settings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 STALE_AFTER = timedelta(days=1)
 FETCH_BUDGET = 50
+MAX_SUBSCRIBERS = 2**31 - 1  # the column is a 32-bit integer on PostgreSQL
+
+
+@dataclass(frozen=True, slots=True)
+class PostParts:
+    parsed: ParsedPost
+    author: Person
+    community: Community
+
+
+@dataclass(frozen=True, slots=True)
+class CommentParts:
+    parsed: ParsedComment
+    author: Person
+    parent: Post | Comment | None  # None when the comment was already stored (an update)
 
 
 @dataclass(slots=True)
@@ -66,6 +85,12 @@ class Resolver:
             raise Refused(f"{instance_host(url)} is blocked or not in the allowlist")
 
     async def fetch(self, url: str) -> dict[str, Any]:
+        return (await self.fetch_document(url)).data
+
+    async def fetch_document(self, url: str) -> FetchedDocument:
+        """The document at `url`, through the guard. A server may redirect (once) to where the object lives, as
+        Lemmy does for the local URL of a remote object: the document's `url` is then that final address, which
+        the guard has checked is the document's id. Ids are compared with it, never with the requested URL."""
         if self.is_local(url):
             raise Refused(f"{url} is local; it is never fetched")
         await self.check_permitted(url)
@@ -77,7 +102,12 @@ class Resolver:
             document = await fetch_json(url, self.policy)
         except FetchError as exc:
             raise Refused(f"fetching {url} failed: {exc.reason}") from exc
-        return document.data
+        if document.url != url:
+            if self.is_local(document.url):
+                # Never store our own objects as remote copies (activitypub-federation refuses this too).
+                raise Refused(f"{url} redirected to a local URL")
+            await self.check_permitted(document.url)
+        return document
 
     # People and communities
 
@@ -101,6 +131,8 @@ class Resolver:
                 name=actor.name,
                 domain=urlsplit(actor.ap_id).netloc.lower(),
                 display_name=actor.display_name,
+                published=_time(actor.published),
+                updated=_time(actor.updated),
             )
             person.inbox_url = actor.inbox
             person.shared_inbox_url = actor.shared_inbox
@@ -128,6 +160,7 @@ class Resolver:
             return await session.scalar(select(Community).where(Community.ap_id == ap_id))
 
     async def store_community(self, actor: ParsedActor) -> Community:
+        subscribers = await self.followers_total(actor)
         async with self.db.write() as session:
             community = await upsert_remote_community(
                 session,
@@ -135,6 +168,9 @@ class Resolver:
                 name=actor.name,
                 domain=urlsplit(actor.ap_id).netloc.lower(),
                 title=actor.display_name or actor.name,
+                published=_time(actor.published),
+                updated=_time(actor.updated),
+                subscribers=subscribers,
             )
             community.inbox_url = actor.inbox
             community.shared_inbox_url = actor.shared_inbox
@@ -148,6 +184,28 @@ class Resolver:
             community.icon = actor.icon
             community.banner = actor.banner
         return community
+
+    async def followers_total(self, actor: ParsedActor) -> int | None:
+        """`totalItems` of a community's followers collection, fetched with the community (as Lemmy 0.19 does):
+        its subscribers as its home server counts them. None when it cannot be had: the collection is optional
+        (Lemmy ignores its errors too), so the community is stored all the same and keeps its last count."""
+        if actor.followers is None:
+            return None
+        try:
+            if not same_host(actor.followers, actor.ap_id):
+                raise Refused("it is on another host than the community")
+            collection = await self.fetch(actor.followers)
+            # The fetch checked that the id is the final URL; a redirect must not have left the community's host.
+            if not same_host(str(collection.get("id")), actor.ap_id):
+                raise Refused("it was redirected to another host")
+        except Refused as exc:
+            log.info("no followers collection for %s: %s", actor.ap_id, exc.reason)
+            return None
+        total = collection.get("totalItems")
+        if type(total) is not int or not 0 <= total <= MAX_SUBSCRIBERS:
+            log.info("the followers collection of %s has no usable totalItems", actor.ap_id)
+            return None
+        return total
 
     async def actor_key(self, ap_id: str, refresh: bool = False) -> tuple[str, str | None]:
         """(kind, public key PEM) of a person or community, fetched when unknown or when asked to refresh."""
@@ -180,112 +238,133 @@ class Resolver:
                 continue
         raise Refused("the post names no community we can find")
 
-    async def store_post(self, parsed: ParsedPost, community: Community | None = None) -> Post:
-        """Create or update by `ap_id`. When another request stores the same post at the same moment (an inbox
-        delivery racing a resolve_object), its transaction wins and ours rolls back whole; ours then becomes an
-        update of that row, or nothing if it says nothing new."""
-        try:
-            return await self._store_post_once(parsed, community)
-        except IntegrityError:
-            stored = await self.find_object(parsed.ap_id)
-            if not isinstance(stored, Post):
-                raise
-            if stored.name == parsed.title and (stored.body or "") == (parsed.body or ""):
-                return stored
-            return await self._store_post_once(parsed, community)
+    # A post or comment is stored in two steps: its parts are found or fetched first (author, community, the
+    # thread it replies to: network I/O, each stored on its own), then one short write creates or updates the
+    # object itself by `ap_id`. The inbox runs that write inside the activity's own transaction.
 
-    async def _store_post_once(self, parsed: ParsedPost, community: Community | None = None) -> Post:
-        existing = await self.find_object(parsed.ap_id)
+    async def post_parts(self, parsed: ParsedPost, community: Community | None = None) -> PostParts:
         author = await self.person(parsed.author)
-        community = community or await self.community_of(parsed)
-        actor = RemoteActor(person=author)
-        async with self.db.write() as session:
-            if isinstance(existing, Post):
-                if existing.creator_id != author.id:
-                    raise Refused("an update of a post by someone other than its author")
-                changes: dict[str, object] = {"name": parsed.title, "body": parsed.body or "", "nsfw": parsed.nsfw}
-                if parsed.url:
-                    changes["url"] = parsed.url
-                return await post_actions.edit_post(session, actor, existing.id, changes)
-            if isinstance(existing, Comment):
-                raise Refused(f"{parsed.ap_id} is already a comment")
-            return await post_actions.create_post(
-                session,
-                self.settings,
-                actor,
-                community_id=community.id,
-                name=parsed.title,
-                url=parsed.url,
-                body=parsed.body,
-                nsfw=parsed.nsfw,
-                language_id=_language_id(parsed.language),
-                ap_id=parsed.ap_id,
-                published=_time(parsed.published),
+        return PostParts(parsed, author, community or await self.community_of(parsed))
+
+    async def comment_parts(self, parsed: ParsedComment) -> CommentParts:
+        author = await self.person(parsed.author)
+        existing = await self.find_object(parsed.ap_id)
+        if isinstance(existing, Post):
+            raise Refused(f"{parsed.ap_id} is already a post")
+        parent = None if existing is not None else await self.object(parsed.in_reply_to)
+        return CommentParts(parsed, author, parent)
+
+    async def write_post(self, session: AsyncSession, parts: PostParts) -> Post:
+        """Create or update by `ap_id`, in the caller's transaction. An update that says nothing new changes
+        nothing (a redelivery, or the loser of two concurrent stores, never marks the post edited)."""
+        parsed, actor = parts.parsed, RemoteActor(person=parts.author)
+        existing = await session.scalar(select(Post).where(Post.ap_id == parsed.ap_id))
+        if existing is not None:
+            if existing.creator_id != parts.author.id:
+                raise Refused("an update of a post by someone other than its author")
+            changes: dict[str, object] = {"name": parsed.title, "body": parsed.body or "", "nsfw": parsed.nsfw}
+            if parsed.url:
+                changes["url"] = parsed.url
+            current = {"name": existing.name, "body": existing.body or "", "nsfw": existing.nsfw, "url": existing.url}
+            if all(current.get(key) == value for key, value in changes.items()):
+                return existing
+            return await post_actions.edit_post(session, actor, existing.id, changes, updated=_time(parsed.updated))
+        if await session.scalar(select(Comment.id).where(Comment.ap_id == parsed.ap_id)) is not None:
+            raise Refused(f"{parsed.ap_id} is already a comment")
+        return await post_actions.create_post(
+            session,
+            self.settings,
+            actor,
+            community_id=parts.community.id,
+            name=parsed.title,
+            url=parsed.url,
+            body=parsed.body,
+            nsfw=parsed.nsfw,
+            language_id=_language_id(parsed.language),
+            ap_id=parsed.ap_id,
+            published=_time(parsed.published),
+            updated=_time(parsed.updated),
+        )
+
+    async def write_comment(self, session: AsyncSession, parts: CommentParts) -> Comment:
+        """Create or update by `ap_id`, in the caller's transaction (as `write_post`)."""
+        parsed, actor = parts.parsed, RemoteActor(person=parts.author)
+        language_id = _language_id(parsed.language)
+        existing = await session.scalar(select(Comment).where(Comment.ap_id == parsed.ap_id))
+        if existing is not None:
+            if existing.creator_id != parts.author.id:
+                raise Refused("an update of a comment by someone other than its author")
+            if existing.content == parsed.content and language_id in (None, existing.language_id):
+                return existing
+            edited, _ = await comment_actions.edit_comment(
+                session, self.settings, actor, existing.id, parsed.content, language_id, updated=_time(parsed.updated)
             )
+            return edited
+        if parts.parent is None:
+            raise Refused(f"{parsed.ap_id} was stored and is gone again")
+        parent = parts.parent
+        comment, _ = await comment_actions.create_comment(
+            session,
+            self.settings,
+            actor,
+            post_id=parent.id if isinstance(parent, Post) else parent.post_id,
+            content=parsed.content,
+            parent_id=parent.id if isinstance(parent, Comment) else None,
+            language_id=language_id,
+            ap_id=parsed.ap_id,
+            published=_time(parsed.published),
+            updated=_time(parsed.updated),
+        )
+        return comment
+
+    async def write_once(self, change: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """One transaction for `change`. When another request stored the same object at the same moment (an inbox
+        delivery racing a resolve_object: the unique `ap_id`), its transaction won and ours rolled back whole;
+        it runs once more, now as an update of that row (which changes nothing if it says nothing new)."""
+        try:
+            async with self.db.write() as session:
+                return await change(session)
+        except IntegrityError:
+            async with self.db.write() as session:
+                return await change(session)
+
+    async def store_post(self, parsed: ParsedPost, community: Community | None = None) -> Post:
+        parts = await self.post_parts(parsed, community)
+        return await self.write_once(lambda session: self.write_post(session, parts))
 
     async def store_comment(self, parsed: ParsedComment) -> Comment:
-        """Create or update by `ap_id`; a concurrent store of the same comment is handled as in `store_post`."""
-        try:
-            return await self._store_comment_once(parsed)
-        except IntegrityError:
-            stored = await self.find_object(parsed.ap_id)
-            if not isinstance(stored, Comment):
-                raise
-            if stored.content == parsed.content:
-                return stored
-            return await self._store_comment_once(parsed)
-
-    async def _store_comment_once(self, parsed: ParsedComment) -> Comment:
-        existing = await self.find_object(parsed.ap_id)
-        author = await self.person(parsed.author)
-        actor = RemoteActor(person=author)
-        if isinstance(existing, Comment):
-            if existing.creator_id != author.id:
-                raise Refused("an update of a comment by someone other than its author")
-            async with self.db.write() as session:
-                edited, _ = await comment_actions.edit_comment(
-                    session, self.settings, actor, existing.id, parsed.content, _language_id(parsed.language)
-                )
-            return edited
-        if existing is not None:
-            raise Refused(f"{parsed.ap_id} is already a post")
-        parent = await self.object(parsed.in_reply_to)
-        post_id = parent.id if isinstance(parent, Post) else parent.post_id
-        parent_id = parent.id if isinstance(parent, Comment) else None
-        async with self.db.write() as session:
-            comment, _ = await comment_actions.create_comment(
-                session,
-                self.settings,
-                actor,
-                post_id=post_id,
-                content=parsed.content,
-                parent_id=parent_id,
-                language_id=_language_id(parsed.language),
-                ap_id=parsed.ap_id,
-                published=_time(parsed.published),
-            )
-        return comment
+        parts = await self.comment_parts(parsed)
+        return await self.write_once(lambda session: self.write_comment(session, parts))
 
     async def object(self, ap_id: str) -> Post | Comment:
         """A post or comment by id: stored, or fetched with its unknown ancestors, top-down, iteratively."""
         found = await self.find_object(ap_id)
         if found is not None:
             return found
+        return await self.object_from(await self.fetch_document(ap_id))
+
+    async def object_from(self, document: FetchedDocument) -> Post | Comment:
+        """A fetched post or comment, stored with its unknown ancestors. Its id is the address it was finally
+        fetched from (after a redirect from another server's local URL), which may be an object we already have."""
         chain: list[dict[str, Any]] = []
-        cursor = ap_id
         while True:
-            if len(chain) > MAX_COMMENT_DEPTH:
-                raise Refused("reply chain is deeper than 50")
-            data = await self.fetch(cursor)
-            if data.get("id") != cursor:
+            data = document.data
+            if data.get("id") != document.url:
                 raise Refused("fetched object id is not the address it was fetched from")
+            known = await self.find_object(document.url)
+            if known is not None:  # reached through a redirect, and stored under its own id
+                if not chain:
+                    return known
+                break
             chain.append(data)
             if data.get("type") != "Note" or not data.get("inReplyTo"):
                 break
             parent_id = parse_comment(data).in_reply_to
             if await self.find_object(parent_id) is not None:
                 break
-            cursor = parent_id
+            if len(chain) > MAX_COMMENT_DEPTH:
+                raise Refused("reply chain is deeper than 50")
+            document = await self.fetch_document(parent_id)
         stored: Post | Comment | None = None
         for data in reversed(chain):
             if data.get("type") == "Note" and data.get("inReplyTo"):
@@ -301,11 +380,13 @@ def _stale(moment: datetime | None) -> bool:
 
 
 def _time(value: str | None) -> datetime | None:
-    if value is None:
+    """An RFC 3339 time of a remote document, kept to the microsecond (so that every server shows the time its
+    origin shows); None when absent or unreadable."""
+    if value is None or len(value) > 64:
         return None
     try:
-        moment = as_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
-    except ValueError:
+        moment = as_utc(datetime.fromisoformat(value.strip().upper()))
+    except (ValueError, OverflowError):
         return None
     # A time in the future (a wrong clock, or a trick to stay on top of New) is clamped to now.
     return min(moment, utcnow())
@@ -316,93 +397,3 @@ def _language_id(code: str | None) -> int | None:
         return None
     lang = LANGUAGE_BY_CODE.get(code)
     return lang.id if lang is not None else None
-
-
-async def webfinger(resolver: Resolver, name: str, host: str, want: str) -> str:
-    """The actor id behind `name@host` (`want` is "Group" or "Person"), through the guard."""
-    from moot.federation.fetch import fetch_json as _fetch
-
-    scheme = "http" if resolver.policy.allow_insecure_and_private else "https"
-    await resolver.check_permitted(host)
-    if resolver.budget <= 0:
-        raise Refused("fetch budget for this activity is spent")
-    resolver.budget -= 1
-    url = f"{scheme}://{host}/.well-known/webfinger?resource=acct:{name}@{host}"
-    try:
-        document = await _fetch(url, resolver.policy, accept_activitypub=False)
-    except FetchError as exc:
-        raise Refused(f"webfinger for {name}@{host} failed: {exc.reason}") from exc
-    links = document.data.get("links")
-    for link in links if isinstance(links, list) else []:
-        if not isinstance(link, dict) or link.get("rel") != "self" or not isinstance(link.get("href"), str):
-            continue
-        kind = (link.get("properties") or {}).get("https://www.w3.org/ns/activitystreams#type")
-        if kind in (None, want):
-            href = str(link["href"])
-            if urlsplit(href).netloc.lower() != host.lower():
-                raise Refused("webfinger points at another host")
-            return href
-    raise Refused(f"no {want} named {name}@{host}")
-
-
-async def resolve_remote(resolver: Resolver, q: str) -> tuple[str, int]:
-    """`!community@host`, `@person@host` or an object URL of another server: fetched, stored, and returned as
-    (kind, local id) with kind one of community, person, post, comment."""
-    q = q.strip()
-    if q.startswith("!") or (q.startswith("@") is False and "@" in q and "/" not in q):
-        name, _, host = q.lstrip("!").partition("@")
-        if q.startswith("!"):
-            group_id = await webfinger(resolver, name, host, "Group")
-            is_new = await resolver.find_community(group_id) is None
-            community = await resolver.community(group_id)
-            if is_new:
-                await backfill_outbox(resolver, community)
-            return "community", community.id
-        person = await resolver.person(await webfinger(resolver, name, host, "Person"))
-        return "person", person.id
-    if q.startswith("@"):
-        name, _, host = q[1:].partition("@")
-        person = await resolver.person(await webfinger(resolver, name, host, "Person"))
-        return "person", person.id
-    known = await resolver.find_object(q)
-    if known is not None:
-        return ("comment", known.id) if isinstance(known, Comment) else ("post", known.id)
-    data = await resolver.fetch(q)
-    if data.get("type") in ("Group", "Person", "Service"):
-        actor = parse_actor(data, expected_id=q)
-        if actor.kind == "Group":
-            return "community", (await resolver.store_community(actor)).id
-        return "person", (await resolver.store_person(actor)).id
-    stored = await resolver.object(q)
-    return ("comment", stored.id) if isinstance(stored, Comment) else ("post", stored.id)
-
-
-BACKFILL_POSTS = 20
-
-
-async def backfill_outbox(resolver: Resolver, community: Community) -> int:
-    """A community seen for the first time brings its latest posts along (from its outbox's announces), so its
-    page is not empty. Each post passes the same checks as one arriving in the inbox; bad ones are skipped."""
-    try:
-        outbox = await resolver.fetch(f"{community.ap_id}/outbox")
-        items = outbox.get("orderedItems")
-        if not isinstance(items, list) and isinstance(outbox.get("first"), str):
-            items = (await resolver.fetch(str(outbox["first"]))).get("orderedItems")
-    except Refused as exc:
-        log.info("no outbox for %s: %s", community.ap_id, exc.reason)
-        return 0
-    stored = 0
-    for item in (items if isinstance(items, list) else [])[:BACKFILL_POSTS]:
-        create = item.get("object") if isinstance(item, dict) and item.get("type") == "Announce" else item
-        if not isinstance(create, dict) or create.get("type") != "Create" or not isinstance(create.get("object"), dict):
-            continue
-        page = create["object"]
-        try:
-            parsed = parse_post(page)
-            if parsed.author != create.get("actor") or community.ap_id not in parsed.community_candidates:
-                continue
-            await resolver.store_post(parsed, community)
-            stored += 1
-        except Refused as exc:
-            log.info("skipped an outbox item of %s: %s", community.ap_id, exc.reason)
-    return stored

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
@@ -23,9 +22,15 @@ from moot.db.federation import SentActivity
 from moot.db.person import Person
 from moot.db.post import Post
 from moot.db.site import Site
+from moot.domain.errors import LemmyError
+from moot.domain.validation import as_id, clean_text
+from moot.domain.visibility import OPEN_TO_ALL, visible_to_other_servers
 from moot.federation import protocol
-from moot.federation.outbox import origin
+from moot.federation.outbox import comment_note, origin
 from moot.federation.protocol import ACTIVITY_JSON, CONTEXT
+from moot.queries.communities import find_community_id
+from moot.queries.defaults import site_switches
+from moot.queries.persons import find_person_id
 
 router = APIRouter()
 AP_TYPES = ("application/activity+json", "application/ld+json")
@@ -62,6 +67,9 @@ async def webfinger(resource: str = "", state: AppState = Depends(app_state)) ->
     name = match.group(1)
     links: list[dict[str, Any]] = []
     async with state.db.read() as session:
+        if not (await site_switches(session)).federation_enabled:
+            # Lemmy mounts WebFinger only while it federates.
+            return JSONResponse({"error": "not_found"}, status_code=404)
         if name.lower() == state.settings.domain.split(":")[0] or name.lower() == state.settings.domain:
             site = await session.scalar(select(Site))
             if site is not None:
@@ -80,7 +88,7 @@ async def webfinger(resource: str = "", state: AppState = Depends(app_state)) ->
                 Community.local.is_(True),
                 Community.deleted.is_(False),
                 Community.removed.is_(False),
-                Community.visibility == "Public",
+                Community.visibility == OPEN_TO_ALL,  # domain/visibility.py: other servers never see the rest
             )
         )
         if community is not None:
@@ -107,7 +115,10 @@ def _self_link(href: str, kind: str) -> dict[str, Any]:
 
 async def _inbox(request: Request, state: AppState) -> Response:
     if state.inbox is None:
-        return JSONResponse({"error": "federation_disabled"}, status_code=403)
+        return _federation_disabled()
+    async with state.db.read() as session:
+        if not (await site_switches(session)).federation_enabled:
+            return _federation_disabled()  # the admin's switch: nothing is received, not even verified
     body = await request.body()
     path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     result = await state.inbox.receive(request.method, path, request.headers, body)
@@ -134,12 +145,21 @@ async def person_inbox(name: str, request: Request, state: AppState = Depends(ap
 
 async def ap_get(state: AppState, path: str) -> Response | None:
     """The ActivityPub answer for `path`, or None when the path is not an ActivityPub object."""
+    if clean_text(path) != path:
+        return _not_found()  # a control character: no object of ours is named so (and PostgreSQL refuses NUL)
     parts = [p for p in path.split("/") if p]
     base = state.settings.base_url
     async with state.db.read() as session:
+        if not (await site_switches(session)).federation_enabled:
+            return _federation_disabled()
         if not parts:
             site = await session.scalar(select(Site))
             return ap_response(protocol.site_json(site, state.settings.domain)) if site else _not_found()
+        if parts[0] in ("u", "c") and len(parts) == 2 and "@" in parts[1]:
+            name, _, host = parts[1].partition("@")
+            if host.lower() != state.settings.domain:
+                return await _remote_actor(session, parts[0], parts[1], state.settings.domain)
+            parts[1] = name  # `name@` our own host is the local actor
         if parts[0] == "u" and len(parts) >= 2:
             person = await session.scalar(
                 select(Person).where(func.lower(Person.name) == parts[1].lower(), Person.local.is_(True))
@@ -157,7 +177,7 @@ async def ap_get(state: AppState, path: str) -> Response | None:
             community = await session.scalar(
                 select(Community).where(func.lower(Community.name) == parts[1].lower(), Community.local.is_(True))
             )
-            if community is None or community.visibility != "Public":
+            if community is None or not visible_to_other_servers(community):
                 return _not_found()  # a local-only community does not exist for other servers (as Lemmy)
             if community.deleted or community.removed:
                 return ap_response(protocol.tombstone(community.ap_id), 410)
@@ -172,10 +192,13 @@ async def ap_get(state: AppState, path: str) -> Response | None:
                 return ap_response(protocol.group_json(community, f"{base}/inbox", languages))
             return await _community_collection(session, community, parts[2])
         if parts[0] in ("post", "comment") and len(parts) == 2 and parts[1].isdigit():
-            return await _object(session, parts[0], int(parts[1]))
+            object_id = as_id(parts[1])
+            return _not_found() if object_id is None else await _object(session, parts[0], object_id)
         if parts[0] == "activities" and len(parts) == 3:
             activity = await session.scalar(select(SentActivity).where(SentActivity.ap_id == f"{base}{path}"))
-            return ap_response(json.loads(activity.data)) if activity else _not_found()
+            if activity is None or not await _activity_visible(session, activity):
+                return _not_found()
+            return ap_response(json.loads(activity.data))
     return None
 
 
@@ -234,6 +257,19 @@ async def _community_collection(session: Any, community: Community, name: str) -
     return None
 
 
+async def _remote_actor(session: Any, kind: str, handle: str, domain: str) -> Response:
+    """`/u/name@host` and `/c/name@host`, the local URLs of remote actors (our pages link them so): redirected to
+    the actor's own id, where it lives, as Lemmy redirects its local URLs of remote posts and comments."""
+    try:
+        if kind == "u":
+            actor: Person | Community | None = await session.get(Person, await find_person_id(session, handle, domain))
+        else:
+            actor = await session.get(Community, await find_community_id(session, handle, domain))
+    except LemmyError:
+        return _not_found()
+    return _redirect(actor.ap_id) if actor is not None and not actor.local else _not_found()
+
+
 def _redirect(ap_id: str) -> Response:
     """A remote object asked for at its local URL: its origin is where it lives (Lemmy answers 308 too)."""
     return Response(status_code=308, headers={"Location": ap_id})
@@ -241,7 +277,33 @@ def _redirect(ap_id: str) -> Response:
 
 def _hidden(community: Community) -> bool:
     """Content of a community that other servers must not see (Lemmy's check_community_public)."""
-    return community.visibility != "Public" or community.deleted or community.removed
+    return not visible_to_other_servers(community) or community.deleted or community.removed
+
+
+def _federation_disabled() -> Response:
+    return ap_response({"error": "federation_disabled"}, 403)
+
+
+def _audience(data: dict[str, Any]) -> str | None:
+    """The community an activity is about: its `audience`, or its object's (an Announce carries the inner
+    activity), the way Lemmy addresses everything in a community."""
+    node: Any = data
+    while isinstance(node, dict):
+        audience = node.get("audience")
+        if isinstance(audience, str):
+            return audience
+        node = node.get("object")
+    return None
+
+
+async def _activity_visible(session: Any, activity: SentActivity) -> bool:
+    """An activity we sent is served again only while its community may still be seen by other servers (it may
+    have become local-only since)."""
+    audience = _audience(json.loads(activity.data))
+    if audience is None:
+        return True
+    community = await session.scalar(select(Community).where(Community.ap_id == audience, Community.local.is_(True)))
+    return community is None or visible_to_other_servers(community)
 
 
 async def _object(session: Any, kind: str, object_id: int) -> Response:
@@ -266,18 +328,8 @@ async def _object(session: Any, kind: str, object_id: int) -> Response:
     if comment.deleted or comment.removed:
         return ap_response(protocol.tombstone(comment.ap_id), 410)
     creator = await session.get(Person, comment.creator_id)
-    parent_ap_id, parent_author = post.ap_id, await session.get(Person, post.creator_id)
-    path = comment.path.split(".")
-    if len(path) > 2:
-        parent = await session.get(Comment, int(path[-2]))
-        if parent is not None:
-            parent_ap_id, parent_author = parent.ap_id, await session.get(Person, parent.creator_id)
-    mentions = (
-        [(parent_author.ap_id, f"@{parent_author.name}@{urlsplit(parent_author.ap_id).netloc}")]
-        if parent_author
-        else []
-    )
-    return ap_response(protocol.note_json(comment, creator, community, parent_ap_id, mentions))
+    note, _ = await comment_note(session, comment, creator, community)
+    return ap_response(note)
 
 
 _AP_PATH = re.compile(

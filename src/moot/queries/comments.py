@@ -29,6 +29,7 @@ from moot.queries.common import (
     without_keys,
 )
 from moot.queries.viewer import Viewer
+from moot.queries.visibility import visible_communities
 
 TREE_CAP = 300
 DELETED_TEXT = ""
@@ -53,6 +54,7 @@ class CommentView:
 
 
 def select_comment_views(viewer: Viewer | None) -> Select[*tuple[Any, ...]]:
+    """Every comment a read model returns comes through here: the community visibility rule applies to all."""
     me = viewer.person_id if viewer else None
     actions = (
         and_(CommentActions.comment_id == Comment.id, CommentActions.person_id == me) if me is not None else false()
@@ -76,6 +78,7 @@ def select_comment_views(viewer: Viewer | None) -> Select[*tuple[Any, ...]]:
         .join(Post, Post.id == Comment.post_id)
         .join(Community, Community.id == Post.community_id)
         .outerjoin(CommentActions, actions)
+        .where(visible_communities(viewer))
         .options(*without_keys(Creator, Community))
     )
 
@@ -175,6 +178,12 @@ def _filtered(stmt: Select[Any], q: CommentQuery, viewer: Viewer | None) -> Sele
         if me is None:
             return None
         stmt = stmt.where(follow_state(me, Post.community_id).is_(False))
+    elif q.listing_type == ListingType.MODERATOR_VIEW:
+        # Comments in the communities you moderate; nobody moderates as an anonymous reader (as in Lemmy 0.19,
+        # where admins too see only their own communities here).
+        if me is None:
+            return None
+        stmt = stmt.where(is_moderator(Post.community_id, me))
     if me is None:
         return None if q.saved_only or q.liked_only or q.disliked_only else stmt
     if q.saved_only:
@@ -185,6 +194,8 @@ def _filtered(stmt: Select[Any], q: CommentQuery, viewer: Viewer | None) -> Sele
         stmt = stmt.where(CommentActions.like_score == score, Comment.creator_id != me)
     if viewer is not None and not viewer.local_user.show_bot_accounts:
         stmt = stmt.where(Creator.bot_account.is_(False))
+    if q.listing_type == ListingType.MODERATOR_VIEW:
+        return stmt  # a moderator sees everything in their communities, people they blocked included
     return stmt.where(not_(has_blocked(me, Comment.creator_id)))
 
 

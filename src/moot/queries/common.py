@@ -11,6 +11,7 @@ from sqlalchemy.orm import defer
 
 from moot.db.community import CommunityFollower, CommunityModerator, CommunityPersonBan
 from moot.db.person import LocalUser, PersonBlock
+from moot.db.site import LocalSite, Site
 from moot.domain.enums import SubscribedType
 from moot.domain.errors import LemmyError
 
@@ -71,6 +72,11 @@ def follow_state(viewer_id: ColumnElement[int] | int | None, community_id: Col[A
         .where(CommunityFollower.community_id == community_id, CommunityFollower.person_id == viewer_id)
         .scalar_subquery()
     )
+
+
+def site_has_content_warning() -> ColumnElement[bool]:
+    """Whether this site shows a content warning (then NSFW content is shown unless a reader says otherwise)."""
+    return exists().where(LocalSite.site_id == Site.id, Site.content_warning.is_not(None), Site.content_warning != "")
 
 
 def subscribed_type(pending: bool | None) -> SubscribedType:

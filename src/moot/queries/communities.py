@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from moot.db.community import Community, CommunityBlock, CommunityFollower, CommunityModerator
 from moot.db.instance import Instance
 from moot.db.person import InstanceBlock, Person
-from moot.db.site import LocalSite, Site
+from moot.db.site import Site
 from moot.domain.enums import ListingType, SortType, SubscribedType
 from moot.domain.errors import LemmyError
 from moot.queries.common import (
@@ -20,9 +20,11 @@ from moot.queries.common import (
     is_banned_from,
     is_moderator,
     page_of,
+    site_has_content_warning,
     subscribed_type,
 )
 from moot.queries.viewer import Viewer
+from moot.queries.visibility import visible_communities
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,18 +63,14 @@ def _alive() -> ColumnElement[bool]:
     return and_(Community.deleted.is_(False), Community.removed.is_(False))
 
 
-def _visible_to(viewer: Viewer | None) -> ColumnElement[bool]:
-    """Anonymous readers see only Public communities; LocalOnly ones need a login here."""
-    return true() if viewer is not None else Community.visibility == "Public"
-
-
 async def get_community_view(
     session: AsyncSession, community_id: int, viewer: Viewer | None, *, mod_or_admin: bool = True
 ) -> CommunityView:
-    """`mod_or_admin=False` reads as a plain member would: deleted, removed and invisible ones are not found."""
-    stmt = _select_views(viewer).where(Community.id == community_id)
+    """`mod_or_admin=False` reads as a plain member would: deleted and removed ones are not found. A community
+    the viewer may not read (queries/visibility.py) is never found."""
+    stmt = _select_views(viewer).where(Community.id == community_id, visible_communities(viewer))
     if not mod_or_admin:
-        stmt = stmt.where(_alive(), _visible_to(viewer))
+        stmt = stmt.where(_alive())
     row = (await session.execute(stmt)).first()
     if row is None:
         raise LemmyError("couldnt_find_community", status=404)
@@ -88,14 +86,15 @@ class CommunityPage:
 
 
 async def get_community_page(session: AsyncSession, community_id: int, viewer: Viewer | None) -> CommunityPage:
-    """One query; deleted, removed (and, anonymously, non-public) communities only for their mods and admins."""
+    """One query; deleted and removed communities only for their mods and admins, and only communities the viewer
+    may read (queries/visibility.py)."""
     me = viewer.person_id if viewer else None
     mod = is_moderator(Community.id, me) if me is not None else false()
     stmt = (
         _select_views(viewer)
         .add_columns(mod.label("is_mod"), Site)
         .outerjoin(Site, Site.instance_id == Community.instance_id)
-        .where(Community.id == community_id)
+        .where(Community.id == community_id, visible_communities(viewer))
         .order_by(Site.id)
         .limit(1)
     )
@@ -104,10 +103,7 @@ async def get_community_page(session: AsyncSession, community_id: int, viewer: V
         raise LemmyError("couldnt_find_community", status=404)
     view = _to_view(row)
     privileged = bool(row.is_mod) or (viewer is not None and viewer.is_admin)
-    hidden = (
-        view.community.deleted or view.community.removed or (viewer is None and view.community.visibility != "Public")
-    )
-    if hidden and not privileged:
+    if (view.community.deleted or view.community.removed) and not privileged:
         raise LemmyError("couldnt_find_community", status=404)
     site: Site | None = row._mapping[Site]
     return CommunityPage(view=view, site=site)
@@ -138,12 +134,18 @@ async def moderators(session: AsyncSession, community_id: int) -> list[tuple[Com
     return [(c, p) for c, p in rows.all()]
 
 
-async def moderated_by(session: AsyncSession, person_id: int) -> list[tuple[Community, Person]]:
+async def moderated_by(session: AsyncSession, person_id: int, viewer: Viewer | None) -> list[tuple[Community, Person]]:
+    """The live communities a person moderates, those `viewer` may read (queries/visibility.py)."""
     rows = await session.execute(
         select(Community, Person)
         .join(CommunityModerator, CommunityModerator.community_id == Community.id)
         .join(Person, Person.id == CommunityModerator.person_id)
-        .where(Person.id == person_id, Community.deleted.is_(False), Community.removed.is_(False))
+        .where(
+            Person.id == person_id,
+            Community.deleted.is_(False),
+            Community.removed.is_(False),
+            visible_communities(viewer),
+        )
         .order_by(CommunityModerator.published, Community.id)
     )
     return [(c, p) for c, p in rows.all()]
@@ -185,10 +187,7 @@ def _nsfw_filter(viewer: Viewer | None, asked: bool | None) -> ColumnElement[boo
         return true()
     safe = Community.nsfw.is_(False)
     if asked is None or viewer is None:
-        warned = exists().where(
-            LocalSite.site_id == Site.id, Site.content_warning.is_not(None), Site.content_warning != ""
-        )
-        return or_(safe, warned)
+        return or_(safe, site_has_content_warning())
     return safe
 
 
@@ -202,10 +201,11 @@ async def list_communities(
     limit: int | None = None,
     search: str | None = None,
 ) -> list[CommunityView]:
-    """Admins also see deleted, removed and hidden communities, as in Lemmy."""
+    """Admins also see deleted, removed and hidden communities, as in Lemmy. ModeratorView lists like All:
+    Lemmy 0.19 narrows it for posts and comments, not here."""
     paging = page_of(page, limit)
     me = viewer.person_id if viewer else None
-    stmt = _select_views(viewer).where(_visible_to(viewer))
+    stmt = _select_views(viewer).where(visible_communities(viewer))
     if not (viewer and viewer.is_admin):
         stmt = stmt.where(_alive(), or_(Community.hidden.is_(False), follow_state(me, Community.id).is_not(None)))
     if listing_type == ListingType.LOCAL:
@@ -214,10 +214,6 @@ async def list_communities(
         if me is None:
             return []
         stmt = stmt.where(follow_state(me, Community.id).is_not(None))
-    elif listing_type == ListingType.MODERATOR_VIEW:
-        if me is None:
-            return []
-        stmt = stmt.where(is_moderator(Community.id, me))
     stmt = stmt.where(_nsfw_filter(viewer, show_nsfw))
     if search:
         pattern = fuzzy_pattern(search)

@@ -1,41 +1,91 @@
-"""Site settings read on every request of a kind, kept in memory briefly: the default listing type and sort
-(every front page), the instance block and allow lists (every incoming activity).
+"""Site settings read on every request of a kind, kept in memory briefly: the switches (the default listing type
+and sort of every front page; `private_instance`, asked by every anonymous read; `federation_enabled`; whether the
+site has a content warning) and the instance block and allow lists (every incoming activity).
 
 Admins change them rarely; the process that saves the change forgets its copy at once (`forget`), the
-others within `TTL_SECONDS`."""
+others within `TTL_SECONDS`. `generation()` changes with every `forget`, so that caches built on these settings
+(the anonymous answers of api/cache.py) can drop what they kept under the old ones."""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.db.federation import FederationAllowlist, FederationBlocklist
 from moot.db.instance import Instance
-from moot.db.site import LocalSite
+from moot.db.site import LocalSite, Site
 from moot.domain.instances import InstanceLists
 
 TTL_SECONDS = 5.0
-_cache: dict[str, tuple[float, tuple[str, str]]] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class SiteSwitches:
+    default_listing: str
+    default_sort: str
+    private_instance: bool
+    federation_enabled: bool
+    content_warning: bool  # the site has one: anonymous readers see NSFW content unless they say otherwise
+    slur_filter_regex: str | None = None
+
+
+# Before the site is set up (never in a running server): Lemmy's defaults.
+UNSET = SiteSwitches("Local", "Active", private_instance=False, federation_enabled=True, content_warning=False)
+
+_switches: dict[str, tuple[float, SiteSwitches]] = {}
+_generation = 0
+
+
+def _key(session: AsyncSession) -> str:
+    return str(session.get_bind().engine.url)
+
+
+async def site_switches(session: AsyncSession) -> SiteSwitches:
+    """The settings many requests ask for, in one statement (then kept for `TTL_SECONDS`)."""
+    key = _key(session)
+    now = time.monotonic()
+    cached = _switches.get(key)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    row = (
+        await session.execute(
+            select(
+                LocalSite.default_post_listing_type,
+                LocalSite.default_sort_type,
+                LocalSite.private_instance,
+                LocalSite.federation_enabled,
+                Site.content_warning,
+                LocalSite.slur_filter_regex,
+            ).join(Site, Site.id == LocalSite.site_id)
+        )
+    ).first()
+    value = UNSET
+    if row is not None:
+        value = SiteSwitches(
+            default_listing=row[0],
+            default_sort=row[1],
+            private_instance=bool(row[2]),
+            federation_enabled=bool(row[3]),
+            content_warning=bool(row[4]),
+            slur_filter_regex=row[5],
+        )
+    _switches[key] = (now + TTL_SECONDS, value)
+    return value
 
 
 async def listing_defaults(session: AsyncSession) -> tuple[str, str]:
     """The site's default listing type and sort, for visitors who have not chosen their own."""
-    key = str(session.get_bind().engine.url)
-    now = time.monotonic()
-    cached = _cache.get(key)
-    if cached is not None and cached[0] > now:
-        return cached[1]
-    row = (await session.execute(select(LocalSite.default_post_listing_type, LocalSite.default_sort_type))).first()
-    value = (row[0], row[1]) if row is not None else ("Local", "Active")
-    _cache[key] = (now + TTL_SECONDS, value)
-    return value
+    switches = await site_switches(session)
+    return switches.default_listing, switches.default_sort
 
 
 async def instance_lists(session: AsyncSession) -> InstanceLists:
-    """The admin's allow and block lists, as hosts (domain/instances.py holds the rule that uses them)."""
-    key = str(session.get_bind().engine.url)
+    """The admin's allow and block lists, as hosts, and whether this site federates at all (domain/instances.py
+    holds the rule that uses them)."""
+    key = _key(session)
     now = time.monotonic()
     cached = _lists.get(key)
     if cached is not None and cached[0] > now:
@@ -47,7 +97,8 @@ async def instance_lists(session: AsyncSession) -> InstanceLists:
     allowed = await session.scalars(
         select(Instance.domain).join(FederationAllowlist, FederationAllowlist.instance_id == Instance.id)
     )
-    value = InstanceLists.of(blocked=blocked_domains, allowed=list(allowed.all()))
+    federating = (await site_switches(session)).federation_enabled
+    value = InstanceLists.of(blocked=blocked_domains, allowed=list(allowed.all()), federation_enabled=federating)
     _lists[key] = (now + TTL_SECONDS, value)
     return value
 
@@ -56,5 +107,12 @@ _lists: dict[str, tuple[float, InstanceLists]] = {}
 
 
 def forget() -> None:
-    _cache.clear()
+    global _generation
+    _switches.clear()
     _lists.clear()
+    _generation += 1
+
+
+def generation() -> int:
+    """Changes whenever this process forgets the settings above (an admin saved new ones)."""
+    return _generation

@@ -44,18 +44,18 @@ from moot.queries.common import (
     is_moderator,
     keyset_after,
     page_of,
+    site_has_content_warning,
     subscribed_type,
     without_keys,
 )
 from moot.queries.viewer import Viewer
+from moot.queries.visibility import visible_communities
 
 Creator = aliased(Person, name="creator")
 # The viewer's person id: a value, or a bound parameter in a statement kept for reuse.
 MeParam = int | ColumnElement[int] | None
 _MyFollow = aliased(CommunityFollower, name="my_follow")
 
-# Listings that exist only for a logged-in reader; anonymous readers get an empty page.
-_PERSONAL_LISTINGS = (ListingType.SUBSCRIBED, ListingType.MODERATOR_VIEW)
 UNDETERMINED_LANGUAGE = 0
 # Ids are 32-bit in the database: a cursor naming a larger one is garbage, not a query to run.
 MAX_ID = 2**31 - 1
@@ -80,6 +80,7 @@ class PostView:
 
 
 def _select_views(viewer: Viewer | None, me: MeParam = None) -> Select[*tuple[Any, ...]]:
+    """Every post a read model returns comes through here: the community visibility rule applies to all."""
     if me is None and viewer is not None:
         me = viewer.person_id
     actions = and_(PostActions.post_id == Post.id, PostActions.person_id == me) if me is not None else false()
@@ -103,6 +104,7 @@ def _select_views(viewer: Viewer | None, me: MeParam = None) -> Select[*tuple[An
         .join(Creator, Creator.id == Post.creator_id)
         .join(Community, Community.id == Post.community_id)
         .outerjoin(PostActions, actions)
+        .where(visible_communities(viewer))
         .options(*without_keys(Creator, Community))
     )
 
@@ -253,7 +255,7 @@ def _content_filter(session: AsyncSession, stmt: Select[Any], q: PostQuery, me: 
 
 
 def _listing_filter(stmt: Select[Any], q: PostQuery, me: MeParam) -> Select[Any]:
-    """All, Local, Subscribed or ModeratorView (the last two need a viewer; the caller checked)."""
+    """All, Local, Subscribed or ModeratorView (the last two with a viewer: list_posts saw to it)."""
     match q.listing_type:
         case ListingType.LOCAL:
             stmt = stmt.where(Community.local.is_(True))
@@ -269,8 +271,9 @@ def _listing_filter(stmt: Select[Any], q: PostQuery, me: MeParam) -> Select[Any]
             stmt = stmt.where(
                 exists().where(CommunityModerator.community_id == Post.community_id, CommunityModerator.person_id == me)
             )
-    if q.community_id is None and q.listing_type != ListingType.SUBSCRIBED:
-        # Communities hidden by an admin stay out of All and Local unless you follow them.
+    if q.community_id is None and q.listing_type in (ListingType.ALL, ListingType.LOCAL):
+        # Communities hidden by an admin stay out of All and Local unless you follow them (a moderator's
+        # view shows them, as in Lemmy 0.19).
         stmt = stmt.where(or_(Community.hidden.is_(False), follow_state(me, Post.community_id).is_not(None)))
     return stmt
 
@@ -316,7 +319,7 @@ def _in_my_languages(local_user_id: ColumnElement[int] | int) -> ColumnElement[b
 
 
 def _needs_viewer(q: PostQuery) -> bool:
-    return q.saved_only or q.liked_only or q.disliked_only or q.listing_type in _PERSONAL_LISTINGS
+    return q.saved_only or q.liked_only or q.disliked_only or q.listing_type == ListingType.SUBSCRIBED
 
 
 async def _after_cursor(session: AsyncSession, cursor: str, keys: list[SortKey], me: int | None) -> ColumnElement[bool]:
@@ -466,9 +469,13 @@ def _build_base(session: AsyncSession, q: PostQuery, viewer: Viewer | None, boun
     stmt = _listing_filter(_content_filter(session, _select_views(viewer, me), bound_query, me), bound_query, me)
     if viewer is not None:
         stmt = _viewer_filters(stmt, bound_query, viewer, me, local_user)
-    show_nsfw = q.show_nsfw if q.show_nsfw is not None else bool(viewer and viewer.local_user.show_nsfw)
-    if not show_nsfw:
-        stmt = stmt.where(Post.nsfw.is_(False), Community.nsfw.is_(False))
+    safe = and_(Post.nsfw.is_(False), Community.nsfw.is_(False))
+    if q.show_nsfw is None and viewer is None:
+        # Lemmy 0.19 shows anonymous readers NSFW content when the site has a content warning (which its
+        # pages show first); the site row is read inside the statement, so no cached copy can go stale.
+        stmt = stmt.where(or_(safe, site_has_content_warning()))
+    elif not (q.show_nsfw if q.show_nsfw is not None else bool(viewer and viewer.local_user.show_nsfw)):
+        stmt = stmt.where(safe)
     if TOP_WINDOWS.get(q.sort) is not None:
         stmt = stmt.where(Post.published > _SINCE)
     return stmt
@@ -482,6 +489,10 @@ async def list_posts(session: AsyncSession, q: PostQuery, viewer: Viewer | None)
     paging = page_of(q.page, q.limit)
     if q.liked_only and q.disliked_only:
         raise LemmyError("contradicting_filters")
+    if viewer is None and q.listing_type == ListingType.MODERATOR_VIEW:
+        # Lemmy 0.19 narrows ModeratorView to your communities only when you are logged in; anonymously it
+        # lists like All. (An anonymous Subscribed is empty here, where Lemmy would list All as well.)
+        q = dataclasses.replace(q, listing_type=ListingType.ALL)
     if viewer is None and _needs_viewer(q):
         return [], None
     me = viewer.person_id if viewer else None

@@ -115,7 +115,7 @@ async def get_my_user(session: AsyncSession, viewer: Viewer) -> MyUser:
     return MyUser(
         viewer=viewer,
         follows=await follows(session, viewer.person_id),
-        moderates=[c for c, _ in await moderated_by(session, viewer.person_id)],
+        moderates=[c for c, _ in await moderated_by(session, viewer.person_id, viewer)],
         community_blocks=await blocked_communities(session, viewer.person_id),
         person_blocks=await blocked_people(session, viewer.person_id),
         instance_blocks=await blocked_instances(session, viewer.person_id),

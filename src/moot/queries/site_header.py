@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import ScalarSelect, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moot.db.site import LocalSite, Site
+from moot.db.site import LocalSite, Site, Tagline
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,6 +21,13 @@ class SiteHeader:
     enable_nsfw: bool
     registration_mode: str
     community_creation_admin_only: bool
+    icon: str | None = None
+    banner: str | None = None
+    content_warning: str | None = None
+    legal_information: str | None = None
+    default_theme: str = "browser"
+    private_instance: bool = False
+    tagline: str | None = None  # one of the site's taglines, picked at random for each page
 
 
 FALLBACK = SiteHeader(
@@ -50,6 +57,13 @@ async def site_header(session: AsyncSession) -> SiteHeader:
                 LocalSite.enable_nsfw,
                 LocalSite.registration_mode,
                 LocalSite.community_creation_admin_only,
+                Site.icon,
+                Site.banner,
+                Site.content_warning,
+                LocalSite.legal_information,
+                LocalSite.default_theme,
+                LocalSite.private_instance,
+                _random_tagline(),
             )
             .join(LocalSite, LocalSite.site_id == Site.id)
             .limit(1)
@@ -67,4 +81,21 @@ async def site_header(session: AsyncSession) -> SiteHeader:
         enable_nsfw=bool(row[6]),
         registration_mode=row[7],
         community_creation_admin_only=bool(row[8]),
+        icon=row[9],
+        banner=row[10],
+        content_warning=row[11],
+        legal_information=row[12],
+        default_theme=row[13],
+        private_instance=bool(row[14]),
+        tagline=row[15],
+    )
+
+
+def _random_tagline() -> ScalarSelect[str]:
+    return (
+        select(Tagline.content)
+        .where(Tagline.local_site_id == LocalSite.id)
+        .order_by(func.random())
+        .limit(1)
+        .scalar_subquery()
     )

@@ -7,11 +7,11 @@ from fastapi.responses import Response
 
 from moot.actions import accounts
 from moot.api.lemmy_v3.context import client_address
-from moot.api.ratelimit import Bucket
 from moot.db.person import LocalUser, Person
 from moot.domain.enums import ListingType, SortType
 from moot.domain.errors import LemmyError
-from moot.web.context import THEMES, Web, web_context
+from moot.domain.themes import THEMES
+from moot.web.context import Web, web_context
 from moot.web.params import FRONT_LISTINGS, SORT_LABELS, choice
 from moot.web.routing import message_for, posted_form, web_router
 from moot.web.security import AUTH_COOKIE, safe_next
@@ -20,7 +20,7 @@ router = web_router()
 
 
 def _address(web: Web) -> str:
-    return client_address(web.request, web.settings.trusted_proxy_headers)
+    return client_address(web.request, web.settings)
 
 
 def _login_form(web: Web, name: str, target: str, error: str | None, status: int = 200) -> Response:
@@ -40,7 +40,6 @@ async def login(request: Request, web: Web = Depends(web_context)) -> Response:
     form = posted_form(request)
     name, target = form.text("username_or_email").strip(), safe_next(form.optional("next"))
     try:
-        web.rate_limit(Bucket.REGISTER)
         async with web.db.write() as session:
             token = await accounts.login(
                 session, web.settings, name, form.text("password"), _address(web), web.request.headers.get("user-agent")
@@ -81,7 +80,6 @@ async def signup(request: Request, web: Web = Depends(web_context)) -> Response:
         show_nsfw=form.flag("show_nsfw"),
     )
     try:
-        web.rate_limit(Bucket.REGISTER)
         async with web.db.write() as session:
             token = await accounts.register(
                 session, web.settings, registration, _address(web), web.request.headers.get("user-agent")

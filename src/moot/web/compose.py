@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.actions import communities as community_actions
 from moot.actions import posts as post_actions
-from moot.api.ratelimit import Bucket
 from moot.db.community import Community
 from moot.domain.enums import ListingType, SortType
 from moot.domain.errors import LemmyError
@@ -103,7 +102,6 @@ async def create_post(request: Request, web: Web = Depends(web_context)) -> Resp
     try:
         if draft.community_id is None:
             raise LemmyError("couldnt_find_community", status=404)
-        web.rate_limit(Bucket.POST)
         async with web.db.write() as session:
             post = await post_actions.create_post(
                 session,

@@ -10,18 +10,24 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment
 
-from moot.api.lemmy_v3.context import client_address
-from moot.api.ratelimit import Bucket
 from moot.api.state import AppState, app_state
 from moot.db.engine import Database
-from moot.domain.errors import LemmyError
+from moot.domain.themes import THEMES
 from moot.queries.inbox import unread_counts
 from moot.queries.site_header import SiteHeader, site_header
 from moot.queries.viewer import Viewer, load_viewer
 from moot.settings import Settings
-from moot.web.security import AUTH_COOKIE, CSRF_COOKIE, csrf_token, new_nonce, safe_next, set_cookie
+from moot.web.security import (
+    AUTH_COOKIE,
+    CSRF_COOKIE,
+    clear_cookie,
+    cookie_secure,
+    csrf_token,
+    new_nonce,
+    safe_next,
+    set_cookie,
+)
 
-THEMES = ("browser", "light", "dark")
 R = TypeVar("R", bound=Response)
 
 
@@ -61,18 +67,14 @@ class Web:
 
     @property
     def theme(self) -> str:
-        chosen = self.viewer.local_user.theme if self.viewer else "browser"
+        # Visitors who have not logged in get the site's default_theme; an account keeps its own choice.
+        chosen = self.viewer.local_user.theme if self.viewer else self.site.default_theme
         return chosen if chosen in THEMES else "browser"
 
     def require_viewer(self) -> Viewer:
         if self.viewer is None:
             raise LoginRequired
         return self.viewer
-
-    def rate_limit(self, bucket: Bucket) -> None:
-        address = client_address(self.request, self.settings.trusted_proxy_headers)
-        if not self.state.limiter.allow(bucket, address):
-            raise LemmyError("rate_limit_error", status=429)
 
     def render(self, template: str, *, status: int = 200, **values: Any) -> HTMLResponse:
         env: Environment = self.request.app.state.web_templates
@@ -93,13 +95,14 @@ class Web:
     def finish(self, response: R) -> R:
         # Pages carry a CSRF token tied to this browser's cookies: no shared cache may keep them.
         response.headers.setdefault("Cache-Control", "private, no-cache")
+        secure = cookie_secure(self.request, self.settings)
         if self.fresh_nonce:
-            set_cookie(response, self.settings, CSRF_COOKIE, self.nonce)
+            set_cookie(response, CSRF_COOKIE, self.nonce, secure=secure)
         for name, value in self.cookies.items():
             if value is None:
-                response.delete_cookie(name, path="/", httponly=True, samesite="lax", secure=self.settings.tls_enabled)
+                clear_cookie(response, name, secure=secure)
             else:
-                set_cookie(response, self.settings, name, value)
+                set_cookie(response, name, value, secure=secure)
         return response
 
     @property

@@ -12,7 +12,6 @@ from moot.actions import blocks as block_actions
 from moot.actions import comments as comment_actions
 from moot.actions import communities as community_actions
 from moot.actions import posts as post_actions
-from moot.api.ratelimit import Bucket
 from moot.domain.errors import LemmyError
 from moot.queries.comments import get_comment_view
 from moot.web.context import Web, web_context
@@ -114,7 +113,6 @@ async def reply(post_id: int, request: Request, web: Web = Depends(web_context))
     """A comment on the post, or (with `parent_id`) a reply to one of its comments."""
     viewer = web.require_viewer()
     form = posted_form(request)
-    web.rate_limit(Bucket.COMMENT)
     async with web.db.write() as session:
         comment, _ = await comment_actions.create_comment(
             session,

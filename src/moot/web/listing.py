@@ -1,4 +1,5 @@
-"""Listing pages: the front page, a community with its sidebar, and the community list with search."""
+"""Listing pages: the front page, a community with its sidebar, the community list with search, and the site's
+legal information."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from fastapi import Depends
 from fastapi.responses import Response
 
 from moot.domain.enums import ListingType, SortType
+from moot.domain.errors import LemmyError
 from moot.queries.communities import find_community_id, get_community_view, list_communities, moderators
 from moot.queries.posts import PostQuery, list_posts
 from moot.web.context import Web, web_context
@@ -114,3 +116,11 @@ async def communities_page(
         page=number,
         has_more=len(views) == PAGE_SIZE,
     )
+
+
+@router.get("/legal")
+async def legal_page(web: Web = Depends(web_context)) -> Response:
+    """The site's legal information (EditSite `legal_information`), linked from every page's footer when set."""
+    if not web.site.legal_information:
+        raise LemmyError("couldnt_find_object", status=404)
+    return web.render("legal.html", title="Legal information", text=web.site.legal_information)

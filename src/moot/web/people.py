@@ -59,7 +59,7 @@ async def show_profile(web: Web, name: str, tab: str, number: int) -> Response:
                 CommentQuery(creator_id=person_id, sort=CommentSortType.NEW, page=number, limit=PAGE_SIZE),
                 web.viewer,
             )
-        moderates = [community for community, _ in await moderated_by(session, person_id)]
+        moderates = [community for community, _ in await moderated_by(session, person_id, web.viewer)]
         blocked = web.viewer is not None and any(
             p.id == person_id for p in await blocked_people(session, web.viewer.person_id)
         )

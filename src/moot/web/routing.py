@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -12,7 +13,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.routing import APIRoute
 
+from moot.api.lemmy_v3.context import client_address
+from moot.api.ratelimit import Bucket
+from moot.api.state import app_state
 from moot.domain.errors import LemmyError
+from moot.domain.validation import I32_MAX, I32_MIN, as_id, clean_text
+from moot.queries.visibility import check_private_instance
 from moot.web.context import LoginRequired, web_context
 from moot.web.security import AUTH_COOKIE, CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, CsrfRefused, csrf_valid
 
@@ -25,6 +31,7 @@ MESSAGES: dict[str, str] = {
     "incorrect_login": "That username or password is not right.",
     "user_already_exists": "That username is taken.",
     "email_already_exists": "An account already uses that email address.",
+    "invalid_email_address": "That is not an email address.",
     "invalid_name": "Names are 3 to 20 letters, digits or underscores.",
     "invalid_password": "Passwords are 10 to 60 characters long.",
     "passwords_do_not_match": "The two passwords do not match.",
@@ -55,6 +62,7 @@ MESSAGES: dict[str, str] = {
     "max_comment_depth_reached": "This thread is as deep as it can go.",
     "rate_limit_error": "Too many requests in a short time; wait a little and try again.",
     "not_logged_in": "You need to log in first.",
+    "instance_is_private": "This site is private: log in to read it.",
 }
 
 
@@ -76,11 +84,13 @@ class Form:
         return value or None
 
     def integer(self, name: str) -> int | None:
+        """A number the database can hold (ids are 32-bit), or None."""
         raw = self.values.get(name, "").strip()
         try:
-            return int(raw)
+            value = int(raw[:20])
         except ValueError:
             return None
+        return value if I32_MIN <= value <= I32_MAX else None
 
     def flag(self, name: str) -> bool:
         return self.values.get(name, "").lower() in ("1", "true", "on", "yes")
@@ -96,7 +106,8 @@ async def read_form(request: Request) -> Form:
         pairs = parse_qsl(raw, keep_blank_values=True, max_num_fields=MAX_FIELDS)
     except ValueError:
         return Form({})
-    return Form(dict(pairs))
+    # Text through the one rule for text that comes in (control characters dropped), as the API's forms.
+    return Form({name: clean_text(value) for name, value in pairs})
 
 
 def posted_form(request: Request) -> Form:
@@ -127,17 +138,101 @@ async def error_response(request: Request, status: int, title: str, message: str
     return web.render("error.html", status=status, title=title, message=message)
 
 
+# A page costs what the API calls it stands for cost on Lemmy (whose own pages call the API with the reader's
+# address): most pages and actions `message`, and these their own buckets. Feeds are not limited, as on Lemmy.
+_PAGE_BUCKETS: dict[tuple[str, str], Bucket | None] = {
+    ("POST", "/login"): Bucket.REGISTER,
+    ("POST", "/signup"): Bucket.REGISTER,
+    ("POST", "/create_community"): Bucket.REGISTER,
+    ("POST", "/create_post"): Bucket.POST,
+    ("POST", "/post/{post_id}/comment"): Bucket.COMMENT,
+}
+
+
+def page_bucket(method: str, route: str, request: Request) -> Bucket | None:
+    if route.startswith("/feeds/"):
+        return None
+    if route == "/search" and request.query_params.get("q", "").strip():
+        return Bucket.SEARCH
+    return _PAGE_BUCKETS.get((method, route), Bucket.MESSAGE)
+
+
+def _wait_words(seconds: int) -> str:
+    if seconds < 90:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    if seconds < 90 * 60:
+        return f"{math.ceil(seconds / 60)} minutes"
+    return f"{math.ceil(seconds / 3600)} hours"
+
+
+async def _rate_limited(request: Request, bucket: Bucket | None) -> Response | None:
+    """The page that refuses a request over its limit (429, with Retry-After), or None when it may go on."""
+    if bucket is None:
+        return None
+    state = app_state(request)
+    decision = await state.limiter.check(bucket, client_address(request, state.settings))
+    if decision.allowed:
+        return None
+    message = f"Too many requests from your address in a short time. Try again in {_wait_words(decision.retry_after)}."
+    response = await error_response(request, 429, "Slow down", message)
+    response.headers["Retry-After"] = str(decision.retry_after)
+    return response
+
+
+# Pages a visitor of a private instance reaches without logging in: logging in, signing up, the site's legal
+# information; and the subscription feed, whose address carries its reader's login.
+OPEN_WHEN_PRIVATE = frozenset({"/login", "/signup", "/legal", "/feeds/front/{token}.xml"})
+
+
+async def _check_private_instance(request: Request, route: str) -> None:
+    """queries/visibility.py's rule for pages: a private instance sends anonymous readers to the login form (as
+    lemmy-ui does) and refuses its feeds with Lemmy's `instance_is_private`."""
+    if route in OPEN_WHEN_PRIVATE:
+        return
+    web = await web_context(request)
+    try:
+        check_private_instance(web.site, web.viewer)
+    except LemmyError:
+        if route.startswith("/feeds/"):
+            raise
+        raise LoginRequired from None
+
+
+def _check_address(request: Request) -> None:
+    """A page's path and query as typed: an id out of range, or a control character (NUL, which PostgreSQL
+    refuses), names nothing here. Checked before the handler, so no page can pass one to the database."""
+    for name, value in request.path_params.items():
+        if not isinstance(value, str):
+            continue
+        if clean_text(value) != value or (_is_id_param(name) and as_id(value) is None):
+            raise LemmyError("couldnt_find_object", status=404)
+    for name, value in request.query_params.multi_items():
+        if clean_text(value) != value:
+            raise LemmyError("unknown", f"{name}: control characters are not allowed")
+        if _is_id_param(name) and value.lstrip("-").isdecimal() and as_id(value) is None:
+            raise LemmyError("couldnt_find_object", status=404)  # other bad values: the page's default
+
+
+def _is_id_param(name: str) -> bool:
+    return name == "id" or name.endswith("_id")
+
+
 class WebRoute(APIRoute):
-    """Routes of the HTML interface: CSRF on every POST, login redirects, errors as pages (or JSON to our
-    script). Handlers cannot forget a check that runs before they are called."""
+    """Routes of the HTML interface: rate limits and CSRF on every POST before the handler, login redirects,
+    errors as pages (or JSON to our script). Handlers cannot forget a check that runs before they are called."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def run(request: Request) -> Response:
+            limited = await _rate_limited(request, page_bucket(request.method, self.path, request))
+            if limited is not None:
+                return limited
             try:
+                _check_address(request)
                 if request.method == "POST":
                     await _check_csrf(request)
+                await _check_private_instance(request, self.path)
                 return await handler(request)
             except CsrfRefused:
                 return await error_response(

@@ -8,7 +8,6 @@ from fastapi import Depends
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moot.api.ratelimit import Bucket
 from moot.domain.enums import CommentSortType, ListingType, SearchType, SortType
 from moot.queries.comments import CommentQuery, CommentView, list_comments
 from moot.queries.communities import CommunityView, list_communities
@@ -75,7 +74,6 @@ async def search_page(
     number = page_number(page)
     results = Results()
     if text:
-        web.rate_limit(Bucket.SEARCH)
         async with web.db.read() as session:
             results = await run_search(session, web.viewer, text, kind, number)
     return web.render(

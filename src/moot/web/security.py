@@ -8,6 +8,7 @@ import hmac
 import secrets
 
 from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -56,8 +57,18 @@ def csrf_valid(secret: str, nonce: str | None, jwt: str | None, presented: str |
     return hmac.compare_digest(csrf_token(secret, nonce, jwt), presented)
 
 
-def set_cookie(response: Response, settings: Settings, name: str, value: str) -> None:
-    """Every cookie of ours: HttpOnly, SameSite=Lax, Secure whenever the site is served over TLS."""
+def cookie_secure(request: Request, settings: Settings) -> bool:
+    """Whether our cookies carry `Secure`: when the browser talks to us over https. That is a request that came
+    over TLS (ours, or the trusted proxy's, which uvicorn reads from X-Forwarded-Proto), or one addressed to the
+    public host of a site whose ids are https (behind a proxy that does not say so). Not a plain-http request to
+    a LAN address or to localhost: a browser drops a Secure cookie set over http, and nobody could log in."""
+    if request.url.scheme == "https":
+        return True
+    return settings.tls_enabled and request.headers.get("host", "").lower() == settings.domain
+
+
+def set_cookie(response: Response, name: str, value: str, *, secure: bool) -> None:
+    """Every cookie of ours: HttpOnly, SameSite=Lax, and Secure when `cookie_secure` says so."""
     response.set_cookie(
         name,
         value,
@@ -65,12 +76,12 @@ def set_cookie(response: Response, settings: Settings, name: str, value: str) ->
         path="/",
         httponly=True,
         samesite="lax",
-        secure=settings.tls_enabled,
+        secure=secure,
     )
 
 
-def clear_cookie(response: Response, settings: Settings, name: str) -> None:
-    response.delete_cookie(name, path="/", httponly=True, samesite="lax", secure=settings.tls_enabled)
+def clear_cookie(response: Response, name: str, *, secure: bool) -> None:
+    response.delete_cookie(name, path="/", httponly=True, samesite="lax", secure=secure)
 
 
 def safe_next(target: str | None, default: str = "/") -> str:

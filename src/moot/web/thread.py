@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from moot.actions import posts as post_actions
 from moot.db.community import Community
 from moot.db.person import Person
+from moot.domain import commentpath
 from moot.domain.enums import CommentSortType
 from moot.queries.comments import CommentQuery, CommentView, get_comment_view, list_comments
 from moot.queries.communities import CommunityView, get_community_view, moderators
@@ -132,7 +133,7 @@ async def show_comment(web: Web, post_id: int, comment_id: int, sort: str | None
         if target.comment.post_id != post_id:
             return web.finish(RedirectResponse(f"/post/{target.comment.post_id}/comment/{comment_id}", 302))
         head = await _head(session, post_id, web.viewer)
-        root_id = int(target.comment.path.split(".")[1]) if context else comment_id
+        root_id = commentpath.root_id(target.comment.path) if context else comment_id
         depth = target.comment.depth - 1 + TREE_DEPTH if context else TREE_DEPTH
         views = await list_comments(session, CommentQuery(parent_id=root_id, sort=order, max_depth=depth), web.viewer)
     if context:

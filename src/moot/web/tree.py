@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
+from moot.domain.commentpath import ancestor_paths
 from moot.queries.comments import CommentView
 
 
@@ -51,14 +52,8 @@ def build_tree(views: Sequence[CommentView]) -> list[Node]:
 def branch_of(views: Sequence[CommentView], target_path: str) -> list[CommentView]:
     """Only the target's ancestors, the target and everything under it: the "context" of one comment."""
     prefix = target_path + "."
-    ancestors = set(_ancestor_paths(target_path))
+    ancestors = set(ancestor_paths(target_path))
     return [v for v in views if v.comment.path in ancestors or v.comment.path.startswith(prefix)]
-
-
-def _ancestor_paths(path: str) -> Iterator[str]:
-    parts = path.split(".")
-    for end in range(2, len(parts) + 1):
-        yield ".".join(parts[:end])
 
 
 def walk(nodes: Sequence[Node]) -> Iterator[Node]:

@@ -20,7 +20,7 @@ from moot.api.lemmy_v3.forms import (
     MarkReplyRead,
     SaveComment,
 )
-from moot.api.ratelimit import Bucket
+from moot.api.openapi import v3
 from moot.domain.enums import CommentSortType, ListingType
 from moot.domain.errors import LemmyError
 from moot.queries.comments import CommentQuery, get_comment_view, list_comments
@@ -36,10 +36,9 @@ async def comment_response(c: Ctx, comment_id: int, viewer: Viewer | None, recip
     return ok({"comment_view": convert.comment_view(view), "recipient_ids": recipients}, viewer)
 
 
-@router.post("/comment")
+@router.post("/comment", **v3("createComment", "CommentResponse", login=True, not_found=True))
 async def create_comment(form: CreateComment, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    c.rate_limit(Bucket.COMMENT)
     async with c.db.write() as session:
         comment, recipients = await comments.create_comment(
             session,
@@ -53,7 +52,7 @@ async def create_comment(form: CreateComment, c: Ctx = Depends(context)) -> JSON
     return await comment_response(c, comment.id, viewer, recipients)
 
 
-@router.put("/comment")
+@router.put("/comment", **v3("editComment", "CommentResponse", login=True, not_found=True))
 async def edit_comment(form: EditComment, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.write() as session:
@@ -63,12 +62,12 @@ async def edit_comment(form: EditComment, c: Ctx = Depends(context)) -> JSONResp
     return await comment_response(c, form.comment_id, viewer, recipients)
 
 
-@router.get("/comment")
+@router.get("/comment", **v3("getComment", "CommentResponse", not_found=True))
 async def get_comment(form: Annotated[GetComment, Query()], c: Ctx = Depends(context)) -> JSONResponse:
     return await comment_response(c, form.id, c.viewer, [])
 
 
-@router.post("/comment/delete")
+@router.post("/comment/delete", **v3("deleteComment", "CommentResponse", login=True, not_found=True))
 async def delete_comment(form: DeleteComment, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.write() as session:
@@ -76,7 +75,7 @@ async def delete_comment(form: DeleteComment, c: Ctx = Depends(context)) -> JSON
     return await comment_response(c, form.comment_id, viewer, [])
 
 
-@router.post("/comment/like")
+@router.post("/comment/like", **v3("likeComment", "CommentResponse", login=True, not_found=True))
 async def like_comment(form: CreateCommentLike, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.write() as session:
@@ -84,7 +83,7 @@ async def like_comment(form: CreateCommentLike, c: Ctx = Depends(context)) -> JS
     return await comment_response(c, form.comment_id, viewer, [])
 
 
-@router.put("/comment/save")
+@router.put("/comment/save", **v3("saveComment", "CommentResponse", login=True, not_found=True))
 async def save_comment(form: SaveComment, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.write() as session:
@@ -92,7 +91,10 @@ async def save_comment(form: SaveComment, c: Ctx = Depends(context)) -> JSONResp
     return await comment_response(c, form.comment_id, viewer, [])
 
 
-@router.post("/comment/mark_as_read")
+@router.post(
+    "/comment/mark_as_read",
+    **v3("markCommentReplyAsRead", "CommentReplyResponse", login=True, not_found=True),
+)
 async def mark_reply_read(form: MarkReplyRead, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.write() as session:
@@ -102,7 +104,7 @@ async def mark_reply_read(form: MarkReplyRead, c: Ctx = Depends(context)) -> JSO
     return ok({"comment_reply_view": convert.comment_reply_view(reply, view, viewer.person)}, viewer)
 
 
-@router.get("/comment/list")
+@router.get("/comment/list", **v3("getComments", "GetCommentsResponse", not_found=True))
 async def list_all(form: Annotated[GetComments, Query()], c: Ctx = Depends(context)) -> JSONResponse:
     async with c.db.read() as session:
         community_id = form.community_id
@@ -110,7 +112,8 @@ async def list_all(form: Annotated[GetComments, Query()], c: Ctx = Depends(conte
             community_id = await find_community_id(session, form.community_name, c.settings.domain)
         query = CommentQuery(
             sort=form.sort or CommentSortType.HOT,
-            listing_type=form.type_ or ListingType.ALL,
+            # As in Lemmy 0.19, a community's comments are all listed, whatever type_ says.
+            listing_type=ListingType.ALL if community_id is not None else form.type_ or ListingType.ALL,
             max_depth=form.max_depth,
             post_id=form.post_id,
             parent_id=form.parent_id,

@@ -21,12 +21,13 @@ from moot.api.lemmy_v3.forms import (
     GetCommunity,
     ListCommunities,
 )
+from moot.api.lemmy_v3.remote import community_id_by_name
 from moot.api.lemmy_v3.site import ALL_LANGUAGE_IDS
+from moot.api.openapi import v3
 from moot.db.community import CommunityLanguage
 from moot.domain.enums import ListingType, SortType
 from moot.domain.errors import LemmyError
 from moot.queries.communities import (
-    find_community_id,
     get_community_page,
     get_community_view,
     list_communities,
@@ -51,7 +52,7 @@ async def community_response(c: Ctx, community_id: int, viewer: Viewer | None) -
     return {"community_view": convert.community_view(view), "discussion_languages": languages}
 
 
-@router.post("/community")
+@router.post("/community", **v3("createCommunity", "CommunityResponse", login=True))
 async def create_community(form: CreateCommunity, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.write() as session:
@@ -72,15 +73,15 @@ async def create_community(form: CreateCommunity, c: Ctx = Depends(context)) -> 
     return ok(await community_response(c, community.id, viewer), viewer)
 
 
-@router.get("/community")
+@router.get("/community", **v3("getCommunity", "GetCommunityResponse", not_found=True))
 async def get_community(form: Annotated[GetCommunity, Query()], c: Ctx = Depends(context)) -> JSONResponse:
+    if form.id is not None:
+        community_id = form.id
+    elif form.name:
+        community_id = await community_id_by_name(c, form.name)
+    else:
+        raise LemmyError("no_id_given")
     async with c.db.read() as session:
-        if form.id is not None:
-            community_id = form.id
-        elif form.name:
-            community_id = await find_community_id(session, form.name, c.settings.domain)
-        else:
-            raise LemmyError("no_id_given")
         page = await get_community_page(session, community_id, c.viewer)
         mods = await moderators(session, community_id)
         languages = await community_languages(session, community_id)
@@ -94,7 +95,7 @@ async def get_community(form: Annotated[GetCommunity, Query()], c: Ctx = Depends
     return ok(body, c.viewer)
 
 
-@router.put("/community")
+@router.put("/community", **v3("editCommunity", "CommunityResponse", login=True, not_found=True))
 async def edit_community(form: EditCommunity, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     changes = form.model_dump(exclude_none=True, exclude={"community_id"}, mode="json")
@@ -103,7 +104,7 @@ async def edit_community(form: EditCommunity, c: Ctx = Depends(context)) -> JSON
     return ok(await community_response(c, form.community_id, viewer), viewer)
 
 
-@router.get("/community/list")
+@router.get("/community/list", **v3("listCommunities", "ListCommunitiesResponse"))
 async def list_all(form: Annotated[ListCommunities, Query()], c: Ctx = Depends(context)) -> JSONResponse:
     async with c.db.read() as session:
         views = await list_communities(
@@ -118,7 +119,7 @@ async def list_all(form: Annotated[ListCommunities, Query()], c: Ctx = Depends(c
     return ok({"communities": [convert.community_view(v) for v in views]}, c.viewer)
 
 
-@router.post("/community/follow")
+@router.post("/community/follow", **v3("followCommunity", "CommunityResponse", login=True, not_found=True))
 async def follow(form: FollowCommunity, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.write() as session:
@@ -126,7 +127,7 @@ async def follow(form: FollowCommunity, c: Ctx = Depends(context)) -> JSONRespon
     return ok(await community_response(c, form.community_id, viewer), viewer)
 
 
-@router.post("/community/block")
+@router.post("/community/block", **v3("blockCommunity", "BlockCommunityResponse", login=True, not_found=True))
 async def block(form: BlockCommunity, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.write() as session:
@@ -136,7 +137,7 @@ async def block(form: BlockCommunity, c: Ctx = Depends(context)) -> JSONResponse
     return ok({"community_view": convert.community_view(view), "blocked": form.block}, viewer)
 
 
-@router.post("/community/delete")
+@router.post("/community/delete", **v3("deleteCommunity", "CommunityResponse", login=True, not_found=True))
 async def delete(form: DeleteCommunity, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.write() as session:

@@ -9,11 +9,12 @@ import orjson
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from moot.api.ratelimit import Bucket
+from moot.api import ratelimit
 from moot.api.state import AppState, app_state
 from moot.db.engine import Database
 from moot.domain.errors import LemmyError
 from moot.queries.viewer import Viewer, load_viewer
+from moot.queries.visibility import refuse_if_private
 from moot.settings import Settings
 
 AUTH_COOKIE = "jwt"
@@ -28,12 +29,9 @@ def read_token(request: Request) -> str | None:
     return request.cookies.get(AUTH_COOKIE) or None
 
 
-def client_address(request: Request, trust_proxy: bool) -> str:
-    if trust_proxy:
-        forwarded = request.headers.get("x-forwarded-for")
-        if forwarded:
-            return forwarded.split(",")[0].strip()
-    return request.client.host if request.client else "unknown"
+def client_address(request: Request, settings: Settings) -> str:
+    """The client's address as rate limits see it (api/ratelimit.py: behind proxies, never the leftmost hop)."""
+    return ratelimit.client_address(request.scope, settings.trusted_proxy_headers, settings.trusted_proxy_count)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +54,10 @@ class Ctx:
             raise LemmyError("not_logged_in", status=401)
         return self.viewer
 
-    def rate_limit(self, bucket: Bucket) -> None:
-        if not self.state.limiter.allow(bucket, self.address):
-            raise LemmyError("rate_limit_error")
+
+# Reads that stay open on a private instance: what a client needs before its reader logs in (Lemmy keeps GET
+# /site open). Every other anonymous GET, any read added later included, is refused there.
+OPEN_WHEN_PRIVATE = frozenset({"/api/v3/site", "/api/v3/user/validate_auth"})
 
 
 async def context(request: Request) -> Ctx:
@@ -68,10 +67,13 @@ async def context(request: Request) -> Ctx:
     if token:
         async with state.db.read() as session:
             viewer = await load_viewer(session, token, state.jwt_secret)
+    if viewer is None and request.method == "GET" and request.url.path not in OPEN_WHEN_PRIVATE:
+        async with state.db.read() as session:
+            await refuse_if_private(session, viewer)
     return Ctx(
         state=state,
         viewer=viewer,
-        address=client_address(request, state.settings.trusted_proxy_headers),
+        address=client_address(request, state.settings),
         user_agent=request.headers.get("user-agent"),
     )
 

@@ -10,10 +10,12 @@ from sqlalchemy import select
 
 from moot.api.lemmy_v3 import convert
 from moot.api.lemmy_v3.context import Ctx, context, ok
+from moot.api.openapi import v3
 from moot.db.federation import FederationAllowlist, FederationBlocklist, FederationQueueState
 from moot.db.instance import Instance
 from moot.db.site import Site
 from moot.domain.timefmt import lemmy_time
+from moot.queries.defaults import site_switches
 
 router = APIRouter()
 
@@ -35,9 +37,11 @@ def _with_state(instance: Instance, state: FederationQueueState | None) -> dict[
     return body
 
 
-@router.get("/federated_instances")
+@router.get("/federated_instances", **v3("getFederatedInstances", "GetFederatedInstancesResponse"))
 async def federated_instances(c: Ctx = Depends(context)) -> JSONResponse:
     async with c.db.read() as session:
+        if not (await site_switches(session)).federation_enabled:
+            return ok({}, c.viewer)  # Lemmy leaves `federated_instances` out while federation is off
         rows = (
             await session.execute(
                 select(Instance, FederationQueueState)

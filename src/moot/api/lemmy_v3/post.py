@@ -21,7 +21,7 @@ from moot.api.lemmy_v3.forms import (
     MarkPostAsRead,
     SavePost,
 )
-from moot.api.ratelimit import Bucket
+from moot.api.openapi import v3
 from moot.db.comment import Comment
 from moot.domain.enums import ListingType, SortType
 from moot.domain.errors import LemmyError
@@ -39,10 +39,9 @@ async def post_response(c: Ctx, post_id: int, viewer: Viewer | None) -> JSONResp
     return ok({"post_view": convert.post_view(view)}, viewer)
 
 
-@router.post("/post")
+@router.post("/post", **v3("createPost", "PostResponse", login=True, not_found=True))
 async def create_post(form: CreatePost, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    c.rate_limit(Bucket.POST)
     async with c.db.write() as session:
         post = await posts.create_post(
             session,
@@ -60,7 +59,7 @@ async def create_post(form: CreatePost, c: Ctx = Depends(context)) -> JSONRespon
     return await post_response(c, post.id, viewer)
 
 
-@router.get("/post")
+@router.get("/post", **v3("getPost", "GetPostResponse", not_found=True))
 async def get_post(form: Annotated[GetPost, Query()], c: Ctx = Depends(context)) -> JSONResponse:
     async with c.db.read() as session:
         post_id = form.id
@@ -91,7 +90,7 @@ async def get_post(form: Annotated[GetPost, Query()], c: Ctx = Depends(context))
     )
 
 
-@router.put("/post")
+@router.put("/post", **v3("editPost", "PostResponse", login=True, not_found=True))
 async def edit_post(form: EditPost, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     changes = form.model_dump(exclude_none=True, exclude={"post_id"}, mode="json")
@@ -100,7 +99,7 @@ async def edit_post(form: EditPost, c: Ctx = Depends(context)) -> JSONResponse:
     return await post_response(c, form.post_id, viewer)
 
 
-@router.post("/post/delete")
+@router.post("/post/delete", **v3("deletePost", "PostResponse", login=True, not_found=True))
 async def delete_post(form: DeletePost, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.write() as session:
@@ -108,7 +107,7 @@ async def delete_post(form: DeletePost, c: Ctx = Depends(context)) -> JSONRespon
     return await post_response(c, form.post_id, viewer)
 
 
-@router.post("/post/like")
+@router.post("/post/like", **v3("likePost", "PostResponse", login=True, not_found=True))
 async def like_post(form: CreatePostLike, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.write() as session:
@@ -116,7 +115,7 @@ async def like_post(form: CreatePostLike, c: Ctx = Depends(context)) -> JSONResp
     return await post_response(c, form.post_id, viewer)
 
 
-@router.put("/post/save")
+@router.put("/post/save", **v3("savePost", "PostResponse", login=True, not_found=True))
 async def save_post(form: SavePost, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.write() as session:
@@ -124,7 +123,7 @@ async def save_post(form: SavePost, c: Ctx = Depends(context)) -> JSONResponse:
     return await post_response(c, form.post_id, viewer)
 
 
-@router.post("/post/mark_as_read")
+@router.post("/post/mark_as_read", **v3("markPostAsRead", "SuccessResponse", login=True))
 async def mark_as_read(form: MarkPostAsRead, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     ids = list(form.post_ids or []) + ([form.post_id] if form.post_id is not None else [])
@@ -133,7 +132,7 @@ async def mark_as_read(form: MarkPostAsRead, c: Ctx = Depends(context)) -> JSONR
     return ok({"success": True}, viewer)
 
 
-@router.post("/post/hide")
+@router.post("/post/hide", **v3("hidePost", "SuccessResponse", login=True))
 async def hide(form: HidePost, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.write() as session:
@@ -149,7 +148,7 @@ def default_listing(c: Ctx, requested: ListingType | None, default: str) -> List
     return ListingType(default)
 
 
-@router.get("/post/list")
+@router.get("/post/list", **v3("getPosts", "GetPostsResponse", not_found=True))
 async def list_all(form: Annotated[GetPosts, Query()], c: Ctx = Depends(context)) -> JSONResponse:
     async with c.db.read() as session:
         community_id = form.community_id

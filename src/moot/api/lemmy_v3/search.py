@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from moot.api.lemmy_v3 import convert
 from moot.api.lemmy_v3.context import Ctx, context, ok
 from moot.api.lemmy_v3.forms import ResolveObject, Search
-from moot.api.ratelimit import Bucket
-from moot.api.state import AppState
+from moot.api.lemmy_v3.remote import resolve_remote_object
+from moot.api.openapi import v3
 from moot.db.comment import Comment
 from moot.db.community import Community
 from moot.db.person import Person
@@ -22,9 +22,6 @@ from moot.db.post import Post
 from moot.db.search import allow_exact_bitmaps
 from moot.domain.enums import CommentSortType, ListingType, SearchType, SortType
 from moot.domain.errors import LemmyError
-from moot.federation.parse import Refused
-from moot.federation.resolve import Resolver, resolve_remote
-from moot.federation.service import fetch_policy
 from moot.queries.comments import CommentQuery, get_comment_view, list_comments
 from moot.queries.communities import find_community_id, get_community_view, list_communities
 from moot.queries.persons import find_person_id, get_person_view, search_people
@@ -51,9 +48,8 @@ def _wants(kind: SearchType, *own: SearchType) -> bool:
     return kind == SearchType.ALL or kind in own
 
 
-@router.get("/search")
+@router.get("/search", **v3("search", "SearchResponse", not_found=True))
 async def search(form: Annotated[Search, Query()], c: Ctx = Depends(context)) -> JSONResponse:
-    c.rate_limit(Bucket.SEARCH)
     kind = form.type_ or SearchType.ALL
     listing = form.listing_type or ListingType.ALL
     body: dict[str, Any] = {"type_": kind.value, "comments": [], "posts": [], "communities": [], "users": []}
@@ -120,8 +116,14 @@ async def _resolve_local(session: AsyncSession, c: Ctx, q: str, viewer: Viewer |
     domain = c.settings.domain
     if q.startswith("!"):
         return await _view_of(session, "community", await find_community_id(session, q[1:], domain), viewer)
-    if q.startswith("@") or ("@" in q and "/" not in q):
-        return await _view_of(session, "person", await find_person_id(session, q.lstrip("@"), domain), viewer)
+    if q.startswith("@"):
+        return await _view_of(session, "person", await find_person_id(session, q[1:], domain), viewer)
+    if "@" in q and "/" not in q:
+        # A bare name@host is a person, else a community (WebFinger lists both kinds under one name).
+        try:
+            return await _view_of(session, "person", await find_person_id(session, q, domain), viewer)
+        except LemmyError:
+            return await _view_of(session, "community", await find_community_id(session, q, domain), viewer)
     url = urlsplit(q)
     if url.scheme not in ("http", "https"):
         raise LemmyError("couldnt_find_object", status=404)
@@ -167,9 +169,8 @@ def _check_alive(gone: bool) -> None:
         raise LemmyError("couldnt_find_object", status=404)
 
 
-@router.get("/resolve_object")
+@router.get("/resolve_object", **v3("resolveObject", "ResolveObjectResponse", not_found=True))
 async def resolve_object(form: Annotated[ResolveObject, Query()], c: Ctx = Depends(context)) -> JSONResponse:
-    c.rate_limit(Bucket.SEARCH)
     async with c.db.read() as session:
         try:
             return ok(await _resolve_local(session, c, form.q, c.viewer), c.viewer)
@@ -180,12 +181,3 @@ async def resolve_object(form: Annotated[ResolveObject, Query()], c: Ctx = Depen
     kind, object_id = await resolve_remote_object(c.state, form.q)
     async with c.db.read() as session:
         return ok(await _view_of(session, kind, object_id, c.viewer), c.viewer)
-
-
-async def resolve_remote_object(state: AppState, q: str) -> tuple[str, int]:
-    """Fetch `!community@host`, `@person@host` or an object URL from its server (through the SSRF guard)."""
-    resolver = Resolver(state.db, state.settings, fetch_policy(state.settings))
-    try:
-        return await resolve_remote(resolver, q)
-    except Refused as exc:
-        raise LemmyError("couldnt_find_object", status=404) from exc

@@ -12,6 +12,7 @@ from moot.actions.site import edit_site
 from moot.api.lemmy_v3 import convert
 from moot.api.lemmy_v3.context import Ctx, context, ok
 from moot.api.lemmy_v3.forms import EditSite
+from moot.api.openapi import v3
 from moot.domain.languages import LANGUAGES
 from moot.queries.site import SiteView, get_my_user, get_site_view
 from moot.queries.viewer import Viewer
@@ -77,18 +78,18 @@ async def get_site_json(session: AsyncSession, viewer: Viewer | None) -> dict[st
     return body
 
 
-@router.get("/site")
+@router.get("/site", **v3("getSite", "GetSiteResponse"))
 async def get_site(c: Ctx = Depends(context)) -> JSONResponse:
     async with c.db.read() as session:
         return ok(await get_site_json(session, c.viewer), c.viewer)
 
 
-@router.put("/site")
+@router.put("/site", **v3("editSite", "SiteResponse", login=True))
 async def put_site(form: EditSite, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.write() as session:
         await edit_site(session, viewer.is_admin, form.model_dump(exclude_none=True, mode="json"))
     async with c.db.read() as session:
         view = await get_site_view(session)
-    c.state.limiter.configure(view.row.rate_limit)
+    await c.state.limiter.configure(view.row.rate_limit)
     return ok({"site_view": site_view_json(view), "taglines": [convert.tagline(t) for t in view.taglines]}, viewer)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
 from moot.actions import accounts, blocks, comments
@@ -20,14 +20,15 @@ from moot.api.lemmy_v3.forms import (
     Register,
     SaveUserSettings,
 )
-from moot.api.ratelimit import Bucket
+from moot.api.lemmy_v3.remote import person_id_by_name
+from moot.api.openapi import v3
 from moot.db.person import LocalUser, Person
 from moot.domain.enums import CommentSortType, SortType
 from moot.domain.errors import LemmyError
 from moot.queries import inbox
 from moot.queries.comments import CommentQuery, get_comment_view, list_comments
 from moot.queries.communities import moderated_by
-from moot.queries.persons import find_person_id, get_person_view
+from moot.queries.persons import get_person_view
 from moot.queries.posts import PostQuery, list_posts
 from moot.queries.site import site_of_instance
 
@@ -41,9 +42,8 @@ def _login_response(jwt: str | None) -> dict[str, object]:
     return body
 
 
-@router.post("/user/register")
-async def register(form: Register, c: Ctx = Depends(context)) -> JSONResponse:
-    c.rate_limit(Bucket.REGISTER)
+@router.post("/user/register", **v3("register", "LoginResponse"))
+async def register(form: Register, request: Request, c: Ctx = Depends(context)) -> JSONResponse:
     registration = accounts.Registration(
         username=form.username,
         password=form.password,
@@ -52,21 +52,21 @@ async def register(form: Register, c: Ctx = Depends(context)) -> JSONResponse:
         show_nsfw=form.show_nsfw,
         honeypot=form.honeypot,
         answer=form.answer,
+        accept_language=request.headers.get("accept-language"),
     )
     async with c.db.write() as session:
         jwt = await accounts.register(session, c.settings, registration, c.address, c.user_agent)
     return ok(_login_response(jwt))
 
 
-@router.post("/user/login")
+@router.post("/user/login", **v3("login", "LoginResponse", incorrect_login=True))
 async def login(form: Login, c: Ctx = Depends(context)) -> JSONResponse:
-    c.rate_limit(Bucket.REGISTER)
     async with c.db.write() as session:
         jwt = await accounts.login(session, c.settings, form.username_or_email, form.password, c.address, c.user_agent)
     return ok(_login_response(jwt))
 
 
-@router.post("/user/logout")
+@router.post("/user/logout", **v3("logout", "SuccessResponse", login=True))
 async def logout(c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.write() as session:
@@ -76,7 +76,7 @@ async def logout(c: Ctx = Depends(context)) -> JSONResponse:
     return response
 
 
-@router.get("/user/validate_auth")
+@router.get("/user/validate_auth", **v3("validateAuth", "SuccessResponse"))
 async def validate_auth(c: Ctx = Depends(context)) -> JSONResponse:
     # The one endpoint that reports a bad token; Lemmy answers it with a plain 400, not the 401 of a login.
     if c.viewer is None:
@@ -84,7 +84,7 @@ async def validate_auth(c: Ctx = Depends(context)) -> JSONResponse:
     return ok({"success": True}, c.viewer)
 
 
-@router.put("/user/change_password")
+@router.put("/user/change_password", **v3("changePassword", "LoginResponse", login=True, incorrect_login=True))
 async def change_password(form: ChangePassword, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.write() as session:
@@ -97,7 +97,7 @@ async def change_password(form: ChangePassword, c: Ctx = Depends(context)) -> JS
     return ok(_login_response(jwt), viewer)
 
 
-@router.put("/user/save_user_settings")
+@router.put("/user/save_user_settings", **v3("saveUserSettings", "SuccessResponse", login=True))
 async def save_user_settings(form: SaveUserSettings, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.write() as session:
@@ -109,15 +109,15 @@ async def save_user_settings(form: SaveUserSettings, c: Ctx = Depends(context)) 
     return ok({"success": True}, viewer)
 
 
-@router.get("/user")
+@router.get("/user", **v3("getPersonDetails", "GetPersonDetailsResponse", not_found=True))
 async def person_details(form: Annotated[GetPersonDetails, Query()], c: Ctx = Depends(context)) -> JSONResponse:
+    if form.person_id is not None:
+        person_id = form.person_id
+    elif form.username:
+        person_id = await person_id_by_name(c, form.username)
+    else:
+        raise LemmyError("no_id_given")
     async with c.db.read() as session:
-        if form.person_id is not None:
-            person_id = form.person_id
-        elif form.username:
-            person_id = await find_person_id(session, form.username, c.settings.domain)
-        else:
-            raise LemmyError("no_id_given")
         view = await get_person_view(session, person_id)
         saved_only = bool(form.saved_only) and c.viewer is not None and c.viewer.person_id == person_id
         posts, _ = await list_posts(
@@ -147,7 +147,7 @@ async def person_details(form: Annotated[GetPersonDetails, Query()], c: Ctx = De
             ),
             c.viewer,
         )
-        moderates = await moderated_by(session, person_id)
+        moderates = await moderated_by(session, person_id, c.viewer)
         site = await site_of_instance(session, view.person.instance_id)
     body: dict[str, object] = {
         "person_view": convert.person_view(view),
@@ -172,7 +172,7 @@ def _comment_sort(sort: SortType | None) -> CommentSortType:
     return CommentSortType.NEW
 
 
-@router.get("/user/replies")
+@router.get("/user/replies", **v3("getReplies", "GetRepliesResponse", login=True))
 async def get_replies(form: Annotated[Paged, Query()], c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.read() as session:
@@ -180,7 +180,7 @@ async def get_replies(form: Annotated[Paged, Query()], c: Ctx = Depends(context)
     return ok({"replies": [convert.comment_reply_view(r, v, viewer.person) for r, v in rows]}, viewer)
 
 
-@router.get("/user/mention")
+@router.get("/user/mention", **v3("getPersonMentions", "GetPersonMentionsResponse", login=True))
 async def get_mentions(form: Annotated[Paged, Query()], c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.read() as session:
@@ -188,7 +188,10 @@ async def get_mentions(form: Annotated[Paged, Query()], c: Ctx = Depends(context
     return ok({"mentions": [convert.person_mention_view(m, v, viewer.person) for m, v in rows]}, viewer)
 
 
-@router.post("/user/mention/mark_as_read")
+@router.post(
+    "/user/mention/mark_as_read",
+    **v3("markPersonMentionAsRead", "PersonMentionResponse", login=True, not_found=True),
+)
 async def mark_mention_read(form: MarkMentionRead, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.write() as session:
@@ -198,7 +201,7 @@ async def mark_mention_read(form: MarkMentionRead, c: Ctx = Depends(context)) ->
     return ok({"person_mention_view": convert.person_mention_view(mention, view, viewer.person)}, viewer)
 
 
-@router.post("/user/mark_all_as_read")
+@router.post("/user/mark_all_as_read", **v3("markAllAsRead", "GetRepliesResponse", login=True))
 async def mark_all_read(c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.write() as session:
@@ -206,7 +209,7 @@ async def mark_all_read(c: Ctx = Depends(context)) -> JSONResponse:
     return ok({"replies": []}, viewer)
 
 
-@router.get("/user/unread_count")
+@router.get("/user/unread_count", **v3("getUnreadCount", "GetUnreadCountResponse", login=True))
 async def unread_count(c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.read() as session:
@@ -214,7 +217,7 @@ async def unread_count(c: Ctx = Depends(context)) -> JSONResponse:
     return ok({"replies": replies, "mentions": mentions, "private_messages": 0}, viewer)
 
 
-@router.post("/user/block")
+@router.post("/user/block", **v3("blockPerson", "BlockPersonResponse", login=True, not_found=True))
 async def block_person(form: BlockPerson, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.write() as session:

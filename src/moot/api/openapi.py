@@ -1,0 +1,237 @@
+"""The OpenAPI document of the v3 API at /openapi.json: forms as FastAPI reads them, answers as Lemmy's types.
+
+FastAPI's own document knows only what handlers are annotated with: Moot's handlers return plain dicts built by
+`api/lemmy_v3/convert.py`, so it listed every answer as an empty schema, and added a 422 that Moot never sends
+(`api/errors.py` turns a form that does not parse into 400). Here:
+
+- each route names what it answers with `**v3("getPosts", "GetPostsResponse", ...)` in its decorator: the
+  operation id (lemmy-js-client's method name), the lemmy-js-client 0.19 type of its 200 answer, and which of
+  401 / 404 it can send;
+- the types themselves are JSON Schema generated once from tests/lemmy-v3-types.txt (`openapi_types.json`, by
+  tests/gen_openapi_types.py), and only those the answers reach are published;
+- every operation lists 400 (a form that does not parse, a rule that refuses it, `rate_limit_error` with
+  `Retry-After`), every POST and PUT 413 (api/limits.py), all in Lemmy's `{"error", "message"?}` shape;
+- the document is built once, on its first request, and no answer is ever validated against it at run time:
+  tests/test_openapi_fuzz.py has schemathesis check that the server keeps to it.
+
+Only /api/v3 is described: ActivityPub, WebFinger and NodeInfo follow their own specifications."""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+from importlib.resources import files
+from typing import Any, Final, TypedDict
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+API_PREFIX: Final = "/api/v3"
+REF: Final = "#/components/schemas/"
+ERROR: Final = "LemmyError"
+# FastAPI's schemas for the 422 it documents by default; Moot answers 400 instead.
+_FASTAPI_VALIDATION = ("HTTPValidationError", "ValidationError")
+_WITH_BODY = ("post", "put", "patch")
+
+DESCRIPTION: Final = """\
+Lemmy's HTTP API v3 as Moot serves it: the forms lemmy-js-client 0.19 sends, the types it reads back.
+
+Log in with `POST /api/v3/user/login` and send the `jwt` it returns as `Authorization: Bearer <jwt>` (or as the
+`jwt` cookie). An unknown or expired token is not an error: the request is anonymous. Every failure is
+`{"error": "<snake_case type>"}`, or `{"error": ..., "message": ...}` for the types that carry text, with 400
+unless the operation lists another status. Optional fields of an answer are left out, never `null`."""
+
+
+class OperationDoc(TypedDict):
+    """Keyword arguments for a route decorator (`@router.get(path, **v3(...))`)."""
+
+    operation_id: str
+    responses: dict[int | str, dict[str, Any]]
+    openapi_extra: dict[str, Any]
+
+
+def _json_answer(schema: str, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": REF + schema}}}}
+
+
+_LOGINS: Final[list[dict[str, list[str]]]] = [{"bearer": []}, {"cookie": []}]
+
+
+def v3(
+    operation_id: str,
+    returns: str,
+    *,
+    login: bool = False,
+    incorrect_login: bool = False,
+    not_found: bool = False,
+) -> OperationDoc:
+    """What a v3 route answers: `returns` (a lemmy-js-client type) with 200; with `login`, 401 `not_logged_in`
+    for a request without a valid login; with `incorrect_login`, 401 for a wrong password; with `not_found`,
+    404 `couldnt_find_*` when what the form names does not exist (or is not visible to the viewer)."""
+    responses: dict[int | str, dict[str, Any]] = {200: _json_answer(returns, f"`{returns}`")}
+    unauthorized = [
+        text
+        for wanted, text in (
+            (login, "`not_logged_in`: the request carries no valid login"),
+            (incorrect_login, "`incorrect_login`: the name, email or password is wrong"),
+        )
+        if wanted
+    ]
+    if unauthorized:
+        responses[401] = _json_answer(ERROR, "; ".join(unauthorized))
+    if not_found:
+        responses[404] = _json_answer(ERROR, "`couldnt_find_*`: what the form names does not exist here")
+    return {
+        "operation_id": operation_id,
+        "responses": responses,
+        # Without a login the operation is refused, or answers what an anonymous visitor sees.
+        "openapi_extra": {"security": _LOGINS if login else [{}, *_LOGINS]},
+    }
+
+
+_BAD_REQUEST: Final = {
+    "description": (
+        "A form that does not parse (`unknown`, with the field and the reason as `message`), a rule that refuses "
+        "it (`invalid_post_title`, `not_a_moderator`, ...), or the rate limit (`rate_limit_error`, with "
+        "`Retry-After`)"
+    ),
+    "headers": {
+        "Retry-After": {
+            "description": "With `rate_limit_error`: seconds until the bucket holds a token again",
+            "schema": {"type": "integer"},
+        }
+    },
+    "content": {"application/json": {"schema": {"$ref": REF + ERROR}}},
+}
+_TOO_LARGE: Final = _json_answer(ERROR, "The body is over 1 MiB (`unknown`, `request body too large`)")
+
+_ERROR_SCHEMA: Final = {
+    "title": ERROR,
+    "description": "Lemmy's error: `error` is a LemmyErrorType (lemmy-js-client), `message` its text when it has one",
+    "type": "object",
+    "properties": {"error": {"type": "string"}, "message": {"type": "string"}},
+    "required": ["error"],
+    "additionalProperties": False,
+}
+_SECURITY_SCHEMES: Final = {
+    "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "The `jwt` of a login"},
+    "cookie": {"type": "apiKey", "in": "cookie", "name": "jwt", "description": "The same JWT as a cookie"},
+}
+
+
+@functools.cache
+def lemmy_types() -> dict[str, Any]:
+    """lemmy-js-client 0.19's types as JSON Schema, by name (generated: tests/gen_openapi_types.py)."""
+    text = files("moot.api").joinpath("openapi_types.json").read_text(encoding="utf-8")
+    schemas: dict[str, Any] = json.loads(text)["schemas"]
+    return schemas
+
+
+def _refs(node: object, out: set[str]) -> None:
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and ref.startswith(REF):
+            out.add(ref.removeprefix(REF))
+        for value in node.values():
+            _refs(value, out)
+    elif isinstance(node, list):
+        for value in node:
+            _refs(value, out)
+
+
+def _same_enum(ours: dict[str, Any], theirs: dict[str, Any]) -> bool:
+    return "enum" in ours and "enum" in theirs and set(ours["enum"]) == set(theirs["enum"])
+
+
+def _closure(roots: set[str], pool: dict[str, Any], what: str) -> dict[str, Any]:
+    """The schemas named in `roots` and every schema they refer to, all from `pool`."""
+    found: dict[str, Any] = {}
+    wanted = set(roots)
+    while pending := wanted - found.keys():
+        name = pending.pop()
+        if name not in pool:
+            raise ValueError(f"the OpenAPI document refers to {name}, which is not {what}")
+        found[name] = pool[name]
+        _refs(pool[name], wanted)
+    return found
+
+
+def _reachable_schemas(doc: dict[str, Any], forms: dict[str, Any]) -> dict[str, Any]:
+    """The schemas the operations refer to, and those they refer to: for requests the forms' (FastAPI's, from
+    the pydantic models), for answers Lemmy's types. Nothing unreachable is published."""
+    asked: set[str] = set()
+    answered: set[str] = set()
+    for operations in doc["paths"].values():
+        for operation in operations.values():
+            _refs({k: v for k, v in operation.items() if k != "responses"}, asked)
+            _refs(operation["responses"], answered)
+    requests = _closure(asked, forms, "a form")
+    answers = _closure(answered, {**lemmy_types(), ERROR: _ERROR_SCHEMA}, "a lemmy-js-client type")
+    for name in requests.keys() & answers.keys():
+        # An enum (SortType, ...) that both a form and an answer use: one schema, so it must be the same enum.
+        if not _same_enum(requests[name], answers[name]):
+            raise ValueError(f"the form schema {name} differs from lemmy-js-client's type of that name")
+    return dict(sorted({**answers, **requests}.items()))
+
+
+def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A query parameter is present or absent, never null: `anyOf: [T, null]` is T."""
+    options = schema.get("anyOf")
+    if not isinstance(options, list):
+        return schema
+    rest = [o for o in options if o != {"type": "null"}]
+    if len(rest) != 1:
+        return schema
+    extra = {k: v for k, v in schema.items() if k != "anyOf"}
+    return {**rest[0], **extra}
+
+
+def _finish_operation(path: str, method: str, operation: dict[str, Any]) -> None:
+    responses: dict[str, Any] = operation.setdefault("responses", {})
+    responses.pop("422", None)
+    answer = responses.get("200", {}).get("content", {}).get("application/json", {}).get("schema", {})
+    if "$ref" not in answer:
+        raise ValueError(f"{method.upper()} {path} names no answer type: add **v3(...) to its decorator")
+    responses.setdefault("400", _BAD_REQUEST)
+    if method in _WITH_BODY:
+        responses.setdefault("413", _TOO_LARGE)
+    operation["responses"] = dict(sorted(responses.items()))
+    for parameter in operation.get("parameters", []):
+        if parameter.get("in") == "query" and "schema" in parameter:
+            parameter["schema"] = _not_null(parameter["schema"])
+    area = path.removeprefix(API_PREFIX).strip("/").split("/")[0]
+    operation["tags"] = [area]
+
+
+def build_document(app: FastAPI) -> dict[str, Any]:
+    """The v3 API's OpenAPI document (see the module docstring)."""
+    doc = get_openapi(
+        title=app.title,
+        version=app.version,
+        openapi_version=app.openapi_version,
+        summary="Lemmy's HTTP API v3, as Moot serves it",
+        description=DESCRIPTION,
+        routes=app.routes,
+    )
+    doc["paths"] = {path: ops for path, ops in doc["paths"].items() if path.startswith(API_PREFIX + "/")}
+    for path, operations in doc["paths"].items():
+        for method, operation in operations.items():
+            _finish_operation(path, method, operation)
+    components: dict[str, Any] = doc.setdefault("components", {})
+    forms = {name: s for name, s in components.get("schemas", {}).items() if name not in _FASTAPI_VALIDATION}
+    components["schemas"] = _reachable_schemas(doc, forms)
+    components["securitySchemes"] = _SECURITY_SCHEMES
+    # Its own copy: nothing in it is shared with this module's constants or the cached types.
+    return copy.deepcopy(doc)
+
+
+def install_openapi(app: FastAPI) -> None:
+    """Serves build_document() as the app's /openapi.json (and /api/docs), built on first use."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = build_document(app)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
