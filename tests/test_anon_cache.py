@@ -91,4 +91,10 @@ async def test_concurrent_misses_run_the_query_once(cached: httpx.AsyncClient, u
         replies: list[Any] = await asyncio.gather(*(cached.get(f"{path}&page=2") for _ in range(8)))
     assert all(r.status_code == 200 for r in replies)
     assert len({r.content for r in replies}) == 1
-    assert len(together) == len(alone)  # eight readers, one computation
+    # Eight readers, one computation. Only the listing's own statements are compared: the site's settings are
+    # kept in memory for a few seconds, so whether a request reads them depends on when the last one did.
+    assert len(_listing(together)) == len(_listing(alone)) == 1
+
+
+def _listing(statements: list[str]) -> list[str]:
+    return [s for s in statements if "FROM post" in s and "LIMIT" in s]

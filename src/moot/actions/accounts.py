@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moot.actions.site import get_or_create_instance
+from moot.actions.instances import get_or_create_instance
 from moot.db.person import LocalUser, LocalUserLanguage, LoginToken, Person
 from moot.db.site import SiteLanguage
 from moot.domain import validation

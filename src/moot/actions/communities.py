@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moot.actions.site import get_or_create_instance
+from moot.actions.instances import get_or_create_instance
 from moot.db.community import (
     Community,
     CommunityBlock,

@@ -8,7 +8,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.actions.communities import count_follower
-from moot.actions.site import get_or_create_instance
+from moot.actions.instances import get_or_create_instance
 from moot.db.community import Community, CommunityFollower
 from moot.db.federation import ReceivedActivity
 from moot.db.instance import Instance

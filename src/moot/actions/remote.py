@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moot.actions.site import get_or_create_instance
+from moot.actions.instances import get_or_create_instance
 from moot.db.base import insert_if_absent
 from moot.db.community import Community, CommunityModerator
 from moot.db.person import Person

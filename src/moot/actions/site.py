@@ -8,9 +8,9 @@ import secrets
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moot.db.base import insert_if_absent
+from moot.actions.accounts import create_local_user
+from moot.actions.instances import get_or_create_instance
 from moot.db.federation import FederationAllowlist, FederationBlocklist
-from moot.db.instance import Instance
 from moot.db.person import LocalUser
 from moot.db.site import LocalSite, LocalSiteRateLimit, Secret, Site, SiteLanguage, Tagline
 from moot.domain import validation
@@ -23,17 +23,6 @@ from moot.domain.timefmt import utcnow
 from moot.queries import defaults as site_defaults
 from moot.queries.site import LocalSiteRow, load_local_site
 from moot.settings import Settings
-
-
-async def get_or_create_instance(session: AsyncSession, domain: str) -> int:
-    domain = domain.lower()
-    found = await session.scalar(select(Instance.id).where(Instance.domain == domain))
-    if found is None:
-        # Race-free: two first activities from a new instance may arrive together.
-        await insert_if_absent(session, Instance, {"domain": domain, "published": utcnow()}, key="domain")
-        found = await session.scalar(select(Instance.id).where(Instance.domain == domain))
-    assert found is not None
-    return found
 
 
 async def ensure_site(session: AsyncSession, settings: Settings) -> LocalSiteRow:
@@ -67,8 +56,6 @@ async def ensure_site(session: AsyncSession, settings: Settings) -> LocalSiteRow
     session.add(Secret(jwt_secret=secrets.token_urlsafe(48)))
     await session.flush()
     if settings.setup_admin_username:
-        from moot.actions.accounts import create_local_user
-
         has_admin = await session.scalar(select(LocalUser.id).where(LocalUser.admin.is_(True)).limit(1))
         if has_admin is None:
             await create_local_user(
