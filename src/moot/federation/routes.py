@@ -12,25 +12,18 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import func, select
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from moot.api.state import AppState, app_state
-from moot.db.comment import Comment
-from moot.db.community import Community, CommunityFollower, CommunityLanguage, CommunityModerator
+from moot.db.community import Community
 from moot.db.federation import SentActivity
-from moot.db.person import Person
-from moot.db.post import Post
-from moot.db.site import Site
-from moot.domain.errors import LemmyError
 from moot.domain.validation import as_id, clean_text
-from moot.domain.visibility import OPEN_TO_ALL, visible_to_other_servers
+from moot.domain.visibility import visible_to_other_servers
 from moot.federation import protocol
 from moot.federation.outbox import comment_note, origin
 from moot.federation.protocol import ACTIVITY_JSON, CONTEXT
-from moot.queries.communities import find_community_id
+from moot.queries import activitypub as ap_queries
 from moot.queries.defaults import site_switches
-from moot.queries.persons import find_person_id
 
 router = APIRouter()
 AP_TYPES = ("application/activity+json", "application/ld+json")
@@ -71,26 +64,14 @@ async def webfinger(resource: str = "", state: AppState = Depends(app_state)) ->
             # Lemmy mounts WebFinger only while it federates.
             return JSONResponse({"error": "not_found"}, status_code=404)
         if name.lower() == state.settings.domain.split(":")[0] or name.lower() == state.settings.domain:
-            site = await session.scalar(select(Site))
+            site = await ap_queries.site(session)
             if site is not None:
                 links.append(_self_link(site.ap_id, "Application"))
-        person = await session.scalar(
-            select(Person).where(
-                func.lower(Person.name) == name.lower(), Person.local.is_(True), Person.deleted.is_(False)
-            )
-        )
+        person = await ap_queries.local_person(session, name, include_deleted=False)
         if person is not None:
             links.append({"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": person.ap_id})
             links.append(_self_link(person.ap_id, "Person"))
-        community = await session.scalar(
-            select(Community).where(
-                func.lower(Community.name) == name.lower(),
-                Community.local.is_(True),
-                Community.deleted.is_(False),
-                Community.removed.is_(False),
-                Community.visibility == OPEN_TO_ALL,  # domain/visibility.py: other servers never see the rest
-            )
-        )
+        community = await ap_queries.discoverable_community(session, name)
         if community is not None:
             links.append({"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": community.ap_id})
             links.append(_self_link(community.ap_id, "Group"))
@@ -153,7 +134,7 @@ async def ap_get(state: AppState, path: str) -> Response | None:
         if not (await site_switches(session)).federation_enabled:
             return _federation_disabled()
         if not parts:
-            site = await session.scalar(select(Site))
+            site = await ap_queries.site(session)
             return ap_response(protocol.site_json(site, state.settings.domain)) if site else _not_found()
         if parts[0] in ("u", "c") and len(parts) == 2 and "@" in parts[1]:
             name, _, host = parts[1].partition("@")
@@ -161,9 +142,7 @@ async def ap_get(state: AppState, path: str) -> Response | None:
                 return await _remote_actor(session, parts[0], parts[1], state.settings.domain)
             parts[1] = name  # `name@` our own host is the local actor
         if parts[0] == "u" and len(parts) >= 2:
-            person = await session.scalar(
-                select(Person).where(func.lower(Person.name) == parts[1].lower(), Person.local.is_(True))
-            )
+            person = await ap_queries.local_person(session, parts[1])
             if person is None:
                 return _not_found()
             if person.deleted:
@@ -174,28 +153,20 @@ async def ap_get(state: AppState, path: str) -> Response | None:
                 return ap_response(_collection(f"{person.ap_id}/outbox", []))
             return None
         if parts[0] == "c" and len(parts) >= 2:
-            community = await session.scalar(
-                select(Community).where(func.lower(Community.name) == parts[1].lower(), Community.local.is_(True))
-            )
+            community = await ap_queries.local_community(session, parts[1])
             if community is None or not visible_to_other_servers(community):
                 return _not_found()  # a local-only community does not exist for other servers (as Lemmy)
             if community.deleted or community.removed:
                 return ap_response(protocol.tombstone(community.ap_id), 410)
             if len(parts) == 2:
-                languages = list(
-                    (
-                        await session.scalars(
-                            select(CommunityLanguage.language_id).where(CommunityLanguage.community_id == community.id)
-                        )
-                    ).all()
-                )
+                languages = await ap_queries.community_languages(session, community.id)
                 return ap_response(protocol.group_json(community, f"{base}/inbox", languages))
             return await _community_collection(session, community, parts[2])
         if parts[0] in ("post", "comment") and len(parts) == 2 and parts[1].isdigit():
             object_id = as_id(parts[1])
             return _not_found() if object_id is None else await _object(session, parts[0], object_id)
         if parts[0] == "activities" and len(parts) == 3:
-            activity = await session.scalar(select(SentActivity).where(SentActivity.ap_id == f"{base}{path}"))
+            activity = await ap_queries.sent_activity(session, f"{base}{path}")
             if activity is None or not await _activity_visible(session, activity):
                 return _not_found()
             return ap_response(json.loads(activity.data))
@@ -208,35 +179,23 @@ def _collection(ap_id: str, items: list[Any], kind: str = "OrderedCollection") -
 
 async def _community_collection(session: Any, community: Community, name: str) -> Response | None:
     if name == "followers":
-        total = await session.scalar(
-            select(func.count()).select_from(CommunityFollower).where(CommunityFollower.community_id == community.id)
-        )
+        total = await ap_queries.follower_count(session, community.id)
         return ap_response(
             {
                 "@context": CONTEXT,
                 "type": "Collection",
                 "id": f"{community.ap_id}/followers",
-                "totalItems": total or 0,
+                "totalItems": total,
                 "items": [],
             }
         )
     if name == "moderators":
-        mods = await session.scalars(
-            select(Person.ap_id)
-            .join(CommunityModerator, CommunityModerator.person_id == Person.id)
-            .where(CommunityModerator.community_id == community.id)
-            .order_by(CommunityModerator.published)
-        )
-        return ap_response(_collection(f"{community.ap_id}/moderators", list(mods.all())))
+        mods = await ap_queries.moderator_ids(session, community.id)
+        return ap_response(_collection(f"{community.ap_id}/moderators", mods))
     if name in ("outbox", "featured"):
-        stmt = (
-            select(Post, Person)
-            .join(Person, Person.id == Post.creator_id)
-            .where(Post.community_id == community.id, Post.deleted.is_(False), Post.removed.is_(False))
+        rows = await ap_queries.community_posts(
+            session, community.id, featured_only=name == "featured", limit=PAGE_SIZE
         )
-        if name == "featured":
-            stmt = stmt.where(Post.featured_community.is_(True))
-        rows = (await session.execute(stmt.order_by(Post.published.desc()).limit(PAGE_SIZE))).all()
         items: list[Any] = []
         for post, creator in rows:
             page = protocol.page_json(post, creator, community)
@@ -260,13 +219,7 @@ async def _community_collection(session: Any, community: Community, name: str) -
 async def _remote_actor(session: Any, kind: str, handle: str, domain: str) -> Response:
     """`/u/name@host` and `/c/name@host`, the local URLs of remote actors (our pages link them so): redirected to
     the actor's own id, where it lives, as Lemmy redirects its local URLs of remote posts and comments."""
-    try:
-        if kind == "u":
-            actor: Person | Community | None = await session.get(Person, await find_person_id(session, handle, domain))
-        else:
-            actor = await session.get(Community, await find_community_id(session, handle, domain))
-    except LemmyError:
-        return _not_found()
+    actor = await ap_queries.actor_by_handle(session, kind, handle, domain)
     return _redirect(actor.ap_id) if actor is not None and not actor.local else _not_found()
 
 
@@ -302,32 +255,29 @@ async def _activity_visible(session: Any, activity: SentActivity) -> bool:
     audience = _audience(json.loads(activity.data))
     if audience is None:
         return True
-    community = await session.scalar(select(Community).where(Community.ap_id == audience, Community.local.is_(True)))
+    community = await ap_queries.local_community_by_ap_id(session, audience)
     return community is None or visible_to_other_servers(community)
 
 
 async def _object(session: Any, kind: str, object_id: int) -> Response:
     if kind == "post":
-        post = await session.get(Post, object_id)
-        community = await session.get(Community, post.community_id) if post is not None else None
-        if post is None or community is None or _hidden(community):
+        found = await ap_queries.post_in_community(session, object_id)
+        if found is None or _hidden(found[1]):
             return _not_found()
+        post, community, creator = found
         if not post.local:
             return _redirect(post.ap_id)
         if post.deleted or post.removed:
             return ap_response(protocol.tombstone(post.ap_id), 410)
-        creator = await session.get(Person, post.creator_id)
         return ap_response(protocol.page_json(post, creator, community))
-    comment = await session.get(Comment, object_id)
-    post = await session.get(Post, comment.post_id) if comment is not None else None
-    community = await session.get(Community, post.community_id) if post is not None else None
-    if comment is None or post is None or community is None or _hidden(community):
+    found_comment = await ap_queries.comment_in_community(session, object_id)
+    if found_comment is None or _hidden(found_comment[1]):
         return _not_found()
+    comment, community, creator = found_comment
     if not comment.local:
         return _redirect(comment.ap_id)
     if comment.deleted or comment.removed:
         return ap_response(protocol.tombstone(comment.ap_id), 410)
-    creator = await session.get(Person, comment.creator_id)
     note, _ = await comment_note(session, comment, creator, community)
     return ap_response(note)
 
