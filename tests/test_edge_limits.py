@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from conftest import Api
-from moot.api.limits import json_depth_ok
+from moot.http.limits import json_depth_ok
 
 
 async def test_body_over_one_mebibyte_is_refused(user: Api, http: httpx.AsyncClient) -> None:

@@ -211,11 +211,11 @@ class Node:
 def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Node]:
     db = make_database(tmp_path_factory.mktemp("edges"))
     port = free_port()
-    server = start_server(db, port, DEBUG_ENV, host="127.0.0.10")
+    node = Node("127.0.0.10", port, db, start_server(db, port, DEBUG_ENV, host="127.0.0.10"))
     try:
-        yield Node("127.0.0.10", port, db, server)
+        yield node
     finally:
-        stop_server(server)
+        stop_server(node.server)  # the crash test restarts it: stop the one running now
         drop_database(db)
 
 

@@ -17,8 +17,8 @@ from conftest import (
     settings_for,
     unique,
 )
-from moot.api.ratelimit import Bucket, MemoryBuckets, Rule, address_keys
 from moot.app import create_app
+from moot.http.ratelimit import Bucket, MemoryBuckets, Rule, address_keys
 
 
 @pytest.fixture

@@ -30,9 +30,9 @@ from conftest import (
     stop_server,
     unique,
 )
-from moot.api.ratelimit import Bucket, MemoryBuckets, RateLimiter, Rule, address_keys, api_bucket
 from moot.app import create_app
 from moot.db.site import LocalSiteRateLimit
+from moot.http.ratelimit import Bucket, MemoryBuckets, RateLimiter, Rule, address_keys, api_bucket
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 PASSWORD = "password-1234"
@@ -318,7 +318,7 @@ async def test_without_redis_each_process_limits_from_memory(caplog: pytest.LogC
     # A port nothing listens on: Redis is configured but does not answer.
     limiter = RateLimiter(f"redis://127.0.0.1:{free_port()}/0", "moot-test")
     try:
-        with caplog.at_level(logging.WARNING, logger="moot.api.ratelimit"):
+        with caplog.at_level(logging.WARNING, logger="moot.http.ratelimit"):
             await limiter.configure(limits(post=2, post_per_second=3600))
             allowed = [(await limiter.check(Bucket.POST, "192.0.2.1")).allowed for _ in range(3)]
         assert allowed == [True, True, False]

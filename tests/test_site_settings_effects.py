@@ -36,9 +36,9 @@ from conftest import (
     unique,
 )
 from moot.api.lemmy_v3.forms import EditSite
-from moot.api.ratelimit import Bucket, api_bucket
 from moot.app import create_app
 from moot.db.federation import SentActivity
+from moot.http.ratelimit import Bucket, api_bucket
 from moot.settings import Settings
 
 BASE = "http://moot.test:8536"

@@ -11,19 +11,19 @@ from fastapi import FastAPI
 
 from moot import __version__
 from moot.actions.site import ensure_site
-from moot.api.cache import AnonymousCache
 from moot.api.errors import install_error_handlers
 from moot.api.lemmy_v3 import comment, community, federation, post, search, site, user
-from moot.api.limits import BodyLimits
 from moot.api.nodeinfo import router as nodeinfo_router
 from moot.api.openapi import install_openapi
-from moot.api.ratelimit import ApiRateLimits, RateLimiter
-from moot.api.state import AppState
 from moot.db.engine import Database
 from moot.db.migrate import upgrade_async
 from moot.federation.routes import ActivityPubNegotiation
 from moot.federation.routes import router as federation_router
 from moot.federation.service import make_delivery, make_inbox
+from moot.http.cache import AnonymousCache
+from moot.http.limits import BodyLimits
+from moot.http.ratelimit import ApiRateLimits, RateLimiter
+from moot.http.state import AppState
 from moot.jobs.scheduler import run_scheduler
 from moot.settings import Settings, load_settings
 from moot.web import install_web
@@ -73,7 +73,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     install_web(app)
     app.add_middleware(ActivityPubNegotiation)
     app.add_middleware(BodyLimits)
-    # A hit skips everything inside it (see api/cache.py for what is and is not cached).
+    # A hit skips everything inside it (see http/cache.py for what is and is not cached).
     app.add_middleware(AnonymousCache, seconds=settings.anon_cache_seconds)
     # Outermost: every API request costs its token first, cached answers included (pages: web/routing.py).
     app.add_middleware(

@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from moot import __version__
 from moot.api.lemmy_v3.site import LEMMY_API_VERSION
-from moot.api.state import AppState, app_state
 from moot.db.site import LocalSite
+from moot.http.state import AppState, app_state
 from moot.queries.site import local_counts
 
 router = APIRouter()

@@ -10,7 +10,7 @@ FastAPI's own document knows only what handlers are annotated with: Moot's handl
 - the types themselves are JSON Schema generated once from tests/lemmy-v3-types.txt (`openapi_types.json`, by
   tests/gen_openapi_types.py), and only those the answers reach are published;
 - every operation lists 400 (a form that does not parse, a rule that refuses it, `rate_limit_error` with
-  `Retry-After`), every POST and PUT 413 (api/limits.py), all in Lemmy's `{"error", "message"?}` shape;
+  `Retry-After`), every POST and PUT 413 (http/limits.py), all in Lemmy's `{"error", "message"?}` shape;
 - the document is built once, on its first request, and no answer is ever validated against it at run time:
   tests/test_openapi_fuzz.py has schemathesis check that the server keeps to it.
 

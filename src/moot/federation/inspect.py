@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from moot.api.limits import json_depth_ok
 from moot.federation.fetch import FetchError, parse_json_object
 from moot.federation.parse import (
     ACTOR_TYPES,
@@ -21,6 +20,7 @@ from moot.federation.parse import (
     require_str,
     type_of,
 )
+from moot.http.limits import json_depth_ok
 
 MAX_BYTES = 1024 * 1024
 

@@ -14,7 +14,6 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from moot.api.state import AppState, app_state
 from moot.db.community import Community
 from moot.db.federation import SentActivity
 from moot.domain.validation import as_id, clean_text
@@ -22,6 +21,7 @@ from moot.domain.visibility import visible_to_other_servers
 from moot.federation import protocol
 from moot.federation.outbox import comment_note, origin
 from moot.federation.protocol import ACTIVITY_JSON, CONTEXT
+from moot.http.state import AppState, app_state
 from moot.queries import activitypub as ap_queries
 from moot.queries.defaults import site_switches
 

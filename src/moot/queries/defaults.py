@@ -4,7 +4,7 @@ site has a content warning) and the instance block and allow lists (every incomi
 
 Admins change them rarely; the process that saves the change forgets its copy at once (`forget`), the
 others within `TTL_SECONDS`. `generation()` changes with every `forget`, so that caches built on these settings
-(the anonymous answers of api/cache.py) can drop what they kept under the old ones."""
+(the anonymous answers of http/cache.py) can drop what they kept under the old ones."""
 
 from __future__ import annotations
 

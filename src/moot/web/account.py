@@ -6,11 +6,11 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 
 from moot.actions import accounts
-from moot.api.lemmy_v3.context import client_address
 from moot.db.person import LocalUser, Person
 from moot.domain.enums import ListingType, SortType
 from moot.domain.errors import LemmyError
 from moot.domain.themes import THEMES
+from moot.http.ratelimit import request_address as client_address
 from moot.web.context import Web, web_context
 from moot.web.params import FRONT_LISTINGS, SORT_LABELS, choice
 from moot.web.routing import message_for, posted_form, web_router

@@ -10,9 +10,9 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from jinja2 import Environment
 
-from moot.api.state import AppState, app_state
 from moot.db.engine import Database
 from moot.domain.themes import THEMES
+from moot.http.state import AppState, app_state
 from moot.queries.inbox import unread_counts
 from moot.queries.site_header import SiteHeader, site_header
 from moot.queries.viewer import Viewer, load_viewer

@@ -13,11 +13,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.routing import APIRoute
 
-from moot.api.lemmy_v3.context import client_address
-from moot.api.ratelimit import Bucket
-from moot.api.state import app_state
 from moot.domain.errors import LemmyError
 from moot.domain.validation import I32_MAX, I32_MIN, as_id, clean_text
+from moot.http.ratelimit import Bucket
+from moot.http.ratelimit import request_address as client_address
+from moot.http.state import app_state
 from moot.queries.visibility import check_private_instance
 from moot.web.context import LoginRequired, web_context
 from moot.web.security import AUTH_COOKIE, CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER, CsrfRefused, csrf_valid

@@ -9,10 +9,10 @@ import orjson
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
-from moot.api import ratelimit
-from moot.api.state import AppState, app_state
 from moot.db.engine import Database
 from moot.domain.errors import LemmyError
+from moot.http import ratelimit
+from moot.http.state import AppState, app_state
 from moot.queries.viewer import Viewer, load_viewer
 from moot.queries.visibility import refuse_if_private
 from moot.settings import Settings
@@ -30,8 +30,8 @@ def read_token(request: Request) -> str | None:
 
 
 def client_address(request: Request, settings: Settings) -> str:
-    """The client's address as rate limits see it (api/ratelimit.py: behind proxies, never the leftmost hop)."""
-    return ratelimit.client_address(request.scope, settings.trusted_proxy_headers, settings.trusted_proxy_count)
+    """The client's address as rate limits see it (http/ratelimit.py: behind proxies, never the leftmost hop)."""
+    return ratelimit.request_address(request, settings)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,12 +6,12 @@ Only a logged-in user's request fetches from elsewhere, as on Lemmy; anonymous v
 from __future__ import annotations
 
 from moot.api.lemmy_v3.context import Ctx
-from moot.api.state import AppState
 from moot.domain.errors import LemmyError
 from moot.federation.lookup import resolve_remote
 from moot.federation.parse import Refused
 from moot.federation.resolve import Resolver
 from moot.federation.service import fetch_policy
+from moot.http.state import AppState
 from moot.queries.communities import find_community_id
 from moot.queries.persons import find_person_id
 

@@ -8,7 +8,7 @@ inside their own network. A refused request gets Lemmy's `400 {"error":"rate_lim
 `Retry-After`: the seconds until the bucket holds a token again.
 
 The buckets live in this process's memory, or in Redis when `MOOT_REDIS_URL` is set, so that every process of
-an instance draws from the same ones (api/ratelimit_redis.py). When Redis does not answer, each process falls
+an instance draws from the same ones (http/ratelimit_redis.py). When Redis does not answer, each process falls
 back to its own memory (logged once per outage) rather than refusing every request, and tries Redis again
 every few seconds."""
 
@@ -24,10 +24,12 @@ from enum import StrEnum
 
 import orjson
 from redis.exceptions import RedisError
+from starlette.requests import Request
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from moot.api.ratelimit_redis import SharedBuckets
 from moot.db.site import LocalSiteRateLimit
+from moot.http.ratelimit_redis import SharedBuckets
+from moot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +142,11 @@ def address_keys(address: str) -> AddressKeys:
         (str(ipaddress.IPv6Network((int(ip) >> (128 - bits) << (128 - bits), bits))), factor)
         for bits, factor in ((48, 16), (56, 4), (64, 1))
     )
+
+
+def request_address(request: Request, settings: Settings) -> str:
+    """The client's address of a request as rate limits see it, per the proxy settings (never the leftmost hop)."""
+    return client_address(request.scope, settings.trusted_proxy_headers, settings.trusted_proxy_count)
 
 
 def client_address(scope: Scope, trust_proxy: bool, proxy_count: int = 1) -> str:

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 from fastapi import Request
 
-from moot.api.ratelimit import RateLimiter
 from moot.db.engine import Database
+from moot.http.ratelimit import RateLimiter
 from moot.settings import Settings
 
 if TYPE_CHECKING:
