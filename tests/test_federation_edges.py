@@ -481,3 +481,46 @@ async def test_a_crash_mid_activity_loses_nothing_and_announces_once(
         assert len(announces()) == 1
     finally:
         await locker.close()
+
+
+async def test_an_update_older_than_the_stored_edit_is_ignored(node: Node, peers: tuple[Peer, Peer]) -> None:
+    """Edits delivered out of order end with the newest (as Lemmy: an Update older than what is held is ignored)."""
+    peer, _ = peers
+    admin = await _admin(node)
+    created = await admin.post("/community", json={"name": unique("edits"), "title": "Edits"})
+    community = created.json()["community_view"]["community"]
+    author, keys = peer.actor(unique("editor"))
+    page_url = peer.page(author, community["actor_id"], "first words")
+    page = dict(peer.docs[page_url.removeprefix(peer.base)])
+
+    async def send(kind: str, name: str, updated: str | None) -> None:
+        obj = {**page, "name": name, **({"updated": updated} if updated else {})}
+        activity = {
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": f"{peer.base}/activities/{kind.lower()}/{uuid.uuid4()}",
+            "type": kind,
+            "actor": author,
+            "to": [PUBLIC],
+            "cc": [community["actor_id"]],
+            "audience": community["actor_id"],
+            "object": obj,
+        }
+        async with httpx.AsyncClient(timeout=30) as http:
+            body, headers = _signed(f"{node.base}/inbox", activity, author, keys)
+            r = await http.post(f"{node.base}/inbox", content=body, headers=headers)
+            assert r.status_code == 200, r.text
+
+    async def stored() -> dict[str, Any]:
+        found = await admin.get("/resolve_object", params={"q": page_url})
+        assert found.status_code == 200, found.text
+        post: dict[str, Any] = found.json()["post"]["post"]
+        return post
+
+    await send("Create", "first words", None)
+    await send("Update", "the newest words", "2026-11-01T12:00:00.000002Z")
+    await send("Update", "words from before", "2026-11-01T11:00:00Z")  # written earlier, delivered later
+    post = await stored()
+    assert post["name"] == "the newest words"
+    assert post["updated"] == "2026-11-01T12:00:00.000002Z"
+    await send("Update", "a later edit", "2026-11-01T13:00:00Z")
+    assert (await stored())["name"] == "a later edit"

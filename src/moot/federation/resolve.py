@@ -266,7 +266,7 @@ class Resolver:
             if parsed.url:
                 changes["url"] = parsed.url
             current = {"name": existing.name, "body": existing.body or "", "nsfw": existing.nsfw, "url": existing.url}
-            if all(current.get(key) == value for key, value in changes.items()):
+            if all(current.get(key) == value for key, value in changes.items()) or _older(parsed.updated, existing):
                 return existing
             return await post_actions.edit_post(session, actor, existing.id, changes, updated=_time(parsed.updated))
         if await session.scalar(select(Comment.id).where(Comment.ap_id == parsed.ap_id)) is not None:
@@ -294,7 +294,8 @@ class Resolver:
         if existing is not None:
             if existing.creator_id != parts.author.id:
                 raise Refused("an update of a comment by someone other than its author")
-            if existing.content == parsed.content and language_id in (None, existing.language_id):
+            same = existing.content == parsed.content and language_id in (None, existing.language_id)
+            if same or _older(parsed.updated, existing):
                 return existing
             edited, _ = await comment_actions.edit_comment(
                 session, self.settings, actor, existing.id, parsed.content, language_id, updated=_time(parsed.updated)
@@ -373,6 +374,14 @@ class Resolver:
                 stored = await self.store_post(parse_post(data))
         assert stored is not None
         return stored
+
+
+def _older(updated: str | None, stored: Post | Comment) -> bool:
+    """An Update that is older than what we hold (it arrived after a newer one, or is replayed): ignored, as
+    Lemmy ignores it, so that edits delivered out of order end with the newest."""
+    moment = _time(updated)
+    held = stored.updated or stored.published
+    return moment is not None and held is not None and moment < as_utc(held)
 
 
 def _stale(moment: datetime | None) -> bool:
