@@ -423,13 +423,8 @@ class Inbox:
     async def _community_of(self, target: Post | Comment) -> int:
         if isinstance(target, Post):
             return target.community_id
-        return await self._community_of_post(target.post_id)
-
-    async def _community_of_post(self, post_id: int) -> int:
         async with self.db.read() as session:
-            community_id = await session.scalar(select(Post.community_id).where(Post.id == post_id))
-        assert community_id is not None
-        return community_id
+            return await _community_of_post(session, target.post_id)
 
     async def _announce_if_ours(
         self, session: AsyncSession, activity: ParsedActivity, community_id: int, by: Community | None

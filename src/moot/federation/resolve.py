@@ -155,10 +155,6 @@ class Resolver:
             raise Refused(f"{ap_id} is not a community")
         return await self.store_community(actor)
 
-    async def find_community(self, ap_id: str) -> Community | None:
-        async with self.db.read() as session:
-            return await session.scalar(select(Community).where(Community.ap_id == ap_id))
-
     async def store_community(self, actor: ParsedActor) -> Community:
         subscribers = await self.followers_total(actor)
         async with self.db.write() as session:
