@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.actions.accounts import create_local_user
@@ -239,7 +239,7 @@ async def edit_site(session: AsyncSession, is_admin: bool, changes: dict[str, ob
         domains = changes.get(key)
         if isinstance(domains, list):
             await _replace_instance_list(session, table, [str(d) for d in domains])
-    site_defaults.forget()
+    _forget_on_commit(session)
 
 
 async def block_instances(session: AsyncSession, domains: list[str]) -> None:
@@ -253,7 +253,15 @@ async def block_instances(session: AsyncSession, domains: list[str]) -> None:
             session.add(FederationBlocklist(instance_id=instance_id, published=now))
             listed.add(instance_id)
     await session.flush()
+    _forget_on_commit(session)
+
+
+def _forget_on_commit(session: AsyncSession) -> None:
+    """This process's copies of the site settings and instance lists are dropped once the change has committed:
+    dropped before, a request reading in between would keep the old values for their whole lifetime (a blocked
+    instance let in for seconds)."""
     site_defaults.forget()
+    event.listen(session.sync_session, "after_commit", lambda _session: site_defaults.forget(), once=True)
 
 
 async def _replace_instance_list(
