@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from moot.actions.access import is_site_banned
 from moot.actions.instances import get_or_create_instance
 from moot.db.person import LocalUser, LocalUserLanguage, LoginToken, Person
 from moot.db.site import SiteLanguage
@@ -230,7 +231,7 @@ async def login(
     user, person = found
     if not verify_password(user.password_encrypted, password) or person.deleted:
         raise LemmyError("incorrect_login", status=401)
-    if person.banned and (person.ban_expires is None or person.ban_expires > utcnow()):
+    if is_site_banned(person):
         raise LemmyError("site_ban")
     return await issue_token(session, settings, user, ip, user_agent)
 

@@ -8,7 +8,8 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moot.actions.posts import check_can_act_in, load_post, mark_comments_read
+from moot.actions.access import check_can_comment, check_community_user_action
+from moot.actions.posts import load_post, mark_comments_read
 from moot.db.comment import Comment, CommentActions, CommentReply, PersonMention
 from moot.db.community import Community, CommunityBlock
 from moot.db.person import InstanceBlock, LocalUser, Person, PersonBlock
@@ -57,11 +58,7 @@ async def create_comment(
     community = await session.get(Community, post.community_id)
     if community is None:
         raise LemmyError("couldnt_find_community", status=404)
-    await check_can_act_in(session, viewer, community)
-    if post.locked:
-        raise LemmyError("locked")
-    if post.deleted or post.removed:
-        raise LemmyError("deleted")
+    await check_can_comment(session, viewer, post, community)
     parent: Comment | None = None
     if parent_id is not None:
         parent = await load_comment(session, parent_id)
@@ -238,7 +235,7 @@ async def edit_comment(
     community = await session.get(Community, post.community_id)
     if community is None:
         raise LemmyError("couldnt_find_community", status=404)
-    await check_can_act_in(session, viewer, community)
+    await check_community_user_action(session, viewer, community)
     if comment.creator_id != viewer.person_id:
         raise LemmyError("no_comment_edit_allowed")
     if language_id is not None and language_id not in LANGUAGE_BY_ID:
@@ -262,7 +259,7 @@ async def delete_comment(session: AsyncSession, viewer: Actor, comment_id: int, 
     post = await load_post(session, comment.post_id)
     community = await session.get(Community, post.community_id)
     if community is not None:
-        await check_can_act_in(session, viewer, community)
+        await check_community_user_action(session, viewer, community)
     if comment.creator_id != viewer.person_id:
         raise LemmyError("no_comment_edit_allowed")
     was_counted = not (comment.deleted or comment.removed)
@@ -286,6 +283,10 @@ async def vote_comment(
         loaded = await load_local_site(session)
         if loaded is not None and not loaded.local_site.enable_downvotes:
             raise LemmyError("downvotes_are_disabled")
+    post = await load_post(session, comment.post_id)
+    community = await session.get(Community, post.community_id)
+    if community is not None:
+        await check_community_user_action(session, viewer, community)
     row = await session.get(CommentActions, (viewer.person_id, comment.id))
     if row is None:
         row = CommentActions(person_id=viewer.person_id, comment_id=comment.id, post_id=comment.post_id)
@@ -301,9 +302,7 @@ async def vote_comment(
     row.liked = utcnow() if score != 0 else None
     await session.flush()
     if federate and viewer.person.local:
-        community_id = await session.scalar(select(Post.community_id).where(Post.id == comment.post_id))
-        if community_id is not None:
-            await outbox.vote(session, viewer.person, comment.ap_id, community_id, old, score)
+        await outbox.vote(session, viewer.person, comment.ap_id, post.community_id, old, score)
     return comment
 
 

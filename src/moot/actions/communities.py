@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from moot.actions.access import check_community_mod_action, check_community_user_action
 from moot.actions.instances import get_or_create_instance
 from moot.db.community import (
     Community,
@@ -14,7 +15,6 @@ from moot.db.community import (
     CommunityFollower,
     CommunityLanguage,
     CommunityModerator,
-    CommunityPersonBan,
 )
 from moot.domain import validation
 from moot.domain.apids import community_ap_id
@@ -33,44 +33,6 @@ async def _load(session: AsyncSession, community_id: int) -> Community:
     if community is None:
         raise LemmyError("couldnt_find_community", status=404)
     return community
-
-
-async def is_moderator(session: AsyncSession, community_id: int, person_id: int) -> bool:
-    found = await session.scalar(
-        select(CommunityModerator.person_id).where(
-            CommunityModerator.community_id == community_id, CommunityModerator.person_id == person_id
-        )
-    )
-    return found is not None
-
-
-async def _is_banned_from(session: AsyncSession, community_id: int, person_id: int) -> bool:
-    expires = await session.execute(
-        select(CommunityPersonBan.expires).where(
-            CommunityPersonBan.community_id == community_id, CommunityPersonBan.person_id == person_id
-        )
-    )
-    row = expires.first()
-    return row is not None and (row[0] is None or row[0] > utcnow())
-
-
-def _check_person_valid(viewer: Actor) -> None:
-    person = viewer.person
-    if person.banned and (person.ban_expires is None or person.ban_expires > utcnow()):
-        raise LemmyError("site_ban")
-    if person.deleted:
-        raise LemmyError("deleted")
-
-
-async def _check_mod_action(session: AsyncSession, viewer: Viewer, community: Community, allow_deleted: bool) -> None:
-    """Lemmy's gate for mod actions: a mod or an admin, not banned here, and (unless restoring) a live community."""
-    _check_person_valid(viewer)
-    if not (viewer.is_admin or await is_moderator(session, community.id, viewer.person_id)):
-        raise LemmyError("not_a_mod_or_admin")
-    if not viewer.is_admin and await _is_banned_from(session, community.id, viewer.person_id):
-        raise LemmyError("banned_from_community")
-    if not allow_deleted and (community.deleted or community.removed):
-        raise LemmyError("deleted")
 
 
 async def create_community(
@@ -147,7 +109,7 @@ async def edit_community(
     session: AsyncSession, viewer: Viewer, community_id: int, changes: dict[str, object]
 ) -> Community:
     community = await _load(session, community_id)
-    await _check_mod_action(session, viewer, community, allow_deleted=False)
+    await check_community_mod_action(session, viewer, community)
     slurs = validation.slur_pattern((await site_switches(session)).slur_filter_regex)
     title = changes.get("title")
     if isinstance(title, str):
@@ -177,7 +139,7 @@ async def edit_community(
 async def delete_community(session: AsyncSession, viewer: Viewer, community_id: int, deleted: bool) -> Community:
     """Only the top moderator (the creator, first in the list) deletes or restores a community; admins remove."""
     community = await _load(session, community_id)
-    await _check_mod_action(session, viewer, community, allow_deleted=True)
+    await check_community_mod_action(session, viewer, community, allow_deleted=True)
     top = await session.scalar(
         select(CommunityModerator.person_id)
         .where(CommunityModerator.community_id == community_id)
@@ -198,8 +160,7 @@ async def follow_community(session: AsyncSession, viewer: Actor, community_id: i
     if follow:
         if existing is not None:
             return
-        if community.local:
-            await _check_can_follow(session, viewer, community)
+        await check_community_user_action(session, viewer, community)
         session.add(
             CommunityFollower(
                 community_id=community_id, person_id=viewer.person_id, pending=not community.local, published=utcnow()
@@ -218,14 +179,6 @@ async def follow_community(session: AsyncSession, viewer: Actor, community_id: i
         await count_follower(session, community, -1, viewer.person.local)
         await outbox.follow(session, viewer.person, community, following=False)
     await session.flush()
-
-
-async def _check_can_follow(session: AsyncSession, viewer: Actor, community: Community) -> None:
-    _check_person_valid(viewer)
-    if await _is_banned_from(session, community.id, viewer.person_id):
-        raise LemmyError("banned_from_community")
-    if community.deleted or community.removed:
-        raise LemmyError("deleted")
 
 
 async def count_follower(session: AsyncSession, community: Community, delta: int, person_local: bool) -> None:

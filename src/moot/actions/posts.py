@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moot.actions.communities import is_moderator
-from moot.db.community import Community, CommunityLanguage, CommunityPersonBan
+from moot.actions.access import check_can_post, check_community_user_action
+from moot.db.community import Community, CommunityLanguage
 from moot.db.person import Person
 from moot.db.post import Post, PostActions
 from moot.db.search import index_post
@@ -31,22 +31,6 @@ async def load_post(session: AsyncSession, post_id: int) -> Post:
     if post is None:
         raise LemmyError("couldnt_find_post", status=404)
     return post
-
-
-async def check_can_act_in(session: AsyncSession, viewer: Actor, community: Community) -> None:
-    """The gates for writing in a community: not banned from the site or it, and it is alive."""
-    person = viewer.person
-    if person.banned and (person.ban_expires is None or person.ban_expires > utcnow()):
-        raise LemmyError("site_ban")
-    banned = await session.scalar(
-        select(CommunityPersonBan.person_id).where(
-            CommunityPersonBan.community_id == community.id, CommunityPersonBan.person_id == person.id
-        )
-    )
-    if banned is not None:
-        raise LemmyError("banned_from_community")
-    if community.deleted or community.removed:
-        raise LemmyError("deleted")
 
 
 # Lemmy refuses a longer list of ids in one request (MAX_API_PARAM_ELEMENTS).
@@ -110,9 +94,7 @@ async def create_post(
     community = await session.get(Community, community_id)
     if community is None:
         raise LemmyError("couldnt_find_community", status=404)
-    await check_can_act_in(session, viewer, community)
-    if community.posting_restricted_to_mods and not await is_moderator(session, community_id, viewer.person_id):
-        raise LemmyError("only_mods_can_post_in_community")
+    await check_can_post(session, viewer, community)
     # Every post of an NSFW community is NSFW, whatever the form says.
     nsfw = nsfw or community.nsfw
     if nsfw and loaded is not None and not loaded.local_site.enable_nsfw:
@@ -164,7 +146,7 @@ async def edit_post(
         raise LemmyError("no_post_edit_allowed")
     community = await session.get(Community, post.community_id)
     if community is not None:
-        await check_can_act_in(session, viewer, community)
+        await check_community_user_action(session, viewer, community)
     slurs = await _slur_filter(session) if changes.keys() & {"name", "body"} else None
     if "name" in changes and changes["name"] is not None:
         post.name = validation.check_title(str(changes["name"]))
@@ -195,7 +177,7 @@ async def delete_post(session: AsyncSession, viewer: Actor, post_id: int, delete
         raise LemmyError("couldnt_update_post")
     community = await session.get(Community, post.community_id)
     if community is not None:
-        await check_can_act_in(session, viewer, community)
+        await check_community_user_action(session, viewer, community)
     if post.creator_id != viewer.person_id:
         raise LemmyError("no_post_edit_allowed")
     post.deleted = deleted
@@ -246,7 +228,7 @@ async def vote_post(
             raise LemmyError("downvotes_are_disabled")
     community = await session.get(Community, post.community_id)
     if community is not None:
-        await check_can_act_in(session, viewer, community)
+        await check_community_user_action(session, viewer, community)
     row = await _actions_row(session, viewer.person_id, post.id)
     old = row.like_score or 0
     if old == score:

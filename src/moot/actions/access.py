@@ -1,0 +1,156 @@
+"""The one access gate: may this person act here? Every write action asks it, local or arriving by federation.
+
+As Lemmy's `check_community_user_action` and `check_community_mod_action`: the rules live here only, and
+every action of `moot.actions` calls one of the `check_*` functions below before it changes anything (a test
+walks every write endpoint against a banned person, a removed community and a locked post).
+
+Ranks: an admin outranks every moderator; among admins and among moderators, the one who became so first
+outranks the later ones (Lemmy's `check_is_higher_admin` / `check_is_higher_mod`).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from moot.db.community import Community, CommunityModerator, CommunityPersonBan
+from moot.db.person import LocalUser, Person
+from moot.db.post import Post
+from moot.domain.errors import LemmyError
+from moot.domain.timefmt import utcnow
+from moot.queries.viewer import Actor
+
+
+def is_site_banned(person: Person) -> bool:
+    """A site ban with an expiry stops applying when it expires, without a job having run."""
+    return person.banned and (person.ban_expires is None or person.ban_expires > utcnow())
+
+
+def check_person_valid(person: Person) -> None:
+    """Lemmy's `check_user_valid`: a banned or deleted person does nothing."""
+    if is_site_banned(person):
+        raise LemmyError("site_ban")
+    if person.deleted:
+        raise LemmyError("deleted")
+
+
+async def is_banned_from(session: AsyncSession, community_id: int, person_id: int) -> bool:
+    row = (
+        await session.execute(
+            select(CommunityPersonBan.expires).where(
+                CommunityPersonBan.community_id == community_id, CommunityPersonBan.person_id == person_id
+            )
+        )
+    ).first()
+    return row is not None and (row[0] is None or row[0] > utcnow())
+
+
+async def is_moderator(session: AsyncSession, community_id: int, person_id: int) -> bool:
+    found = await session.scalar(
+        select(CommunityModerator.person_id).where(
+            CommunityModerator.community_id == community_id, CommunityModerator.person_id == person_id
+        )
+    )
+    return found is not None
+
+
+async def is_mod_or_admin(session: AsyncSession, actor: Actor, community_id: int) -> bool:
+    return actor.is_admin or await is_moderator(session, community_id, actor.person_id)
+
+
+async def check_community_user_action(session: AsyncSession, actor: Actor, community: Community) -> None:
+    """Writing in a community (post, comment, vote, edit, delete, report, follow): a valid person, not banned
+    from it, a live community, and a local-only community only for this server's people."""
+    check_person_valid(actor.person)
+    if await is_banned_from(session, community.id, actor.person_id):
+        raise LemmyError("banned_from_community")
+    if community.deleted or community.removed:
+        raise LemmyError("deleted")
+    if community.visibility == "LocalOnly" and not actor.person.local:
+        raise LemmyError("couldnt_find_community", status=404)
+
+
+async def check_can_post(session: AsyncSession, actor: Actor, community: Community) -> None:
+    """A new post: the community gate, and `posting_restricted_to_mods`."""
+    await check_community_user_action(session, actor, community)
+    if community.posting_restricted_to_mods and not await is_mod_or_admin(session, actor, community.id):
+        raise LemmyError("only_mods_can_post_in_community")
+
+
+async def check_can_comment(session: AsyncSession, actor: Actor, post: Post, community: Community) -> None:
+    """A new comment: the community gate, and a post that is neither locked nor gone. Moderators and admins
+    may still write under a locked post (to explain why it is)."""
+    await check_community_user_action(session, actor, community)
+    if post.deleted or post.removed:
+        raise LemmyError("deleted")
+    if post.locked and not await is_mod_or_admin(session, actor, community.id):
+        raise LemmyError("locked")
+
+
+async def check_community_mod_action(
+    session: AsyncSession, actor: Actor, community: Community, *, allow_deleted: bool = False
+) -> None:
+    """A moderator's action (or an admin's): a valid person, mod of this community or admin, not banned from it,
+    and (unless restoring) a live community."""
+    check_person_valid(actor.person)
+    if not await is_mod_or_admin(session, actor, community.id):
+        raise LemmyError("not_a_mod_or_admin")
+    if not actor.is_admin and await is_banned_from(session, community.id, actor.person_id):
+        raise LemmyError("banned_from_community")
+    if not allow_deleted and (community.deleted or community.removed):
+        raise LemmyError("deleted")
+
+
+def check_is_admin(actor: Actor) -> None:
+    check_person_valid(actor.person)
+    if not actor.is_admin:
+        raise LemmyError("not_an_admin")
+
+
+async def _admin_since(session: AsyncSession, person_id: int) -> tuple[object, int] | None:
+    row = (
+        await session.execute(
+            select(Person.published, Person.id)
+            .join(LocalUser, LocalUser.person_id == Person.id)
+            .where(Person.id == person_id, LocalUser.admin.is_(True))
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def _mod_since(session: AsyncSession, community_id: int, person_id: int) -> tuple[object, int] | None:
+    row = (
+        await session.execute(
+            select(CommunityModerator.published, CommunityModerator.person_id).where(
+                CommunityModerator.community_id == community_id, CommunityModerator.person_id == person_id
+            )
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def outranks(session: AsyncSession, actor: Actor, target_person_id: int, community_id: int | None) -> bool:
+    """Whether `actor` stands above `target_person_id`, here (a community) or on the site (`community_id` None).
+    Nobody outranks themself."""
+    if actor.person_id == target_person_id:
+        return False
+    target_admin = await _admin_since(session, target_person_id)
+    if actor.is_admin:
+        if target_admin is None:
+            return True
+        mine = await _admin_since(session, actor.person_id)
+        return mine is not None and mine < target_admin
+    if target_admin is not None or community_id is None:
+        return False
+    mine = await _mod_since(session, community_id, actor.person_id)
+    if mine is None:
+        return False
+    theirs = await _mod_since(session, community_id, target_person_id)
+    return theirs is None or mine < theirs
+
+
+async def check_outranks(session: AsyncSession, actor: Actor, target_person_id: int, community_id: int | None) -> None:
+    """Acting on another moderator or admin (banning, removing a moderator) needs a higher rank (`not_higher_mod`,
+    or `not_higher_admin` on the site)."""
+    if not await outranks(session, actor, target_person_id, community_id):
+        raise LemmyError("not_higher_mod" if community_id is not None else "not_higher_admin")
