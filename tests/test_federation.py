@@ -11,6 +11,7 @@ import signal
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -397,8 +398,18 @@ async def test_blocked_instance_is_refused(nodes: dict[str, Node], world: World)
         blocked = (await admin.get("/federated_instances"))["federated_instances"]["blocked"]
         assert [i["domain"] for i in blocked] == [nodes["gamma"].host]
         text = "This comes from a blocked instance"
-        await world.carol.post("/comment", {"post_id": ids["gamma"], "content": text})
-        await asyncio.sleep(3)
+        sent = (await world.carol.post("/comment", {"post_id": ids["gamma"], "content": text}))["comment_view"]
+        published = datetime.fromisoformat(sent["comment"]["published"])
+
+        async def delivered_to_alpha() -> bool:
+            # gamma's delivery to alpha has passed the comment: alpha answered (a refusal is final, so the
+            # cursor moves on) rather than the comment still being on its way.
+            instances = (await world.carol.get("/federated_instances"))["federated_instances"]["linked"]
+            state = next(i for i in instances if i["domain"] == nodes["alpha"].domain).get("federation_state") or {}
+            done = state.get("last_successful_published_time")
+            return done is not None and datetime.fromisoformat(done) >= published
+
+        await eventually(delivered_to_alpha)
         assert text not in [c["comment"]["content"] for c in await comments_on(world.alice, ids["alpha"])]
     finally:
         await admin.put("/site", {"blocked_instances": []})
