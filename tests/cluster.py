@@ -168,10 +168,10 @@ class Cluster:
         return "postgres" if backend() == "postgres" and name in POSTGRES_NODES else "sqlite"
 
     @classmethod
-    def start(cls, tmp: Callable[[str], Path]) -> Cluster:
-        """Start the five servers at once (each migrates its own database) and configure them as Lemmy's suite
-        does. `tmp(name)` gives a fresh directory for a node's files."""
-        plans = [(name, free_port_on(ADDRESSES[name]), cls.kind_of(name), tmp(name)) for name in NAMES]
+    def start(cls, tmp: Callable[[str], Path], names: tuple[str, ...] = NAMES) -> Cluster:
+        """Start the five servers (or the first few `names`) at once (each migrates its own database) and
+        configure them as Lemmy's suite does. `tmp(name)` gives a fresh directory for a node's files."""
+        plans = [(name, free_port_on(ADDRESSES[name]), cls.kind_of(name), tmp(name)) for name in names]
         env = {**FED_ENV, "MOOT_SETUP_ADMIN_PASSWORD": PASSWORD}
         if NAMED:
             env["MOOT_FEDERATION_HOSTS"] = ",".join(f"{HOSTS[name]}={ADDRESSES[name]}" for name in NAMES)
@@ -199,7 +199,7 @@ class Cluster:
             with ThreadPoolExecutor(max_workers=len(plans)) as pool:
                 for future in [pool.submit(launch, plan) for plan in plans]:
                     future.result()
-            cluster.nodes = {name: started[name] for name in NAMES}
+            cluster.nodes = {name: started[name] for name in names}
             cluster.configure()
         except BaseException:
             cluster.stop()
@@ -317,8 +317,8 @@ async def eventually(
 
 
 @contextmanager
-def running_cluster(tmp: Callable[[str], Path]) -> Iterator[Cluster]:
-    cluster = Cluster.start(tmp)
+def running_cluster(tmp: Callable[[str], Path], names: tuple[str, ...] = NAMES) -> Iterator[Cluster]:
+    cluster = Cluster.start(tmp, names)
     try:
         yield cluster
     finally:

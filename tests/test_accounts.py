@@ -8,9 +8,11 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+from sqlalchemy import update
 
 from conftest import ADMIN_NAME, HOSTNAME, Api, make_comment, make_community, make_post, register, unique
 from lemmy_shapes import assert_shape
+from moot.db.site import LocalSite
 
 PASSWORD = "password-1234"
 
@@ -439,15 +441,22 @@ async def test_save_user_settings_profile_links(user: Api) -> None:
     assert "matrix_user_id" not in person and "avatar" not in person
 
 
-async def test_email_required_when_the_site_verifies_email(admin: Api, anon: Api, user: Api) -> None:
+async def _set_email_verification(app: Any, required: bool) -> None:
+    """Stored directly: PUT /site refuses to turn it on while Moot has no mail settings (`no_email_setup`)."""
+    async with app.state.moot.db.write() as session:
+        await session.execute(update(LocalSite).values(require_email_verification=required))
+
+
+async def test_email_required_when_the_site_verifies_email(app: Any, admin: Api, anon: Api, user: Api) -> None:
     await save(user, {"email": f"{unique('req')}@example.com"})
+    assert await admin.put("/site", {"require_email_verification": True}) == (400, {"error": "no_email_setup"})
     try:
-        await admin.ok_put("/site", {"require_email_verification": True})
+        await _set_email_verification(app, True)
         await refused(anon, "/user/register", registration(unique()), "email_required")
         status, data = await user.put("/user/save_user_settings", {"email": ""})
         assert (status, data) == (400, {"error": "email_required"})
     finally:
-        await admin.ok_put("/site", {"require_email_verification": False})
+        await _set_email_verification(app, False)
     await save(user, {"email": ""})
     assert "email" not in (await my_user(user))["local_user_view"]["local_user"]
 

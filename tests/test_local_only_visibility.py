@@ -63,6 +63,9 @@ async def secret(http: httpx.AsyncClient, app: Any, admin: Api) -> Secret:
     await reader.ok_post("/comment/like", {"comment_id": comment["id"], "score": 1})
     await reader.ok_post("/post/like", {"post_id": post["id"], "score": 1})
     await reader.ok_post("/community/follow", {"community_id": community["id"], "follow": True})
+    # A moderator's action puts the post's title in the modlog.
+    await author.ok_post("/post/lock", {"post_id": post["id"], "locked": True})
+    await author.ok_post("/post/lock", {"post_id": post["id"], "locked": False})
     open_community = await make_community(author)
     public_post = await make_post(author, open_community["id"], name="An open post", url=link)
     return Secret(mark, word, link, community, early, post, comment, reply, public_post, author, reader, before)
@@ -126,6 +129,9 @@ API = [
     api("/resolve_object", q=lambda s: s.comment["ap_id"]),
     api("/resolve_object", q=lambda s: f"!{s.mark}"),
     api("/site"),  # the reader's own follows name the community
+    api("/modlog"),
+    api("/modlog", community_id=lambda s: s.community["id"]),
+    api("/modlog", type_=lambda s: "ModLockPost"),
     # Only for their reader: the reply to the author's comment, and the unread count's neighbour.
     Probe("/api/v3/user/replies", lambda s: "/api/v3/user/replies?sort=New"),
 ]
@@ -149,6 +155,8 @@ PAGES = [
     page("/create_post", lambda s: f"/create_post?crosspost={s.post['id']}"),
     page("/saved", lambda s: "/saved"),  # nothing saved: walked for completeness, the marker is absent
     page("/inbox", lambda s: "/inbox"),
+    page("/modlog", lambda s: "/modlog"),
+    page("/modlog", lambda s: f"/modlog?community_id={s.community['id']}"),
 ]
 
 FEEDS = [
@@ -196,7 +204,19 @@ NOT_CONTENT = {
     "/settings": "the reader's own settings",
     "/create_community": "a form",
     "/legal": "the site's legal information",
+    "/api/v3/admin/registration_application": "admins only: an applicant's account, no community content",
+    "/api/v3/admin/registration_application/count": "admins only: a number",
+    "/api/v3/admin/registration_application/list": "admins only: applicants' accounts, no community content",
     "/post/{post_id}/edit": "the author's own post, for its author only",
+    "/api/v3/post/like/list": "moderators and admins only: who voted, no community content",
+    "/api/v3/comment/like/list": "moderators and admins only: who voted, no community content",
+    "/api/v3/post/report/list": "moderators of the community (who read it) and admins only",
+    "/api/v3/comment/report/list": "moderators of the community (who read it) and admins only",
+    "/api/v3/user/report_count": "numbers only",
+    "/api/v3/user/banned": "admins only: people, no community content",
+    "/reports": "the report queue: moderators of the community (who read it) and admins only",
+    "/admin": "admins only: the site's settings",
+    "/c/{name}/settings": "the community's moderators and admins only",
     "/comment/{comment_id}/edit": "the author's own comment, for its author only",
 }
 

@@ -266,14 +266,12 @@ async def test_community_creation_admin_only(site: Site) -> None:
     await make_community(user)
 
 
-async def test_require_email_verification_requires_an_email(site: Site) -> None:
-    body = {"username": unique(), "password": "password-1234", "password_verify": "password-1234"}
-    try:
-        await site.edit(require_email_verification=True)
-        assert await site.anon.post("/user/register", body) == (400, {"error": "email_required"})
-    finally:
-        await site.edit(require_email_verification=False)
-    await site.anon.ok_post("/user/register", body)
+async def test_require_email_verification_is_refused_without_mail_settings(site: Site) -> None:
+    """Moot has no mail settings yet: no verification mail could arrive, so the switch cannot be turned on."""
+    before = (await site.anon.ok_get("/site"))["site_view"]["local_site"]
+    assert await site.admin.put("/site", {"require_email_verification": True}) == (400, {"error": "no_email_setup"})
+    assert (await site.anon.ok_get("/site"))["site_view"]["local_site"] == before
+    await site.edit(require_email_verification=False)
 
 
 async def test_registration_mode(site: Site) -> None:
@@ -281,10 +279,53 @@ async def test_registration_mode(site: Site) -> None:
     try:
         await site.edit(registration_mode="Closed")
         assert await site.anon.post("/user/register", body) == (400, {"error": "registration_closed"})
-        assert "registration applications" in await site.refused(registration_mode="RequireApplication")
+        # Applications need a question to ask.
+        assert await site.admin.put("/site", {"registration_mode": "RequireApplication"}) == (
+            400,
+            {"error": "application_question_required"},
+        )
     finally:
         await site.edit(registration_mode="Open")
     await site.anon.ok_post("/user/register", body)
+
+
+async def test_application_question_is_asked_at_sign_up(site: Site) -> None:
+    body = {"username": unique(), "password": "password-1234", "password_verify": "password-1234"}
+    try:
+        await site.edit(registration_mode="RequireApplication", application_question="Why join us?")
+        assert (await site.anon.ok_get("/site"))["site_view"]["local_site"]["application_question"] == "Why join us?"
+        assert "Why join us?</label>" in (await site.page("/signup")).text
+        refused = await site.anon.post("/user/register", body)
+        assert refused == (400, {"error": "registration_application_answer_required"})
+        created = await site.anon.ok_post("/user/register", {**body, "answer": "To test"})
+        assert created == {"registration_created": True, "verify_email_sent": False}
+        login = {"username_or_email": body["username"], "password": body["password"]}
+        assert await site.anon.post("/user/login", login) == (400, {"error": "registration_application_is_pending"})
+        # A site that requires applications keeps its question.
+        assert await site.admin.put("/site", {"application_question": ""}) == (
+            400,
+            {"error": "application_question_required"},
+        )
+    finally:
+        await site.edit(registration_mode="Open", application_question="")
+    assert "application_question" not in (await site.anon.ok_get("/site"))["site_view"]["local_site"]
+
+
+async def test_blocked_urls_refuse_posts_and_comments_linking_to_them(site: Site) -> None:
+    author = await site.user()
+    community = await make_community(author)
+    post = await make_post(author, community["id"])
+    try:
+        await site.edit(blocked_urls=["https://Spam.example/"])
+        assert [u["url"] for u in (await site.anon.ok_get("/site"))["blocked_urls"]] == ["spam.example"]
+        link = {"name": "Cheap", "community_id": community["id"], "url": "https://www.spam.example/deal"}
+        assert await author.post("/post", link) == (400, {"error": "blocked_url"})
+        comment = {"post_id": post["id"], "content": "see [this](http://spam.example)"}
+        assert await author.post("/comment", comment) == (400, {"error": "blocked_url"})
+    finally:
+        await site.edit(blocked_urls=[])
+    assert (await site.anon.ok_get("/site"))["blocked_urls"] == []
+    await make_comment(author, post["id"], "see [this](http://spam.example)")
 
 
 async def test_actor_name_max_length(site: Site) -> None:
@@ -408,10 +449,8 @@ def test_rate_limit_image_limits_nothing_because_nothing_is_uploaded(site_app: A
     [
         ("captcha_enabled", True, "captchas"),
         ("captcha_difficulty", "hard", "captchas"),
-        ("application_question", "Why join?", "registration applications"),
         ("application_email_admins", True, "email"),
         ("reports_email_admins", True, "email"),
-        ("hide_modlog_mod_names", False, "modlog"),
     ],
 )
 async def test_settings_moot_does_not_implement_are_refused(site: Site, setting: str, value: Any, reason: str) -> None:

@@ -12,7 +12,21 @@ from fastapi import FastAPI
 from moot import __version__
 from moot.actions.site import ensure_site
 from moot.api.errors import install_error_handlers
-from moot.api.lemmy_v3 import comment, community, federation, post, search, site, user
+from moot.api.lemmy_v3 import (
+    admin,
+    applications,
+    comment,
+    community,
+    emojis,
+    federation,
+    moderation,
+    modlog,
+    post,
+    reports,
+    search,
+    site,
+    user,
+)
 from moot.api.nodeinfo import router as nodeinfo_router
 from moot.api.openapi import install_openapi
 from moot.db.engine import Database
@@ -65,7 +79,21 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app = FastAPI(title="Moot", version=__version__, lifespan=lifespan, docs_url="/api/docs", redoc_url=None)
     app.state.moot = state
     install_error_handlers(app)
-    for module in (site, user, community, post, comment, search, federation):
+    for module in (
+        site,
+        user,
+        community,
+        post,
+        comment,
+        search,
+        federation,
+        moderation,
+        reports,
+        applications,
+        emojis,
+        modlog,
+        admin,
+    ):
         app.include_router(module.router, prefix="/api/v3")
     install_openapi(app)
     app.include_router(nodeinfo_router)

@@ -55,7 +55,7 @@ async def log_in(page: Any) -> None:
 
 async def test_reading_pages_have_no_serious_violations(axe_page: Any, live_web: WebServer) -> None:  # noqa: F811
     found: list[str] = []
-    for path in ("/?type=All", "/c/worldnews", f"/post/{live_web.demo_post_id}", "/communities", "/login"):
+    for path in ("/?type=All", "/c/worldnews", f"/post/{live_web.demo_post_id}", "/communities", "/login", "/modlog"):
         found += await serious_violations(axe_page, path)
     assert found == []
 

@@ -55,7 +55,22 @@ async def is_moderator(session: AsyncSession, community_id: int, person_id: int)
 
 
 async def is_mod_or_admin(session: AsyncSession, actor: Actor, community_id: int) -> bool:
-    return actor.is_admin or await is_moderator(session, community_id, actor.person_id)
+    return (
+        actor.is_admin
+        or await is_moderator(session, community_id, actor.person_id)
+        or await speaks_for_community_instance(session, actor, community_id)
+    )
+
+
+async def speaks_for_community_instance(session: AsyncSession, actor: Actor, community_id: int) -> bool:
+    """Lemmy's `verify_mod_action`: a mod action by a person of the remote community's own server is taken as
+    that server's admin's (Lemmy does not federate who its admins are). Never for a local person or community."""
+    if actor.person.local:
+        return False
+    instance_id = await session.scalar(
+        select(Community.instance_id).where(Community.id == community_id, Community.local.is_(False))
+    )
+    return instance_id is not None and instance_id == actor.person.instance_id
 
 
 async def check_community_user_action(session: AsyncSession, actor: Actor, community: Community) -> None:
@@ -107,6 +122,33 @@ def check_is_admin(actor: Actor) -> None:
         raise LemmyError("not_an_admin")
 
 
+def check_remote_site_ban(actor: Actor, target: Person) -> None:
+    """A site ban arriving from another server (Lemmy's BlockUser with a site target): its sender bans a person
+    of their own server only (Lemmy does not federate who its admins are), and never one of ours."""
+    check_person_valid(actor.person)
+    if actor.person.local or target.local or actor.person.instance_id != target.instance_id:
+        raise LemmyError("not_an_admin")
+
+
+async def is_mod_of_any_or_admin(session: AsyncSession, actor: Actor) -> bool:
+    """Lemmy's `check_community_mod_of_any_or_admin_action` as a yes/no: a valid person who is an admin or
+    moderates some community (report queues, report counts, moderators' names in the modlog)."""
+    if is_site_banned(actor.person) or actor.person.deleted:
+        return False
+    if actor.is_admin:
+        return True
+    found = await session.scalar(
+        select(CommunityModerator.community_id).where(CommunityModerator.person_id == actor.person_id).limit(1)
+    )
+    return found is not None
+
+
+async def check_mod_of_any_or_admin(session: AsyncSession, actor: Actor) -> None:
+    check_person_valid(actor.person)
+    if not await is_mod_of_any_or_admin(session, actor):
+        raise LemmyError("not_a_mod_or_admin")
+
+
 async def _admin_since(session: AsyncSession, person_id: int) -> tuple[object, int] | None:
     row = (
         await session.execute(
@@ -134,6 +176,8 @@ async def outranks(session: AsyncSession, actor: Actor, target_person_id: int, c
     Nobody outranks themself."""
     if actor.person_id == target_person_id:
         return False
+    if community_id is not None and await speaks_for_community_instance(session, actor, community_id):
+        return True
     target_admin = await _admin_since(session, target_person_id)
     if actor.is_admin:
         if target_admin is None:

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from moot.actions import applications
 from moot.actions.access import is_site_banned
 from moot.actions.instances import get_or_create_instance
 from moot.db.person import LocalUser, LocalUserLanguage, LoginToken, Person
@@ -65,6 +66,7 @@ async def create_local_user(
     interface_language: str | None = None,
     check_name_length: bool = True,
     max_name_length: int = validation.DEFAULT_ACTOR_NAME_MAX,
+    accepted_application: bool = True,
 ) -> LocalUser:
     """The one way an account comes to exist: the person (with its keys), then the local user."""
     validation.check_actor_name(username, max_name_length if check_name_length else 255)
@@ -103,7 +105,7 @@ async def create_local_user(
         email=email or None,
         admin=admin,
         show_nsfw=show_nsfw,
-        accepted_application=True,
+        accepted_application=accepted_application,
         default_listing_type=default_listing_type or "Local",
         post_listing_mode=post_listing_mode or "List",
         interface_language="browser" if interface_language is None else interface_language,
@@ -128,8 +130,10 @@ async def issue_token(
 
 async def register(
     session: AsyncSession, settings: Settings, form: Registration, ip: str | None, user_agent: str | None
-) -> str:
-    """Create an account and log it in. The first account on a site without an admin becomes its admin."""
+) -> str | None:
+    """Create an account and log it in. The first account on a site without an admin becomes its admin.
+    On a site that requires applications, the account waits for an admin instead: no login (None), and its
+    application is created (Lemmy's `registration_created`)."""
     loaded = await load_local_site(session)
     if loaded is None:
         raise LemmyError("couldnt_find_object", status=404)
@@ -140,10 +144,13 @@ async def register(
         raise LemmyError("honeypot_failed")
     if local_site.require_email_verification and not form.email:
         raise LemmyError("email_required")
+    applications.check_answer(local_site, form.answer)
     validation.check_password(form.password)
     if form.password != form.password_verify:
         raise LemmyError("passwords_do_not_match")
     becomes_admin = not local_site.site_setup
+    applying = local_site.site_setup and applications.requires_application(local_site)
+    validation.check_slurs(form.answer, validation.slur_pattern(local_site.slur_filter_regex))
     # Lemmy takes the interface language from the header's first language as it stands, known or not.
     tags = language_tags(form.accept_language)
     # New accounts start from the site's defaults; a site with a content warning shows NSFW unless told not to.
@@ -160,12 +167,16 @@ async def register(
         post_listing_mode=local_site.default_post_listing_mode,
         interface_language=tags[0] if tags else None,
         max_name_length=local_site.actor_name_max_length,
+        accepted_application=not applications.requires_application(local_site),
     )
     languages = await _registration_languages(session, loaded.site.id, tags)
     if languages:
         await _set_languages(session, user, sorted(languages))
     if becomes_admin:
         local_site.site_setup = True
+    if applying:
+        await applications.create_application(session, user, form.answer or "")
+        return None
     return await issue_token(session, settings, user, ip, user_agent)
 
 
@@ -233,6 +244,7 @@ async def login(
         raise LemmyError("incorrect_login", status=401)
     if is_site_banned(person):
         raise LemmyError("site_ban")
+    await applications.check_may_log_in(session, user)
     return await issue_token(session, settings, user, ip, user_agent)
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.actions.access import check_can_comment, check_community_user_action
 from moot.actions.posts import load_post, mark_comments_read
+from moot.actions.urlblocklist import check_blocked_urls
 from moot.db.comment import Comment, CommentActions, CommentReply, PersonMention
 from moot.db.community import Community, CommunityBlock
 from moot.db.person import InstanceBlock, LocalUser, Person, PersonBlock
@@ -54,6 +55,7 @@ async def create_comment(
     `ap_id` is given for comments from another instance (they keep their id and are not local, and their
     document's `published` and `updated`)."""
     content = validation.check_comment_content(await _without_slurs(session, content))
+    await check_blocked_urls(session, content)
     post = await load_post(session, post_id)
     community = await session.get(Community, post.community_id)
     if community is None:
@@ -242,6 +244,7 @@ async def edit_comment(
         raise LemmyError("language_not_allowed")
     if content is not None:
         comment.content = validation.check_comment_content(await _without_slurs(session, content))
+        await check_blocked_urls(session, comment.content)
     if language_id is not None:
         comment.language_id = language_id
     comment.updated = updated or utcnow()

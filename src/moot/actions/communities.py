@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moot.actions.access import check_community_mod_action, check_community_user_action
+from moot.actions.access import check_community_mod_action, check_community_user_action, check_person_valid
 from moot.actions.instances import get_or_create_instance
 from moot.db.community import (
     Community,
@@ -51,6 +51,7 @@ async def create_community(
     discussion_languages: list[int] | None = None,
 ) -> Community:
     """The creator becomes the first moderator and the first follower."""
+    check_person_valid(viewer.person)
     loaded = await load_local_site(session)
     if loaded is None:
         raise LemmyError("couldnt_find_object", status=404)

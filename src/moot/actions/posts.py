@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.actions.access import check_can_post, check_community_user_action
+from moot.actions.urlblocklist import check_blocked_urls
 from moot.db.community import Community, CommunityLanguage
 from moot.db.person import Person
 from moot.db.post import Post, PostActions
@@ -91,6 +92,7 @@ async def create_post(
     url = validation.clean_url(url)
     validation.check_alt_text(alt_text)
     body = validation.check_post_body(validation.remove_slurs(body, slurs))
+    await check_blocked_urls(session, url, body)
     community = await session.get(Community, community_id)
     if community is None:
         raise LemmyError("couldnt_find_community", status=404)
@@ -156,6 +158,8 @@ async def edit_post(
         post.url_match = validation.normalize_url_for_match(post.url) if post.url else None
     if "body" in changes and changes["body"] is not None:
         post.body = validation.check_post_body(validation.remove_slurs(str(changes["body"]), slurs)) or None
+    # What the edit brings is checked against the blocked URLs, not what it leaves as it was (as Lemmy).
+    await check_blocked_urls(session, *(getattr(post, key) for key in ("url", "body") if changes.get(key)))
     if "alt_text" in changes and changes["alt_text"] is not None:
         validation.check_alt_text(str(changes["alt_text"]))
         post.alt_text = str(changes["alt_text"]) or None
@@ -180,15 +184,18 @@ async def delete_post(session: AsyncSession, viewer: Actor, post_id: int, delete
         await check_community_user_action(session, viewer, community)
     if post.creator_id != viewer.person_id:
         raise LemmyError("no_post_edit_allowed")
+    # Counted are posts neither deleted nor removed: deleting a removed post changes no count.
+    was_counted = not (post.deleted or post.removed)
     post.deleted = deleted
     post.updated = utcnow()
-    delta = -1 if deleted else 1
-    await session.execute(
-        update(Community).where(Community.id == post.community_id).values(posts=Community.posts + delta)
-    )
-    await session.execute(
-        update(Person).where(Person.id == post.creator_id).values(post_count=Person.post_count + delta)
-    )
+    if was_counted != (not (post.deleted or post.removed)):
+        delta = -1 if deleted else 1
+        await session.execute(
+            update(Community).where(Community.id == post.community_id).values(posts=Community.posts + delta)
+        )
+        await session.execute(
+            update(Person).where(Person.id == post.creator_id).values(post_count=Person.post_count + delta)
+        )
     await outbox.deleted(session, viewer.person, post.ap_id, post.community_id, restored=not deleted)
     return post
 

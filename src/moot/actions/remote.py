@@ -7,13 +7,16 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from moot.actions.access import check_community_mod_action
 from moot.actions.instances import get_or_create_instance
 from moot.db.base import insert_if_absent
 from moot.db.community import Community, CommunityModerator
 from moot.db.person import Person
 from moot.db.post import Post
 from moot.domain import validation
+from moot.domain.errors import LemmyError
 from moot.domain.timefmt import utcnow
+from moot.queries.viewer import Actor
 
 
 async def upsert_remote_person(
@@ -145,3 +148,33 @@ async def set_remote_featured(session: AsyncSession, community: Community, post_
         .where(Post.community_id == community.id, or_(Post.featured_community.is_(True), Post.id.in_(post_ids)))
         .values(featured_community=Post.id.in_(post_ids))
     )
+
+
+async def update_remote_community(
+    session: AsyncSession,
+    actor: Actor,
+    community_id: int,
+    *,
+    title: str | None,
+    description: str | None,
+    icon: str | None,
+    banner: str | None,
+    nsfw: bool,
+    posting_restricted_to_mods: bool,
+) -> Community:
+    """A remote community as one of its moderators changed it (Lemmy's Update{Group}): its title, description,
+    icons and flags. The sender must moderate it (or be of its own server): the access gate decides."""
+    community = await session.get(Community, community_id)
+    if community is None or community.local:
+        raise LemmyError("couldnt_find_community", status=404)
+    await check_community_mod_action(session, actor, community, allow_deleted=True)
+    if title:
+        community.title = title[:255]
+    community.description = description
+    community.icon = icon
+    community.banner = banner
+    community.nsfw = nsfw
+    community.posting_restricted_to_mods = posting_restricted_to_mods
+    community.updated = utcnow()
+    await session.flush()
+    return community

@@ -8,8 +8,11 @@ import secrets
 from sqlalchemy import delete, event, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from moot.actions import applications
+from moot.actions.access import check_is_admin
 from moot.actions.accounts import create_local_user
 from moot.actions.instances import get_or_create_instance
+from moot.actions.urlblocklist import replace_blocked_urls
 from moot.db.federation import FederationAllowlist, FederationBlocklist
 from moot.db.person import LocalUser
 from moot.db.site import LocalSite, LocalSiteRateLimit, Secret, Site, SiteLanguage, Tagline
@@ -22,6 +25,7 @@ from moot.domain.themes import THEMES
 from moot.domain.timefmt import utcnow
 from moot.queries import defaults as site_defaults
 from moot.queries.site import LocalSiteRow, load_local_site
+from moot.queries.viewer import Actor
 from moot.settings import Settings
 
 
@@ -165,9 +169,6 @@ def _check_edit(changes: dict[str, object]) -> None:
     languages = changes.get("discussion_languages")
     if isinstance(languages, list) and not {i for i in languages if isinstance(i, int)} <= KNOWN_LANGUAGE_IDS:
         raise LemmyError("language_not_allowed")
-    if changes.get("registration_mode") == "RequireApplication":
-        # Applications (question, answer, approval) are not built yet; refuse rather than pretend.
-        raise LemmyError("unknown", "registration applications are not supported by this server yet")
 
 
 # Settings Lemmy has and Moot does not implement yet: each is accepted only at the value that says what Moot does
@@ -176,10 +177,8 @@ def _check_edit(changes: dict[str, object]) -> None:
 _NOT_IMPLEMENTED: dict[str, tuple[object, str]] = {
     "captcha_enabled": (False, "captchas are not supported by this server yet"),
     "captcha_difficulty": ("medium", "captchas are not supported by this server yet"),
-    "application_question": ("", "registration applications are not supported by this server yet"),
     "application_email_admins": (False, "this server sends no email"),
-    "reports_email_admins": (False, "this server sends no email (and has no reports yet)"),
-    "hide_modlog_mod_names": (True, "this server has no modlog yet; moderators' names are shown nowhere"),
+    "reports_email_admins": (False, "this server sends no email"),
 }
 
 
@@ -194,6 +193,10 @@ def _check_supported(loaded: LocalSiteRow, changes: dict[str, object]) -> None:
         if value is None or value == supported or value == _stored(loaded, key):
             continue
         raise LemmyError("unknown", f"{key}: {reason}")
+    if changes.get("require_email_verification") and not loaded.local_site.require_email_verification:
+        # This server has no mail settings yet: no verification mail could ever arrive (Lemmy's error when its
+        # email settings are missing).
+        raise LemmyError("no_email_setup")
     theme = changes.get("default_theme")
     if theme is not None and theme not in THEMES:
         raise LemmyError("unknown", f"default_theme: this server's themes are {', '.join(THEMES)}")
@@ -207,18 +210,28 @@ def _apply(target: object, keys: tuple[str, ...], changes: dict[str, object]) ->
         setattr(target, key, None if key in OPTIONAL_TEXT and value == "" else value)
 
 
-async def edit_site(session: AsyncSession, is_admin: bool, changes: dict[str, object]) -> None:
-    """Apply an EditSite form; only the fields present change. Admins only."""
-    if not is_admin:
-        raise LemmyError("not_an_admin")
+async def edit_site(session: AsyncSession, actor: Actor, changes: dict[str, object]) -> None:
+    """Apply an EditSite form; only the fields present change. Admins only (the access gate)."""
+    check_is_admin(actor)
+    await apply_site_settings(session, changes)
+
+
+async def apply_site_settings(session: AsyncSession, changes: dict[str, object]) -> None:
+    """The change itself, for `edit_site` and for the operator's own tools (`moot bench seed`)."""
     loaded = await load_local_site(session)
     if loaded is None:
         raise LemmyError("couldnt_find_object", status=404)
     _check_edit(changes)
     _check_supported(loaded, changes)
+    applications.check_application_question(loaded.local_site, changes)
+    mode_before = loaded.local_site.registration_mode
     now = utcnow()
     _apply(loaded.site, SITE_FIELDS, changes)
     _apply(loaded.local_site, LOCAL_SITE_FIELDS, changes)
+    await applications.registration_mode_changed(session, mode_before, loaded.local_site.registration_mode)
+    blocked_urls = changes.get("blocked_urls")
+    if isinstance(blocked_urls, list):
+        await replace_blocked_urls(session, [str(url) for url in blocked_urls])
     for key in RATE_LIMIT_FIELDS:
         value = changes.get(f"rate_limit_{key}")
         # A zero interval means "leave as it is" (as Lemmy); a zero count really means none allowed.

@@ -27,7 +27,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.actions.accounts import create_local_user
-from moot.actions.site import RATE_LIMIT_FIELDS, edit_site, ensure_site
+from moot.actions.site import RATE_LIMIT_FIELDS, apply_site_settings, ensure_site
 from moot.bench import shape
 from moot.bench.progress import Progress, step
 from moot.bench.sink import Sink, asyncpg_dsn, open_sink, sqlite_path
@@ -106,7 +106,7 @@ async def _setup(db: Database, settings: Settings, options: SeedOptions) -> tupl
             raise SeedError("the database already has posts: seed an empty one (--recreate drops and recreates it)")
         limits: dict[str, object] = {f"rate_limit_{key}": UNLIMITED for key in RATE_LIMIT_FIELDS if "second" not in key}
         limits |= {f"rate_limit_{key}": 1 for key in RATE_LIMIT_FIELDS if "second" in key}
-        await edit_site(session, True, limits)
+        await apply_site_settings(session, limits)
         people: list[int] = []
         for index in range(options.bench_users):
             try:

@@ -57,7 +57,7 @@ class PostReport(Base):
     original_post_body: Mapped[str | None] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text)
     resolved: Mapped[bool] = mapped_column(Boolean, default=False)
-    resolver_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    resolver_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
     # The Flag's id, when the report came from (or went to) another server.
     ap_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     published: Mapped[datetime]
@@ -76,15 +76,16 @@ class CommentReport(Base):
     original_comment_text: Mapped[str] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text)
     resolved: Mapped[bool] = mapped_column(Boolean, default=False)
-    resolver_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"))
+    resolver_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
     ap_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     published: Mapped[datetime]
     updated: Mapped[datetime | None]
 
 
 class RegistrationApplication(Base):
-    """An account waiting for an admin (registration mode `RequireApplication`): approved when `admin_id` is set
-    and `deny_reason` is not, denied when both are."""
+    """An account waiting for an admin (registration mode `RequireApplication`): unread while `admin_id` is unset;
+    once an admin decided, the applicant's `local_user.accepted_application` says which way (as Lemmy: a denial
+    may carry no `deny_reason`). actions/applications.py."""
 
     __tablename__ = "registration_application"
 

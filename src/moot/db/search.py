@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, literal_column, select, text
+from sqlalchemy import ColumnElement, bindparam, func, literal_column, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.db.comment import Comment
@@ -40,6 +41,25 @@ async def index_comment(session: AsyncSession, comment: Comment) -> None:
             text("INSERT INTO comment_fts(rowid, content) VALUES (:id, :content)"),
             {"id": comment.id, "content": comment.content},
         )
+
+
+_UNINDEX_POSTS = text("DELETE FROM post_fts WHERE rowid IN :ids").bindparams(bindparam("ids", expanding=True))
+_UNINDEX_COMMENTS = text("DELETE FROM comment_fts WHERE rowid IN :ids").bindparams(bindparam("ids", expanding=True))
+
+
+async def unindex_posts(session: AsyncSession, ids: Sequence[int]) -> None:
+    """Purged posts leave the FTS5 table (PostgreSQL's GIN index follows the rows by itself)."""
+    await _unindex(session, _UNINDEX_POSTS, ids)
+
+
+async def unindex_comments(session: AsyncSession, ids: Sequence[int]) -> None:
+    await _unindex(session, _UNINDEX_COMMENTS, ids)
+
+
+async def _unindex(session: AsyncSession, statement: Any, ids: Sequence[int]) -> None:
+    if _is_sqlite(session):
+        for start in range(0, len(ids), 500):
+            await session.execute(statement, {"ids": list(ids[start : start + 500])})
 
 
 def _terms(query: str) -> list[str]:

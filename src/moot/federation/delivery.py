@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moot.db.community import CommunityFollower
+from moot.db.community import Community, CommunityFollower
 from moot.db.engine import Database
 from moot.db.federation import FederationQueueState, SentActivity
 from moot.db.instance import Instance
@@ -100,6 +100,7 @@ class Outgoing:
     send_inboxes: tuple[str, ...]
     send_community_followers_of: int | None
     published: datetime
+    send_all_instances: bool = False
 
     @staticmethod
     def of(row: SentActivity) -> Outgoing:
@@ -110,6 +111,7 @@ class Outgoing:
             send_inboxes=tuple(json.loads(row.send_inboxes)),
             send_community_followers_of=row.send_community_followers_of,
             published=row.published,
+            send_all_instances=row.send_all_instances,
         )
 
 
@@ -247,7 +249,22 @@ class ActivityFeed:
                 self._followers.pop(activity.id, None)  # let the next one try again
                 raise
             found.extend(by_instance.get(instance.id, ()))
+        if activity.send_all_instances:
+            # A site ban goes to every instance we know: to its shared inbox, as its people and groups name it.
+            found.extend(await self._instance_inbox(instance.id))
         return list(dict.fromkeys(found))
+
+    async def _instance_inbox(self, instance_id: int) -> list[str]:
+        async with self.db.read() as session:
+            for table in (Person, Community):
+                inbox = await session.scalar(
+                    select(table.shared_inbox_url)
+                    .where(table.instance_id == instance_id, table.shared_inbox_url.is_not(None))
+                    .limit(1)
+                )
+                if inbox:
+                    return [inbox]
+        return []
 
 
 class InstanceWorker:

@@ -33,6 +33,7 @@ from moot.domain.instances import instance_host
 from moot.domain.visibility import visible_to_other_servers
 from moot.federation import outbox
 from moot.federation.fetch import FetchError, FetchPolicy, parse_json_object
+from moot.federation.inbox_moderation import ModerationInbox, is_removal
 from moot.federation.parse import ParsedActivity, Refused, announced_activity, id_of, parse_activity, parse_comment
 from moot.federation.parse import parse_post as parse_page
 from moot.federation.resolve import Resolver
@@ -96,6 +97,9 @@ class Inbox:
             "Accept": self.on_accept,
             "Reject": self.on_reject,
         }
+        # Lock, Add, Remove, Block, Flag; and removals (Delete with `summary`), their Undo, Update{Group}.
+        self._moderation = ModerationInbox(self)
+        self._handlers.update(self._moderation.handlers())
 
     async def receive(self, method: str, path_with_query: str, headers: Mapping[str, str], body: bytes) -> InboxResult:
         try:
@@ -226,6 +230,8 @@ class Inbox:
     async def on_update(
         self, resolver: Resolver, activity: ParsedActivity, by: Community | None, received: Received
     ) -> None:
+        if activity.inner_kind == "Group":
+            return await self._moderation.on_update_group(resolver, activity, by, received)
         await self._create_or_update(resolver, activity, by, received)
 
     async def _create_or_update(
@@ -308,6 +314,8 @@ class Inbox:
             raise Refused("Undo must embed the activity it undoes")
         kind = inner.get("type")
         target_id = id_of(inner.get("object"))
+        if await self._moderation.on_undo(resolver, activity, by, received):
+            return  # a moderator's Undo{Delete} (restore), Undo{Lock} or Undo{Block}
         if kind in ("Like", "Dislike"):
             # Matched by actor and object, never by the inner type (Lemmy's fixture wraps a Like for a Dislike).
             target = await resolver.find_object(target_id or "")
@@ -324,6 +332,8 @@ class Inbox:
     async def on_delete(
         self, resolver: Resolver, activity: ParsedActivity, by: Community | None, received: Received
     ) -> None:
+        if is_removal(activity.raw):
+            return await self._moderation.removal(resolver, activity, activity.raw, False, by, received)
         await self._delete(resolver, activity, activity.object_id or "", restore=False, by=by, received=received)
 
     async def _delete(
@@ -342,7 +352,7 @@ class Inbox:
             return await self._apply(received)  # never seen: nothing to delete
         author = RemoteActor(person=await resolver.person(activity.actor))
         if target.creator_id != author.person_id:
-            raise Refused("only the author deletes; moderator removal is not handled yet")
+            raise Refused("only the author deletes (a moderator's removal carries `summary`)")
         community_id = await self._community_of(target)
         _same_community(community_id, by)
 

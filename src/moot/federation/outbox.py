@@ -8,6 +8,7 @@ instance, surviving restarts."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,10 +20,10 @@ from moot.db.community import Community
 from moot.db.federation import SentActivity
 from moot.db.person import Person
 from moot.db.post import Post
-from moot.db.site import LocalSite
+from moot.db.site import LocalSite, Site
 from moot.domain.commentpath import parent_id
 from moot.domain.mentions import scrape_mentions
-from moot.domain.timefmt import utcnow
+from moot.domain.timefmt import lemmy_time, utcnow
 from moot.domain.visibility import visible_to_other_servers
 from moot.federation import protocol
 from moot.federation.protocol import PUBLIC, Json
@@ -217,3 +218,130 @@ async def accept_follow(session: AsyncSession, community: Community, follower: P
 async def announce_received(session: AsyncSession, community: Community, raw: dict[str, Any]) -> None:
     """Re-send an activity a remote person sent to our community, as received, to the community's followers."""
     await send_to_community(session, community, raw, [])
+
+
+# Moderation (Lemmy 0.19 `activities/{deletion,block,community}`). The actions call these for every change a
+# local moderator or admin makes; what a remote one did arrives through the inbox instead. In a local community
+# the activity goes to its followers' instances inside the community's Announce; a local moderator of a remote
+# community sends it to that community's inbox, which announces it.
+
+
+def _inbox_of(person: Person) -> list[str]:
+    if person.local:
+        return []
+    inbox = person.shared_inbox_url or person.inbox_url
+    return [inbox] if inbox else []
+
+
+async def mod_removed(
+    session: AsyncSession, actor: Person, object_ap_id: str, community: Community, removed: bool, reason: str | None
+) -> None:
+    """A post or comment removed (Delete with `summary`) or restored (Undo{Delete}) by a moderator."""
+    if not actor.local:
+        return
+    base = origin(actor.ap_id)
+    data = protocol.mod_delete(base, actor.ap_id, object_ap_id, community.ap_id, reason)
+    if not removed:
+        data = protocol.undo(base, actor.ap_id, data, community.ap_id)
+    await send_to_community(session, community, data, [])
+
+
+async def community_removed(
+    session: AsyncSession, actor: Person, community: Community, removed: bool, reason: str | None
+) -> None:
+    """An admin removed (or restored) a community: Delete{Group} with `summary`, announced by the community."""
+    await mod_removed(session, actor, community.ap_id, community, removed, reason)
+
+
+async def post_locked(session: AsyncSession, actor: Person, post: Post, community: Community, locked: bool) -> None:
+    if not actor.local:
+        return
+    base = origin(actor.ap_id)
+    data = protocol.lock_page(base, actor.ap_id, post.ap_id, community.ap_id)
+    if not locked:
+        data = protocol.undo(base, actor.ap_id, data, community.ap_id)
+    await send_to_community(session, community, data, [])
+
+
+async def post_featured(session: AsyncSession, actor: Person, post: Post, community: Community, featured: bool) -> None:
+    """Featured in its community (not Local, which stays on this server): Add/Remove to `…/featured`."""
+    if not actor.local:
+        return
+    kind = "Add" if featured else "Remove"
+    target = protocol.featured_url(community)
+    data = protocol.collection_change(origin(actor.ap_id), kind, actor.ap_id, post.ap_id, target, community.ap_id)
+    await send_to_community(session, community, data, [])
+
+
+async def moderator_changed(
+    session: AsyncSession, actor: Person, community: Community, target: Person, added: bool
+) -> None:
+    """Add/Remove of `target` to the community's moderators collection; the person is told directly too."""
+    if not actor.local:
+        return
+    kind = "Add" if added else "Remove"
+    collection = protocol.moderators_url(community)
+    data = protocol.collection_change(origin(actor.ap_id), kind, actor.ap_id, target.ap_id, collection, community.ap_id)
+    await send_to_community(session, community, data, _inbox_of(target))
+
+
+async def _local_site_ap_id(session: AsyncSession) -> str:
+    ap_id = await session.scalar(select(Site.ap_id).join(LocalSite, LocalSite.site_id == Site.id))
+    assert ap_id is not None
+    return ap_id
+
+
+async def person_banned(
+    session: AsyncSession,
+    actor: Person,
+    target: Person,
+    community: Community | None,
+    banned: bool,
+    reason: str | None,
+    expires: datetime | None,
+    remove_data: bool,
+) -> None:
+    """Block (or Undo{Block}) of `target`: from `community`, announced by it (the person's inbox told too),
+    or, with `community` None, from this site, sent to every known instance."""
+    if not actor.local:
+        return
+    base = origin(actor.ap_id)
+    when = lemmy_time(expires) if expires is not None and banned else None
+    if community is not None:
+        block = protocol.block_user(
+            base,
+            actor.ap_id,
+            target.ap_id,
+            community.ap_id,
+            community_ap_id=community.ap_id,
+            cc=[community.ap_id],
+            remove_data=remove_data if banned else None,
+            reason=reason,
+            expires=when,
+        )
+        data = block if banned else protocol.undo(base, actor.ap_id, block, community.ap_id)
+        await send_to_community(session, community, data, _inbox_of(target))
+        return
+    block = protocol.block_user(
+        base,
+        actor.ap_id,
+        target.ap_id,
+        await _local_site_ap_id(session),
+        community_ap_id=None,
+        cc=[],
+        remove_data=remove_data if banned else None,
+        reason=reason,
+        expires=when,
+    )
+    data = block if banned else protocol.undo(base, actor.ap_id, block, None, cc=[])
+    await record(session, data, inboxes=_inbox_of(target), all_instances=True)
+
+
+async def reported(session: AsyncSession, actor: Person, object_ap_id: str, community: Community, reason: str) -> str:
+    """A report (Flag) on content of a remote community goes to that community's inbox only; one in a local
+    community stays here. Returns the Flag's id either way (the report row keeps it)."""
+    data = protocol.flag(origin(actor.ap_id), actor.ap_id, object_ap_id, community.ap_id, reason)
+    if actor.local and not community.local and visible_to_other_servers(community):
+        inbox = community.shared_inbox_url or community.inbox_url or f"{community.ap_id}/inbox"
+        await record(session, data, inboxes=[inbox])
+    return str(data["id"])

@@ -218,3 +218,112 @@ def announce(base_url: str, community: Community, inner: Json) -> Json:
         "cc": [community.followers_url or f"{community.ap_id}/followers"],
         "object": body,
     }
+
+
+# Moderation activities (Lemmy 0.19 `activities/{deletion,block,community}`): actor = the moderator or admin,
+# `to:[Public]`, `cc:[community]`, `audience` = community, as Lemmy's `send_activity_in_community` sends them.
+
+
+def mod_delete(base_url: str, actor: str, object_ap_id: str, community_ap_id: str, reason: str | None) -> Json:
+    """A moderator's removal is a Delete with `summary` (the reason, "" without one: Lemmy tells removal from
+    the author's own deletion by the presence of `summary`)."""
+    return activity(
+        base_url,
+        "Delete",
+        actor,
+        object_ap_id,
+        to=[PUBLIC],
+        cc=[community_ap_id],
+        audience=community_ap_id,
+        summary=reason or "",
+    )
+
+
+def undo(base_url: str, actor: str, inner: Json, community_ap_id: str | None, cc: list[str] | None = None) -> Json:
+    """Undo{inner} as Lemmy wraps Delete, Lock and Block: same actor, `to:[Public]`, the inner `cc`."""
+    body = {k: v for k, v in inner.items() if k != "@context"}
+    extra: Json = {} if community_ap_id is None else {"audience": community_ap_id}
+    return activity(
+        base_url,
+        "Undo",
+        actor,
+        body,
+        to=[PUBLIC],
+        cc=cc if cc is not None else ([community_ap_id] if community_ap_id else []),
+        **extra,
+    )
+
+
+def lock_page(base_url: str, actor: str, post_ap_id: str, community_ap_id: str) -> Json:
+    return activity(base_url, "Lock", actor, post_ap_id, to=[PUBLIC], cc=[community_ap_id], audience=community_ap_id)
+
+
+def collection_change(
+    base_url: str, kind: str, actor: str, object_ap_id: str, target: str, community_ap_id: str
+) -> Json:
+    """Add or Remove of a person to the moderators collection or of a post to the featured one."""
+    assert kind in ("Add", "Remove")
+    return activity(
+        base_url,
+        kind,
+        actor,
+        object_ap_id,
+        to=[PUBLIC],
+        cc=[community_ap_id],
+        target=target,
+        audience=community_ap_id,
+    )
+
+
+def moderators_url(community: Community) -> str:
+    return community.moderators_url or f"{community.ap_id}/moderators"
+
+
+def featured_url(community: Community) -> str:
+    return community.featured_url or f"{community.ap_id}/featured"
+
+
+def block_user(
+    base_url: str,
+    actor: str,
+    person_ap_id: str,
+    target: str,
+    *,
+    community_ap_id: str | None,
+    cc: list[str],
+    remove_data: bool | None,
+    reason: str | None,
+    expires: str | None,
+) -> Json:
+    """A ban: target = the community (Group) or the site (Application). Lemmy writes `expires` and, since
+    0.19.4, the same time as `endTime`; `removeData` is left out of the Block inside an Undo."""
+    return activity(
+        base_url,
+        "Block",
+        actor,
+        person_ap_id,
+        to=[PUBLIC],
+        cc=cc,
+        target=target,
+        removeData=remove_data,
+        summary=reason,
+        audience=community_ap_id,
+        expires=expires,
+        endTime=expires,
+    )
+
+
+def flag(base_url: str, actor: str, object_ap_id: str, community_ap_id: str, reason: str) -> Json:
+    """A report, sent to the community's inbox only (Lemmy's `Report`): no Public, no cc."""
+    return _compact(
+        {
+            "@context": CONTEXT,
+            "id": activity_id(base_url, "Flag"),
+            "type": "Flag",
+            "actor": actor,
+            "to": [community_ap_id],
+            "object": object_ap_id,
+            "summary": reason,
+            "audience": community_ap_id,
+        }
+    )

@@ -6,7 +6,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Exists, SQLColumnExpression, and_, exists, false, literal, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Exists,
+    SQLColumnExpression,
+    and_,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.orm import defer
 
 from moot.db.community import CommunityFollower, CommunityModerator, CommunityPersonBan
@@ -52,9 +64,15 @@ def is_admin(person_id: Col[Any]) -> ColumnElement[bool]:
 def is_banned_from(
     community_id: Col[Any], person_id: Col[Any] | ColumnElement[int] | int | None
 ) -> ColumnElement[bool]:
+    """A ban whose expiry has passed no longer counts (no job has to lift it first). The clock is the database's
+    (CURRENT_TIMESTAMP), so statements built once and cached stay right."""
     if person_id is None:
         return false()
-    return exists().where(CommunityPersonBan.community_id == community_id, CommunityPersonBan.person_id == person_id)
+    return exists().where(
+        CommunityPersonBan.community_id == community_id,
+        CommunityPersonBan.person_id == person_id,
+        or_(CommunityPersonBan.expires.is_(None), CommunityPersonBan.expires > func.current_timestamp()),
+    )
 
 
 def has_blocked(viewer_id: ColumnElement[int] | int | None, target_id: Col[Any]) -> ColumnElement[bool]:

@@ -30,6 +30,7 @@ class SiteSwitches:
     federation_enabled: bool
     content_warning: bool  # the site has one: anonymous readers see NSFW content unless they say otherwise
     slur_filter_regex: str | None = None
+    hide_modlog_mod_names: bool = True  # moderators' names in the modlog, for readers who are not mods or admins
 
 
 # Before the site is set up (never in a running server): Lemmy's defaults.
@@ -50,6 +51,7 @@ async def site_switches(session: AsyncSession) -> SiteSwitches:
     cached = _switches.get(key)
     if cached is not None and cached[0] > now:
         return cached[1]
+    generation = _generation
     row = (
         await session.execute(
             select(
@@ -59,6 +61,7 @@ async def site_switches(session: AsyncSession) -> SiteSwitches:
                 LocalSite.federation_enabled,
                 Site.content_warning,
                 LocalSite.slur_filter_regex,
+                LocalSite.hide_modlog_mod_names,
             ).join(Site, Site.id == LocalSite.site_id)
         )
     ).first()
@@ -71,8 +74,10 @@ async def site_switches(session: AsyncSession) -> SiteSwitches:
             federation_enabled=bool(row[3]),
             content_warning=bool(row[4]),
             slur_filter_regex=row[5],
+            hide_modlog_mod_names=bool(row[6]),
         )
-    _switches[key] = (now + TTL_SECONDS, value)
+    if generation == _generation:  # else an admin's change committed while this read ran: keep nothing
+        _switches[key] = (now + TTL_SECONDS, value)
     return value
 
 
@@ -90,6 +95,7 @@ async def instance_lists(session: AsyncSession) -> InstanceLists:
     cached = _lists.get(key)
     if cached is not None and cached[0] > now:
         return cached[1]
+    generation = _generation
     blocked = await session.scalars(
         select(Instance.domain).join(FederationBlocklist, FederationBlocklist.instance_id == Instance.id)
     )
@@ -99,7 +105,8 @@ async def instance_lists(session: AsyncSession) -> InstanceLists:
     )
     federating = (await site_switches(session)).federation_enabled
     value = InstanceLists.of(blocked=blocked_domains, allowed=list(allowed.all()), federation_enabled=federating)
-    _lists[key] = (now + TTL_SECONDS, value)
+    if generation == _generation:  # as in site_switches: a read that raced a change is used once, not kept
+        _lists[key] = (now + TTL_SECONDS, value)
     return value
 
 

@@ -12,6 +12,7 @@ from moot.db.instance import Instance
 from moot.db.person import InstanceBlock, Person, PersonBlock
 from moot.domain.enums import ListingType, SortType
 from moot.domain.errors import LemmyError
+from moot.domain.timefmt import utcnow
 from moot.queries.common import escape_like, is_admin, page_of
 
 
@@ -46,6 +47,21 @@ async def admins(session: AsyncSession) -> list[PersonView]:
         select(Person).where(is_admin(Person.id), Person.deleted.is_(False)).order_by(Person.id)
     )
     return [PersonView(person=p, is_admin=True) for p in rows.all()]
+
+
+async def banned_people(session: AsyncSession) -> list[PersonView]:
+    """Lemmy's banned list: this site's people under a site ban that has not expired (admins may be banned too)."""
+    rows = await session.execute(
+        select(Person, is_admin(Person.id))
+        .where(
+            Person.local.is_(True),
+            Person.banned.is_(True),
+            Person.deleted.is_(False),
+            or_(Person.ban_expires.is_(None), Person.ban_expires > utcnow()),
+        )
+        .order_by(Person.id)
+    )
+    return [PersonView(person=p, is_admin=bool(a)) for p, a in rows.all()]
 
 
 _PEOPLE_SORTS: dict[SortType, Any] = {

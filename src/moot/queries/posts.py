@@ -130,6 +130,11 @@ def _to_view(row: Any) -> PostView:
     )
 
 
+# The same columns and flags for read models built around a post (reports): reused, never rewritten.
+select_post_views = _select_views
+post_view_of = _to_view
+
+
 async def _sees_hidden_content(session: AsyncSession, post: Post, viewer: Viewer | None) -> bool:
     """The author, admins and the community's moderators still read a deleted or removed post."""
     if viewer is None:

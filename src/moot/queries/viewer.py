@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import Integer, String, bindparam, select
+from sqlalchemy import Integer, String, bindparam, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from moot.db.community import CommunityModerator
 from moot.db.person import LocalUser, LoginToken, Person
 from moot.domain.tokens import decode_login
 
@@ -45,6 +46,8 @@ class Viewer:
     local_user: LocalUser
     person: Person
     token: str
+    # Whether they moderate some community, read with the login (the pages' header offers them the reports queue).
+    moderates_any: bool = False
 
     @property
     def person_id(self) -> int:
@@ -57,7 +60,7 @@ class Viewer:
 
 # Built once: every logged-in request runs it.
 _VIEWER = (
-    select(LocalUser, Person)
+    select(LocalUser, Person, exists().where(CommunityModerator.person_id == Person.id))
     .join(Person, Person.id == LocalUser.person_id)
     .join(LoginToken, LoginToken.user_id == LocalUser.id)
     .where(
@@ -78,4 +81,4 @@ async def load_viewer(session: AsyncSession, token: str | None, secret: str) -> 
     row = (await session.execute(_VIEWER, {"token": token, "user_id": user_id})).first()
     if row is None:
         return None
-    return Viewer(local_user=row[0], person=row[1], token=token)
+    return Viewer(local_user=row[0], person=row[1], token=token, moderates_any=bool(row[2]))

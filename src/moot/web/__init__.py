@@ -6,10 +6,14 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from moot.web.account import router as account_pages
+from moot.web.admin import router as admin_pages
+from moot.web.community_settings import router as community_settings_pages
 from moot.web.compose import router as compose_pages
 from moot.web.feeds import router as feed_pages
 from moot.web.interact import router as interact_pages
 from moot.web.listing import router as listing_pages
+from moot.web.moderate import router as moderation_pages
+from moot.web.modlog import router as modlog_pages
 from moot.web.people import router as people_pages
 from moot.web.render import STATIC, build_environment
 from moot.web.search import router as search_pages
@@ -31,6 +35,10 @@ def install_web(app: FastAPI) -> None:
         people_pages,
         search_pages,
         feed_pages,
+        admin_pages,
+        moderation_pages,
+        modlog_pages,
+        community_settings_pages,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

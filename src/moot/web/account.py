@@ -11,6 +11,7 @@ from moot.domain.enums import ListingType, SortType
 from moot.domain.errors import LemmyError
 from moot.domain.themes import THEMES
 from moot.http.ratelimit import request_address as client_address
+from moot.queries.site import load_local_site
 from moot.web.context import Web, web_context
 from moot.web.params import FRONT_LISTINGS, SORT_LABELS, choice
 from moot.web.routing import message_for, posted_form, web_router
@@ -50,7 +51,13 @@ async def login(request: Request, web: Web = Depends(web_context)) -> Response:
     return web.redirect(target)
 
 
-def _signup_form(web: Web, values: dict[str, str], error: str | None) -> Response:
+async def _signup_form(web: Web, values: dict[str, str], error: str | None, applied: bool = False) -> Response:
+    applying = web.site.registration_mode == "RequireApplication"
+    question = None
+    if applying and not applied:
+        async with web.db.read() as session:
+            loaded = await load_local_site(session)
+        question = loaded.local_site.application_question if loaded else None
     return web.render(
         "signup.html",
         status=400 if error else 200,
@@ -58,6 +65,9 @@ def _signup_form(web: Web, values: dict[str, str], error: str | None) -> Respons
         values=values,
         error=error,
         closed=web.site.registration_mode == "Closed",
+        applying=applying,
+        applied=applied,
+        question=question,
     )
 
 
@@ -65,19 +75,21 @@ def _signup_form(web: Web, values: dict[str, str], error: str | None) -> Respons
 async def signup_page(web: Web = Depends(web_context)) -> Response:
     if web.viewer is not None:
         return web.redirect("/")
-    return _signup_form(web, {}, None)
+    return await _signup_form(web, {}, None)
 
 
 @router.post("/signup")
 async def signup(request: Request, web: Web = Depends(web_context)) -> Response:
     form = posted_form(request)
     values = {"username": form.text("username").strip(), "email": form.text("email").strip()}
+    values["answer"] = form.text("answer")
     registration = accounts.Registration(
         username=values["username"],
         password=form.text("password"),
         password_verify=form.text("password_verify"),
         email=values["email"] or None,
         show_nsfw=form.flag("show_nsfw"),
+        answer=form.text("answer") if "answer" in form.values else None,
     )
     try:
         async with web.db.write() as session:
@@ -85,7 +97,10 @@ async def signup(request: Request, web: Web = Depends(web_context)) -> Response:
                 session, web.settings, registration, _address(web), web.request.headers.get("user-agent")
             )
     except LemmyError as exc:
-        return _signup_form(web, values, message_for(exc))
+        return await _signup_form(web, values, message_for(exc))
+    if token is None:
+        # The site requires applications: the account waits for an admin.
+        return await _signup_form(web, {}, None, applied=True)
     web.cookies[AUTH_COOKIE] = token
     return web.redirect("/")
 

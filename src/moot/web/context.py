@@ -13,6 +13,7 @@ from jinja2 import Environment
 from moot.db.engine import Database
 from moot.domain.themes import THEMES
 from moot.http.state import AppState, app_state
+from moot.queries.admin import open_report_count
 from moot.queries.inbox import unread_counts
 from moot.queries.site_header import SiteHeader, site_header
 from moot.queries.viewer import Viewer, load_viewer
@@ -45,6 +46,8 @@ class Web:
     nonce: str
     fresh_nonce: bool
     jwt_cookie: str | None
+    # Unresolved reports for the header's link: None for anyone who is neither an admin nor a moderator.
+    reports: int | None = None
     # Cookies to set on whatever response this request ends with (a login sets `jwt`).
     cookies: dict[str, str | None] = field(default_factory=dict)
 
@@ -130,6 +133,7 @@ async def web_context(request: Request) -> Web:
         viewer = await load_viewer(session, jwt_cookie, state.jwt_secret) if jwt_cookie else None
         site = await site_header(session)
         unread = sum(await unread_counts(session, viewer)) if viewer is not None else 0
+        reports = await open_report_count(session, viewer) if viewer is not None else None
     web = Web(
         request=request,
         state=state,
@@ -139,6 +143,7 @@ async def web_context(request: Request) -> Web:
         nonce=nonce or new_nonce(),
         fresh_nonce=not nonce,
         jwt_cookie=jwt_cookie,
+        reports=reports,
     )
     request.state.web = web
     return web

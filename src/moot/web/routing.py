@@ -63,6 +63,22 @@ MESSAGES: dict[str, str] = {
     "rate_limit_error": "Too many requests in a short time; wait a little and try again.",
     "not_logged_in": "You need to log in first.",
     "instance_is_private": "This site is private: log in to read it.",
+    "not_an_admin": "Only admins can do that.",
+    "not_a_mod_or_admin": "Only moderators of this community and admins can do that.",
+    "not_a_moderator": "Only moderators of this community can do that.",
+    "not_higher_mod": "You cannot act on an admin or on a moderator who has been one longer than you.",
+    "not_higher_admin": "You cannot act on an admin who has been one longer than you.",
+    "blocked_url": "That links to an address this site blocks.",
+    "invalid_regex": "The slur filter is not a valid regular expression.",
+    "permissive_regex": "The slur filter would match nearly everything.",
+    "site_name_required": "The site needs a name.",
+    "site_name_length_overflow": "A site name is 20 characters at most.",
+    "report_reason_required": "Say why you are reporting it.",
+    "report_too_long": "A report reason is 1,000 characters at most.",
+    "community_moderator_already_exists": "That person is a moderator already.",
+    "cannot_leave_admin": "The last admin cannot step down.",
+    "object_not_local": "Only people of this site can be admins.",
+    "ban_expiration_in_past": "A ban cannot end in the past.",
 }
 
 

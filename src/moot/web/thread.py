@@ -67,6 +67,13 @@ async def _mark_read(web: Web, head: PostHead) -> None:
         await post_actions.mark_comments_read(session, web.viewer, head.view.post)
 
 
+def _can_moderate(viewer: Viewer | None, head: PostHead) -> bool:
+    """Whether to show the moderator tools (the actions decide, through the access gate, what they allow)."""
+    if viewer is None:
+        return False
+    return viewer.is_admin or any(person.id == viewer.person_id for person in head.moderators)
+
+
 def _render(
     web: Web, head: PostHead, tree: list[Node], sort: CommentSortType, mode: str, target: CommentView | None
 ) -> Response:
@@ -82,6 +89,7 @@ def _render(
         sorts=COMMENT_SORTS,
         mode=mode,
         target=target,
+        can_moderate=_can_moderate(web.viewer, head),
     )
 
 

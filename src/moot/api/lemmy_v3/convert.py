@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from moot.actions.access import is_site_banned
 from moot.actions.site import RATE_LIMIT_FIELDS
 from moot.db.comment import Comment, CommentReply, PersonMention
 from moot.db.community import Community
@@ -36,7 +37,7 @@ def person(p: Person) -> Json:
             "name": p.name,
             "display_name": p.display_name,
             "avatar": p.avatar,
-            "banned": p.banned,
+            "banned": is_site_banned(p),  # an expired ban no longer shows
             "published": _t(p.published),
             "updated": _t(p.updated),
             "actor_id": p.ap_id,

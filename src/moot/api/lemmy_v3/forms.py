@@ -200,6 +200,7 @@ class EditSite(Form):
     taglines: list[str] | None = Field(default=None, max_length=100)
     allowed_instances: list[str] | None = Field(default=None, max_length=10_000)
     blocked_instances: list[str] | None = Field(default=None, max_length=10_000)
+    blocked_urls: list[Annotated[str, Field(max_length=_SHORT)]] | None = Field(default=None, max_length=10_000)
     registration_mode: RegistrationMode | None = None
     reports_email_admins: Flag | None = None
     content_warning: str | None = Field(default=None, max_length=_TEXT)

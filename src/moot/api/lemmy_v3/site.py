@@ -11,10 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from moot.actions.site import edit_site
 from moot.api.lemmy_v3 import convert
 from moot.api.lemmy_v3.context import Ctx, context, ok
+from moot.api.lemmy_v3.emojis import emoji_view
 from moot.api.lemmy_v3.forms import EditSite
 from moot.api.openapi import v3
+from moot.db.moderation import LocalSiteUrlBlocklist
 from moot.domain.languages import LANGUAGES
+from moot.domain.timefmt import lemmy_time
+from moot.queries.emojis import all_emojis
 from moot.queries.site import SiteView, get_my_user, get_site_view
+from moot.queries.urlblocklist import blocked_urls
 from moot.queries.viewer import Viewer
 
 router = APIRouter()
@@ -61,6 +66,12 @@ async def my_user_json(session: AsyncSession, viewer: Viewer) -> dict[str, Any]:
     }
 
 
+def _blocked_url(u: LocalSiteUrlBlocklist) -> dict[str, Any]:
+    return convert.compact(
+        {"id": u.id, "url": u.url, "published": lemmy_time(u.published), "updated": u.updated and lemmy_time(u.updated)}
+    )
+
+
 async def get_site_json(session: AsyncSession, viewer: Viewer | None) -> dict[str, Any]:
     view = await get_site_view(session)
     body: dict[str, Any] = {
@@ -70,8 +81,8 @@ async def get_site_json(session: AsyncSession, viewer: Viewer | None) -> dict[st
         "all_languages": convert.languages(),
         "discussion_languages": view.discussion_languages or ALL_LANGUAGE_IDS,
         "taglines": [convert.tagline(t) for t in view.taglines],
-        "custom_emojis": [],
-        "blocked_urls": [],
+        "custom_emojis": [emoji_view(e) for e in await all_emojis(session)],
+        "blocked_urls": [_blocked_url(u) for u in await blocked_urls(session)],
     }
     if viewer is not None:
         body["my_user"] = await my_user_json(session, viewer)
@@ -88,7 +99,7 @@ async def get_site(c: Ctx = Depends(context)) -> JSONResponse:
 async def put_site(form: EditSite, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.write() as session:
-        await edit_site(session, viewer.is_admin, form.model_dump(exclude_none=True, mode="json"))
+        await edit_site(session, viewer, form.model_dump(exclude_none=True, mode="json"))
     async with c.db.read() as session:
         view = await get_site_view(session)
     await c.state.limiter.configure(view.row.rate_limit)

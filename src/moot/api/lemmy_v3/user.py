@@ -35,8 +35,8 @@ from moot.queries.site import site_of_instance
 router = APIRouter()
 
 
-def _login_response(jwt: str | None) -> dict[str, object]:
-    body: dict[str, object] = {"registration_created": False, "verify_email_sent": False}
+def _login_response(jwt: str | None, registration_created: bool = False) -> dict[str, object]:
+    body: dict[str, object] = {"registration_created": registration_created, "verify_email_sent": False}
     if jwt is not None:
         body["jwt"] = jwt
     return body
@@ -56,7 +56,8 @@ async def register(form: Register, request: Request, c: Ctx = Depends(context)) 
     )
     async with c.db.write() as session:
         jwt = await accounts.register(session, c.settings, registration, c.address, c.user_agent)
-    return ok(_login_response(jwt))
+    # No login when the account waits for an admin: its application was created.
+    return ok(_login_response(jwt, registration_created=jwt is None))
 
 
 @router.post("/user/login", **v3("login", "LoginResponse", incorrect_login=True))

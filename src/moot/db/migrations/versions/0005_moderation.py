@@ -65,7 +65,7 @@ def upgrade() -> None:
         ),
         sa.ForeignKeyConstraint(["post_id"], ["post.id"], name=op.f("fk_post_report_post_id_post"), ondelete="CASCADE"),
         sa.ForeignKeyConstraint(
-            ["resolver_id"], ["person.id"], name=op.f("fk_post_report_resolver_id_person"), ondelete="CASCADE"
+            ["resolver_id"], ["person.id"], name=op.f("fk_post_report_resolver_id_person"), ondelete="SET NULL"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_post_report")),
         sa.UniqueConstraint("ap_id", name=op.f("uq_post_report_ap_id")),
@@ -114,7 +114,7 @@ def upgrade() -> None:
             ["creator_id"], ["person.id"], name=op.f("fk_comment_report_creator_id_person"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
-            ["resolver_id"], ["person.id"], name=op.f("fk_comment_report_resolver_id_person"), ondelete="CASCADE"
+            ["resolver_id"], ["person.id"], name=op.f("fk_comment_report_resolver_id_person"), ondelete="SET NULL"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_comment_report")),
         sa.UniqueConstraint("ap_id", name=op.f("uq_comment_report_ap_id")),
