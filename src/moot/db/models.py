@@ -1,6 +1,18 @@
 """Imports every table module so that `Base.metadata` is complete (for Alembic and tests)."""
 
-from moot.db import comment, community, federation, instance, moderation, person, post, site
+from moot.db import comment, community, federation, instance, mail, message, moderation, person, post, site
 from moot.db.base import Base
 
-__all__ = ["Base", "comment", "community", "federation", "instance", "moderation", "person", "post", "site"]
+__all__ = [
+    "Base",
+    "comment",
+    "community",
+    "federation",
+    "instance",
+    "mail",
+    "message",
+    "moderation",
+    "person",
+    "post",
+    "site",
+]

@@ -71,6 +71,8 @@ class LocalUser(Base):
     infinite_scroll_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     post_listing_mode: Mapped[str] = mapped_column(String(32), default="List")
     totp_2fa_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The TOTP secret, set by /user/totp/generate and enabled by /user/totp/update with a valid code.
+    totp_2fa_secret: Mapped[str | None] = mapped_column(Text)
     enable_keyboard_navigation: Mapped[bool] = mapped_column(Boolean, default=False)
     enable_animated_images: Mapped[bool] = mapped_column(Boolean, default=True)
     collapse_bot_comments: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -115,4 +117,14 @@ class InstanceBlock(Base):
 
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("instance.id", ondelete="CASCADE"), primary_key=True)
+    published: Mapped[datetime]
+
+
+class CaptchaAnswer(Base):
+    """A captcha shown at sign-up: answered once, within ten minutes."""
+
+    __tablename__ = "captcha_answer"
+
+    uuid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    answer: Mapped[str] = mapped_column(String(32))
     published: Mapped[datetime]
