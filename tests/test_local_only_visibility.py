@@ -218,6 +218,17 @@ NOT_CONTENT = {
     "/admin": "admins only: the site's settings",
     "/c/{name}/settings": "the community's moderators and admins only",
     "/comment/{comment_id}/edit": "the author's own comment, for its author only",
+    "/api/v3/private_message/list": "the reader's own private messages, no community content",
+    "/api/v3/private_message/report/list": "admins only: reported private messages, no community content",
+    "/messages": "the reader's own conversations, no community content",
+    "/messages/{person_id}": "the reader's own private messages with one person, no community content",
+    "/api/v3/user/get_captcha": "a captcha image and sound",
+    "/api/v3/user/list_logins": "the reader's own logins",
+    "/signup/captcha/{key}.wav": "a captcha's sound",
+    "/settings/account": "the reader's own account page",
+    "/verify_email/{token}": "a form (the link mailed to verify an address)",
+    "/password_reset": "a form",
+    "/password_change/{token}": "a form (the link mailed to reset a password)",
 }
 
 

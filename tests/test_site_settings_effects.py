@@ -1,7 +1,7 @@
 """Every setting `PUT /api/v3/site` accepts does something, or is refused: one test (or more) per setting.
 
 A setting stored and then ignored is a bug: the admin believes the site behaves in a way it does not. Settings
-Moot does not implement yet (captchas, registration applications, email, a modlog) are refused unless set to
+Moot does not implement yet (registration applications, email, a modlog) are refused unless set to
 what Moot does (README.md, "Site settings", has the table). The site's switches are global, so this module runs
 its own app on its own database; rate limits are per client address, so each test that needs a clean bucket
 asks from an address of its own."""
@@ -266,12 +266,28 @@ async def test_community_creation_admin_only(site: Site) -> None:
     await make_community(user)
 
 
-async def test_require_email_verification_is_refused_without_mail_settings(site: Site) -> None:
-    """Moot has no mail settings yet: no verification mail could arrive, so the switch cannot be turned on."""
+async def test_require_email_verification_needs_mail_settings(site: Site, site_settings: Settings) -> None:
+    """Without MOOT_SMTP_URL no verification mail could arrive, so the switch cannot be turned on. With it, sign-ups
+    need an email and wait for the mailed link (tests/test_email.py follows the links through a real SMTP server)."""
     before = (await site.anon.ok_get("/site"))["site_view"]["local_site"]
     assert await site.admin.put("/site", {"require_email_verification": True}) == (400, {"error": "no_email_setup"})
     assert (await site.anon.ok_get("/site"))["site_view"]["local_site"] == before
     await site.edit(require_email_verification=False)
+    # The same site on a server with mail settings (no mail job here: the mail waits in the queue).
+    mail_app = create_app(replace(site_settings, smtp_url="smtp://127.0.0.1:9"))
+    async with mail_app.router.lifespan_context(mail_app), client(mail_app) as http:
+        admin, anon = Api(client=http, jwt=site.admin.jwt), Api(client=http)
+        body = {"username": unique(), "password": "password-1234", "password_verify": "password-1234"}
+        try:
+            await admin.ok_put("/site", {"require_email_verification": True})
+            assert (await anon.ok_get("/site"))["site_view"]["local_site"]["require_email_verification"] is True
+            assert await anon.post("/user/register", body) == (400, {"error": "email_required"})
+            answer = await anon.ok_post("/user/register", {**body, "email": f"{body['username']}@example.org"})
+            assert answer == {"registration_created": False, "verify_email_sent": True}
+            login = {"username_or_email": body["username"], "password": body["password"]}
+            assert await anon.post("/user/login", login) == (400, {"error": "email_not_verified"})
+        finally:
+            await admin.ok_put("/site", {"require_email_verification": False})
 
 
 async def test_registration_mode(site: Site) -> None:
@@ -447,8 +463,6 @@ def test_rate_limit_image_limits_nothing_because_nothing_is_uploaded(site_app: A
 @pytest.mark.parametrize(
     ("setting", "value", "reason"),
     [
-        ("captcha_enabled", True, "captchas"),
-        ("captcha_difficulty", "hard", "captchas"),
         ("application_email_admins", True, "email"),
         ("reports_email_admins", True, "email"),
     ],
@@ -541,8 +555,10 @@ def _get_routes(routes: Iterable[Any], prefix: str = "") -> Iterable[str]:
 
 # What stays open on a private instance: what a client needs to log in or sign up, and what other servers and
 # crawlers of NodeInfo read (Lemmy keeps these open too).
-OPEN_API = {"/api/v3/site", "/api/v3/user/validate_auth"}
-OPEN_PAGES = {"/login", "/signup", "/legal", "/feeds/front/{token}.xml"}
+OPEN_API = {"/api/v3/site", "/api/v3/user/validate_auth", "/api/v3/user/get_captcha"}
+OPEN_PAGES = {"/login", "/signup", "/signup/captcha/{key}.wav", "/legal", "/feeds/front/{token}.xml"}
+# The links mailed to people who cannot log in yet, and the form that mails one.
+OPEN_PAGES |= {"/verify_email/{token}", "/password_reset", "/password_change/{token}"}
 NOT_SITE_CONTENT = {"/openapi.json", "/api/docs", "/docs/oauth2-redirect", "/.well-known/webfinger"}
 NOT_SITE_CONTENT |= {"/.well-known/nodeinfo", "/nodeinfo/2.0", "/nodeinfo/2.0.json", "/nodeinfo/2.1"}
 NOT_SITE_CONTENT |= {"/nodeinfo/2.1.json"}
@@ -564,6 +580,7 @@ async def test_private_instance_refuses_every_anonymous_read(site: Site) -> None
         "person_id": author.person_id,
         "name": community["name"],
         "token": author.jwt,
+        "key": "no-such-captcha",
     }
     params = {"id": post["id"], "q": "Members", "person_id": author.person_id, "post_id": post["id"]}
     routes = sorted(set(_get_routes(site.app.routes)) - NOT_SITE_CONTENT)

@@ -13,12 +13,15 @@ from moot import __version__
 from moot.actions.site import ensure_site
 from moot.api.errors import install_error_handlers
 from moot.api.lemmy_v3 import (
+    account,
     admin,
     applications,
     comment,
     community,
     emojis,
     federation,
+    mail,
+    messages,
     moderation,
     modlog,
     post,
@@ -62,7 +65,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         state.inbox = make_inbox(db, settings)
         tasks: list[asyncio.Task[None]] = []
         if settings.run_jobs:
-            tasks.append(asyncio.create_task(run_scheduler(db, settings.rank_interval_seconds), name="jobs"))
+            tasks.append(asyncio.create_task(run_scheduler(db, settings.rank_interval_seconds, settings), name="jobs"))
         if settings.run_delivery:
             tasks.append(asyncio.create_task(make_delivery(db, settings).run(), name="delivery"))
         try:
@@ -93,6 +96,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         emojis,
         modlog,
         admin,
+        messages,
+        account,
+        mail,
     ):
         app.include_router(module.router, prefix="/api/v3")
     install_openapi(app)

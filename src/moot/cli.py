@@ -167,7 +167,7 @@ async def _run_worker(settings: Settings, shard: int, shards: int, jobs: bool, d
     if delivery:
         loops.append(make_delivery(db, settings, shard=shard, shards=shards).run())
     if jobs:
-        loops.append(run_scheduler(db, settings.rank_interval_seconds))
+        loops.append(run_scheduler(db, settings.rank_interval_seconds, settings))
     try:
         await asyncio.gather(*loops)
     finally:

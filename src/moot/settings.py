@@ -71,6 +71,12 @@ class Settings:
     http_body_timeout_seconds: float = 30.0
     http_max_header_bytes: int = 32 * 1024
     http_max_connections: int = 1000
+    # Outgoing mail (jobs/mail.py): `smtp://user:pass@host:587?starttls=true`, `smtps://host:465` (TLS from the
+    # first byte) or `smtp://host:25` (no TLS: a relay on this machine). Empty: no mail, and the features that
+    # need it say so. The sender address, and the first wait before a failed mail is tried again (it doubles).
+    smtp_url: str = ""
+    email_from: str = ""
+    email_retry_seconds: float = 60.0
 
     @property
     def sqlite_path(self) -> Path:
@@ -91,6 +97,11 @@ class Settings:
     @property
     def base_url(self) -> str:
         return f"{self.scheme}://{self.hostname}"
+
+    @property
+    def mail_enabled(self) -> bool:
+        """Whether Moot can send mail (MOOT_SMTP_URL is set)."""
+        return bool(self.smtp_url.strip())
 
     @property
     def domain(self) -> str:
@@ -125,6 +136,9 @@ ENV_NAMES: dict[str, str] = {
     "http_body_timeout_seconds": "MOOT_HTTP_BODY_TIMEOUT_SECONDS",
     "http_max_header_bytes": "MOOT_HTTP_MAX_HEADER_BYTES",
     "http_max_connections": "MOOT_HTTP_MAX_CONNECTIONS",
+    "smtp_url": "MOOT_SMTP_URL",
+    "email_from": "MOOT_EMAIL_FROM",
+    "email_retry_seconds": "MOOT_EMAIL_RETRY_SECONDS",
 }
 SETTINGS_FILE_ENV = "MOOT_SETTINGS_FILE"
 

@@ -14,7 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.db.community import Community, CommunityModerator, CommunityPersonBan
-from moot.db.person import LocalUser, Person
+from moot.db.message import PrivateMessage
+from moot.db.person import LocalUser, Person, PersonBlock
 from moot.db.post import Post
 from moot.domain.errors import LemmyError
 from moot.domain.timefmt import utcnow
@@ -116,10 +117,73 @@ async def check_community_mod_action(
         raise LemmyError("deleted")
 
 
+async def check_remove_community(session: AsyncSession, actor: Actor, community: Community) -> None:
+    """Removing or restoring a community. Here: a moderator's rights first (`not_a_mod_or_admin`, even for a
+    removed community), then an admin only (`not_an_admin`). By federation (Lemmy's `verify_mod_action`): a
+    moderator of the community or a person of its own server, and never one of our communities, which only
+    our admins remove (`only_local_admin_can_remove_community`)."""
+    await check_community_mod_action(session, actor, community, allow_deleted=True)
+    if actor.person.local:
+        check_is_admin(actor)
+    elif community.local:
+        raise LemmyError("only_local_admin_can_remove_community")
+
+
+async def check_delete_community(session: AsyncSession, actor: Actor, community: Community) -> None:
+    """Deleting or restoring a community (not a removal). Here: its top moderator only (the creator, first in
+    the list: `not_top_mod`). By federation (Lemmy's `verify_mod_action`): any moderator of the community, or a
+    person of the remote community's own server."""
+    await check_community_mod_action(session, actor, community, allow_deleted=True)
+    if not actor.person.local:
+        return
+    top = await session.scalar(
+        select(CommunityModerator.person_id)
+        .where(CommunityModerator.community_id == community.id)
+        .order_by(CommunityModerator.published, CommunityModerator.person_id)
+        .limit(1)
+    )
+    if top != actor.person_id:
+        raise LemmyError("not_top_mod")
+
+
+def check_account_deletion(actor: Actor, target: Person) -> None:
+    """A person's account is deleted by that person only (Lemmy's `DeleteUser`: actor and object are the same)."""
+    if actor.person_id != target.id:
+        raise LemmyError("couldnt_update_user")
+
+
 def check_is_admin(actor: Actor) -> None:
     check_person_valid(actor.person)
     if not actor.is_admin:
         raise LemmyError("not_an_admin")
+
+
+async def check_can_message(session: AsyncSession, actor: Actor, recipient_id: int) -> None:
+    """A new private message (Lemmy's create_private_message): a valid sender (not site-banned, not deleted), and
+    a recipient who has not blocked them (`person_is_blocked`)."""
+    check_person_valid(actor.person)
+    blocked = await session.scalar(
+        select(PersonBlock.person_id).where(
+            PersonBlock.person_id == recipient_id, PersonBlock.target_id == actor.person_id
+        )
+    )
+    if blocked is not None:
+        raise LemmyError("person_is_blocked")
+
+
+def check_private_message_creator(actor: Actor, message: PrivateMessage) -> None:
+    """Editing, deleting or restoring a private message: its creator only (`edit_private_message_not_allowed`)."""
+    check_person_valid(actor.person)
+    if message.creator_id != actor.person_id:
+        raise LemmyError("edit_private_message_not_allowed")
+
+
+def check_private_message_recipient(actor: Actor, message: PrivateMessage, error: str) -> None:
+    """Marking a private message read (`couldnt_update_private_message`) or reporting it (`couldnt_create_report`):
+    its recipient only."""
+    check_person_valid(actor.person)
+    if message.recipient_id != actor.person_id:
+        raise LemmyError(error)
 
 
 def check_remote_site_ban(actor: Actor, target: Person) -> None:

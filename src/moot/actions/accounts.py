@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moot.actions import applications
+from moot.actions import applications, captcha, mail, totp
 from moot.actions.access import is_site_banned
 from moot.actions.instances import get_or_create_instance
 from moot.db.person import LocalUser, LocalUserLanguage, LoginToken, Person
@@ -46,6 +46,8 @@ class Registration:
     answer: str | None = None
     # The request's Accept-Language header, as the client sent it.
     accept_language: str | None = None
+    # Whether the form's captcha was answered (actions/captcha.redeem, in its own transaction just before).
+    captcha_passed: bool = False
 
 
 async def _local_person_by_name(session: AsyncSession, name: str) -> Person | None:
@@ -128,12 +130,29 @@ async def issue_token(
     return token
 
 
+@dataclass(frozen=True, slots=True)
+class Registered:
+    """What a registration answers (Lemmy's LoginResponse): a login, or why there is none yet."""
+
+    jwt: str | None
+    registration_created: bool = False
+    verify_email_sent: bool = False
+
+
 async def register(
     session: AsyncSession, settings: Settings, form: Registration, ip: str | None, user_agent: str | None
 ) -> str | None:
+    """`register_account`, answering only its login (None while the account waits)."""
+    return (await register_account(session, settings, form, ip, user_agent)).jwt
+
+
+async def register_account(
+    session: AsyncSession, settings: Settings, form: Registration, ip: str | None, user_agent: str | None
+) -> Registered:
     """Create an account and log it in. The first account on a site without an admin becomes its admin.
-    On a site that requires applications, the account waits for an admin instead: no login (None), and its
-    application is created (Lemmy's `registration_created`)."""
+    On a site that requires applications, the account waits for an admin instead: no login, and its
+    application is created (Lemmy's `registration_created`). On a site that requires email verification, a link
+    is mailed to the address and the account logs in once it is followed (`verify_email_sent`)."""
     loaded = await load_local_site(session)
     if loaded is None:
         raise LemmyError("couldnt_find_object", status=404)
@@ -148,6 +167,7 @@ async def register(
     validation.check_password(form.password)
     if form.password != form.password_verify:
         raise LemmyError("passwords_do_not_match")
+    captcha.check_registration(local_site, form.captcha_passed)
     becomes_admin = not local_site.site_setup
     applying = local_site.site_setup and applications.requires_application(local_site)
     validation.check_slurs(form.answer, validation.slur_pattern(local_site.slur_filter_regex))
@@ -172,12 +192,16 @@ async def register(
     languages = await _registration_languages(session, loaded.site.id, tags)
     if languages:
         await _set_languages(session, user, sorted(languages))
+    verifying = not becomes_admin and local_site.require_email_verification and user.email is not None
     if becomes_admin:
         local_site.site_setup = True
+    if verifying and user.email is not None:
+        await mail.send_verification(session, settings, user.id, form.username, user.email)
     if applying:
         await applications.create_application(session, user, form.answer or "")
-        return None
-    return await issue_token(session, settings, user, ip, user_agent)
+    if applying or verifying:
+        return Registered(None, registration_created=applying, verify_email_sent=verifying)
+    return Registered(await issue_token(session, settings, user, ip, user_agent))
 
 
 async def _registration_languages(session: AsyncSession, site_id: int, tags: list[str]) -> set[int]:
@@ -234,6 +258,7 @@ async def login(
     password: str,
     ip: str | None,
     user_agent: str | None,
+    totp_2fa_token: str | None = None,
 ) -> str:
     found = await _login_account(session, username_or_email)
     if found is None:
@@ -244,7 +269,9 @@ async def login(
         raise LemmyError("incorrect_login", status=401)
     if is_site_banned(person):
         raise LemmyError("site_ban")
+    await mail.check_may_log_in(session, user)
     await applications.check_may_log_in(session, user)
+    totp.check_login(user, totp_2fa_token)
     return await issue_token(session, settings, user, ip, user_agent)
 
 
@@ -299,10 +326,16 @@ LOCAL_USER_SETTINGS = (
 
 
 async def save_user_settings(
-    session: AsyncSession, user: LocalUser, person: Person, changes: dict[str, object]
+    session: AsyncSession,
+    user: LocalUser,
+    person: Person,
+    changes: dict[str, object],
+    *,
+    settings: Settings | None = None,
 ) -> None:
     """Apply a SaveUserSettings form; fields left out stay as they are, empty strings clear text fields.
-    Everything is checked before anything changes, so a refused form leaves the account as it was."""
+    Everything is checked before anything changes, so a refused form leaves the account as it was. On a site
+    that requires email verification, a new address is mailed a link and replaces the old one once followed."""
     loaded = await load_local_site(session)
     if loaded is None:
         raise LemmyError("couldnt_find_object", status=404)
@@ -315,7 +348,11 @@ async def save_user_settings(
         person.bio = bio or None
     email = changes.get("email")
     if isinstance(email, str):
-        user.email = await _checked_email(session, user, email, loaded.local_site.require_email_verification)
+        cleaned = await _checked_email(session, user, email, loaded.local_site.require_email_verification)
+        if settings is not None and loaded.local_site.require_email_verification and cleaned not in (None, user.email):
+            await mail.send_verification(session, settings, user.id, person.name, cleaned or "")
+        else:
+            user.email = cleaned
     for key in PERSON_SETTINGS:
         value = changes.get(key)
         if value is not None:

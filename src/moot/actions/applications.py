@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from moot.actions import mail
 from moot.actions.access import check_is_admin
 from moot.db.moderation import RegistrationApplication
 from moot.db.person import LocalUser
@@ -20,6 +21,7 @@ from moot.domain.timefmt import utcnow
 from moot.queries.applications import application_of
 from moot.queries.site import load_local_site
 from moot.queries.viewer import Actor
+from moot.settings import Settings
 
 
 def requires_application(local_site: LocalSite) -> bool:
@@ -77,7 +79,13 @@ async def check_may_log_in(session: AsyncSession, user: LocalUser) -> None:
 
 
 async def decide(
-    session: AsyncSession, actor: Actor, application_id: int, approve: bool, deny_reason: str | None
+    session: AsyncSession,
+    actor: Actor,
+    application_id: int,
+    approve: bool,
+    deny_reason: str | None,
+    *,
+    settings: Settings | None = None,
 ) -> RegistrationApplication:
     """Approve or deny an application (admins only). Deciding again is allowed (an admin may approve an applicant
     denied earlier). As Lemmy, a reason left out keeps the one stored and an empty one clears it."""
@@ -92,4 +100,7 @@ async def decide(
         update(LocalUser).where(LocalUser.id == application.local_user_id).values(accepted_application=approve)
     )
     await session.flush()
+    if settings is not None:
+        # The applicant hears of it by mail, when this server sends mail and they gave an address.
+        await mail.application_decided(session, settings, application.local_user_id, approve, application.deny_reason)
     return application

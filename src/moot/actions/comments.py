@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from moot.actions import mail
 from moot.actions.access import check_can_comment, check_community_user_action
 from moot.actions.posts import load_post, mark_comments_read
 from moot.actions.urlblocklist import check_blocked_urls
@@ -152,7 +153,8 @@ async def _notify(
             continue
         if await _blocks(session, found[0], viewer.person_id):
             continue
-        await _add_once(session, PersonMention, found[0], comment)
+        if await _add_once(session, PersonMention, found[0], comment):
+            await mail.notify_comment(session, settings, found[1], viewer.person, comment, "mention")
         notified[found[0]] = found[1]
     reply_to = await _reply_recipient(session, comment, post)
     if reply_to == viewer.person_id or reply_to in notified:
@@ -160,7 +162,9 @@ async def _notify(
     if not await _shuts_out(session, reply_to, viewer.person_id, community):
         local_user_id = await session.scalar(select(LocalUser.id).where(LocalUser.person_id == reply_to))
         if local_user_id is not None:
-            await _add_once(session, CommentReply, reply_to, comment)
+            if await _add_once(session, CommentReply, reply_to, comment):
+                kind = "reply" if parent_id(comment.path) is not None else "post_reply"
+                await mail.notify_comment(session, settings, local_user_id, viewer.person, comment, kind)
             notified[reply_to] = local_user_id
     return list(notified.values())
 
@@ -186,12 +190,14 @@ async def _local_user_named(session: AsyncSession, name: str) -> tuple[int, int]
 
 async def _add_once(
     session: AsyncSession, kind: type[CommentReply] | type[PersonMention], recipient_id: int, comment: Comment
-) -> None:
+) -> bool:
+    """Whether the row is new (an edit finds it there: no second notification mail)."""
     existing = await session.scalar(
         select(kind.id).where(kind.recipient_id == recipient_id, kind.comment_id == comment.id)
     )
     if existing is None:
         session.add(kind(recipient_id=recipient_id, comment_id=comment.id, published=comment.published))
+    return existing is None
 
 
 async def _blocks(session: AsyncSession, person_id: int, target_id: int) -> bool:

@@ -7,7 +7,12 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moot.actions.access import check_community_mod_action, check_community_user_action, check_person_valid
+from moot.actions.access import (
+    check_community_mod_action,
+    check_community_user_action,
+    check_delete_community,
+    check_person_valid,
+)
 from moot.actions.instances import get_or_create_instance
 from moot.db.community import (
     Community,
@@ -134,23 +139,18 @@ async def edit_community(
         await session.execute(delete(CommunityLanguage).where(CommunityLanguage.community_id == community_id))
         session.add_all(CommunityLanguage(community_id=community_id, language_id=int(i)) for i in set(languages))
     community.updated = utcnow()
+    await outbox.community_updated(session, viewer.person, community)
     return community
 
 
-async def delete_community(session: AsyncSession, viewer: Viewer, community_id: int, deleted: bool) -> Community:
-    """Only the top moderator (the creator, first in the list) deletes or restores a community; admins remove."""
+async def delete_community(session: AsyncSession, viewer: Actor, community_id: int, deleted: bool) -> Community:
+    """Only the top moderator (the creator, first in the list) deletes or restores a community; admins remove.
+    By federation, a moderator of it (actions/access.py). Sent as Delete{Group} (or Undo) by that moderator."""
     community = await _load(session, community_id)
-    await check_community_mod_action(session, viewer, community, allow_deleted=True)
-    top = await session.scalar(
-        select(CommunityModerator.person_id)
-        .where(CommunityModerator.community_id == community_id)
-        .order_by(CommunityModerator.published, CommunityModerator.person_id)
-        .limit(1)
-    )
-    if top != viewer.person_id:
-        raise LemmyError("not_top_mod")
+    await check_delete_community(session, viewer, community)
     community.deleted = deleted
     community.updated = utcnow()
+    await outbox.deleted(session, viewer.person, community.ap_id, community.id, restored=not deleted)
     return community
 
 

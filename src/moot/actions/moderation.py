@@ -21,6 +21,7 @@ from moot.actions.access import (
     check_is_admin,
     check_outranks,
     check_person_valid,
+    check_remove_community,
     is_mod_or_admin,
 )
 from moot.actions.comments import adjust_counts, load_comment
@@ -239,8 +240,7 @@ async def remove_community(
     Lemmy's order: the moderator gate first (`not_a_mod_or_admin`, even for a removed community), then admins
     only (`not_an_admin`)."""
     community = await _community(session, community_id)
-    await check_community_mod_action(session, actor, community, allow_deleted=True)
-    check_is_admin(actor)
+    await check_remove_community(session, actor, community)
     community.removed = removed
     community.updated = utcnow()
     await session.flush()
@@ -283,6 +283,7 @@ async def hide_community(
         reason=reason,
         when=when,
     )
+    await outbox.community_updated(session, actor.person, community)
     return community
 
 

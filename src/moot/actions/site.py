@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 import secrets
 
-from sqlalchemy import delete, event, select
+from sqlalchemy import delete, event, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moot.actions import applications
+from moot.actions import applications, captcha
 from moot.actions.access import check_is_admin
 from moot.actions.accounts import create_local_user
 from moot.actions.instances import get_or_create_instance
@@ -166,6 +166,7 @@ def _check_edit(changes: dict[str, object]) -> None:
     if listing is not None and listing not in DEFAULT_LISTING_TYPES:
         raise LemmyError("invalid_default_post_listing_type")
     _check_slur_regex(changes.get("slur_filter_regex"))
+    captcha.check_difficulty(changes.get("captcha_difficulty"))
     languages = changes.get("discussion_languages")
     if isinstance(languages, list) and not {i for i in languages if isinstance(i, int)} <= KNOWN_LANGUAGE_IDS:
         raise LemmyError("language_not_allowed")
@@ -175,8 +176,6 @@ def _check_edit(changes: dict[str, object]) -> None:
 # (or at the value already stored, so that a client sending back the whole form still saves), and refused
 # otherwise, rather than stored to do nothing. README.md, "Site settings", lists them.
 _NOT_IMPLEMENTED: dict[str, tuple[object, str]] = {
-    "captcha_enabled": (False, "captchas are not supported by this server yet"),
-    "captcha_difficulty": ("medium", "captchas are not supported by this server yet"),
     "application_email_admins": (False, "this server sends no email"),
     "reports_email_admins": (False, "this server sends no email"),
 }
@@ -186,16 +185,17 @@ def _stored(loaded: LocalSiteRow, key: str) -> object:
     return getattr(loaded.local_site, key)
 
 
-def _check_supported(loaded: LocalSiteRow, changes: dict[str, object]) -> None:
+def _check_supported(loaded: LocalSiteRow, changes: dict[str, object], mail_enabled: bool = False) -> None:
     """Refuse a setting Moot would store and then ignore (a careful admin expects a setting to do something)."""
     for key, (supported, reason) in _NOT_IMPLEMENTED.items():
         value = changes.get(key)
         if value is None or value == supported or value == _stored(loaded, key):
             continue
         raise LemmyError("unknown", f"{key}: {reason}")
-    if changes.get("require_email_verification") and not loaded.local_site.require_email_verification:
-        # This server has no mail settings yet: no verification mail could ever arrive (Lemmy's error when its
-        # email settings are missing).
+    turned_on = changes.get("require_email_verification") and not loaded.local_site.require_email_verification
+    if turned_on and not mail_enabled:
+        # Without MOOT_SMTP_URL no verification mail could ever arrive (Lemmy's error when its email settings are
+        # missing).
         raise LemmyError("no_email_setup")
     theme = changes.get("default_theme")
     if theme is not None and theme not in THEMES:
@@ -210,25 +210,32 @@ def _apply(target: object, keys: tuple[str, ...], changes: dict[str, object]) ->
         setattr(target, key, None if key in OPTIONAL_TEXT and value == "" else value)
 
 
-async def edit_site(session: AsyncSession, actor: Actor, changes: dict[str, object]) -> None:
-    """Apply an EditSite form; only the fields present change. Admins only (the access gate)."""
+async def edit_site(
+    session: AsyncSession, actor: Actor, changes: dict[str, object], *, mail_enabled: bool = False
+) -> None:
+    """Apply an EditSite form; only the fields present change. Admins only (the access gate). `mail_enabled`:
+    this server has mail settings (email verification can be required)."""
     check_is_admin(actor)
-    await apply_site_settings(session, changes)
+    await apply_site_settings(session, changes, mail_enabled=mail_enabled)
 
 
-async def apply_site_settings(session: AsyncSession, changes: dict[str, object]) -> None:
+async def apply_site_settings(session: AsyncSession, changes: dict[str, object], *, mail_enabled: bool = False) -> None:
     """The change itself, for `edit_site` and for the operator's own tools (`moot bench seed`)."""
     loaded = await load_local_site(session)
     if loaded is None:
         raise LemmyError("couldnt_find_object", status=404)
     _check_edit(changes)
-    _check_supported(loaded, changes)
+    _check_supported(loaded, changes, mail_enabled)
+    verification_before = loaded.local_site.require_email_verification
     applications.check_application_question(loaded.local_site, changes)
     mode_before = loaded.local_site.registration_mode
     now = utcnow()
     _apply(loaded.site, SITE_FIELDS, changes)
     _apply(loaded.local_site, LOCAL_SITE_FIELDS, changes)
     await applications.registration_mode_changed(session, mode_before, loaded.local_site.registration_mode)
+    if loaded.local_site.require_email_verification and not verification_before:
+        # As Lemmy: accounts made before the rule count as verified, so that none is locked out by it.
+        await session.execute(update(LocalUser).values(email_verified=True))
     blocked_urls = changes.get("blocked_urls")
     if isinstance(blocked_urls, list):
         await replace_blocked_urls(session, [str(url) for url in blocked_urls])

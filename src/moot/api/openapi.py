@@ -191,7 +191,7 @@ def _finish_operation(path: str, method: str, operation: dict[str, Any]) -> None
     responses: dict[str, Any] = operation.setdefault("responses", {})
     responses.pop("422", None)
     answer = responses.get("200", {}).get("content", {}).get("application/json", {}).get("schema", {})
-    if "$ref" not in answer:
+    if "$ref" not in answer and "$ref" not in answer.get("items", {}):
         raise ValueError(f"{method.upper()} {path} names no answer type: add **v3(...) to its decorator")
     responses.setdefault("400", _BAD_REQUEST)
     if method in _WITH_BODY:

@@ -21,3 +21,7 @@ def comment_ap_id(base_url: str, comment_id: int) -> str:
 
 def site_ap_id(base_url: str) -> str:
     return f"{base_url}/"
+
+
+def private_message_ap_id(base_url: str, message_id: int) -> str:
+    return f"{base_url}/private_message/{message_id}"

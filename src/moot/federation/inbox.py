@@ -33,6 +33,7 @@ from moot.domain.instances import instance_host
 from moot.domain.visibility import visible_to_other_servers
 from moot.federation import outbox
 from moot.federation.fetch import FetchError, FetchPolicy, parse_json_object
+from moot.federation.inbox_messages import MessageInbox
 from moot.federation.inbox_moderation import ModerationInbox, is_removal
 from moot.federation.parse import ParsedActivity, Refused, announced_activity, id_of, parse_activity, parse_comment
 from moot.federation.parse import parse_post as parse_page
@@ -100,6 +101,8 @@ class Inbox:
         # Lock, Add, Remove, Block, Flag; and removals (Delete with `summary`), their Undo, Update{Group}.
         self._moderation = ModerationInbox(self)
         self._handlers.update(self._moderation.handlers())
+        # Private messages: ChatMessage and direct Notes in Create/Update, their Delete and Undo{Delete}.
+        self._messages = MessageInbox(self)
 
     async def receive(self, method: str, path_with_query: str, headers: Mapping[str, str], body: bytes) -> InboxResult:
         try:
@@ -241,6 +244,8 @@ class Inbox:
         if obj is None:
             obj = await resolver.fetch(activity.object_id or "")
             parse_activity({**activity.raw, "object": obj})  # R2 again, now that the object is known
+        if await self._messages.create_or_update(resolver, activity, obj, by, received):
+            return  # a private message (never a post or comment)
         if obj.get("type") == "Note" and obj.get("inReplyTo"):
             parsed_comment = parse_comment(obj)
             if by is not None:
@@ -346,7 +351,13 @@ class Inbox:
         received: Received,
     ) -> None:
         if target_id == activity.actor:
-            return await self._apply(received)  # account deletion: not handled yet (content stays)
+            if restore:
+                return await self._apply(received)  # an account is never restored by federation
+            return await self._moderation.account_deletion(activity, by, received)
+        if await self._messages.deletion(resolver, activity, target_id, restore, received):
+            return  # a private message deleted (or restored) by its author
+        if await self._moderation.community_deletion(resolver, activity, target_id, restore, None, False, by, received):
+            return  # a community deleted (or restored) by its moderator
         target = await resolver.find_object(target_id)
         if target is None:
             return await self._apply(received)  # never seen: nothing to delete

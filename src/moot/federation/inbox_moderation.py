@@ -6,8 +6,9 @@ gate (actions/access.py) decides: a moderator of the community, or a person of t
 (Lemmy's `verify_mod_action`). A refusal raises inside the activity's one transaction (Inbox._apply), which
 rolls back whole: nothing is stored, not even the activity's id, as for every refusal of the inbox.
 
-- Delete / Undo{Delete} with `summary` (Lemmy's removal; the reason, "" for none): remove or restore a post or
-  comment.
+- Delete / Undo{Delete} with `summary` (Lemmy's removal; the reason, "" for none): remove or restore a post,
+  comment or remote community; without `summary`, of a community: its deletion by a moderator.
+- Delete of a Person by that person (Lemmy's DeleteUser): the account deleted, with `removeData` its content.
 - Lock / Undo{Lock} of a post.
 - Add / Remove with `target` = the community's featured collection (a post) or moderators collection (a person).
 - Block / Undo{Block}: `target` = a community (community ban, `expires`, `removeData`) or a site (site ban: the
@@ -27,11 +28,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moot.actions import moderation, people, reports
+from moot.actions import account_deletion, communities, moderation, people, reports
 from moot.actions.access import check_remote_site_ban
 from moot.actions.remote import update_remote_community
 from moot.db.comment import Comment
 from moot.db.community import Community
+from moot.db.person import Person
 from moot.db.post import Post
 from moot.domain.errors import LemmyError
 from moot.domain.timefmt import as_utc
@@ -117,12 +119,10 @@ class ModerationInbox:
         """`delete` is the Delete (itself, or the one inside the Undo): its object and `summary` say what and why."""
         target_id = id_of(delete.get("object")) or ""
         reason = _summary(delete)
+        if await self.community_deletion(resolver, activity, target_id, restore, reason, True, by, received):
+            return
         target = await resolver.find_object(target_id)
         if target is None:
-            async with self.inbox.db.read() as session:
-                group = await session.scalar(select(Community.id).where(Community.ap_id == target_id))
-            if group is not None:
-                raise Refused("removal of a community by federation is not handled yet")
             return await self.inbox._apply(received)  # never seen: nothing to remove
         community_id = await self.inbox._community_of(target)
         _same_community(community_id, by)
@@ -135,6 +135,64 @@ class ModerationInbox:
                 await moderation.remove_comment(session, mod, target.id, not restore, reason)
 
         await self._apply_in(activity, community_id, by, received, change)
+
+    # Delete / Undo{Delete} of a community (Group): a removal with `summary`, a moderator's deletion without
+
+    async def community_deletion(
+        self,
+        resolver: Resolver,
+        activity: ParsedActivity,
+        target_id: str,
+        restore: bool,
+        reason: str | None,
+        removal: bool,
+        by: Community | None,
+        received: Received,
+    ) -> bool:
+        """When `target_id` is a community we know: its removal (or deletion) by a moderator or a person of its
+        own server (the gate decides, actions/access.py), and True; False when it is no community of ours."""
+        async with self.inbox.db.read() as session:
+            community = await session.scalar(select(Community).where(Community.ap_id == target_id))
+        if community is None:
+            return False
+        if not is_public(activity.raw):
+            raise Refused("the deletion of a community must be addressed to Public")
+        _same_community(community.id, by)
+        mod = await self._mod(resolver, activity)
+        community_id = community.id
+
+        async def change(session: AsyncSession) -> None:
+            if removal:
+                await moderation.remove_community(session, mod, community_id, not restore, reason)
+            else:
+                await communities.delete_community(session, mod, community_id, not restore)
+
+        await self._apply_in(activity, community_id, by, received, change)
+        return True
+
+    # Delete of a person's account (Lemmy's DeleteUser, sent to every instance, never announced)
+
+    async def account_deletion(self, activity: ParsedActivity, by: Community | None, received: Received) -> None:
+        """The person deleted their account on their own server (actor = object, the gate checks it): marked
+        deleted here, their posts and comments deleted too with `removeData`. Someone never seen: nothing to do."""
+        if by is not None:
+            raise Refused("an account deletion is never announced by a community")
+        if not is_public(activity.raw):
+            raise Refused("an account deletion must be addressed to Public")
+        async with self.inbox.db.read() as session:
+            person = await session.scalar(select(Person).where(Person.ap_id == activity.actor))
+        if person is None:
+            return await self.inbox._apply(received)
+        if person.local:
+            raise Refused("a local account is deleted on this server only")
+        actor = RemoteActor(person=person)
+        person_id = person.id
+        remove_data = activity.raw.get("removeData") is True
+
+        async def change(session: AsyncSession) -> None:
+            await account_deletion.delete_person(session, actor, person_id, remove_data)
+
+        await self.inbox._apply(received, change)
 
     # Lock / Undo{Lock}
 

@@ -16,8 +16,9 @@ from sqlalchemy import exists, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.db.comment import Comment
-from moot.db.community import Community
+from moot.db.community import Community, CommunityLanguage
 from moot.db.federation import SentActivity
+from moot.db.message import PrivateMessage
 from moot.db.person import Person
 from moot.db.post import Post
 from moot.db.site import LocalSite, Site
@@ -285,6 +286,30 @@ async def moderator_changed(
     await send_to_community(session, community, data, _inbox_of(target))
 
 
+async def community_updated(session: AsyncSession, actor: Person, community: Community) -> None:
+    """A moderator or admin edited (or an admin hid) a community: Update{Group} with the whole Group, by that
+    person, announced by a local community to its followers (Lemmy's `UpdateCommunity`)."""
+    if not actor.local:
+        return
+    await session.flush()  # the edited row and its languages, as the Group shows them
+    languages = await session.scalars(
+        select(CommunityLanguage.language_id).where(CommunityLanguage.community_id == community.id)
+    )
+    shared_inbox = community.shared_inbox_url or f"{origin(community.ap_id)}/inbox"
+    group = protocol.group_json(community, shared_inbox, sorted(languages.all()))
+    group.pop("@context", None)
+    data = protocol.activity(
+        origin(actor.ap_id),
+        "Update",
+        actor.ap_id,
+        group,
+        to=[PUBLIC],
+        cc=[community.ap_id],
+        audience=community.ap_id,
+    )
+    await send_to_community(session, community, data, [])
+
+
 async def _local_site_ap_id(session: AsyncSession) -> str:
     ap_id = await session.scalar(select(Site.ap_id).join(LocalSite, LocalSite.site_id == Site.id))
     assert ap_id is not None
@@ -337,6 +362,17 @@ async def person_banned(
     await record(session, data, inboxes=_inbox_of(target), all_instances=True)
 
 
+async def person_deleted(session: AsyncSession, person: Person, remove_data: bool) -> None:
+    """A local person deleted their account (Lemmy's `DeleteUser`): Delete{Person} by the person themself, with
+    `removeData` when their posts and comments go too, sent to every known instance."""
+    if not person.local:
+        return
+    data = protocol.activity(
+        origin(person.ap_id), "Delete", person.ap_id, person.ap_id, to=[PUBLIC], cc=[], removeData=remove_data
+    )
+    await record(session, data, all_instances=True)
+
+
 async def reported(session: AsyncSession, actor: Person, object_ap_id: str, community: Community, reason: str) -> str:
     """A report (Flag) on content of a remote community goes to that community's inbox only; one in a local
     community stays here. Returns the Flag's id either way (the report row keeps it)."""
@@ -345,3 +381,32 @@ async def reported(session: AsyncSession, actor: Person, object_ap_id: str, comm
         inbox = community.shared_inbox_url or community.inbox_url or f"{community.ap_id}/inbox"
         await record(session, data, inboxes=[inbox])
     return str(data["id"])
+
+
+# Private messages (Lemmy 0.19 `create_or_update/private_message.rs`, `deletion`): sent by their local creator to
+# the remote recipient's inbox (shared inbox first, as Lemmy's `shared_inbox_or_inbox`), never to anyone else;
+# a message between two local people sends nothing.
+
+
+async def private_message_saved(
+    session: AsyncSession, actor: Person, message: PrivateMessage, recipient: Person, created: bool
+) -> None:
+    if not actor.local or recipient.local:
+        return
+    obj = protocol.chat_message_json(message, actor, recipient)
+    kind = "Create" if created else "Update"
+    data = protocol.private_message_activity(origin(actor.ap_id), kind, actor.ap_id, obj, recipient.ap_id)
+    await record(session, data, inboxes=_inbox_of(recipient))
+
+
+async def private_message_deleted(
+    session: AsyncSession, actor: Person, message: PrivateMessage, recipient: Person, deleted: bool
+) -> None:
+    """Delete of the message's id by its creator, or Undo{Delete} to restore it."""
+    if not actor.local or recipient.local:
+        return
+    base = origin(actor.ap_id)
+    data = protocol.private_message_activity(base, "Delete", actor.ap_id, message.ap_id, recipient.ap_id)
+    if not deleted:
+        data = protocol.private_message_activity(base, "Undo", actor.ap_id, data, recipient.ap_id)
+    await record(session, data, inboxes=_inbox_of(recipient))

@@ -9,6 +9,7 @@ from typing import Any
 
 from moot.db.comment import Comment
 from moot.db.community import Community
+from moot.db.message import PrivateMessage
 from moot.db.person import Person
 from moot.db.post import Post
 from moot.db.site import Site
@@ -180,6 +181,31 @@ def note_json(
             "updated": lemmy_time(comment.updated) if comment.updated else None,
         }
     )
+
+
+def chat_message_json(message: PrivateMessage, creator: Person, recipient: Person) -> Json:
+    """A private message as Lemmy 0.19 sends it (`ChatMessage`, Pleroma's type): to the recipient only."""
+    return _compact(
+        {
+            "@context": CONTEXT,
+            "type": "ChatMessage",
+            "id": message.ap_id,
+            "attributedTo": creator.ap_id,
+            "to": [recipient.ap_id],
+            "content": _markdown_html(message.content),
+            "mediaType": "text/html",
+            "source": _source(message.content),
+            "published": lemmy_time(message.published),
+            "updated": lemmy_time(message.updated) if message.updated else None,
+        }
+    )
+
+
+def private_message_activity(base_url: str, kind: str, actor: str, obj: Any, recipient: str) -> Json:
+    """Create / Update / Delete / Undo of a private message: `to` the recipient alone, no `cc`, never Public."""
+    if isinstance(obj, dict):
+        obj = {k: v for k, v in obj.items() if k != "@context"}
+    return activity(base_url, kind, actor, obj, to=[recipient], cc=[])
 
 
 def tombstone(ap_id: str) -> Json:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, Response
@@ -249,10 +250,23 @@ def _audience(data: dict[str, Any]) -> str | None:
     return None
 
 
+def _about_private_message(data: dict[str, Any]) -> bool:
+    """Create / Update / Delete / Undo{Delete} of a private message (a `ChatMessage`, or the id of one of ours)."""
+    node: Any = data
+    while isinstance(node, dict):
+        if node.get("type") == "ChatMessage":
+            return True
+        node = node.get("object")
+    return isinstance(node, str) and urlsplit(node).path.startswith("/private_message/")
+
+
 async def _activity_visible(session: Any, activity: SentActivity) -> bool:
     """An activity we sent is served again only while its community may still be seen by other servers (it may
-    have become local-only since)."""
-    audience = _audience(json.loads(activity.data))
+    have become local-only since); one about a private message never (Lemmy's `sensitive` activities)."""
+    data = json.loads(activity.data)
+    if _about_private_message(data):
+        return False
+    audience = _audience(data)
     if audience is None:
         return True
     community = await ap_queries.local_community_by_ap_id(session, audience)

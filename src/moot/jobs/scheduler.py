@@ -3,20 +3,33 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 
 from moot.db.engine import Database
 from moot.jobs.activity import refresh_active_users
 from moot.jobs.cleanup import drop_old_activities
+from moot.jobs.mail import run_mail
 from moot.jobs.ranks import refresh_ranks
+from moot.settings import Settings
 
 log = logging.getLogger(__name__)
 ACTIVE_USERS_EVERY = 3600.0
 
 
-async def run_scheduler(db: Database, rank_interval: float) -> None:
-    """Runs until cancelled. A failing run is logged and retried at the next tick, never fatal."""
+async def run_scheduler(db: Database, rank_interval: float, settings: Settings | None = None) -> None:
+    """Runs until cancelled. A failing run is logged and retried at the next tick, never fatal. With mail settings,
+    the mail job (jobs/mail.py) runs beside it, every second."""
+    if settings is not None and settings.mail_enabled:
+        mail = asyncio.create_task(run_mail(db, settings), name="mail")
+        try:
+            await run_scheduler(db, rank_interval)
+        finally:
+            mail.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await mail
+        return
     last_active = 0.0
     while True:
         try:

@@ -12,6 +12,7 @@ from moot.db.person import Person
 from moot.domain.enums import CommentSortType
 from moot.queries.comments import CommentView, Creator, comment_view_of, select_comment_views
 from moot.queries.common import has_blocked, page_of
+from moot.queries.messages import unread_private_messages
 from moot.queries.viewer import Viewer
 
 Notice = type[CommentReply] | type[PersonMention]
@@ -107,3 +108,10 @@ async def unread_counts(session: AsyncSession, viewer: Viewer) -> tuple[int, int
     """Unread replies and mentions, counting only live comments the listings would show."""
     counts = (await session.execute(select(_unread(viewer, CommentReply), _unread(viewer, PersonMention)))).one()
     return int(counts[0]), int(counts[1])
+
+
+async def unread_counts_with_messages(session: AsyncSession, viewer: Viewer) -> tuple[int, int, int]:
+    """Unread replies, mentions and private messages (queries/messages.py), in one statement."""
+    counted = select(_unread(viewer, CommentReply), _unread(viewer, PersonMention), unread_private_messages(viewer))
+    row = (await session.execute(counted)).one()
+    return int(row[0]), int(row[1]), int(row[2])

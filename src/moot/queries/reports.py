@@ -22,6 +22,7 @@ from moot.db.post import Post
 from moot.domain.errors import LemmyError
 from moot.queries.comments import CommentView, comment_view_of, select_comment_views
 from moot.queries.common import Col, page_of, without_keys
+from moot.queries.messages import unresolved_private_message_reports
 from moot.queries.posts import PostView, post_view_of, select_post_views
 from moot.queries.viewer import Viewer
 
@@ -149,6 +150,7 @@ async def list_comment_reports(session: AsyncSession, q: ReportQuery, viewer: Vi
 class ReportCounts:
     post_reports: int
     comment_reports: int
+    private_message_reports: int | None = None  # admins, for the whole site only
 
 
 async def report_counts(session: AsyncSession, viewer: Viewer, community_id: int | None) -> ReportCounts:
@@ -166,5 +168,9 @@ async def report_counts(session: AsyncSession, viewer: Viewer, community_id: int
         .join(Post, Post.id == Comment.post_id)
         .where(and_(*comment_filter))
     )
-    row = (await session.execute(select(posts.scalar_subquery(), comments.scalar_subquery()))).one()
-    return ReportCounts(post_reports=int(row[0]), comment_reports=int(row[1]))
+    counted = [posts.scalar_subquery(), comments.scalar_subquery()]
+    if viewer.is_admin and community_id is None:
+        counted.append(unresolved_private_message_reports())
+    row = (await session.execute(select(*counted))).one()
+    private_messages = int(row[2]) if len(row) > 2 else None
+    return ReportCounts(post_reports=int(row[0]), comment_reports=int(row[1]), private_message_reports=private_messages)

@@ -6,12 +6,16 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from moot.web.account import router as account_pages
+from moot.web.account_security import router as account_security_pages
 from moot.web.admin import router as admin_pages
+from moot.web.admin_tools import router as admin_tool_pages
 from moot.web.community_settings import router as community_settings_pages
 from moot.web.compose import router as compose_pages
 from moot.web.feeds import router as feed_pages
 from moot.web.interact import router as interact_pages
 from moot.web.listing import router as listing_pages
+from moot.web.mail_pages import router as mail_pages
+from moot.web.messages import router as message_pages
 from moot.web.moderate import router as moderation_pages
 from moot.web.modlog import router as modlog_pages
 from moot.web.people import router as people_pages
@@ -32,6 +36,7 @@ def install_web(app: FastAPI) -> None:
         compose_pages,
         interact_pages,
         account_pages,
+        account_security_pages,
         people_pages,
         search_pages,
         feed_pages,
@@ -39,6 +44,9 @@ def install_web(app: FastAPI) -> None:
         moderation_pages,
         modlog_pages,
         community_settings_pages,
+        admin_tool_pages,
+        message_pages,
+        mail_pages,
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

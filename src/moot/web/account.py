@@ -12,6 +12,7 @@ from moot.domain.errors import LemmyError
 from moot.domain.themes import THEMES
 from moot.http.ratelimit import request_address as client_address
 from moot.queries.site import load_local_site
+from moot.web.account_security import new_captcha, redeem_captcha
 from moot.web.context import Web, web_context
 from moot.web.params import FRONT_LISTINGS, SORT_LABELS, choice
 from moot.web.routing import message_for, posted_form, web_router
@@ -19,13 +20,22 @@ from moot.web.security import AUTH_COOKIE, safe_next
 
 router = web_router()
 
+TOTP_MESSAGES = {
+    "missing_totp_token": "This account uses two-factor authentication: enter the code from your authenticator app.",
+    "incorrect_totp_token": "That code is not right (or has expired): enter the current one.",
+}
+
 
 def _address(web: Web) -> str:
     return client_address(web.request, web.settings)
 
 
-def _login_form(web: Web, name: str, target: str, error: str | None, status: int = 200) -> Response:
-    return web.render("login.html", status=status, title="Log in", name=name, next=target, error=error)
+def _login_form(
+    web: Web, name: str, target: str, error: str | None, status: int = 200, ask_code: bool = False
+) -> Response:
+    return web.render(
+        "login.html", status=status, title="Log in", name=name, next=target, error=error, ask_code=ask_code
+    )
 
 
 @router.get("/login")
@@ -43,15 +53,27 @@ async def login(request: Request, web: Web = Depends(web_context)) -> Response:
     try:
         async with web.db.write() as session:
             token = await accounts.login(
-                session, web.settings, name, form.text("password"), _address(web), web.request.headers.get("user-agent")
+                session,
+                web.settings,
+                name,
+                form.text("password"),
+                _address(web),
+                web.request.headers.get("user-agent"),
+                totp_2fa_token=form.optional("totp_2fa_token"),
             )
     except LemmyError as exc:
-        return _login_form(web, name, target, message_for(exc), status=exc.status if exc.status >= 400 else 400)
+        # With 2FA on, the form comes back asking for the code (the password is typed again with it).
+        ask_code = exc.error in ("missing_totp_token", "incorrect_totp_token")
+        message = TOTP_MESSAGES.get(exc.error) or message_for(exc)
+        status = exc.status if exc.status >= 400 else 400
+        return _login_form(web, name, target, message, status=status, ask_code=ask_code)
     web.cookies[AUTH_COOKIE] = token
     return web.redirect(target)
 
 
-async def _signup_form(web: Web, values: dict[str, str], error: str | None, applied: bool = False) -> Response:
+async def _signup_form(
+    web: Web, values: dict[str, str], error: str | None, applied: bool = False, verify_sent: bool = False
+) -> Response:
     applying = web.site.registration_mode == "RequireApplication"
     question = None
     if applying and not applied:
@@ -67,7 +89,9 @@ async def _signup_form(web: Web, values: dict[str, str], error: str | None, appl
         closed=web.site.registration_mode == "Closed",
         applying=applying,
         applied=applied,
+        verify_sent=verify_sent,
         question=question,
+        captcha=None if applied or verify_sent or web.site.registration_mode == "Closed" else await new_captcha(web),
     )
 
 
@@ -90,18 +114,19 @@ async def signup(request: Request, web: Web = Depends(web_context)) -> Response:
         email=values["email"] or None,
         show_nsfw=form.flag("show_nsfw"),
         answer=form.text("answer") if "answer" in form.values else None,
+        captcha_passed=await redeem_captcha(web, form.optional("captcha_uuid"), form.text("captcha_answer")),
     )
     try:
         async with web.db.write() as session:
-            token = await accounts.register(
+            done = await accounts.register_account(
                 session, web.settings, registration, _address(web), web.request.headers.get("user-agent")
             )
     except LemmyError as exc:
         return await _signup_form(web, values, message_for(exc))
-    if token is None:
-        # The site requires applications: the account waits for an admin.
-        return await _signup_form(web, {}, None, applied=True)
-    web.cookies[AUTH_COOKIE] = token
+    if done.jwt is None:
+        # The account waits for an admin (its application) or for its address to be verified (a mailed link).
+        return await _signup_form(web, {}, None, applied=done.registration_created, verify_sent=done.verify_email_sent)
+    web.cookies[AUTH_COOKIE] = done.jwt
     return web.redirect("/")
 
 
@@ -155,7 +180,7 @@ async def save_settings(request: Request, web: Web = Depends(web_context)) -> Re
             person = await session.get(Person, viewer.person_id)
             if user is None or person is None:
                 raise LemmyError("not_logged_in", status=401)
-            await accounts.save_user_settings(session, user, person, changes)
+            await accounts.save_user_settings(session, user, person, changes, settings=web.settings)
     except LemmyError as exc:
         return _settings_form(web, False, message_for(exc))
     return web.redirect("/settings?saved=1")

@@ -164,7 +164,7 @@ async def save_site(request: Request, web: Web = Depends(web_context)) -> Respon
     form = posted_form(request)
     try:
         async with web.db.write() as session:
-            await edit_site(session, viewer, site_changes(form))
+            await edit_site(session, viewer, site_changes(form), mail_enabled=web.settings.mail_enabled)
     except LemmyError as exc:
         return await _admin_page(web, _form_values(form), error=message_for(exc))
     async with web.db.read() as session:
@@ -221,7 +221,7 @@ async def decide_application(application_id: int, request: Request, web: Web = D
 
     async def change(session: Any, viewer: Viewer) -> None:
         reason = None if approve else form.text("deny_reason").strip()
-        await applications.decide(session, viewer, application_id, approve, reason)
+        await applications.decide(session, viewer, application_id, approve, reason, settings=web.settings)
 
     return await _act(web, form, "applications", change)
 

@@ -14,7 +14,7 @@ from moot.db.engine import Database
 from moot.domain.themes import THEMES
 from moot.http.state import AppState, app_state
 from moot.queries.admin import open_report_count
-from moot.queries.inbox import unread_counts
+from moot.queries.inbox import unread_counts_with_messages
 from moot.queries.site_header import SiteHeader, site_header
 from moot.queries.viewer import Viewer, load_viewer
 from moot.settings import Settings
@@ -132,7 +132,7 @@ async def web_context(request: Request) -> Web:
     async with state.db.read() as session:
         viewer = await load_viewer(session, jwt_cookie, state.jwt_secret) if jwt_cookie else None
         site = await site_header(session)
-        unread = sum(await unread_counts(session, viewer)) if viewer is not None else 0
+        unread = sum(await unread_counts_with_messages(session, viewer)) if viewer is not None else 0
         reports = await open_report_count(session, viewer) if viewer is not None else None
     web = Web(
         request=request,

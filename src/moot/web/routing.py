@@ -159,6 +159,7 @@ async def error_response(request: Request, status: int, title: str, message: str
 _PAGE_BUCKETS: dict[tuple[str, str], Bucket | None] = {
     ("POST", "/login"): Bucket.REGISTER,
     ("POST", "/signup"): Bucket.REGISTER,
+    ("POST", "/password_reset"): Bucket.REGISTER,
     ("POST", "/create_community"): Bucket.REGISTER,
     ("POST", "/create_post"): Bucket.POST,
     ("POST", "/post/{post_id}/comment"): Bucket.COMMENT,
@@ -197,7 +198,19 @@ async def _rate_limited(request: Request, bucket: Bucket | None) -> Response | N
 
 # Pages a visitor of a private instance reaches without logging in: logging in, signing up, the site's legal
 # information; and the subscription feed, whose address carries its reader's login.
-OPEN_WHEN_PRIVATE = frozenset({"/login", "/signup", "/legal", "/feeds/front/{token}.xml"})
+OPEN_WHEN_PRIVATE = frozenset(
+    {
+        "/login",
+        "/signup",
+        "/signup/captcha/{key}.wav",
+        "/legal",
+        "/feeds/front/{token}.xml",
+        # The links mailed to people who cannot log in yet (web/mail_pages.py).
+        "/verify_email/{token}",
+        "/password_reset",
+        "/password_change/{token}",
+    }
+)
 
 
 async def _check_private_instance(request: Request, route: str) -> None:

@@ -128,7 +128,7 @@ async def approve_registration_application(
 ) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.write() as session:
-        await applications.decide(session, viewer, form.id, form.approve, form.deny_reason)
+        await applications.decide(session, viewer, form.id, form.approve, form.deny_reason, settings=c.settings)
     async with c.db.read() as session:
         view = await get_application_view(session, form.id)
     return ok({"registration_application": application_view(view)}, viewer)

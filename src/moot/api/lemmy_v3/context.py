@@ -57,7 +57,7 @@ class Ctx:
 
 # Reads that stay open on a private instance: what a client needs before its reader logs in (Lemmy keeps GET
 # /site open). Every other anonymous GET, any read added later included, is refused there.
-OPEN_WHEN_PRIVATE = frozenset({"/api/v3/site", "/api/v3/user/validate_auth"})
+OPEN_WHEN_PRIVATE = frozenset({"/api/v3/site", "/api/v3/user/validate_auth", "/api/v3/user/get_captcha"})
 
 
 async def context(request: Request) -> Ctx:

@@ -235,7 +235,7 @@ async def get_report_count(form: Annotated[GetReportCount, Query()], c: Ctx = De
     }
     if form.community_id is not None:
         body["community_id"] = form.community_id
-    if viewer.is_admin and form.community_id is None:
-        # Lemmy counts private message reports for admins of the whole site; Moot has no private messages yet.
-        body["private_message_reports"] = 0
+    if counts.private_message_reports is not None:
+        # Lemmy counts private message reports for admins of the whole site.
+        body["private_message_reports"] = counts.private_message_reports
     return ok(body, viewer)

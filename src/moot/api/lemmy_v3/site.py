@@ -99,7 +99,9 @@ async def get_site(c: Ctx = Depends(context)) -> JSONResponse:
 async def put_site(form: EditSite, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.write() as session:
-        await edit_site(session, viewer, form.model_dump(exclude_none=True, mode="json"))
+        await edit_site(
+            session, viewer, form.model_dump(exclude_none=True, mode="json"), mail_enabled=c.settings.mail_enabled
+        )
     async with c.db.read() as session:
         view = await get_site_view(session)
     await c.state.limiter.configure(view.row.rate_limit)

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 
-from moot.actions import accounts, blocks, comments
+from moot.actions import accounts, blocks, captcha, comments, messages
 from moot.api.lemmy_v3 import convert
 from moot.api.lemmy_v3.context import Ctx, context, ok
 from moot.api.lemmy_v3.forms import (
@@ -35,8 +35,10 @@ from moot.queries.site import site_of_instance
 router = APIRouter()
 
 
-def _login_response(jwt: str | None, registration_created: bool = False) -> dict[str, object]:
-    body: dict[str, object] = {"registration_created": registration_created, "verify_email_sent": False}
+def _login_response(
+    jwt: str | None, registration_created: bool = False, verify_email_sent: bool = False
+) -> dict[str, object]:
+    body: dict[str, object] = {"registration_created": registration_created, "verify_email_sent": verify_email_sent}
     if jwt is not None:
         body["jwt"] = jwt
     return body
@@ -53,17 +55,34 @@ async def register(form: Register, request: Request, c: Ctx = Depends(context)) 
         honeypot=form.honeypot,
         answer=form.answer,
         accept_language=request.headers.get("accept-language"),
+        captcha_passed=await _redeem_captcha(c, form.captcha_uuid, form.captcha_answer),
     )
     async with c.db.write() as session:
-        jwt = await accounts.register(session, c.settings, registration, c.address, c.user_agent)
-    # No login when the account waits for an admin: its application was created.
-    return ok(_login_response(jwt, registration_created=jwt is None))
+        done = await accounts.register_account(session, c.settings, registration, c.address, c.user_agent)
+    # No login while the account waits for an admin (its application) or for its address to be verified.
+    return ok(_login_response(done.jwt, done.registration_created, done.verify_email_sent))
+
+
+async def _redeem_captcha(c: Ctx, key: str | None, answer: str | None) -> bool:
+    """Its own transaction: a captcha is used up even when the registration is then refused."""
+    if not key:
+        return False
+    async with c.db.write() as session:
+        return await captcha.redeem(session, key, answer)
 
 
 @router.post("/user/login", **v3("login", "LoginResponse", incorrect_login=True))
 async def login(form: Login, c: Ctx = Depends(context)) -> JSONResponse:
     async with c.db.write() as session:
-        jwt = await accounts.login(session, c.settings, form.username_or_email, form.password, c.address, c.user_agent)
+        jwt = await accounts.login(
+            session,
+            c.settings,
+            form.username_or_email,
+            form.password,
+            c.address,
+            c.user_agent,
+            totp_2fa_token=form.totp_2fa_token,
+        )
     return ok(_login_response(jwt))
 
 
@@ -106,7 +125,9 @@ async def save_user_settings(form: SaveUserSettings, c: Ctx = Depends(context)) 
         person = await session.get(Person, viewer.person_id)
         if user is None or person is None:
             raise LemmyError("not_logged_in", status=401)
-        await accounts.save_user_settings(session, user, person, form.model_dump(exclude_none=True, mode="json"))
+        await accounts.save_user_settings(
+            session, user, person, form.model_dump(exclude_none=True, mode="json"), settings=c.settings
+        )
     return ok({"success": True}, viewer)
 
 
@@ -207,6 +228,7 @@ async def mark_all_read(c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.write() as session:
         await comments.mark_all_read(session, viewer)
+        await messages.mark_all_private_messages_read(session, viewer)
     return ok({"replies": []}, viewer)
 
 
@@ -214,8 +236,8 @@ async def mark_all_read(c: Ctx = Depends(context)) -> JSONResponse:
 async def unread_count(c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.read() as session:
-        replies, mentions = await inbox.unread_counts(session, viewer)
-    return ok({"replies": replies, "mentions": mentions, "private_messages": 0}, viewer)
+        replies, mentions, private_messages = await inbox.unread_counts_with_messages(session, viewer)
+    return ok({"replies": replies, "mentions": mentions, "private_messages": private_messages}, viewer)
 
 
 @router.post("/user/block", **v3("blockPerson", "BlockPersonResponse", login=True, not_found=True))
