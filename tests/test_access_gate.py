@@ -157,6 +157,7 @@ PERSONAL = {
     ("POST", "/user/delete_account"),
     ("POST", "/user/donation_dialog_shown"),
     ("POST", "/site/block"),
+    ("POST", "/user/import_settings"),
     # Anonymous, with a token mailed to the account's address (actions/mail.py).
     ("POST", "/user/verify_email"),
     ("POST", "/user/password_reset"),

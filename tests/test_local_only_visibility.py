@@ -224,6 +224,7 @@ NOT_CONTENT = {
     "/messages/{person_id}": "the reader's own private messages with one person, no community content",
     "/api/v3/user/get_captcha": "a captcha image and sound",
     "/api/v3/user/list_logins": "the reader's own logins",
+    "/api/v3/user/export_settings": "the reader's own settings backup (ids of what they follow, save, block)",
     "/signup/captcha/{key}.wav": "a captcha's sound",
     "/settings/account": "the reader's own account page",
     "/verify_email/{token}": "a form (the link mailed to verify an address)",

@@ -27,6 +27,7 @@ from moot.api.lemmy_v3 import (
     post,
     reports,
     search,
+    settings_backup,
     site,
     user,
 )
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         messages,
         account,
         mail,
+        settings_backup,
     ):
         app.include_router(module.router, prefix="/api/v3")
     install_openapi(app)

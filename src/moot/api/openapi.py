@@ -57,6 +57,39 @@ def _json_answer(schema: str, description: str) -> dict[str, Any]:
 
 _LOGINS: Final[list[dict[str, list[str]]]] = [{"bearer": []}, {"cookie": []}]
 
+_TEXT_OR_NULL: Final = {"type": ["string", "null"]}
+_IDS: Final = {"type": "array", "items": {"type": "string"}}
+# Answers lemmy-js-client leaves as `any`: exportSettings answers Lemmy 0.19's UserSettingsBackup
+# (crates/apub/src/api/user_settings_backup.rs), described here.
+_UNTYPED: Final[dict[str, Any]] = {
+    "UserSettingsBackup": {
+        "title": "UserSettingsBackup",
+        "type": "object",
+        "description": "A settings backup (GET /user/export_settings), read back by POST /user/import_settings",
+        "properties": {
+            "display_name": _TEXT_OR_NULL,
+            "bio": _TEXT_OR_NULL,
+            "avatar": _TEXT_OR_NULL,
+            "banner": _TEXT_OR_NULL,
+            "matrix_id": _TEXT_OR_NULL,
+            "bot_account": {"type": ["boolean", "null"]},
+            "settings": {"$ref": REF + "LocalUser"},
+            "vote_display_mode_settings": {"$ref": REF + "LocalUserVoteDisplayMode"},
+            **{
+                name: _IDS
+                for name in (
+                    "followed_communities",
+                    "saved_posts",
+                    "saved_comments",
+                    "blocked_communities",
+                    "blocked_users",
+                    "blocked_instances",
+                )
+            },
+        },
+    }
+}
+
 
 def v3(
     operation_id: str,
@@ -167,7 +200,7 @@ def _reachable_schemas(doc: dict[str, Any], forms: dict[str, Any]) -> dict[str, 
             _refs({k: v for k, v in operation.items() if k != "responses"}, asked)
             _refs(operation["responses"], answered)
     requests = _closure(asked, forms, "a form")
-    answers = _closure(answered, {**lemmy_types(), ERROR: _ERROR_SCHEMA}, "a lemmy-js-client type")
+    answers = _closure(answered, {**lemmy_types(), ERROR: _ERROR_SCHEMA, **_UNTYPED}, "a lemmy-js-client type")
     for name in requests.keys() & answers.keys():
         # An enum (SortType, ...) that both a form and an answer use: one schema, so it must be the same enum.
         if not _same_enum(requests[name], answers[name]):

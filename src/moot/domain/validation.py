@@ -185,7 +185,7 @@ def check_comment_content(content: str) -> str:
 
 
 def check_bio(bio: str) -> None:
-    if len(bio) > BIO_MAX:
+    if utf16_length(bio) > BIO_MAX:  # Lemmy counts UTF-16 units (max_length_check)
         raise LemmyError("bio_length_overflow")
 
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Select, and_, false, not_, or_, select
+from sqlalchemy import Select, and_, exists, false, not_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
 
 from moot.db.comment import Comment, CommentActions
-from moot.db.community import Community
-from moot.db.person import Person
+from moot.db.community import Community, CommunityBlock
+from moot.db.person import InstanceBlock, LocalUserLanguage, Person
 from moot.db.post import Post
 from moot.db.search import comment_matches
 from moot.domain.enums import CommentSortType, ListingType, SubscribedType
@@ -196,7 +196,20 @@ def _filtered(stmt: Select[Any], q: CommentQuery, viewer: Viewer | None) -> Sele
         stmt = stmt.where(Creator.bot_account.is_(False))
     if q.listing_type == ListingType.MODERATOR_VIEW:
         return stmt  # a moderator sees everything in their communities, people they blocked included
-    return stmt.where(not_(has_blocked(me, Comment.creator_id)))
+    # Lemmy 0.19 (comment_view.rs): the reader's languages, and nothing of the communities they block, of the
+    # communities of the instances they block, or by the people they block, in every listing (a post's too).
+    assert viewer is not None
+    my_languages = select(LocalUserLanguage.language_id).where(LocalUserLanguage.local_user_id == viewer.local_user.id)
+    return stmt.where(
+        or_(
+            Comment.language_id == 0,  # undetermined: in everyone's languages, as Lemmy adds it to each
+            not_(exists(my_languages)),
+            Comment.language_id.in_(my_languages.scalar_subquery()),
+        ),
+        not_(exists().where(CommunityBlock.person_id == me, CommunityBlock.community_id == Post.community_id)),
+        not_(exists().where(InstanceBlock.person_id == me, InstanceBlock.instance_id == Community.instance_id)),
+        not_(has_blocked(me, Comment.creator_id)),
+    )
 
 
 async def list_comments(session: AsyncSession, q: CommentQuery, viewer: Viewer | None) -> list[CommentView]:
