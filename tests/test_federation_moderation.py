@@ -209,6 +209,29 @@ async def test_a_site_ban_reaches_every_known_instance(cluster: Cluster, world: 
         await eventually(lambda n=node: banned_on(n, False), what=f"the site unban on {node}")
 
 
+async def test_a_ban_by_our_admins_is_not_lifted_by_the_persons_own_server(cluster: Cluster, world: World) -> None:
+    """alpha's admin bans frank, a person of beta, for good. beta's admin then bans and unbans frank on beta, with
+    his content: beta's Block and Undo{Block} reach alpha and are refused there (our admins' ban stands, and
+    nothing of frank's is removed or restored here by another server)."""
+    frank = await cluster.register("beta", "frank")
+    ids = await post_everywhere(world, frank, "beta", "Posted by a person banned elsewhere")
+    on_alpha = (await post_of(cluster, "alpha", ids["alpha"]))["creator"]["id"]
+    on_beta = (await post_of(cluster, "beta", ids["beta"]))["creator"]["id"]
+    alpha_admin, beta_admin = await cluster.admin("alpha"), await cluster.admin("beta")
+    await alpha_admin.post("/user/ban", {"person_id": on_alpha, "ban": True, "reason": "spam here"})
+    try:
+        await beta_admin.post("/user/ban", {"person_id": on_beta, "ban": True, "remove_data": True})
+        await beta_admin.post("/user/ban", {"person_id": on_beta, "ban": False, "remove_data": True})
+        await cluster.drained("beta", "alpha")
+        view = await post_of(cluster, "alpha", ids["alpha"])
+        assert view["creator"]["banned"] is True
+        assert view["post"]["removed"] is False
+        modlog = await alpha_admin.get("/modlog", other_person_id=on_alpha, type_="ModBan")
+        assert [entry["mod_ban"]["banned"] for entry in modlog["banned"]] == [True]
+    finally:
+        await alpha_admin.post("/user/ban", {"person_id": on_alpha, "ban": False})
+
+
 async def test_a_report_made_on_gamma_reaches_alphas_moderators(cluster: Cluster, world: World) -> None:
     ids = await post_everywhere(world, world.alice, "alpha", "Reported from afar")
     reason = f"off topic {uuid.uuid4().hex[:6]}"

@@ -52,7 +52,14 @@ async def test_enable_log_in_with_codes_and_disable(http: httpx.AsyncClient, adm
         {"error": "incorrect_totp_token"},
     )
     assert not await _enabled(api)
-    assert await api.ok_post("/user/totp/update", {"totp_token": totp.now(), "enabled": True}) == {"enabled": True}
+    # Each code is good once, so the steps below go forward: the previous step, this one, the next one (not
+    # within 3 s of a step's end, so that they are still those steps when the server checks them).
+    remaining = 30 - time.time() % 30
+    if remaining < 3:
+        await asyncio.sleep(remaining + 0.1)
+    now = time.time()
+    previous, current, following = (totp.at(now + d) for d in (-30, 0, 30))
+    assert await api.ok_post("/user/totp/update", {"totp_token": previous, "enabled": True}) == {"enabled": True}
     assert await _enabled(api)
     # A second secret is refused while 2FA is on.
     assert await api.post("/user/totp/generate") == (400, {"error": "totp_already_enabled"})
@@ -62,20 +69,27 @@ async def test_enable_log_in_with_codes_and_disable(http: httpx.AsyncClient, adm
     assert await _login(api, token=_wrong(totp.now())) == (400, {"error": "incorrect_totp_token"})
     assert await _login(api, token="abcdef") == (400, {"error": "incorrect_totp_token"})
     # The password is still checked first: a right code never makes up for a wrong password.
-    status, body = await _login(api, password="wrong-password-1", token=totp.now())
+    status, body = await _login(api, password="wrong-password-1", token=current)
     assert (status, body) == (401, {"error": "incorrect_login"})
-    status, body = await _login(api, token=totp.now())
+    status, body = await _login(api, token=current)
     assert status == 200 and body["jwt"]
+    # The same code again (seen over a shoulder, or replayed) logs nobody in, nor does an older one.
+    assert await _login(api, token=current) == (400, {"error": "incorrect_totp_token"})
+    assert await _login(api, token=previous) == (400, {"error": "incorrect_totp_token"})
     fresh = Api(client=http, jwt=body["jwt"], name=api.name)
     assert (await fresh.ok_get("/site"))["my_user"]["local_user_view"]["person"]["id"] == api.person_id
 
     # Disabling needs a code too; then the secret is forgotten and logins need no code.
-    assert await api.post("/user/totp/update", {"totp_token": _wrong(totp.now()), "enabled": False}) == (
+    assert await api.post("/user/totp/update", {"totp_token": _wrong(following), "enabled": False}) == (
         400,
         {"error": "incorrect_totp_token"},
     )
     assert await _enabled(api)
-    assert await api.ok_post("/user/totp/update", {"totp_token": totp.now(), "enabled": False}) == {"enabled": False}
+    assert await api.post("/user/totp/update", {"totp_token": current, "enabled": False}) == (
+        400,
+        {"error": "incorrect_totp_token"},
+    )
+    assert await api.ok_post("/user/totp/update", {"totp_token": following, "enabled": False}) == {"enabled": False}
     assert not await _enabled(api)
     status, body = await _login(api)
     assert status == 200 and body["jwt"]
@@ -108,12 +122,13 @@ async def test_a_code_from_the_previous_step_still_counts(http: httpx.AsyncClien
     """Lemmy accepts one 30-second step either side (clock skew); two steps away is refused."""
     api = await register(http)
     totp = pyotp.TOTP(_secret((await api.ok_post("/user/totp/generate"))["totp_secret_url"]))
-    await api.ok_post("/user/totp/update", {"totp_token": totp.now(), "enabled": True})
     # Not within 3 s of a step's end, so that "the previous step" is still the previous one when the server checks.
     remaining = 30 - time.time() % 30
     if remaining < 3:
         await asyncio.sleep(remaining + 0.1)
     now = time.time()
-    status, _ = await _login(api, token=totp.at(now - 30))
+    # Enabled with the previous step's code, then a login with this step's (each code is good once).
+    await api.ok_post("/user/totp/update", {"totp_token": totp.at(now - 30), "enabled": True})
+    status, _ = await _login(api, token=totp.at(now))
     assert status == 200
     assert await _login(api, token=totp.at(now - 120)) == (400, {"error": "incorrect_totp_token"})

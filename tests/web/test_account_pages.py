@@ -3,7 +3,9 @@ with a code, deleting the account; the sign-up form's captcha (image, sound, ans
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 from typing import Any
 
 import pyotp
@@ -25,10 +27,17 @@ async def test_two_factor_setup_login_and_turn_off(web_app: Any, member: Browser
     found = re.search(r"Secret: <code>([A-Z2-7]+)</code>", shown.text)
     assert found, shown.text[:2000]
     code = pyotp.TOTP(found.group(1))
+    # Each code is good once: the previous step's turns 2FA on, this step's logs in, the next step's turns it off
+    # (away from a step's end, so that they are still those steps when the server checks them).
+    remaining = 30 - time.time() % 30
+    if remaining < 3:
+        await asyncio.sleep(remaining + 0.1)
+    now = time.time()
+    previous, current, following = (code.at(now + d) for d in (-30, 0, 30))
 
     wrong = await member.post("/settings/2fa", {"enabled": "1", "totp_token": f"{(int(code.now()) + 1) % 10**6:06d}"})
     assert wrong.status_code == 400 and "not right" in wrong.text
-    done = await member.post("/settings/2fa", {"enabled": "1", "totp_token": code.now()})
+    done = await member.post("/settings/2fa", {"enabled": "1", "totp_token": previous})
     assert done.status_code == 303 and done.headers["location"] == "/settings/account?done=on"
     assert "Two-factor authentication is <strong>on</strong>" in (await member.follow(done)).text
 
@@ -39,10 +48,10 @@ async def test_two_factor_setup_login_and_turn_off(web_app: Any, member: Browser
         assert asked.status_code == 400 and 'name="totp_2fa_token"' in asked.text
         assert "authenticator app" in asked.text
         logged_in = await other.post(
-            "/login", {"username_or_email": member.name, "password": PASSWORD, "totp_2fa_token": code.now()}
+            "/login", {"username_or_email": member.name, "password": PASSWORD, "totp_2fa_token": current}
         )
         assert logged_in.status_code == 303
-        off = await other.submit("/settings/account", "/settings/2fa", {"enabled": "0", "totp_token": code.now()})
+        off = await other.submit("/settings/account", "/settings/2fa", {"enabled": "0", "totp_token": following})
         assert off.headers["location"] == "/settings/account?done=off"
     finally:
         await other.close()

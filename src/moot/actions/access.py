@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.db.community import Community, CommunityModerator, CommunityPersonBan
 from moot.db.message import PrivateMessage
+from moot.db.moderation import ModlogEntry
 from moot.db.person import LocalUser, Person, PersonBlock
 from moot.db.post import Post
 from moot.domain.errors import LemmyError
@@ -134,8 +135,9 @@ async def check_delete_community(session: AsyncSession, actor: Actor, community:
     the list: `not_top_mod`). By federation (Lemmy's `verify_mod_action`): any moderator of the community, or a
     person of the remote community's own server."""
     await check_community_mod_action(session, actor, community, allow_deleted=True)
-    if not actor.person.local:
+    if not actor.person.local and not community.local:
         return
+    # One of our communities: only its top moderator deletes it, whichever server they are on.
     top = await session.scalar(
         select(CommunityModerator.person_id)
         .where(CommunityModerator.community_id == community.id)
@@ -186,12 +188,29 @@ def check_private_message_recipient(actor: Actor, message: PrivateMessage, error
         raise LemmyError(error)
 
 
-def check_remote_site_ban(actor: Actor, target: Person) -> None:
+async def check_remote_site_ban(session: AsyncSession, actor: Actor, target: Person) -> None:
     """A site ban arriving from another server (Lemmy's BlockUser with a site target): its sender bans a person
-    of their own server only (Lemmy does not federate who its admins are), and never one of ours."""
+    of their own server only (Lemmy does not federate who its admins are), and never one of ours. While our own
+    admins' ban of that person stands, the other server neither lifts nor shortens it."""
     check_person_valid(actor.person)
     if actor.person.local or target.local or actor.person.instance_id != target.instance_id:
         raise LemmyError("not_an_admin")
+    if is_site_banned(target) and await _site_banned_here(session, target.id):
+        raise LemmyError("banned")
+
+
+async def _site_banned_here(session: AsyncSession, person_id: int) -> bool:
+    """Whether the person's standing site ban is our admins' (the newest ModBan row names one of our people)."""
+    latest = (
+        await session.execute(
+            select(ModlogEntry.state, Person.local)
+            .join(Person, Person.id == ModlogEntry.mod_person_id)
+            .where(ModlogEntry.kind == "ModBan", ModlogEntry.other_person_id == person_id)
+            .order_by(ModlogEntry.published.desc(), ModlogEntry.id.desc())
+            .limit(1)
+        )
+    ).first()
+    return latest is not None and bool(latest[0]) and bool(latest[1])
 
 
 async def is_mod_of_any_or_admin(session: AsyncSession, actor: Actor) -> bool:

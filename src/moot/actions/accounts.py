@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from moot.actions import applications, captcha, mail, totp
 from moot.actions.access import is_site_banned
 from moot.actions.instances import get_or_create_instance
+from moot.db.mail import PasswordResetRequest
 from moot.db.person import LocalUser, LocalUserLanguage, LoginToken, Person
 from moot.db.site import SiteLanguage
 from moot.domain import validation
@@ -296,7 +297,14 @@ async def change_password(
     user.password_encrypted = hash_password(new_password)
     session.add(user)
     await session.execute(delete(LoginToken).where(LoginToken.user_id == user.id))
+    await forget_password_resets(session, user.id)
     return await issue_token(session, settings, user, None, None)
+
+
+async def forget_password_resets(session: AsyncSession, user_id: int) -> None:
+    """Reset links mailed before a change of password or of email stop working: whoever holds the old mailbox (the
+    reason for the change, often) cannot use one."""
+    await session.execute(delete(PasswordResetRequest).where(PasswordResetRequest.local_user_id == user_id))
 
 
 PERSON_SETTINGS = ("avatar", "banner", "matrix_user_id", "bot_account")
@@ -352,6 +360,8 @@ async def save_user_settings(
         if settings is not None and loaded.local_site.require_email_verification and cleaned not in (None, user.email):
             await mail.send_verification(session, settings, user.id, person.name, cleaned or "")
         else:
+            if cleaned != user.email:
+                await forget_password_resets(session, user.id)
             user.email = cleaned
     for key in PERSON_SETTINGS:
         value = changes.get(key)

@@ -59,11 +59,13 @@ async def redeem(session: AsyncSession, key: str | None, answer: str | None) -> 
     await session.execute(delete(CaptchaAnswer).where(CaptchaAnswer.published < now - EXPIRY))
     if not key or answer is None:
         return False
-    row = await session.get(CaptchaAnswer, key[:64])
-    if row is None:
+    # Taken and deleted in one statement: of two requests racing with the same captcha, one gets the answer.
+    stored = await session.scalar(
+        delete(CaptchaAnswer).where(CaptchaAnswer.uuid == key[:64]).returning(CaptchaAnswer.answer)
+    )
+    if stored is None:
         return False
-    await session.delete(row)
-    return secrets.compare_digest(row.answer.encode(), answer.strip().encode())
+    return secrets.compare_digest(stored.encode(), answer.strip().encode())
 
 
 def check_registration(local_site: LocalSite, passed: bool) -> None:

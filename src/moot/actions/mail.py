@@ -169,6 +169,8 @@ async def verify_email(session: AsyncSession, settings: Settings, token: str) ->
     if taken is not None:
         # Another account verified this address since the link was mailed.
         raise LemmyError("email_already_exists")
+    if user.email != verification.email:
+        await session.execute(delete(PasswordResetRequest).where(PasswordResetRequest.local_user_id == user.id))
     user.email = verification.email
     user.email_verified = True
     session.add(user)

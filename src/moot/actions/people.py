@@ -289,10 +289,13 @@ async def set_site_ban(
     remove_data: bool,
     *,
     when: datetime | None = None,
+    only_instance_id: int | None = None,
 ) -> None:
     """The change of a site ban without its checks and its activity: the person's flag and expiry, their logins
     ended, with `remove_data` their profile texts and images cleared, their posts and comments everywhere and the
-    communities they lead removed (an unban with `remove_data` restores the posts and comments), the modlog row."""
+    communities they lead removed (an unban with `remove_data` restores the posts and comments), the modlog row.
+    `only_instance_id`: a ban received from another server touches content only in that server's communities
+    (never ours, and never what our moderators removed elsewhere)."""
     target.banned = ban
     target.ban_expires = expires if ban else None
     if ban:
@@ -307,12 +310,20 @@ async def set_site_ban(
             target.banner = None
             target.bio = None
             for community in await _top_moderated(session, target.id):
+                if only_instance_id is not None and community.instance_id != only_instance_id:
+                    continue
                 community.removed = True
                 community.icon = None
                 community.banner = None
         await session.flush()
-        await _set_posts_removed(session, Post.creator_id == target.id, removed=ban)
-        await _set_comments_removed(session, Comment.creator_id == target.id, removed=ban)
+        posts_where: ColumnElement[bool] = Post.creator_id == target.id
+        comments_where: ColumnElement[bool] = Comment.creator_id == target.id
+        if only_instance_id is not None:
+            theirs = select(Community.id).where(Community.instance_id == only_instance_id)
+            posts_where = and_(posts_where, Post.community_id.in_(theirs))
+            comments_where = and_(comments_where, Post.community_id.in_(theirs))
+        await _set_posts_removed(session, posts_where, removed=ban)
+        await _set_comments_removed(session, comments_where, removed=ban)
     await session.flush()
     await modlog.record(
         session, "ModBan", mod_person_id, state=ban, other_person_id=target.id, reason=reason,

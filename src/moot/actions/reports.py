@@ -162,9 +162,7 @@ async def receive_report(
     if seen_comment is not None:
         return seen_comment
     actor = RemoteActor(reporter)
-    reason = reason.strip()
-    if not reason:
-        raise LemmyError("report_reason_required")
+    reason = await _check_reason(session, reason)  # the same limits as a report made here
     post = await session.scalar(select(Post).where(Post.ap_id == object_ap_id))
     if post is not None:
         await check_community_user_action(session, actor, await _community(session, post.community_id))

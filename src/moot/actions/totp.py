@@ -6,6 +6,8 @@ Codes are Lemmy's: SHA-1, 6 digits, 30-second steps, the previous and next step 
 
 from __future__ import annotations
 
+import time
+
 import pyotp
 
 from moot.db.person import LocalUser, Person
@@ -29,8 +31,21 @@ def check_code(user: LocalUser, token: str | None) -> None:
     code = token.strip().replace(" ", "")
     if not (code.isascii() and code.isdigit() and len(code) == 6):
         raise LemmyError("incorrect_totp_token")
-    if not pyotp.TOTP(user.totp_2fa_secret).verify(code, valid_window=VALID_WINDOW):
+    totp = pyotp.TOTP(user.totp_2fa_secret)
+    now = time.time()
+    step = next(
+        (
+            totp.timecode(now + offset * totp.interval)
+            for offset in range(-VALID_WINDOW, VALID_WINDOW + 1)
+            if totp.verify(code, for_time=now + offset * totp.interval)
+        ),
+        None,
+    )
+    # A code is good once: a step at or before the last one used is refused (a code seen over a shoulder, or
+    # replayed within its 90 seconds, logs nobody in).
+    if step is None or (user.totp_2fa_last_step is not None and step <= user.totp_2fa_last_step):
         raise LemmyError("incorrect_totp_token")
+    user.totp_2fa_last_step = step
 
 
 def check_login(user: LocalUser, token: str | None) -> None:
@@ -46,6 +61,7 @@ def generate_secret(user: LocalUser, person: Person, issuer: str) -> str:
         raise LemmyError("totp_already_enabled")
     secret = pyotp.random_base32()
     user.totp_2fa_secret = secret
+    user.totp_2fa_last_step = None
     return secret_url(secret, person.name, issuer)
 
 

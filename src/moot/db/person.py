@@ -73,6 +73,8 @@ class LocalUser(Base):
     totp_2fa_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     # The TOTP secret, set by /user/totp/generate and enabled by /user/totp/update with a valid code.
     totp_2fa_secret: Mapped[str | None] = mapped_column(Text)
+    # The 30-second step of the last code accepted: each code is good once.
+    totp_2fa_last_step: Mapped[int | None] = mapped_column(Integer)
     enable_keyboard_navigation: Mapped[bool] = mapped_column(Boolean, default=False)
     enable_animated_images: Mapped[bool] = mapped_column(Boolean, default=True)
     collapse_bot_comments: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -327,8 +327,11 @@ class ModerationInbox:
 
             async def site_ban(session: AsyncSession) -> None:
                 target = await people.load_person(session, person.id)  # this transaction's row, to change
-                check_remote_site_ban(mod, target)
-                await people.set_site_ban(session, mod.person_id, target, banned, reason, expires, remove_data)
+                await check_remote_site_ban(session, mod, target)
+                await people.set_site_ban(
+                    session, mod.person_id, target, banned, reason, expires, remove_data,
+                    only_instance_id=mod.person.instance_id,
+                )  # fmt: skip
 
             return await self.inbox._apply(received, site_ban)
         _same_community(community.id, by)

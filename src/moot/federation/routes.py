@@ -262,9 +262,10 @@ def _about_private_message(data: dict[str, Any]) -> bool:
 
 async def _activity_visible(session: Any, activity: SentActivity) -> bool:
     """An activity we sent is served again only while its community may still be seen by other servers (it may
-    have become local-only since); one about a private message never (Lemmy's `sensitive` activities)."""
+    have become local-only since); one about a private message never, nor a report (`Flag`: who reported what,
+    for the community's moderators only), as Lemmy's `sensitive` activities."""
     data = json.loads(activity.data)
-    if _about_private_message(data):
+    if _about_private_message(data) or data.get("type") == "Flag":
         return False
     audience = _audience(data)
     if audience is None:

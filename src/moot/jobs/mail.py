@@ -159,7 +159,12 @@ async def send_pending(db: Database, settings: Settings, config: SmtpConfig) -> 
     try:
         for row in rows:
             try:
-                await client.send_message(build_message(row, settings))
+                message = build_message(row, settings)
+            except Exception as exc:
+                await _finish(db, settings, row, f"{type(exc).__name__}: {exc}")
+                continue
+            try:
+                await client.send_message(message)
             except (aiosmtplib.SMTPException, OSError) as exc:
                 await _finish(db, settings, row, f"{type(exc).__name__}: {exc}")
                 continue
