@@ -46,7 +46,8 @@ async def test_anonymous_readers_share_one_answer_for_a_few_seconds(cached: http
 
     await make_post(user, community["id"], name="second")
     titles, again = await _titles(cached, community["id"])
-    assert titles == ["first"] and again.headers["age"] == "0"  # still the cached answer
+    # Still the cached answer (its age in whole seconds: the second post may take a moment on a busy machine).
+    assert titles == ["first"] and int(again.headers["age"]) < TTL
     assert again.content == first.content
     for name in ("x-content-type-options", "content-security-policy", "content-type"):
         assert again.headers.get(name) == first.headers.get(name), name
