@@ -50,6 +50,55 @@ def _hidden_from(actor: Actor, creator_id: int, removed: bool, deleted: bool) ->
     return removed or (deleted and creator_id != actor.person_id)
 
 
+async def _post_report(
+    session: AsyncSession, reporter_id: int, post: Post, reason: str, ap_id: str | None
+) -> tuple[PostReport, bool]:
+    """The reporter's report of this post (one per person and post, as Lemmy's unique key): the one stored, or a
+    new one keeping the post as it reads now. The flag says whether it is new."""
+    existing = await session.scalar(
+        select(PostReport).where(PostReport.post_id == post.id, PostReport.creator_id == reporter_id)
+    )
+    if existing is not None:
+        return existing, False
+    report = PostReport(
+        creator_id=reporter_id,
+        post_id=post.id,
+        original_post_name=post.name,
+        original_post_url=post.url,
+        original_post_body=post.body,
+        reason=reason,
+        resolved=False,
+        ap_id=ap_id,
+        published=utcnow(),
+    )
+    session.add(report)
+    await session.flush()
+    return report, True
+
+
+async def _comment_report(
+    session: AsyncSession, reporter_id: int, comment: Comment, reason: str, ap_id: str | None
+) -> tuple[CommentReport, bool]:
+    """As `_post_report`, for a comment."""
+    existing = await session.scalar(
+        select(CommentReport).where(CommentReport.comment_id == comment.id, CommentReport.creator_id == reporter_id)
+    )
+    if existing is not None:
+        return existing, False
+    report = CommentReport(
+        creator_id=reporter_id,
+        comment_id=comment.id,
+        original_comment_text=comment.content,
+        reason=reason,
+        resolved=False,
+        ap_id=ap_id,
+        published=utcnow(),
+    )
+    session.add(report)
+    await session.flush()
+    return report, True
+
+
 async def create_post_report(session: AsyncSession, actor: Actor, post_id: int, reason: str) -> PostReport:
     reason = await _check_reason(session, reason)
     post = await session.get(Post, post_id)
@@ -61,23 +110,9 @@ async def create_post_report(session: AsyncSession, actor: Actor, post_id: int, 
     await check_community_user_action(session, actor, community)
     if post.deleted or post.removed:
         raise LemmyError("deleted")
-    already = await session.scalar(
-        select(PostReport.id).where(PostReport.post_id == post.id, PostReport.creator_id == actor.person_id)
-    )
-    if already is not None:
+    report, created = await _post_report(session, actor.person_id, post, reason, None)
+    if not created:
         raise LemmyError("couldnt_create_report")
-    report = PostReport(
-        creator_id=actor.person_id,
-        post_id=post.id,
-        original_post_name=post.name,
-        original_post_url=post.url,
-        original_post_body=post.body,
-        reason=reason,
-        resolved=False,
-        published=utcnow(),
-    )
-    session.add(report)
-    await session.flush()
     if not community.local:
         report.ap_id = await outbox.reported(session, actor.person, post.ap_id, community, reason) or None
     return report
@@ -95,23 +130,9 @@ async def create_comment_report(session: AsyncSession, actor: Actor, comment_id:
     await check_community_user_action(session, actor, community)
     if comment.deleted or comment.removed:
         raise LemmyError("deleted")
-    already = await session.scalar(
-        select(CommentReport.id).where(
-            CommentReport.comment_id == comment.id, CommentReport.creator_id == actor.person_id
-        )
-    )
-    if already is not None:
+    report, created = await _comment_report(session, actor.person_id, comment, reason, None)
+    if not created:
         raise LemmyError("couldnt_create_report")
-    report = CommentReport(
-        creator_id=actor.person_id,
-        comment_id=comment.id,
-        original_comment_text=comment.content,
-        reason=reason,
-        resolved=False,
-        published=utcnow(),
-    )
-    session.add(report)
-    await session.flush()
     if not community.local:
         report.ap_id = await outbox.reported(session, actor.person, comment.ap_id, community, reason) or None
     return report
@@ -168,25 +189,7 @@ async def receive_report(
         await check_community_user_action(session, actor, await _community(session, post.community_id))
         if post.deleted or post.removed:
             raise LemmyError("deleted")
-        existing = await session.scalar(
-            select(PostReport).where(PostReport.post_id == post.id, PostReport.creator_id == reporter.id)
-        )
-        if existing is not None:
-            return existing
-        post_report = PostReport(
-            creator_id=reporter.id,
-            post_id=post.id,
-            original_post_name=post.name,
-            original_post_url=post.url,
-            original_post_body=post.body,
-            reason=reason,
-            resolved=False,
-            ap_id=ap_id,
-            published=utcnow(),
-        )
-        session.add(post_report)
-        await session.flush()
-        return post_report
+        return (await _post_report(session, reporter.id, post, reason, ap_id))[0]
     comment = await session.scalar(select(Comment).where(Comment.ap_id == object_ap_id))
     if comment is None:
         raise LemmyError("couldnt_find_object", status=404)
@@ -196,20 +199,4 @@ async def receive_report(
     await check_community_user_action(session, actor, await _community(session, commented.community_id))
     if comment.deleted or comment.removed:
         raise LemmyError("deleted")
-    found = await session.scalar(
-        select(CommentReport).where(CommentReport.comment_id == comment.id, CommentReport.creator_id == reporter.id)
-    )
-    if found is not None:
-        return found
-    comment_report = CommentReport(
-        creator_id=reporter.id,
-        comment_id=comment.id,
-        original_comment_text=comment.content,
-        reason=reason,
-        resolved=False,
-        ap_id=ap_id,
-        published=utcnow(),
-    )
-    session.add(comment_report)
-    await session.flush()
-    return comment_report
+    return (await _comment_report(session, reporter.id, comment, reason, ap_id))[0]
