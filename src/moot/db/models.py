@@ -1,6 +1,6 @@
 """Imports every table module so that `Base.metadata` is complete (for Alembic and tests)."""
 
-from moot.db import comment, community, federation, instance, mail, message, moderation, person, post, site
+from moot.db import comment, community, federation, image, instance, mail, message, moderation, person, post, site
 from moot.db.base import Base
 
 __all__ = [
@@ -8,6 +8,7 @@ __all__ = [
     "comment",
     "community",
     "federation",
+    "image",
     "instance",
     "mail",
     "message",
