@@ -285,6 +285,8 @@ async def test_blocklist_epsilon_accepts_nothing_from_alpha(cluster: Cluster, hu
     await not_found(eps, alice.actor_id)
     listed = (await eps.get("/federated_instances"))["federated_instances"]
     assert {host_of(i["domain"]) for i in listed["blocked"]} == {cluster["alpha"].host}
+    # alpha's instance is known with its port (lemmy-alpha:8541); blocked by host, it is not linked.
+    assert cluster["alpha"].host not in {host_of(i["domain"]) for i in listed["linked"]}
 
 
 async def test_blocklist_epsilon_delivers_nothing_to_alpha(cluster: Cluster) -> None:

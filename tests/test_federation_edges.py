@@ -524,3 +524,110 @@ async def test_an_update_older_than_the_stored_edit_is_ignored(node: Node, peers
     assert post["updated"] == "2026-11-01T12:00:00.000002Z"
     await send("Update", "a later edit", "2026-11-01T13:00:00Z")
     assert (await stored())["name"] == "a later edit"
+
+
+# ------------------------------------------------------------------ redirects are held to the lists
+
+
+async def test_a_redirect_to_an_unlisted_host_is_not_followed(node: Node, peers: tuple[Peer, Peer]) -> None:
+    """An allowed server answering 308 to a server outside the allowlist does not get us to ask that server."""
+    _, far = peers
+    author, _ = far.actor(unique("far"))
+    community, _ = far.actor(unique("farc"), kind="Group")
+    post_url = far.page(author, community, "Behind a redirect")
+
+    class Redirect(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(308)
+            self.send_header("Location", post_url)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return
+
+    httpd = ThreadingHTTPServer(("127.0.0.13", 0), Redirect)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    admin = await _admin(node)
+    redirecting = f"http://127.0.0.13:{httpd.server_address[1]}/post/x"
+    try:
+        await _set_lists(admin, allowed=["127.0.0.13"], blocked=[])
+        before = len(far.requests)
+        r = await admin.get("/resolve_object", params={"q": redirecting})
+        assert r.status_code == 404 and r.json()["error"] == "couldnt_find_object", r.text
+        assert far.requests[before:] == []
+        # Control: with the far host allowed too, the same redirect is followed and the post found.
+        await _set_lists(admin, allowed=["127.0.0.13", far.host], blocked=[])
+        r = await admin.get("/resolve_object", params={"q": redirecting})
+        assert r.status_code == 200, r.text
+        assert ("GET", post_url.removeprefix(far.base)) in far.requests[before:]
+    finally:
+        await _set_lists(admin, allowed=[], blocked=[])
+        httpd.shutdown()
+        httpd.server_close()
+
+
+# ------------------------------------------------------------------ the same object arriving twice at once
+
+
+def _create_page(peer: Peer, author: str, page_url: str, community: str) -> dict[str, Any]:
+    return {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{peer.base}/activities/create/{uuid.uuid4()}",
+        "type": "Create",
+        "actor": author,
+        "to": [community, PUBLIC],
+        "cc": [],
+        "audience": community,
+        "object": peer.docs[page_url.removeprefix(peer.base)],
+    }
+
+
+async def _copies(admin: httpx.AsyncClient, community_id: int, ap_id: str) -> int:
+    listed = (await admin.get("/post/list", params={"community_id": community_id, "limit": 50})).json()
+    return [p["post"]["ap_id"] for p in listed["posts"]].count(ap_id)
+
+
+async def test_a_post_arriving_by_the_inbox_while_resolve_object_runs_is_stored_once(
+    node: Node, peers: tuple[Peer, Peer]
+) -> None:
+    """Both paths wait for the author's document at a barrier, so both reach the insert together."""
+    peer, _ = peers
+    admin = await _admin(node)
+    created = await admin.post("/community", json={"name": unique("race"), "title": "Race"})
+    community = created.json()["community_view"]["community"]
+    for _ in range(4):
+        author, keys = peer.actor(unique("racer"))
+        page_url = peer.page(author, community["actor_id"], "Raced in")
+        peer.gates[author.removeprefix(peer.base)] = threading.Barrier(2)
+        activity = _create_page(peer, author, page_url, community["actor_id"])
+        body, headers = _signed(f"{node.base}/inbox", activity, author, keys)
+        async with httpx.AsyncClient(timeout=60) as http:
+            inbox, resolved = await asyncio.gather(
+                http.post(f"{node.base}/inbox", content=body, headers=headers),
+                admin.get("/resolve_object", params={"q": page_url}),
+            )
+        assert inbox.status_code == 200, inbox.text
+        assert resolved.status_code == 200, resolved.text
+        assert await _copies(admin, community["id"], page_url) == 1
+
+
+async def test_two_inbox_deliveries_of_one_post_at_once_store_it_once(node: Node, peers: tuple[Peer, Peer]) -> None:
+    peer, _ = peers
+    admin = await _admin(node)
+    created = await admin.post("/community", json={"name": unique("race2"), "title": "Race2"})
+    community = created.json()["community_view"]["community"]
+    for _ in range(4):
+        author, keys = peer.actor(unique("racer2"))
+        page_url = peer.page(author, community["actor_id"], "Raced twice")
+        peer.gates[author.removeprefix(peer.base)] = threading.Barrier(2)
+        deliveries = [
+            _signed(f"{node.base}/inbox", _create_page(peer, author, page_url, community["actor_id"]), author, keys)
+            for _ in range(2)
+        ]
+        async with httpx.AsyncClient(timeout=60) as http:
+            answers = await asyncio.gather(
+                *(http.post(f"{node.base}/inbox", content=b, headers=h) for b, h in deliveries)
+            )
+        assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
+        assert await _copies(admin, community["id"], page_url) == 1

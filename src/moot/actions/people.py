@@ -48,6 +48,7 @@ from moot.domain.errors import LemmyError
 from moot.domain.ranking import controversy_rank
 from moot.domain.timefmt import as_utc, utcnow
 from moot.federation import outbox
+from moot.queries.common import comment_and_replies
 from moot.queries.persons import PersonView, banned_people
 from moot.queries.viewer import Actor
 
@@ -583,7 +584,7 @@ def _forget(session: AsyncSession, model: Any, ids: set[int]) -> None:
 
 
 def _subtree(root_path: str, post_id: int) -> ColumnElement[bool]:
-    return and_(Comment.post_id == post_id, or_(Comment.path == root_path, Comment.path.like(root_path + ".%")))
+    return and_(Comment.post_id == post_id, comment_and_replies(root_path))
 
 
 async def purge_comment(session: AsyncSession, actor: Actor, comment_id: int, reason: str | None = None) -> None:
@@ -686,7 +687,7 @@ async def purge_person(session: AsyncSession, actor: Actor, person_id: int, reas
                 root,
                 and_(
                     root.post_id == Comment.post_id,
-                    or_(root.id == Comment.id, Comment.path.like(root.path + ".%")),
+                    comment_and_replies(root.path),
                 ),
             )
             .where(root.creator_id == target.id)

@@ -72,6 +72,9 @@ class FetchPolicy:
     ca_file: str = ""
     static_hosts: HostMap = ()
     allowed_networks: tuple[IPNetwork, ...] = ()
+    # The site's allow and block lists (domain/instances.py), when the caller has them: a redirect to an instance
+    # they refuse is not followed, so a permitted server cannot make us send a request to a refused one.
+    permits_url: Callable[[str], bool] | None = None
 
 
 class FetchError(Exception):
@@ -368,7 +371,10 @@ def _redirect_target(response: httpx.Response, current: ParsedTarget, policy: Fe
         joined = httpx.URL(current.url).join(location)
     except (httpx.InvalidURL, ValueError) as exc:
         raise FetchError("invalid url", f"Location {location!r}") from exc
-    return _check(str(joined), policy)
+    target = _check(str(joined), policy)
+    if policy.permits_url is not None and not policy.permits_url(target.url):
+        raise FetchError("instance refused", f"redirect to {target.url}, blocked or not in the allowlist")
+    return target
 
 
 # --- public entry points --------------------------------------------------------------------------------

@@ -92,7 +92,7 @@ async def _get_json(resolver: Resolver, url: str) -> FetchedDocument:
     if resolver.budget <= 0:
         raise Refused("fetch budget for this activity is spent")
     resolver.budget -= 1
-    return await fetch_json(url, resolver.policy, accept_activitypub=False)
+    return await fetch_json(url, await resolver.check_permitted(url), accept_activitypub=False)
 
 
 def _no_tls_there(exc: FetchError) -> bool:

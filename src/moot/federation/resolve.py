@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -77,12 +77,14 @@ class Resolver:
     def is_local(self, url: str) -> bool:
         return urlsplit(url).netloc.lower() == self.settings.domain
 
-    async def check_permitted(self, url: str) -> None:
-        """Nothing is fetched from a blocked instance, or from one outside the allowlist when there is one."""
+    async def check_permitted(self, url: str) -> FetchPolicy:
+        """Nothing is fetched from a blocked instance, or from one outside the allowlist when there is one.
+        Returns the policy to fetch `url` with: a redirect is held to the same lists."""
         async with self.db.read() as session:
             lists = await instance_lists(session)
         if not lists.permits(url):
             raise Refused(f"{instance_host(url)} is blocked or not in the allowlist")
+        return replace(self.policy, permits_url=lists.permits)
 
     async def fetch(self, url: str) -> dict[str, Any]:
         return (await self.fetch_document(url)).data
@@ -93,13 +95,13 @@ class Resolver:
         the guard has checked is the document's id. Ids are compared with it, never with the requested URL."""
         if self.is_local(url):
             raise Refused(f"{url} is local; it is never fetched")
-        await self.check_permitted(url)
+        policy = await self.check_permitted(url)
         if self.budget <= 0:
             raise Refused("fetch budget for this activity is spent")
         self.budget -= 1
         self.fetched.append(url)
         try:
-            document = await fetch_json(url, self.policy)
+            document = await fetch_json(url, policy)
         except FetchError as exc:
             raise Refused(f"fetching {url} failed: {exc.reason}") from exc
         if document.url != url:

@@ -9,12 +9,42 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.db.community import CommunityPersonBan
-from moot.db.federation import FederationAllowlist, FederationBlocklist
+from moot.db.federation import FederationAllowlist, FederationBlocklist, FederationQueueState
 from moot.db.instance import Instance
 from moot.db.person import Person
+from moot.db.site import Site
 from moot.domain.timefmt import utcnow
+from moot.queries.defaults import instance_lists
 from moot.queries.reports import report_counts
 from moot.queries.viewer import Viewer
+
+KnownInstance = tuple[Instance, FederationQueueState | None]
+
+
+async def federated_instances(
+    session: AsyncSession,
+) -> tuple[list[KnownInstance], list[KnownInstance], list[KnownInstance]]:
+    """(linked, allowed, blocked) for GET /federated_instances: every instance this server knows but itself, with
+    its delivery state. The lists apply by host (domain/instances.py), whatever the port: `linked` is every
+    instance the lists permit (`lemmy-alpha:8541` is not linked while `lemmy-alpha` is blocked); `allowed` and
+    `blocked` are the lists' own entries, as the admin saved them."""
+    rows = (
+        await session.execute(
+            select(Instance, FederationQueueState)
+            .outerjoin(FederationQueueState, FederationQueueState.instance_id == Instance.id)
+            .where(Instance.id.not_in(select(Site.instance_id)))
+            .order_by(Instance.domain)
+        )
+    ).all()
+    known = [(instance, state) for instance, state in rows]
+    lists = await instance_lists(session)
+    allowed = set((await session.scalars(select(FederationAllowlist.instance_id))).all())
+    blocked = set((await session.scalars(select(FederationBlocklist.instance_id))).all())
+    return (
+        [row for row in known if lists.permits(row[0].domain)],
+        [row for row in known if row[0].id in allowed],
+        [row for row in known if row[0].id in blocked],
+    )
 
 
 async def instance_list_domains(session: AsyncSession) -> tuple[list[str], list[str]]:

@@ -15,10 +15,12 @@ from moot.db.community import Community, CommunityBlock
 from moot.db.person import InstanceBlock, LocalUserLanguage, Person
 from moot.db.post import Post
 from moot.db.search import comment_matches
+from moot.domain.commentpath import parent_path
 from moot.domain.enums import CommentSortType, ListingType, SubscribedType
 from moot.domain.errors import LemmyError
 from moot.domain.validation import MAX_COMMENT_DEPTH
 from moot.queries.common import (
+    comment_and_replies,
     follow_state,
     has_blocked,
     is_admin,
@@ -152,8 +154,7 @@ def _depth_first(rows: list[CommentView], root_path: str) -> list[CommentView]:
     Rows whose parent did not make the cap are dropped, so every client can rebuild the tree."""
     children: dict[str, list[CommentView]] = {}
     for view in rows:
-        parent = view.comment.path.rsplit(".", 1)[0]
-        children.setdefault(parent, []).append(view)
+        children.setdefault(parent_path(view.comment.path), []).append(view)
     ordered: list[CommentView] = []
     stack = list(reversed(children.get(root_path, [])))
     while stack:
@@ -246,11 +247,8 @@ async def _tree(session: AsyncSession, stmt: Select[Any], q: CommentQuery, viewe
         if parent is None:
             raise LemmyError("couldnt_find_comment", status=404)
         # Lemmy's `path <@ parent.path`: the parent itself, then everything under it (one indexed range read).
-        root_path, base_depth = parent.path.rsplit(".", 1)[0], parent.depth
-        in_subtree = or_(
-            Comment.id == parent.id, and_(Comment.path > parent.path + ".", Comment.path < parent.path + "/")
-        )
-        stmt = stmt.where(Comment.post_id == parent.post_id, in_subtree)
+        root_path, base_depth = parent_path(parent.path), parent.depth
+        stmt = stmt.where(Comment.post_id == parent.post_id, comment_and_replies(parent.path))
     depth = min(q.max_depth if q.max_depth is not None else MAX_COMMENT_DEPTH, MAX_COMMENT_DEPTH)
     stmt = stmt.where(Comment.depth <= base_depth + depth)
     order: list[Any] = [Comment.depth.asc()]

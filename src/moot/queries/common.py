@@ -21,9 +21,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import defer
 
+from moot.db.comment import Comment
 from moot.db.community import CommunityFollower, CommunityModerator, CommunityPersonBan
 from moot.db.person import LocalUser, PersonBlock
 from moot.db.site import LocalSite, Site
+from moot.domain.commentpath import AFTER_SEPARATOR, SEPARATOR
 from moot.domain.enums import SubscribedType
 from moot.domain.errors import LemmyError
 
@@ -138,3 +140,12 @@ def without_keys(*actors: Any) -> list[Any]:
 
 
 _WITHOUT_KEYS: dict[tuple[Any, ...], list[Any]] = {}
+
+
+def comment_and_replies(root_path: str | SQLColumnExpression[str]) -> ColumnElement[bool]:
+    """The comment at `root_path` and every reply under it, at any depth (Lemmy's `path <@ root`): one range of
+    the path index. `root_path` is a value or a column (a join on the root comment)."""
+    return or_(
+        Comment.path == root_path,
+        and_(Comment.path > root_path + SEPARATOR, Comment.path < root_path + AFTER_SEPARATOR),
+    )

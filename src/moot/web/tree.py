@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from moot.domain.commentpath import ancestor_paths
+from moot.domain.commentpath import ancestor_paths, is_descendant, parent_path
 from moot.queries.comments import CommentView
 
 
@@ -29,10 +29,6 @@ class Node:
         return max(self.view.comment.child_count - self.shown, 0)
 
 
-def parent_path(path: str) -> str:
-    return path.rsplit(".", 1)[0]
-
-
 def build_tree(views: Sequence[CommentView]) -> list[Node]:
     """Nest the rows; a row whose parent is not among them starts a tree of its own (the root of a
     subtree view, or a branch whose ancestors were cut off)."""
@@ -51,9 +47,8 @@ def build_tree(views: Sequence[CommentView]) -> list[Node]:
 
 def branch_of(views: Sequence[CommentView], target_path: str) -> list[CommentView]:
     """Only the target's ancestors, the target and everything under it: the "context" of one comment."""
-    prefix = target_path + "."
     ancestors = set(ancestor_paths(target_path))
-    return [v for v in views if v.comment.path in ancestors or v.comment.path.startswith(prefix)]
+    return [v for v in views if v.comment.path in ancestors or is_descendant(v.comment.path, target_path)]
 
 
 def walk(nodes: Sequence[Node]) -> Iterator[Node]:

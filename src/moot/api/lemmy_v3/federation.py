@@ -6,15 +6,14 @@ from typing import Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 
 from moot.api.lemmy_v3 import convert
 from moot.api.lemmy_v3.context import Ctx, context, ok
 from moot.api.openapi import v3
-from moot.db.federation import FederationAllowlist, FederationBlocklist, FederationQueueState
+from moot.db.federation import FederationQueueState
 from moot.db.instance import Instance
-from moot.db.site import Site
 from moot.domain.timefmt import lemmy_time
+from moot.queries.admin import federated_instances as known_instances
 from moot.queries.defaults import site_switches
 
 router = APIRouter()
@@ -42,23 +41,13 @@ async def federated_instances(c: Ctx = Depends(context)) -> JSONResponse:
     async with c.db.read() as session:
         if not (await site_switches(session)).federation_enabled:
             return ok({}, c.viewer)  # Lemmy leaves `federated_instances` out while federation is off
-        rows = (
-            await session.execute(
-                select(Instance, FederationQueueState)
-                .outerjoin(FederationQueueState, FederationQueueState.instance_id == Instance.id)
-                .where(Instance.id.not_in(select(Site.instance_id)))
-                .order_by(Instance.domain)
-            )
-        ).all()
-        allowed = set((await session.scalars(select(FederationAllowlist.instance_id))).all())
-        blocked = set((await session.scalars(select(FederationBlocklist.instance_id))).all())
-    linked = [_with_state(i, s) for i, s in rows if i.id not in blocked]
+        linked, allowed, blocked = await known_instances(session)
     return ok(
         {
             "federated_instances": {
-                "linked": linked,
-                "allowed": [_with_state(i, s) for i, s in rows if i.id in allowed],
-                "blocked": [_with_state(i, s) for i, s in rows if i.id in blocked],
+                "linked": [_with_state(i, s) for i, s in linked],
+                "allowed": [_with_state(i, s) for i, s in allowed],
+                "blocked": [_with_state(i, s) for i, s in blocked],
             }
         },
         c.viewer,
