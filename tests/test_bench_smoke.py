@@ -19,6 +19,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
 from conftest import DatabaseUnderTest, drop_database, make_database
+from moot.db.engine import Database
+from moot.queries.comments import TREE_CAP, CommentQuery, list_comments
+from moot.settings import load_settings
 
 SCENARIOS = {
     "front_hot_anon",
@@ -28,6 +31,8 @@ SCENARIOS = {
     "page50_cursor",
     "post",
     "post_tree",
+    "joined_tree",
+    "same_size_tree",
     "search",
     "person_details",
     "create_comment",
@@ -56,7 +61,7 @@ async def _moot(db: DatabaseUnderTest, *args: str) -> str:
 @pytest.fixture(scope="module")
 async def seeded(bench_db: DatabaseUnderTest) -> dict[str, Any]:
     out = await _moot(bench_db, "seed", "--communities", "6", "--people", "60", "--posts", "300", "--comments",
-                      "3000", "--users", "4")  # fmt: skip
+                      "3000", "--users", "4", "--link-group", "400")  # fmt: skip
     report: dict[str, Any] = json.loads(out)
     return report
 
@@ -146,6 +151,42 @@ async def test_seed_makes_a_skewed_consistent_instance(seeded: dict[str, Any], c
     assert 0 < ranked < 300
 
 
+async def test_seed_makes_a_link_group_and_a_thread_of_its_size(seeded: dict[str, Any], conn: AsyncConnection) -> None:
+    group = await _rows(
+        conn,
+        "SELECT url_match, count(*), count(DISTINCT community_id), count(DISTINCT url), sum(comments) FROM post "
+        "WHERE url LIKE '%link-group.example%' GROUP BY url_match",
+    )
+    # One key for the four spellings of the link; a post in each of the 6 communities; 400 comments in all.
+    assert [tuple(r) for r in group] == [("link-group.example/2026/one-story-many-communities", 6, 6, 4, 400)]
+    single = await _rows(conn, "SELECT comments FROM post WHERE url LIKE '%same-size.example%'")
+    assert [r[0] for r in single] == [400]
+
+
+async def test_the_joined_tree_is_the_best_300_of_all_the_posts(
+    seeded: dict[str, Any], bench_db: DatabaseUnderTest, conn: AsyncConnection
+) -> None:
+    """The joined tree takes each post's best 300 and merges them (queries/comments.py): the same comments as
+    sorting every comment of the group's posts and keeping 300 (the group has 400 here, so the cap bites)."""
+    ids = [r[0] for r in await _rows(conn, "SELECT id FROM post WHERE url LIKE '%link-group.example%' ORDER BY id")]
+    every = await _rows(
+        conn,
+        "SELECT c.id, c.post_id FROM comment c WHERE c.post_id IN ({}) AND c.depth <= 8 "
+        "ORDER BY c.depth, c.distinguished DESC, c.hot_rank DESC, c.score DESC, c.id".format(",".join(map(str, ids))),
+    )
+    assert len(every) > TREE_CAP
+    settings = load_settings({"MOOT_DATABASE_URL": bench_db.url, "MOOT_DATA_DIR": str(bench_db.data_dir)})
+    db = Database(settings)
+    try:
+        async with db.read() as session:
+            views = await list_comments(session, CommentQuery(post_ids=ids, max_depth=8), None)
+    finally:
+        await db.dispose()
+    assert len(views) == TREE_CAP
+    assert {v.comment.id for v in views} == {r.id for r in every[:TREE_CAP]}
+    assert len({v.comment.post_id for v in views}) == len(ids)  # every post has some of the best
+
+
 async def test_seed_keeps_full_text_search(seeded: dict[str, Any], conn: AsyncConnection) -> None:
     word = (await _rows(conn, "SELECT content FROM comment ORDER BY id LIMIT 1"))[0][0].split()[0].lower()
     if conn.dialect.name == "sqlite":
@@ -184,6 +225,9 @@ async def test_run_measures_every_scenario(
         assert scenario["direct"] == ("sql-replay" if name not in ("create_comment", "vote") else "actions-in-process")
         assert name in table
     assert report["database"]["biggest_thread_comments"] >= 300
+    assert report["database"]["link_group"]["comments"] == 400
+    assert report["database"]["link_group"]["communities"] == 6
+    assert report["database"]["link_group"]["same_size_comments"] == 400
     assert report["database"]["cursor_page"] == 15  # 300 posts, 20 a page: the walk ends at the last page
     assert all(p["peak_rss_mib"] > 0 for p in report["server_memory"])
     # The run wrote comments and votes through the real actions: the counters still add up.

@@ -104,6 +104,13 @@ API = [
     api("/post", id=lambda s: s.early_post["id"]),
     api("/post", comment_id=lambda s: s.comment["id"]),
     api("/post", id=lambda s: s.public_post["id"]),  # the secret post is one of its cross-posts
+    api("/post", id=lambda s: s.public_post["id"], link_group=lambda s: "true"),
+    api(
+        "/comment/list",
+        post_id=lambda s: s.public_post["id"],
+        merge_cross_posts=lambda s: "true",
+        max_depth=lambda s: 8,
+    ),
     api("/post/list", type_=lambda s: "All", sort=lambda s: "New", limit=lambda s: 50),
     api("/post/list", type_=lambda s: "Local", sort=lambda s: "New", limit=lambda s: 50),
     api("/post/list", community_id=lambda s: s.community["id"]),
@@ -142,6 +149,8 @@ PAGES = [
     page("/c/{name}", lambda s: f"/c/{s.mark}"),
     page("/post/{post_id}", lambda s: f"/post/{s.post['id']}"),
     page("/post/{post_id}", lambda s: f"/post/{s.public_post['id']}"),
+    page("/post/{post_id}", lambda s: f"/post/{s.public_post['id']}?discussion=all"),  # the joined thread
+    page("/link_discussions", lambda s: f"/link_discussions?url={s.link}"),  # the composer's question
     page("/post/{post_id}/comment/{comment_id}", lambda s: f"/post/{s.post['id']}/comment/{s.comment['id']}"),
     page("/comment/{comment_id}", lambda s: f"/comment/{s.reply['id']}"),
     page("/u/{name}", lambda s: f"/u/{s.author.name}"),
@@ -186,6 +195,11 @@ FEDERATION = [
 
 # GET routes that show nothing of any community's content, and why.
 NOT_CONTENT = {
+    "/pictrs/image/{file}": "an uploaded image's bytes (on a private instance, for those logged in only)",
+    "/pictrs/image/delete/{token}/{file}": "deletes an upload by its secret token; answers nothing",
+    "/pictrs/healthz": "answers nothing",
+    "/api/v3/account/list_media": "the reader's own uploads, no community content",
+    "/api/v3/admin/list_all_media": "admins only: uploads and their uploaders, no community content",
     "/openapi.json": "the API's description",
     "/api/docs": "the API's documentation page",
     "/docs/oauth2-redirect": "part of the documentation page",
@@ -230,6 +244,8 @@ NOT_CONTENT = {
     "/verify_email/{token}": "a form (the link mailed to verify an address)",
     "/password_reset": "a form",
     "/password_change/{token}": "a form (the link mailed to reset a password)",
+    "/api/v3/post/site_metadata": "another site's page, read for a logged-in reader",
+    "/api/v3/image_proxy": "an image of another host (public there), by its URL only",
 }
 
 

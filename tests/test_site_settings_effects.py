@@ -449,34 +449,14 @@ async def test_rate_limit_and_its_interval(site: Site, bucket: str) -> None:
         await site.edit(**{f"rate_limit_{bucket}": HIGH, f"rate_limit_{bucket}_per_second": 600})
 
 
-def test_rate_limit_image_limits_nothing_because_nothing_is_uploaded(site_app: Any) -> None:
-    """The image bucket is stored (clients send it with the others) and documented as limiting nothing: no route
-    of this server takes an upload. This keeps the README's claim true."""
+def test_rate_limit_image_limits_uploads_only(site_app: Any) -> None:
+    """The image bucket limits uploads (`POST /pictrs/image`, as Lemmy; the pages' file fields draw from it too,
+    tests/test_images.py) and no other route. This keeps the README's claim true."""
     for path in _get_routes(site_app.routes):
         for method in ("GET", "POST", "PUT"):
-            assert api_bucket(method, path) != Bucket.IMAGE, path
-
-
-# ------------------------------------------------------------------ settings refused until Moot has them
-
-
-@pytest.mark.parametrize(
-    ("setting", "value", "reason"),
-    [
-        ("application_email_admins", True, "email"),
-        ("reports_email_admins", True, "email"),
-    ],
-)
-async def test_settings_moot_does_not_implement_are_refused(site: Site, setting: str, value: Any, reason: str) -> None:
-    before = (await site.anon.ok_get("/site"))["site_view"]["local_site"]
-    message = await site.refused(**{setting: value})
-    assert setting in message and reason in message
-    after = (await site.anon.ok_get("/site"))["site_view"]["local_site"]
-    assert after == before
-    # What Moot does is accepted, and so is the whole form sent back as it was read (lemmy-ui does that).
-    await site.edit(**{setting: before.get(setting, "")})
-    form = {k: v for k, v in before.items() if k in ("captcha_enabled", "captcha_difficulty", "hide_modlog_mod_names")}
-    await site.edit(**form)
+            if (method, path) != ("POST", "/pictrs/image"):
+                assert api_bucket(method, path) != Bucket.IMAGE, (method, path)
+    assert api_bucket("POST", "/pictrs/image") == Bucket.IMAGE
 
 
 # ------------------------------------------------------------------ federation_enabled and the instance lists
@@ -562,6 +542,8 @@ OPEN_PAGES |= {"/verify_email/{token}", "/password_reset", "/password_change/{to
 NOT_SITE_CONTENT = {"/openapi.json", "/api/docs", "/docs/oauth2-redirect", "/.well-known/webfinger"}
 NOT_SITE_CONTENT |= {"/.well-known/nodeinfo", "/nodeinfo/2.0", "/nodeinfo/2.0.json", "/nodeinfo/2.1"}
 NOT_SITE_CONTENT |= {"/nodeinfo/2.1.json"}
+# Uploaded images: tests/test_images.py checks that a private instance serves them to members only.
+NOT_SITE_CONTENT |= {"/pictrs/healthz", "/pictrs/image/{file}", "/pictrs/image/delete/{token}/{file}"}
 
 
 def _fill(route: str, ids: dict[str, Any]) -> str:

@@ -20,7 +20,9 @@ from moot.api.lemmy_v3 import (
     community,
     emojis,
     federation,
+    link_media,
     mail,
+    media,
     messages,
     moderation,
     modlog,
@@ -33,12 +35,15 @@ from moot.api.lemmy_v3 import (
 )
 from moot.api.nodeinfo import router as nodeinfo_router
 from moot.api.openapi import install_openapi
+from moot.api.pictrs import router as pictrs_router
 from moot.db.engine import Database
 from moot.db.migrate import upgrade_async
+from moot.federation.previews import run_previews
 from moot.federation.routes import ActivityPubNegotiation
 from moot.federation.routes import router as federation_router
 from moot.federation.service import make_delivery, make_inbox
 from moot.http.cache import AnonymousCache
+from moot.http.head import HeadAsGet
 from moot.http.limits import BodyLimits
 from moot.http.ratelimit import ApiRateLimits, RateLimiter
 from moot.http.state import AppState
@@ -67,6 +72,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         tasks: list[asyncio.Task[None]] = []
         if settings.run_jobs:
             tasks.append(asyncio.create_task(run_scheduler(db, settings.rank_interval_seconds, settings), name="jobs"))
+            tasks.append(asyncio.create_task(run_previews(db, settings), name="link-previews"))
         if settings.run_delivery:
             tasks.append(asyncio.create_task(make_delivery(db, settings).run(), name="delivery"))
         try:
@@ -101,14 +107,18 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         account,
         mail,
         settings_backup,
+        media,
+        link_media,
     ):
         app.include_router(module.router, prefix="/api/v3")
     install_openapi(app)
     app.include_router(nodeinfo_router)
+    app.include_router(pictrs_router)
     app.include_router(federation_router)
     install_web(app)
     app.add_middleware(ActivityPubNegotiation)
-    app.add_middleware(BodyLimits)
+    # Uploads may carry an image of MOOT_IMAGE_MAX_BYTES and the form around it.
+    app.add_middleware(BodyLimits, upload_max=settings.image_max_bytes + 64 * 1024)
     # A hit skips everything inside it (see http/cache.py for what is and is not cached).
     app.add_middleware(AnonymousCache, seconds=settings.anon_cache_seconds)
     # Outermost: every API request costs its token first, cached answers included (pages: web/routing.py).
@@ -118,4 +128,6 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
         trust_proxy=settings.trusted_proxy_headers,
         proxy_count=settings.trusted_proxy_count,
     )
+    # HEAD wherever GET is, in one place (http/head.py); outside the rate limits, which then count it as a GET.
+    app.add_middleware(HeadAsGet)
     return app

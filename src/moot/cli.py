@@ -10,7 +10,7 @@ import logging
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from moot.settings import Settings, is_local_hostname, load_settings
 
@@ -36,6 +36,63 @@ def describe_mode(settings: Settings) -> str:
     )
 
 
+class _CountMigrations(logging.Handler):
+    """Counts the revisions Alembic applies (it logs each one at INFO), so `moot serve` says it in one line."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.applied: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # "Running upgrade 0006 -> 0007, images": the revision after the arrow.
+        message = record.getMessage()
+        if message.startswith("Running upgrade") and " -> " in message:
+            self.applied.append(message.split(" -> ", 1)[1].split(",", 1)[0].strip())
+
+
+@contextlib.contextmanager
+def _count_migrations() -> Iterator[_CountMigrations]:
+    """The revisions applied meanwhile, counted rather than logged."""
+    migration_log = logging.getLogger("alembic.runtime.migration")
+    counter = _CountMigrations()
+    migration_log.setLevel(logging.INFO)
+    migration_log.propagate = False
+    migration_log.addHandler(counter)
+    try:
+        yield counter
+    finally:
+        migration_log.removeHandler(counter)
+        migration_log.setLevel(logging.NOTSET)
+        migration_log.propagate = True
+
+
+def describe_schema(settings: Settings, applied: Sequence[str]) -> str:
+    backend = "SQLite" if settings.is_sqlite else "PostgreSQL"
+    if not applied:
+        return f"database: {backend}, schema up to date"
+    return f"database: {backend}, schema upgraded to {applied[-1]} ({len(applied)} migrations applied)"
+
+
+def describe_admins(admins: Sequence[str], site_setup: bool, address: str) -> str:
+    """Whether the site has an admin yet, and how to make one."""
+    if admins:
+        return f"admin: {', '.join(admins[:5])}{' and others' if len(admins) > 5 else ''}"
+    if not site_setup:
+        return (
+            f"no admin yet: the first account to sign up ({address}signup) becomes the admin, "
+            "or run `moot admin create NAME`"
+        )
+    return "no admin: run `moot admin create NAME` to make one"
+
+
+def browser_address(settings: Settings, host: str, port: int) -> str:
+    """The address to open on this machine: the listening address (a wildcard one read as localhost)."""
+    scheme = "https" if settings.tls_cert_file else "http"
+    wildcard = host in ("0.0.0.0", "::", "")  # noqa: S104 - reading the address, not binding it
+    shown = "localhost" if wildcard else (f"[{host}]" if ":" in host else host)
+    return f"{scheme}://{shown}:{port}/"
+
+
 def _serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -56,9 +113,14 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     log.info("%s", describe_mode(settings))
     allow_open_files(settings.http_max_connections)
-    upgrade(settings)
+    with _count_migrations() as counter:
+        upgrade(settings)
+    log.info("%s", describe_schema(settings, counter.applied))
     # Set the site up once, before any worker starts (several workers on a fresh database would race).
-    asyncio.run(_ensure_site(settings))
+    admins, site_setup = asyncio.run(_ensure_site(settings))
+    address = browser_address(settings, args.host, args.port)
+    log.info("%s", describe_admins(admins, site_setup, address))
+    log.info("open %s in a browser (Ctrl+C stops the server)", address)
     if args.workers > 1 and settings.is_sqlite:
         print("moot: several workers need PostgreSQL (MOOT_DATABASE_URL); SQLite runs one.", file=sys.stderr)
         return 2
@@ -98,16 +160,23 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _ensure_site(settings: Settings) -> None:
+async def _ensure_site(settings: Settings) -> tuple[list[str], bool]:
+    """The site set up (first start); its admins' names, and whether the first sign-up is still to come."""
     from moot.actions.site import ensure_site
     from moot.db.engine import Database
+    from moot.queries.persons import admins
+    from moot.queries.site import load_local_site
 
     db = Database(settings)
     try:
         async with db.write() as session:
             await ensure_site(session, settings)
+        async with db.read() as session:
+            names = [view.person.name for view in await admins(session) if view.person.local]
+            loaded = await load_local_site(session)
     finally:
         await db.dispose()
+    return names, bool(loaded and loaded.local_site.site_setup)
 
 
 def _db_upgrade(settings: Settings, _args: argparse.Namespace) -> int:
@@ -159,6 +228,7 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _run_worker(settings: Settings, shard: int, shards: int, jobs: bool, delivery: bool) -> None:
     from moot.db.engine import Database
+    from moot.federation.previews import run_previews
     from moot.federation.service import make_delivery
     from moot.jobs.scheduler import run_scheduler
 
@@ -168,6 +238,7 @@ async def _run_worker(settings: Settings, shard: int, shards: int, jobs: bool, d
         loops.append(make_delivery(db, settings, shard=shard, shards=shards).run())
     if jobs:
         loops.append(run_scheduler(db, settings.rank_interval_seconds, settings))
+        loops.append(run_previews(db, settings))
     try:
         await asyncio.gather(*loops)
     finally:
@@ -244,6 +315,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Alembic's INFO chatter (its plugins on import, its context, each revision, again at every start) off:
+    # `moot serve` says in one line what the upgrade did.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
     settings = load_settings()
     result: int = args.run(settings, args)

@@ -53,6 +53,9 @@ class Settings:
     federation_debug: bool = False
     # Anonymous reads of the public API are answered from memory for this many seconds (0: off).
     anon_cache_seconds: float = 3.0
+    # A link's joined thread reads the comments of a cross-post this server does not receive from its origin, and
+    # keeps them this long before reading them again (federation/remote_threads.py).
+    remote_thread_seconds: float = 600.0
     # `moot serve` serves HTTPS itself with this certificate chain and key (both PEM files), when both are set.
     tls_cert_file: str = ""
     tls_key_file: str = ""
@@ -77,6 +80,17 @@ class Settings:
     smtp_url: str = ""
     email_from: str = ""
     email_retry_seconds: float = 60.0
+    # Uploaded images (moot/media): the folder they live in (empty: `{data_dir}/media`), the largest upload in
+    # bytes (refused before it is read whole), and the caps on a decoded image: pixels, width or height, frames.
+    media_dir: str = ""
+    image_max_bytes: int = 10 * 1024 * 1024
+    image_max_pixels: int = 50_000_000
+    image_max_dimension: int = 12_000
+    image_max_frames: int = 300
+    # Lemmy's image_mode: `ProxyAllImages` (remote images in content are served through /api/v3/image_proxy),
+    # `StoreLinkPreviews` (link previews' thumbnails copied into Moot's storage, other images linked directly),
+    # `None` (remote images linked directly). Link previews of local posts are stored in both of the first two.
+    image_mode: str = "ProxyAllImages"
 
     @property
     def sqlite_path(self) -> Path:
@@ -97,6 +111,11 @@ class Settings:
     @property
     def base_url(self) -> str:
         return f"{self.scheme}://{self.hostname}"
+
+    @property
+    def media_path(self) -> Path:
+        """Where uploaded images and their thumbnails are stored (MOOT_MEDIA_DIR, else `{data_dir}/media`)."""
+        return Path(self.media_dir) if self.media_dir.strip() else self.data_dir / "media"
 
     @property
     def mail_enabled(self) -> bool:
@@ -127,6 +146,7 @@ ENV_NAMES: dict[str, str] = {
     "run_delivery": "MOOT_RUN_DELIVERY",
     "federation_debug": "MOOT_FEDERATION_DEBUG",
     "anon_cache_seconds": "MOOT_ANON_CACHE_SECONDS",
+    "remote_thread_seconds": "MOOT_REMOTE_THREAD_SECONDS",
     "tls_cert_file": "MOOT_TLS_CERT_FILE",
     "tls_key_file": "MOOT_TLS_KEY_FILE",
     "federation_ca_file": "MOOT_FEDERATION_CA_FILE",
@@ -139,8 +159,15 @@ ENV_NAMES: dict[str, str] = {
     "smtp_url": "MOOT_SMTP_URL",
     "email_from": "MOOT_EMAIL_FROM",
     "email_retry_seconds": "MOOT_EMAIL_RETRY_SECONDS",
+    "media_dir": "MOOT_MEDIA_DIR",
+    "image_max_bytes": "MOOT_IMAGE_MAX_BYTES",
+    "image_max_pixels": "MOOT_IMAGE_MAX_PIXELS",
+    "image_max_dimension": "MOOT_IMAGE_MAX_DIMENSION",
+    "image_max_frames": "MOOT_IMAGE_MAX_FRAMES",
+    "image_mode": "MOOT_IMAGE_MODE",
 }
 SETTINGS_FILE_ENV = "MOOT_SETTINGS_FILE"
+IMAGE_MODES = ("None", "StoreLinkPreviews", "ProxyAllImages")
 
 
 def _read_file(path: Path) -> dict[str, str]:
@@ -193,6 +220,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             kwargs[f.name] = Path(raw)
         else:
             kwargs[f.name] = raw
+    if str(kwargs.get("image_mode", "ProxyAllImages")) not in IMAGE_MODES:
+        raise ValueError(f"MOOT_IMAGE_MODE must be one of {', '.join(IMAGE_MODES)}")
     if "tls_enabled" not in kwargs:
         # Local by default, safe in production: https exactly when the configured host is a public name.
         kwargs["tls_enabled"] = not is_local_hostname(str(kwargs.get("hostname", Settings().hostname)))

@@ -64,10 +64,10 @@ async def test_register_login_community_post_reply_vote_delete(web_app: object, 
     assert vote.find("span", cls="score").text() == "-1"
     assert vote.find("button", cls="down").attrs["aria-pressed"] == "true"
 
-    await browser.submit(post_path, f"/comment/{second_id}/delete", {"deleted": 1})
+    await browser.submit(post_path, f"/comment/{second_id}/delete", {"deleted": 1, "confirm": 1})
     thread = parse((await browser.get(post_path)).text)
     assert "Deleted by its author." in thread.by_id(f"c{second_id}").find(cls="comment-body").text()
-    await browser.submit(post_path, f"/post/{post_id}/delete", {"deleted": 1})
+    await browser.submit(post_path, f"/post/{post_id}/delete", {"deleted": 1, "confirm": 1})
     gone = parse((await browser.get(post_path)).text)
     assert "Deleted by its author." in gone.find("article").text()
     reader = new_browser(web_app)
@@ -106,7 +106,7 @@ async def test_reply_answers_a_fragment_to_the_script(member: Browser, user: Api
     assert "in place" in item.find(cls="comment-body").text()
     empty = await member.post(f"/post/{post['id']}/comment", {"content": "   "}, accept="application/json")
     assert empty.status_code == 400
-    assert empty.json()["message"] == "The text is empty or too long."
+    assert empty.json()["message"] == "The comment is empty."
 
 
 async def test_edit_own_comment_not_others(member: Browser, user: Api) -> None:

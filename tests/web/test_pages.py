@@ -111,8 +111,8 @@ async def test_deep_thread_offers_more_replies(user: Api, browser: Browser) -> N
     shown = doc.find_all("li", cls="comment")
     assert len(shown) == 8
     more = doc.find("p", cls="more").find("a")
-    assert more.attrs["href"] == f"/post/{post['id']}/comment/{chain[7]}"
-    assert more.text() == "3 more replies"
+    assert more.attrs["href"] == f"/post/{post['id']}/comment/{chain[7]}#c{chain[7]}"
+    assert "Continue this thread" in more.text() and "3 more replies" in more.text()
     rest = await page(browser, more.attrs["href"])
     assert [c.attrs["id"] for c in rest.find_all("li", cls="comment")] == [f"c{i}" for i in chain[7:]]
 

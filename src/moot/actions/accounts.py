@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moot.actions import applications, captcha, mail, totp
+from moot.actions import applications, captcha, content_filter, images, mail, totp
 from moot.actions.access import is_site_banned
 from moot.actions.instances import get_or_create_instance
 from moot.db.mail import PasswordResetRequest
@@ -138,6 +138,8 @@ class Registered:
     jwt: str | None
     registration_created: bool = False
     verify_email_sent: bool = False
+    # The first account of a site without an admin becomes its admin (the sign-up page says so).
+    became_admin: bool = False
 
 
 async def register(
@@ -171,7 +173,9 @@ async def register_account(
     captcha.check_registration(local_site, form.captcha_passed)
     becomes_admin = not local_site.site_setup
     applying = local_site.site_setup and applications.requires_application(local_site)
-    validation.check_slurs(form.answer, validation.slur_pattern(local_site.slur_filter_regex))
+    # Lemmy's register: a username or an answer with a slur is refused (actions/content_filter.py).
+    slurs = validation.slur_pattern(local_site.slur_filter_regex)
+    content_filter.check_names(slurs, form.username, form.answer)
     # Lemmy takes the interface language from the header's first language as it stands, known or not.
     tags = language_tags(form.accept_language)
     # New accounts start from the site's defaults; a site with a content warning shows NSFW unless told not to.
@@ -200,9 +204,12 @@ async def register_account(
         await mail.send_verification(session, settings, user.id, form.username, user.email)
     if applying:
         await applications.create_application(session, user, form.answer or "")
+        if not verifying:
+            # With an address to verify first, the admins hear of it once it is verified (mail.verify_email).
+            await mail.notify_admins_of_application(session, settings, form.username)
     if applying or verifying:
         return Registered(None, registration_created=applying, verify_email_sent=verifying)
-    return Registered(await issue_token(session, settings, user, ip, user_agent))
+    return Registered(await issue_token(session, settings, user, ip, user_agent), became_admin=becomes_admin)
 
 
 async def _registration_languages(session: AsyncSession, site_id: int, tags: list[str]) -> set[int]:
@@ -348,10 +355,19 @@ async def save_user_settings(
     if loaded is None:
         raise LemmyError("couldnt_find_object", status=404)
     _check_profile(changes, loaded.local_site.actor_name_max_length)
+    old_avatar, old_banner = person.avatar, person.banner
+    # The site's slur filter and blocked URLs (actions/content_filter.py): a display name with a slur is refused
+    # (Lemmy refuses it only when the person arrives by federation, so other servers would refuse it anyway);
+    # a bio loses its slurs and may not link to a blocked URL, as Lemmy's save_user_settings.
+    slurs = validation.slur_pattern(loaded.local_site.slur_filter_regex)
     display_name = changes.get("display_name")
+    bio = changes.get("bio")
+    if isinstance(display_name, str):
+        content_filter.check_names(slurs, display_name)
+    if isinstance(bio, str):
+        bio = await content_filter.filter_markdown(session, slurs, bio)
     if isinstance(display_name, str):
         person.display_name = display_name.strip() or None
-    bio = changes.get("bio")
     if isinstance(bio, str):
         person.bio = bio or None
     email = changes.get("email")
@@ -376,6 +392,8 @@ async def save_user_settings(
         await _set_languages(session, user, languages)
     person.updated = utcnow()
     session.add_all([user, person])
+    # A replaced avatar or banner that this account uploaded and nothing else shows is deleted (as Lemmy).
+    await images.release_uploads(session, [old_avatar, old_banner], local_user_id=user.id)
 
 
 # Matrix ids as Element accepts them: @localpart:server, with an optional port.

@@ -8,9 +8,10 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moot.actions import mail
+from moot.actions import mail, previews
 from moot.actions.access import check_can_comment, check_community_user_action
 from moot.actions.posts import load_post, mark_comments_read
+from moot.actions.previews import original_markdown as original
 from moot.actions.urlblocklist import check_blocked_urls
 from moot.db.comment import Comment, CommentActions, CommentReply, PersonMention
 from moot.db.community import Community, CommunityBlock
@@ -55,7 +56,7 @@ async def create_comment(
     """Returns the comment and the local user ids notified of it (reply and mention recipients).
     `ap_id` is given for comments from another instance (they keep their id and are not local, and their
     document's `published` and `updated`)."""
-    content = validation.check_comment_content(await _without_slurs(session, content))
+    content = validation.check_comment_content(await _without_slurs(session, original(settings, content)))
     await check_blocked_urls(session, content)
     post = await load_post(session, post_id)
     community = await session.get(Community, post.community_id)
@@ -92,6 +93,7 @@ async def create_comment(
     # The author's own upvote is implied by the Create on every server; it is not federated on its own.
     await vote_comment(session, viewer, comment, 1, federate=False)
     await index_comment(session, comment)
+    await previews.record_markdown_images(session, settings, comment.content)
     recipients = await _notify(session, settings, viewer, comment, post, community)
     if parent is not None:
         await _mark_parent_read(session, viewer, parent)
@@ -249,13 +251,14 @@ async def edit_comment(
     if language_id is not None and language_id not in LANGUAGE_BY_ID:
         raise LemmyError("language_not_allowed")
     if content is not None:
-        comment.content = validation.check_comment_content(await _without_slurs(session, content))
+        comment.content = validation.check_comment_content(await _without_slurs(session, original(settings, content)))
         await check_blocked_urls(session, comment.content)
     if language_id is not None:
         comment.language_id = language_id
     comment.updated = updated or utcnow()
     await session.flush()
     await index_comment(session, comment)
+    await previews.record_markdown_images(session, settings, content and comment.content)
     recipients = await _notify(session, settings, viewer, comment, post, community)
     await outbox.comment_saved(session, viewer.person, comment, created=False)
     return comment, recipients

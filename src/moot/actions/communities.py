@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from moot.actions import content_filter, images
 from moot.actions.access import (
     check_community_mod_action,
     check_community_user_action,
@@ -66,9 +67,8 @@ async def create_community(
     title = validation.check_community_title(title)
     # The site's slur filter, as Lemmy: a name or title with a slur is refused, a description loses it.
     slurs = validation.slur_pattern(loaded.local_site.slur_filter_regex)
-    validation.check_slurs(name, slurs)
-    validation.check_slurs(title, slurs)
-    description = validation.remove_slurs(description, slurs)
+    content_filter.check_names(slurs, name, title)
+    description = await content_filter.filter_markdown(session, slurs, description)
     validation.check_description(description)
     if nsfw and not loaded.local_site.enable_nsfw:
         nsfw = False
@@ -123,13 +123,16 @@ async def edit_community(
         validation.check_slurs(community.title, slurs)
     description = changes.get("description")
     if isinstance(description, str):
-        description = validation.remove_slurs(description, slurs) or ""
+        description = await content_filter.filter_markdown(session, slurs, description) or ""
         validation.check_description(description)
         community.description = description or None
+    replaced = [community.icon, community.banner]
     for key in ("icon", "banner"):
         value = changes.get(key)
         if isinstance(value, str):
             setattr(community, key, value or None)
+    # A replaced icon or banner uploaded here that nothing else shows is deleted (as Lemmy).
+    await images.release_uploads(session, replaced)
     for key in ("nsfw", "posting_restricted_to_mods", "visibility"):
         value = changes.get(key)
         if value is not None:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from moot.actions.access import is_site_banned
 from moot.db.comment import Comment
 from moot.db.mail import EmailOutbox, EmailVerification, PasswordResetRequest
+from moot.db.moderation import RegistrationApplication
 from moot.db.person import LocalUser, LoginToken, Person
 from moot.domain import validation
 from moot.domain.errors import LemmyError
@@ -177,6 +178,14 @@ async def verify_email(session: AsyncSession, settings: Settings, token: str) ->
     await session.execute(delete(EmailVerification).where(EmailVerification.local_user_id == user.id))
     found = await _account(session, user.id)
     name = found[1].name if found else ""
+    pending = await session.scalar(
+        select(RegistrationApplication.id).where(
+            RegistrationApplication.local_user_id == user.id, RegistrationApplication.admin_id.is_(None)
+        )
+    )
+    if pending is not None:
+        # An applicant's address verified: now the admins hear of the application (as Lemmy's verify_email).
+        await notify_admins_of_application(session, settings, name)
     await notify_by_email(
         session,
         settings,
@@ -315,3 +324,73 @@ async def application_decided(
             body_html = f"Your registration application for {html.escape(host)} has been denied."
     await queue_email(session, email, subject, text, body_html)
     return True
+
+
+# Mail to the admins ----------------------------------------------------------------------------------------------
+
+
+async def _admin_addresses(session: AsyncSession) -> list[str]:
+    """The addresses of the admins who can receive mail (Lemmy's list_admins_with_emails): an address set and, on
+    a site that verifies addresses, verified; neither deleted nor banned."""
+    loaded = await load_local_site(session)
+    verifying = loaded is not None and loaded.local_site.require_email_verification
+    rows = (
+        await session.execute(
+            select(LocalUser, Person)
+            .join(Person, Person.id == LocalUser.person_id)
+            .where(LocalUser.admin.is_(True), LocalUser.email.is_not(None), Person.deleted.is_(False))
+            .order_by(LocalUser.id)
+        )
+    ).all()
+    return [
+        user.email
+        for user, person in rows
+        if user.email and (user.email_verified or not verifying) and not is_site_banned(person)
+    ]
+
+
+async def notify_admins_of_application(session: AsyncSession, settings: Settings, applicant_name: str) -> int:
+    """The site's `application_email_admins`: a mail to every admin that `applicant_name` applied (Lemmy's
+    send_new_applicant_email_to_admins). Returns how many were queued."""
+    loaded = await load_local_site(session)
+    if not settings.mail_enabled or loaded is None or not loaded.local_site.application_email_admins:
+        return 0
+    link = f"{settings.base_url}/admin#applications"
+    subject = f"New registration application at {settings.hostname}: {applicant_name}"
+    text = f"{applicant_name} applied for an account on {settings.hostname}.\n\nThe applications: {link}\n"
+    body_html = (
+        f"<h1>New registration application</h1><p>{html.escape(applicant_name)} applied for an account on "
+        f"{html.escape(settings.hostname)}.</p>{_html_link('Review the applications', link)}"
+    )
+    addresses = await _admin_addresses(session)
+    for address in addresses:
+        await queue_email(session, address, subject, text, body_html)
+    return len(addresses)
+
+
+async def notify_admins_of_report(
+    session: AsyncSession, settings: Settings | None, reporter: Person, reported: Person
+) -> int:
+    """The site's `reports_email_admins`: a mail to every admin about a new report of `reported`'s post, comment or
+    private message (Lemmy's send_new_report_email_to_admins). Returns how many were queued."""
+    if settings is None or not settings.mail_enabled:
+        return 0
+    loaded = await load_local_site(session)
+    if loaded is None or not loaded.local_site.reports_email_admins:
+        return 0
+    link = f"{settings.base_url}/reports"
+    reporter_name, reported_name = _handle(reporter), _handle(reported)
+    subject = f"New report at {settings.hostname} for {reported_name} by {reporter_name}"
+    text = f"{reporter_name} reported {reported_name}.\n\nThe reports: {link}\n"
+    body_html = (
+        f"<h1>New report</h1><p>{html.escape(reporter_name)} reported {html.escape(reported_name)}.</p>"
+        f"{_html_link('Check the reports', link)}"
+    )
+    addresses = await _admin_addresses(session)
+    for address in addresses:
+        await queue_email(session, address, subject, text, body_html)
+    return len(addresses)
+
+
+def _handle(person: Person) -> str:
+    return person.name if person.local else f"{person.name}@{_host_of(person.ap_id)}"

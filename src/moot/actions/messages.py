@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moot.actions import access
+from moot.actions import access, mail
 from moot.actions.reports import _check_reason
 from moot.actions.urlblocklist import check_blocked_urls
 from moot.db.message import PrivateMessage, PrivateMessageReport
@@ -143,10 +143,10 @@ async def mark_all_private_messages_read(session: AsyncSession, actor: Actor) ->
 
 
 async def create_private_message_report(
-    session: AsyncSession, actor: Actor, message_id: int, reason: str
+    session: AsyncSession, actor: Actor, message_id: int, reason: str, *, settings: Settings | None = None
 ) -> PrivateMessageReport:
     """Only the recipient reports a message, once; the report keeps the text as it read then. Not federated
-    (Lemmy 0.19 does not either)."""
+    (Lemmy 0.19 does not either). With `settings`, the admins are mailed when the site asks for it."""
     reason = await _check_reason(session, reason)
     access.check_person_valid(actor.person)  # before the lookup, as Lemmy checks the login first
     message = await load_private_message(session, message_id)
@@ -168,6 +168,9 @@ async def create_private_message_report(
     )
     session.add(report)
     await session.flush()
+    sender = await session.get(Person, message.creator_id)
+    if sender is not None:
+        await mail.notify_admins_of_report(session, settings, actor.person, sender)
     return report
 
 

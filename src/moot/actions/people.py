@@ -27,7 +27,7 @@ from sqlalchemy import ColumnElement, and_, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute, aliased
 
-from moot.actions import modlog
+from moot.actions import images, modlog
 from moot.actions.access import (
     check_community_mod_action,
     check_community_user_action,
@@ -549,6 +549,9 @@ async def _purge_posts(session: AsyncSession, where: ColumnElement[bool]) -> Non
     if not posts:
         return
     post_ids = sorted(r.id for r in posts)
+    pictures = [
+        u for row in (await session.execute(select(Post.url, Post.thumbnail_url).where(where))).all() for u in row
+    ]
     comments: list[Any] = []
     for chunk in _chunks(post_ids):
         comments.extend(
@@ -574,6 +577,8 @@ async def _purge_posts(session: AsyncSession, where: ColumnElement[bool]) -> Non
         await session.execute(delete(Post).where(Post.id.in_(chunk)).execution_options(synchronize_session=False))
     _forget(session, Post, set(post_ids))
     _forget(session, Comment, set(comment_ids_))
+    # Their images uploaded here and shown nowhere else go with them (the files by the image job).
+    await images.release_uploads(session, pictures)
 
 
 def _forget(session: AsyncSession, model: Any, ids: set[int]) -> None:
@@ -678,6 +683,8 @@ async def purge_person(session: AsyncSession, actor: Actor, person_id: int, reas
     await check_outranks(session, actor, target.id, None)
     reason = check_reason(reason)
     await outbox.person_banned(session, actor.person, target, None, True, reason, None, True)
+    # Every upload of the account goes, used or not (as Lemmy's purge); the files by the image job.
+    await images.delete_images_of_person(session, target.id)
     await _purge_posts(session, Post.creator_id == target.id)
     root = aliased(Comment)
     ids = list(

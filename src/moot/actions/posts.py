@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from moot.actions import images, previews
 from moot.actions.access import check_can_post, check_community_user_action
 from moot.actions.urlblocklist import check_blocked_urls
 from moot.db.community import Community, CommunityLanguage
@@ -78,6 +79,7 @@ async def create_post(
     ap_id: str | None = None,
     published: datetime | None = None,
     updated: datetime | None = None,
+    custom_thumbnail: str | None = None,
 ) -> Post:
     """A new post is upvoted by its author and marked read for them, as on Lemmy. `ap_id` is given for
     posts that come from another instance (they keep their id and are not local, and their document's
@@ -91,7 +93,7 @@ async def create_post(
     validation.check_slurs(name, slurs)
     url = validation.clean_url(url)
     validation.check_alt_text(alt_text)
-    body = validation.check_post_body(validation.remove_slurs(body, slurs))
+    body = validation.check_post_body(validation.remove_slurs(previews.original_markdown(settings, body), slurs))
     await check_blocked_urls(session, url, body)
     community = await session.get(Community, community_id)
     if community is None:
@@ -124,6 +126,10 @@ async def create_post(
     await session.flush()
     if ap_id is None:
         post.ap_id = post_ap_id(settings.base_url, post.id)
+    # The link's preview is read in the background (actions/previews.py), never while the author waits.
+    post.thumbnail_url = await previews.custom_thumbnail(session, settings, custom_thumbnail)
+    await previews.queue_preview(session, settings, post)
+    await previews.record_markdown_images(session, settings, body)
     await session.execute(update(Community).where(Community.id == community_id).values(posts=Community.posts + 1))
     await session.execute(update(Person).where(Person.id == viewer.person_id).values(post_count=Person.post_count + 1))
     # The author's own upvote is implied by the Create on every server; it is not federated on its own.
@@ -140,9 +146,16 @@ async def _slur_filter(session: AsyncSession) -> re.Pattern[str] | None:
 
 
 async def edit_post(
-    session: AsyncSession, viewer: Actor, post_id: int, changes: dict[str, object], updated: datetime | None = None
+    session: AsyncSession,
+    viewer: Actor,
+    post_id: int,
+    changes: dict[str, object],
+    updated: datetime | None = None,
+    *,
+    settings: Settings,
 ) -> Post:
-    """`updated` is the time of a remote edit, from its Update (every server shows the same); else now."""
+    """`updated` is the time of a remote edit, from its Update (every server shows the same); else now. A new URL
+    (or `custom_thumbnail`) queues the link's preview again."""
     post = await load_post(session, post_id)
     if post.creator_id != viewer.person_id:
         raise LemmyError("no_post_edit_allowed")
@@ -153,11 +166,13 @@ async def edit_post(
     if "name" in changes and changes["name"] is not None:
         post.name = validation.check_title(str(changes["name"]))
         validation.check_slurs(post.name, slurs)
+    url_before = post.url
     if "url" in changes and changes["url"] is not None:
         post.url = validation.clean_url(str(changes["url"]))
         post.url_match = validation.normalize_url_for_match(post.url) if post.url else None
     if "body" in changes and changes["body"] is not None:
-        post.body = validation.check_post_body(validation.remove_slurs(str(changes["body"]), slurs)) or None
+        body = previews.original_markdown(settings, str(changes["body"]))
+        post.body = validation.check_post_body(validation.remove_slurs(body, slurs)) or None
     # What the edit brings is checked against the blocked URLs, not what it leaves as it was (as Lemmy).
     await check_blocked_urls(session, *(getattr(post, key) for key in ("url", "body") if changes.get(key)))
     if "alt_text" in changes and changes["alt_text"] is not None:
@@ -168,10 +183,28 @@ async def edit_post(
     if changes.get("language_id") is not None:
         post.language_id = await _check_language(session, post.community_id, int(str(changes["language_id"])))
     post.updated = updated or utcnow()
+    if post.url != url_before or changes.get("custom_thumbnail"):
+        await _requeue_preview(session, settings, post, changes.get("custom_thumbnail"), post.url != url_before)
+    await previews.record_markdown_images(session, settings, post.body if changes.get("body") else None)
     await session.flush()
     await index_post(session, post)
     await outbox.post_saved(session, viewer.person, post, created=False)
+    if post.url != url_before:
+        # A replaced image that was uploaded here and is shown nowhere else goes (the file by the image job).
+        await images.release_uploads(session, [url_before])
     return post
+
+
+async def _requeue_preview(
+    session: AsyncSession, settings: Settings, post: Post, thumbnail: object, url_changed: bool
+) -> None:
+    """A new URL is read again; a new custom thumbnail replaces the old thumbnail (Lemmy's EditPost)."""
+    custom = await previews.custom_thumbnail(session, settings, str(thumbnail)) if thumbnail else None
+    if url_changed:
+        previews.clear_preview(post)
+    if custom is not None:
+        post.thumbnail_url = custom
+    await previews.queue_preview(session, settings, post)
 
 
 async def delete_post(session: AsyncSession, viewer: Actor, post_id: int, deleted: bool) -> Post:
@@ -197,6 +230,9 @@ async def delete_post(session: AsyncSession, viewer: Actor, post_id: int, delete
             update(Person).where(Person.id == post.creator_id).values(post_count=Person.post_count + delta)
         )
     await outbox.deleted(session, viewer.person, post.ap_id, post.community_id, restored=not deleted)
+    if deleted:
+        # Its image, when uploaded here and shown nowhere else, goes with it (the file by the image job).
+        await images.release_uploads(session, [post.url, post.thumbnail_url])
     return post
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from moot.actions import mail
 from moot.actions.access import check_community_mod_action, check_community_user_action
 from moot.db.comment import Comment
 from moot.db.community import Community
@@ -22,6 +23,7 @@ from moot.domain.timefmt import utcnow
 from moot.federation import outbox
 from moot.queries.defaults import site_switches
 from moot.queries.viewer import Actor, RemoteActor
+from moot.settings import Settings
 
 # Lemmy's check_report_reason.
 MAX_REASON_CHARS = 1000
@@ -99,7 +101,10 @@ async def _comment_report(
     return report, True
 
 
-async def create_post_report(session: AsyncSession, actor: Actor, post_id: int, reason: str) -> PostReport:
+async def create_post_report(
+    session: AsyncSession, actor: Actor, post_id: int, reason: str, *, settings: Settings | None = None
+) -> PostReport:
+    """`settings`: this server's, for the admins' mail (`reports_email_admins`); none is sent without them."""
     reason = await _check_reason(session, reason)
     post = await session.get(Post, post_id)
     if post is None:
@@ -113,12 +118,15 @@ async def create_post_report(session: AsyncSession, actor: Actor, post_id: int, 
     report, created = await _post_report(session, actor.person_id, post, reason, None)
     if not created:
         raise LemmyError("couldnt_create_report")
+    await _mail_admins(session, settings, actor, post.creator_id)
     if not community.local:
         report.ap_id = await outbox.reported(session, actor.person, post.ap_id, community, reason) or None
     return report
 
 
-async def create_comment_report(session: AsyncSession, actor: Actor, comment_id: int, reason: str) -> CommentReport:
+async def create_comment_report(
+    session: AsyncSession, actor: Actor, comment_id: int, reason: str, *, settings: Settings | None = None
+) -> CommentReport:
     reason = await _check_reason(session, reason)
     comment = await session.get(Comment, comment_id)
     if comment is None:
@@ -133,9 +141,18 @@ async def create_comment_report(session: AsyncSession, actor: Actor, comment_id:
     report, created = await _comment_report(session, actor.person_id, comment, reason, None)
     if not created:
         raise LemmyError("couldnt_create_report")
+    await _mail_admins(session, settings, actor, comment.creator_id)
     if not community.local:
         report.ap_id = await outbox.reported(session, actor.person, comment.ap_id, community, reason) or None
     return report
+
+
+async def _mail_admins(session: AsyncSession, settings: Settings | None, actor: Actor, reported_id: int) -> None:
+    """A report made here is mailed to the admins when the site asks for it (as Lemmy, reports received by Flag
+    from other servers are not)."""
+    reported = await session.get(Person, reported_id)
+    if reported is not None:
+        await mail.notify_admins_of_report(session, settings, actor.person, reported)
 
 
 async def _resolve(

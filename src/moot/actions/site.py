@@ -8,7 +8,7 @@ import secrets
 from sqlalchemy import delete, event, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moot.actions import applications, captcha
+from moot.actions import applications, captcha, content_filter, images
 from moot.actions.access import check_is_admin
 from moot.actions.accounts import create_local_user
 from moot.actions.instances import get_or_create_instance
@@ -174,11 +174,11 @@ def _check_edit(changes: dict[str, object]) -> None:
 
 # Settings Lemmy has and Moot does not implement yet: each is accepted only at the value that says what Moot does
 # (or at the value already stored, so that a client sending back the whole form still saves), and refused
-# otherwise, rather than stored to do nothing. README.md, "Site settings", lists them.
-_NOT_IMPLEMENTED: dict[str, tuple[object, str]] = {
-    "application_email_admins": (False, "this server sends no email"),
-    "reports_email_admins": (False, "this server sends no email"),
-}
+# otherwise, rather than stored to do nothing. README.md, "Site settings", lists them. (None today.)
+_NOT_IMPLEMENTED: dict[str, tuple[object, str]] = {}
+# Switches that only mean something when this server sends mail: turning one on without MOOT_SMTP_URL is refused
+# (Lemmy's error when its email settings are missing), since no mail could ever arrive.
+_NEED_MAIL = ("require_email_verification", "application_email_admins", "reports_email_admins")
 
 
 def _stored(loaded: LocalSiteRow, key: str) -> object:
@@ -192,14 +192,26 @@ def _check_supported(loaded: LocalSiteRow, changes: dict[str, object], mail_enab
         if value is None or value == supported or value == _stored(loaded, key):
             continue
         raise LemmyError("unknown", f"{key}: {reason}")
-    turned_on = changes.get("require_email_verification") and not loaded.local_site.require_email_verification
-    if turned_on and not mail_enabled:
-        # Without MOOT_SMTP_URL no verification mail could ever arrive (Lemmy's error when its email settings are
-        # missing).
-        raise LemmyError("no_email_setup")
+    for key in _NEED_MAIL:
+        turned_on = changes.get(key) and not _stored(loaded, key)
+        if turned_on and not mail_enabled:
+            raise LemmyError("no_email_setup")
     theme = changes.get("default_theme")
     if theme is not None and theme not in THEMES:
         raise LemmyError("unknown", f"default_theme: this server's themes are {', '.join(THEMES)}")
+
+
+async def _filter_texts(session: AsyncSession, loaded: LocalSiteRow, changes: dict[str, object]) -> None:
+    """Lemmy 0.19's site edit: the name and description are refused with a slur (`slurs`), the sidebar loses its
+    slurs and may not link to a blocked URL (`blocked_url`); the filter is the one the edit sets, else the stored
+    one."""
+    regex = changes.get("slur_filter_regex")
+    slurs = validation.slur_pattern(regex if isinstance(regex, str) else loaded.local_site.slur_filter_regex)
+    names = [changes.get(key) for key in ("name", "description")]
+    content_filter.check_names(slurs, *(n for n in names if isinstance(n, str)))
+    sidebar = changes.get("sidebar")
+    if isinstance(sidebar, str) and sidebar:
+        changes["sidebar"] = await content_filter.filter_markdown(session, slurs, sidebar)
 
 
 def _apply(target: object, keys: tuple[str, ...], changes: dict[str, object]) -> None:
@@ -226,11 +238,15 @@ async def apply_site_settings(session: AsyncSession, changes: dict[str, object],
         raise LemmyError("couldnt_find_object", status=404)
     _check_edit(changes)
     _check_supported(loaded, changes, mail_enabled)
+    await _filter_texts(session, loaded, changes)
     verification_before = loaded.local_site.require_email_verification
     applications.check_application_question(loaded.local_site, changes)
     mode_before = loaded.local_site.registration_mode
     now = utcnow()
+    replaced = [loaded.site.icon, loaded.site.banner]
     _apply(loaded.site, SITE_FIELDS, changes)
+    # A replaced icon or banner uploaded here that nothing else shows is deleted (as Lemmy).
+    await images.release_uploads(session, replaced)
     _apply(loaded.local_site, LOCAL_SITE_FIELDS, changes)
     await applications.registration_mode_changed(session, mode_before, loaded.local_site.registration_mode)
     if loaded.local_site.require_email_verification and not verification_before:

@@ -237,6 +237,30 @@ def _finish_operation(path: str, method: str, operation: dict[str, Any]) -> None
     operation["tags"] = [area]
 
 
+# Moot's additive fields, present only when a request asks for them (docs/api.md): a Lemmy client never sees them.
+_LINK_GROUP: Final = {
+    "type": "object",
+    "description": "With `link_group=true`: the post's group of the same link (README, 'One discussion per link')",
+    "properties": {
+        "url_match": {"type": ["string", "null"]},
+        "post_ids": {"type": "array", "items": {"type": "integer"}},
+        "posts": {"type": "integer"},
+        "communities": {"type": "integer"},
+        "comments": {"type": "integer"},
+    },
+    "required": ["url_match", "post_ids", "posts", "communities", "comments"],
+    "additionalProperties": False,
+}
+
+
+def _with_extensions(schemas: dict[str, Any]) -> dict[str, Any]:
+    """Lemmy's answer types, with Moot's optional additive fields (new dicts: the cached types stay Lemmy's)."""
+    post = schemas.get("GetPostResponse")
+    if post is not None:
+        schemas["GetPostResponse"] = {**post, "properties": {**post["properties"], "link_group": _LINK_GROUP}}
+    return schemas
+
+
 def build_document(app: FastAPI) -> dict[str, Any]:
     """The v3 API's OpenAPI document (see the module docstring)."""
     doc = get_openapi(
@@ -253,7 +277,7 @@ def build_document(app: FastAPI) -> dict[str, Any]:
             _finish_operation(path, method, operation)
     components: dict[str, Any] = doc.setdefault("components", {})
     forms = {name: s for name, s in components.get("schemas", {}).items() if name not in _FASTAPI_VALIDATION}
-    components["schemas"] = _reachable_schemas(doc, forms)
+    components["schemas"] = _with_extensions(_reachable_schemas(doc, forms))
     components["securitySchemes"] = _SECURITY_SCHEMES
     # Its own copy: nothing in it is shared with this module's constants or the cached types.
     return copy.deepcopy(doc)

@@ -22,7 +22,11 @@ def _seed(settings: Settings, args: argparse.Namespace) -> int:
     scaled = DEFAULT_SIZES.scaled(args.scale)
     sizes = dataclasses.replace(
         scaled,
-        **{k: getattr(args, k) for k in ("communities", "people", "posts", "comments") if getattr(args, k) is not None},
+        **{
+            k: getattr(args, k)
+            for k in ("communities", "people", "posts", "comments", "link_group")
+            if getattr(args, k) is not None
+        },
     )
     if args.users < 3:
         print("moot: --users must be at least 3 (two readers and a writer)", file=sys.stderr)
@@ -94,6 +98,11 @@ def add_bench_commands(bench: argparse.ArgumentParser) -> None:
     seed.add_argument("--people", type=int, help="default 100,000 x scale")
     seed.add_argument("--posts", type=int, help="default 1,000,000 x scale")
     seed.add_argument("--comments", type=int, help="default 10,000,000 x scale")
+    seed.add_argument(
+        "--link-group",
+        type=int,
+        help="comments of the link posted in 10 communities, and of the same-size thread (default comments / 2,000)",
+    )
     seed.add_argument("--users", type=int, default=16, help="bench accounts to log in with (bench_0 ...)")
     seed.add_argument("--seed", type=int, default=1, help="random seed: the same options give the same instance")
     seed.add_argument("--recreate", action="store_true", help="drop and create the database (or SQLite file) first")

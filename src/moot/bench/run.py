@@ -400,6 +400,7 @@ async def _measure(settings: Settings, options: RunOptions) -> dict[str, Any]:
             "biggest_thread_comments": facts.biggest_post_comments,
             "cursor_page": prepared.cursor_page,
             "search_word": facts.search_word,
+            "link_group": facts.link_group.as_json() if facts.link_group else None,
         },
         "settings": {
             "duration_seconds": options.duration,

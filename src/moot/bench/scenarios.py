@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from moot.bench.loadgen import RequestMaker, http_request
 from moot.bench.seed import BENCH_PREFIX
+from moot.bench.shape import LINK_GROUP_KEY, SAME_SIZE_KEY
 from moot.db.comment import Comment, CommentActions
 from moot.db.community import Community, CommunityFollower
 from moot.db.engine import Database
@@ -46,6 +47,54 @@ class Facts:
     bench_users: list[tuple[str, int]]
     write_posts: list[int]
     rows: dict[str, int]
+    link_group: LinkGroupFacts | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LinkGroupFacts:
+    """The seeded link group (one link in several communities) and the single thread of the same size."""
+
+    post_ids: list[int]
+    communities: int
+    comments: int
+    home_post_id: int  # the post the joined tree is asked for: the group's liveliest
+    same_size_post_id: int
+    same_size_comments: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "posts": len(self.post_ids),
+            "communities": self.communities,
+            "comments": self.comments,
+            "home_post_id": self.home_post_id,
+            "same_size_post_id": self.same_size_post_id,
+            "same_size_comments": self.same_size_comments,
+        }
+
+
+async def _link_group(db: Database) -> LinkGroupFacts | None:
+    """Found by its link key (one indexed lookup each); None on a database seeded without it."""
+    async with db.read() as session:
+        group = (
+            await session.execute(
+                select(Post.id, Post.community_id, Post.comments)
+                .where(Post.url_match == LINK_GROUP_KEY)
+                .order_by(Post.comments.desc(), Post.id)
+            )
+        ).all()
+        single = (
+            await session.execute(select(Post.id, Post.comments).where(Post.url_match == SAME_SIZE_KEY).limit(1))
+        ).first()
+    if not group or single is None:
+        return None
+    return LinkGroupFacts(
+        post_ids=[row.id for row in group],
+        communities=len({row.community_id for row in group}),
+        comments=sum(row.comments for row in group),
+        home_post_id=group[0].id,
+        same_size_post_id=single.id,
+        same_size_comments=single.comments,
+    )
 
 
 async def _search_word(db: Database) -> str:
@@ -98,6 +147,7 @@ async def discover(db: Database) -> Facts:
         bench_users=users,
         write_posts=recent,
         rows=rows,
+        link_group=await _link_group(db),
     )
 
 
@@ -161,6 +211,7 @@ def build_scenarios(facts: Facts, cursor: str | None, cursor_page: int) -> list[
             "GET",
             _get("/comment/list", post_id=big, max_depth=8, sort="Hot", type_="All"),
         ),
+        *_link_group_scenarios(facts.link_group),
         Scenario(
             "search",
             f"search All for '{facts.search_word}', TopAll, 20 per kind",
@@ -186,6 +237,28 @@ def build_scenarios(facts: Facts, cursor: str | None, cursor_page: int) -> list[
             "POST",
             f"{API}/post/like",
             kind="vote",
+        ),
+    ]
+
+
+def _link_group_scenarios(group: LinkGroupFacts | None) -> list[Scenario]:
+    """The joined tree of a link's discussions against one thread of the same size (issue 15: within 1.5x)."""
+    if group is None:
+        return []
+    tree = {"max_depth": 8, "sort": "Hot", "limit": 300}
+    return [
+        Scenario(
+            "joined_tree",
+            f"the joined tree (max_depth 8, Hot, capped at 300) of a link in {group.communities} communities"
+            f" ({len(group.post_ids)} posts, {group.comments} comments in all)",
+            "GET",
+            _get("/comment/list", post_id=group.home_post_id, merge_cross_posts="true", **tree),
+        ),
+        Scenario(
+            "same_size_tree",
+            f"the same request without merging, on one thread of {group.same_size_comments} comments",
+            "GET",
+            _get("/comment/list", post_id=group.same_size_post_id, **tree),
         ),
     ]
 

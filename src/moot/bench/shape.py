@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from moot.domain.linkkey import link_key
 from moot.domain.ranking import controversy_rank, hot_rank, scaled_rank
 from moot.domain.validation import MAX_COMMENT_DEPTH, normalize_url_for_match
 
@@ -69,6 +70,9 @@ class Sizes:
     people: int
     posts: int
     comments: int
+    # Comments of the link group (10 posts of one link) and, as many again, of the same-size single thread;
+    # None: 5,000 per 10,000,000 comments (5,000 at full size).
+    link_group: int | None = None
 
     def scaled(self, scale: float) -> Sizes:
         return Sizes(
@@ -77,6 +81,10 @@ class Sizes:
             posts=max(1, round(self.posts * scale)),
             comments=max(0, round(self.comments * scale)),
         )
+
+    @property
+    def link_group_comments(self) -> int:
+        return self.link_group if self.link_group is not None else self.comments // 2000
 
 
 DEFAULT_SIZES = Sizes(communities=10_000, people=100_000, posts=1_000_000, comments=10_000_000)
@@ -340,6 +348,64 @@ def moderator_rows(world: World) -> Iterator[Row]:
             yield (world.ids.community + index, world.person_id(person), world.start)
 
 
+# One link posted in 10 communities (the URLs differ only in what the link key drops, so they are one group) and
+# one thread as big as all of its discussions together: the bench's joined_tree and same_size_tree.
+LINK_GROUP_URLS = (
+    "https://www.link-group.example/2026/one-story-many-communities",
+    "http://link-group.example/2026/one-story-many-communities/",
+    "https://link-group.example/2026/one-story-many-communities?utm_source=feed",
+    "https://m.link-group.example/2026/one-story-many-communities#comments",
+)
+LINK_GROUP_KEY = link_key(LINK_GROUP_URLS[0])
+SAME_SIZE_URL = "https://same-size.example/2026/one-thread-as-big-as-the-group"
+SAME_SIZE_KEY = link_key(SAME_SIZE_URL)
+LINK_GROUP_POSTS = 10
+# The group's comments over its posts: one lively discussion, a few middling ones, a tail of quiet ones.
+LINK_GROUP_SHARES = (0.30, 0.20, 0.13, 0.10, 0.08, 0.06, 0.05, 0.04, 0.02, 0.02)
+
+
+@dataclass(frozen=True, slots=True)
+class LinkGroupPlan:
+    """Which posts (by index) are the link group's, in which communities, and which is the same-size thread.
+    Drawn from its own random stream, so the rest of the instance is as it was without it."""
+
+    communities: dict[int, int] = field(default_factory=dict)  # post index -> community index
+    single: int | None = None
+
+    @property
+    def posts(self) -> list[int]:
+        return list(self.communities)
+
+    @property
+    def reserved(self) -> set[int]:
+        return set(self.communities) | ({self.single} if self.single is not None else set())
+
+    def url_of(self, index: int) -> str | None:
+        if index == self.single:
+            return SAME_SIZE_URL
+        if index in self.communities:
+            return LINK_GROUP_URLS[self.posts.index(index) % len(LINK_GROUP_URLS)]
+        return None
+
+
+def link_group_plan(world: World) -> LinkGroupPlan:
+    """Ten recent posts in the ten biggest communities (fewer on a tiny instance) and one more recent post."""
+    posts, communities = world.sizes.posts, world.sizes.communities
+    n = min(LINK_GROUP_POSTS, communities)
+    if world.sizes.link_group_comments <= 0 or posts < 4 * (n + 1):
+        return LinkGroupPlan()
+    rng = random.Random(world.seed + 8)
+    chosen = rng.sample(range(posts // 2, posts), n + 1)
+    return LinkGroupPlan(communities={index: k for k, index in enumerate(sorted(chosen[:n]))}, single=chosen[n])
+
+
+def _link_group_sizes(total: int, n: int) -> list[int]:
+    shares = LINK_GROUP_SHARES[:n]
+    sizes = [int(total * share / sum(shares)) for share in shares]
+    sizes[0] += total - sum(sizes)
+    return sizes
+
+
 def comment_counts(world: World, rng: random.Random) -> array[int]:
     """Comments per post: most posts have none or a few, a long tail has hundreds, and a few threads (one per
     million comments, at least one) have 10,000 or more. The biggest is recent, so it is on the front page."""
@@ -348,16 +414,26 @@ def comment_counts(world: World, rng: random.Random) -> array[int]:
     big = max(1, total // 1_000_000)
     recent_from = int(posts * ((HISTORY_DAYS - 2) / HISTORY_DAYS) ** 2)
     chosen: set[int] = set()
+    plan = link_group_plan(world)
+    reserved = plan.reserved
     remaining = total
-    for k in range(min(big, posts)):
+    for k in range(min(big, posts - len(reserved))):
         size = min(20_000 if k == 0 else rng.randint(10_000, 15_000), max(1, total // 10), remaining)
         index = rng.randrange(min(recent_from, posts - 1), posts) if k == 0 else rng.randrange(posts)
-        while index in chosen:
+        while index in chosen or index in reserved:
             index = rng.randrange(posts)
         chosen.add(index)
         counts[index] = size
         remaining -= size
+    if plan.single is not None:
+        group = min(world.sizes.link_group_comments, max(0, remaining) // 2)
+        for index, size in zip(plan.posts, _link_group_sizes(group, len(plan.posts)), strict=True):
+            counts[index] = size
+        counts[plan.single] = group
+        remaining -= 2 * group
     weights = [0.0 if i in chosen or rng.random() < 0.3 else min(rng.paretovariate(1.1), 300.0) for i in range(posts)]
+    for i in reserved:
+        weights[i] = 0.0
     weight_sum = sum(weights)
     if weight_sum == 0 or remaining <= 0:
         counts[next(iter(chosen))] += max(0, remaining)
@@ -464,6 +540,7 @@ class ThreadMaker:
         ]
         self._urls: list[str] = []
         self._featured_communities: set[int] = set()
+        self.plan = link_group_plan(world)
 
     def _ap(self, kind: str, object_id: int, person: int) -> tuple[str, bool, int]:
         base = self.person_base[person]
@@ -474,6 +551,7 @@ class ThreadMaker:
         post_id = w.ids.post + index
         published = _fraction_time(w, (index + rng.random()) / w.sizes.posts)
         community = self.places.one()
+        community = self.plan.communities.get(index, community)
         creator = self.authors.one()
         self.counters.community_posts[community] += 1
         self.counters.person_posts[creator] += 1
@@ -519,6 +597,9 @@ class ThreadMaker:
                 body = text.paragraph(rng, 1, 2)
         else:
             body = text.paragraph(rng, 1, 6)
+        planned = self.plan.url_of(index)
+        if planned is not None:
+            url, url_match = planned, link_key(planned)
         featured_community = (
             community < 5 and community not in self._featured_communities and index > w.sizes.posts * 0.95
         )

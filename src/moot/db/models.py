@@ -1,6 +1,19 @@
 """Imports every table module so that `Base.metadata` is complete (for Alembic and tests)."""
 
-from moot.db import comment, community, federation, image, instance, mail, message, moderation, person, post, site
+from moot.db import (
+    comment,
+    community,
+    federation,
+    image,
+    instance,
+    link_group,
+    mail,
+    message,
+    moderation,
+    person,
+    post,
+    site,
+)
 from moot.db.base import Base
 
 __all__ = [
@@ -10,6 +23,7 @@ __all__ = [
     "federation",
     "image",
     "instance",
+    "link_group",
     "mail",
     "message",
     "moderation",

@@ -1,4 +1,4 @@
-"""Import the example thread through the actions: a post, its cross-post and its comment tree.
+"""Import the example thread through the actions: a post, its cross-post and their comment trees.
 
 The thread's home host (`alpha.example` in the shipped file) stands for this instance: its people and its
 community become local. People of other hosts become remote people, and the cross-post community
@@ -49,6 +49,7 @@ class DemoSummary:
     comments: int
     created: bool
     blocked: tuple[str, ...] = ()  # the remote hosts the import invented, now on the federation blocklist
+    crosspost_comments: int = 0  # comments on the cross-posts: the other half of the link's joined discussion
 
     def __str__(self) -> str:
         state = "imported" if self.created else "already present"
@@ -145,6 +146,7 @@ async def _import(session: AsyncSession, settings: Settings, thread: dict[str, A
         published=start,
     )
     crosspost_ids = []
+    by_handle: dict[str, int] = {}
     for handle in post_data.get("crossposted_to", []):
         target = await importer.community(handle, author)
         cross = await create_post(
@@ -159,8 +161,10 @@ async def _import(session: AsyncSession, settings: Settings, thread: dict[str, A
             published=start + timedelta(minutes=1),
         )
         crosspost_ids.append(cross.id)
+        by_handle[handle] = cross.id
     ids: dict[int, int] = {}
-    for index, item in enumerate(comments):
+    elsewhere = thread.get("crosspost_comments", [])
+    for index, item in enumerate(comments + elsewhere):
         actor = await importer.actor(item["author"])
         host = item["author"].partition("@")[2]
         remote_id = None if isinstance(actor, Viewer) else f"https://{host}/comment/{item['id']}"
@@ -168,7 +172,7 @@ async def _import(session: AsyncSession, settings: Settings, thread: dict[str, A
             session,
             settings,
             actor,
-            post_id=post.id,
+            post_id=by_handle[item["community"]] if "community" in item else post.id,
             content=item["content_markdown"],
             parent_id=ids[item["parent_id"]] if item.get("parent_id") else None,
             language_id=37,
@@ -177,7 +181,14 @@ async def _import(session: AsyncSession, settings: Settings, thread: dict[str, A
         )
         ids[item["id"]] = comment.id
     invented = await _keep_to_itself(session, importer, known, log_end)
-    return DemoSummary(post_id=post.id, crosspost_ids=crosspost_ids, comments=len(ids), created=True, blocked=invented)
+    return DemoSummary(
+        post_id=post.id,
+        crosspost_ids=crosspost_ids,
+        comments=len(comments),
+        created=True,
+        blocked=invented,
+        crosspost_comments=len(elsewhere),
+    )
 
 
 async def _keep_to_itself(session: AsyncSession, importer: _Importer, known: set[str], log_end: int) -> tuple[str, ...]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from html import unescape
 
 import nh3
 from markdown_it import MarkdownIt
@@ -17,6 +18,7 @@ from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.subscript import sub_plugin
 from mdit_py_plugins.superscript import superscript_plugin
 
+from moot.domain.linkify import make_linkify
 from moot.domain.validation import clean_text
 
 # Longer input is cut before parsing: the parser and html5ever both have superlinear corners.
@@ -123,9 +125,11 @@ def _align_cells(state: StateCore) -> None:
             token.attrs["align"] = match.group(1)
 
 
-def _build_parser() -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"html": False, "maxNesting": MAX_NESTING})
-    md.enable(["table", "strikethrough"])
+def _build_parser(*, mentions: bool = False) -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "maxNesting": MAX_NESTING, "linkify": True})
+    md.enable(["table", "strikethrough", "linkify"])
+    # Bare URLs (and, for our pages, mentions) linked by linkify-it-py: see domain/linkify.py.
+    md.linkify = make_linkify(mentions=mentions)
     md.use(footnote_plugin).use(sub_plugin).use(superscript_plugin)
     md.use(container_plugin, name="spoiler", validate=_spoiler_valid, render=_render_spoiler)
     md.core.ruler.push("align_cells", _align_cells)
@@ -133,13 +137,17 @@ def _build_parser() -> MarkdownIt:
 
 
 _MD = _build_parser()
+# Our pages also link mentions to our own pages (relative links: not for federated content or mail).
+_MD_PAGES = _build_parser(mentions=True)
 
 
-def render_markdown(text: str) -> str:
-    """Markdown (as Lemmy clients send it) to sanitised HTML."""
+def render_markdown(text: str, *, mentions: bool = False) -> str:
+    """Markdown (as Lemmy clients send it) to sanitised HTML; with `mentions`, `!c@host`, `@p@host`, `u/name` and
+    `c/name` link to this site's pages of them."""
     # Our own output is shallow (MAX_NESTING), so it is cleaned whole even when it outgrows the input cap.
     # Text is cleaned as it comes in (clean_text); done again here because nh3 cannot take a lone surrogate.
-    return _CLEANER.clean(str(_MD.render(clean_text(text[:MAX_INPUT_CHARS]))))
+    parser = _MD_PAGES if mentions else _MD
+    return _CLEANER.clean(str(parser.render(clean_text(text[:MAX_INPUT_CHARS]))))
 
 
 def render_inline(text: str) -> str:
@@ -150,3 +158,31 @@ def render_inline(text: str) -> str:
 def sanitize_html(html: str) -> str:
     """Untrusted HTML (rendered here or received by federation) reduced to the allowlist."""
     return _CLEANER.clean(clean_text(html[:MAX_INPUT_CHARS]))
+
+
+def image_sources(text: str | None) -> list[str]:
+    """The http(s) URLs of the images a markdown text shows (`![alt](url)`), in order, once each."""
+    if not text or "![" not in text:
+        return []
+    found: list[str] = []
+    stack = list(_MD.parse(clean_text(text[:MAX_INPUT_CHARS])))
+    while stack:
+        token = stack.pop(0)
+        if token.children:
+            stack[:0] = token.children
+        if token.type == "image":
+            src = str(token.attrGet("src") or "").strip()
+            if src.lower().startswith(("http://", "https://")) and src not in found:
+                found.append(src)
+    return found
+
+
+# nh3's output writes every attribute double-quoted and escaped, so its <img src="..."> can be read back safely.
+_IMG_SRC = re.compile(r'(<img\b[^>]*?\ssrc=")([^"]*)(")')
+
+
+def rewrite_image_sources(html: str, rewrite: Callable[[str], str]) -> str:
+    """Sanitised HTML (from render_markdown) with each image's source replaced by `rewrite(source)`."""
+    if "<img" not in html:
+        return html
+    return _IMG_SRC.sub(lambda m: m.group(1) + escapeHtml(rewrite(unescape(m.group(2)))) + m.group(3), html)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 from email_validator import EmailNotValidError, validate_email
 
 from moot.domain.errors import LemmyError
+from moot.domain.linkkey import link_key
 
 TITLE_MIN, TITLE_MAX = 3, 200
 POST_BODY_MAX = 50_000
@@ -246,12 +247,5 @@ def _drop_tracking(query: str) -> str:
 
 
 def normalize_url_for_match(url: str) -> str:
-    """The key that makes two links "the same link" for cross-posts: no scheme, www., fragment or slash."""
-    parts = urlsplit(url)
-    if parts.scheme.lower() == "magnet":
-        return url
-    host = parts.netloc.lower()
-    host = host.removeprefix("www.")
-    path = parts.path.rstrip("/")
-    query = urlencode(sorted(parse_qsl(parts.query, keep_blank_values=True)))
-    return f"{host}{path}" + (f"?{query}" if query else "")
+    """The key that makes two links "the same link" for cross-posts (see domain/linkkey.py)."""
+    return link_key(url)

@@ -474,3 +474,66 @@ async def _send_once(method: str, url: str, content: bytes, ctx: _Context) -> Ra
     async with _open(method, target, ctx, {}, content) as response:
         body = await _read_body(response, ctx.policy.max_bytes)
         return RawResponse(target.url, response.status_code, response.headers, body)
+
+
+# --- raw GET (link previews, the image proxy) -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FetchedBytes:
+    """A fetched body of any type: the final URL (after checked redirects), its Content-Type and the bytes
+    (`truncated` when the caller asked for only the first `max_bytes` of a longer body)."""
+
+    url: str
+    content_type: str
+    body: bytes
+    truncated: bool = False
+
+
+async def _read_prefix(response: httpx.Response, max_bytes: int) -> tuple[bytes, bool]:
+    """The first `max_bytes` of the (decoded) body, and whether there was more; the rest is never read."""
+    decoder = _BoundedDecoder(response.headers.get("content-encoding", ""))
+    stream = response.stream
+    if not isinstance(stream, httpx.AsyncByteStream):
+        raise FetchError("network", "not an async stream")
+    body = bytearray()
+    async for chunk in stream:
+        body += decoder.feed(chunk, max_bytes + 1 - len(body))
+        if len(body) > max_bytes:
+            return bytes(body[:max_bytes]), True
+    return bytes(body), False
+
+
+async def _get_bytes(url: str, ctx: _Context, accept: str, truncate: bool) -> FetchedBytes:
+    policy = ctx.policy
+    target = _check(url, policy)
+    for _ in range(policy.max_redirects + 1):
+        async with _open("GET", target, ctx, {"Accept": accept}) as response:
+            next_target = _redirect_target(response, target, policy)
+            if next_target is None:
+                if response.status_code != 200:
+                    raise FetchError("http status", str(response.status_code), status=response.status_code)
+                content_type = response.headers.get("content-type", "")
+                if truncate:
+                    body, cut = await _read_prefix(response, policy.max_bytes)
+                    return FetchedBytes(target.url, content_type, body, cut)
+                return FetchedBytes(target.url, content_type, await _read_body(response, policy.max_bytes))
+        target = next_target
+    raise FetchError("too many redirects", f"more than {policy.max_redirects}")
+
+
+async def fetch_bytes(
+    url: str,
+    policy: FetchPolicy,
+    *,
+    accept: str = "*/*",
+    truncate: bool = False,
+    resolver: Resolver | None = None,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> FetchedBytes:
+    """GET a body of any content type through every R4 check (public addresses only unless in debug mode, https,
+    pinned DNS, each redirect re-checked, the policy's deadline and size cap). Over `policy.max_bytes` is a
+    FetchError("too large"), or with `truncate` the first `max_bytes` (a web page's head is what a preview
+    reads). The caller judges the content type. Raises FetchError."""
+    ctx = _context(policy, None, resolver, transport, None)
+    return await _guarded(policy, _get_bytes(url, ctx, accept, truncate))

@@ -263,6 +263,9 @@ class ParsedPost:
     published: str | None
     updated: str | None
     language: str | None
+    # The Page's `image` (Lemmy's thumbnail) and the alt text of its image attachment (`name`).
+    thumbnail: str | None = None
+    alt_text: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,6 +333,21 @@ def _link(obj: dict[str, Any], kind: str) -> str | None:
     return None
 
 
+def _alt_text(obj: dict[str, Any]) -> str | None:
+    """The `name` of the first image attachment (Lemmy's Image, Mastodon's and PieFed's Document of an image type),
+    cut to Lemmy's limit."""
+    attachments = obj.get("attachment")
+    for item in attachments[:MAX_LIST] if isinstance(attachments, list) else []:
+        if not isinstance(item, dict):
+            continue
+        media = item.get("mediaType")
+        is_image = item.get("type") == "Image" or (isinstance(media, str) and media.startswith("image/"))
+        name = item.get("name")
+        if is_image and isinstance(name, str) and name.strip():
+            return validation.clean_text(name)[: validation.ALT_TEXT_MAX] or None
+    return None
+
+
 def parse_post(obj: dict[str, Any]) -> ParsedPost:
     """A Page (or Article, Video...) addressed to a community. Its id and author share a host (R2)."""
     _check_lists(obj)
@@ -375,6 +393,8 @@ def parse_post(obj: dict[str, Any]) -> ParsedPost:
         published=obj.get("published") if isinstance(obj.get("published"), str) else None,
         updated=obj.get("updated") if isinstance(obj.get("updated"), str) else None,
         language=_language(obj),
+        thumbnail=_image_url(obj.get("image")),
+        alt_text=_alt_text(obj),
     )
 
 

@@ -127,6 +127,15 @@ def site_json(s: Site, domain: str) -> Json:
     )
 
 
+def _attachment(post: Post) -> Json:
+    """The post's link as Lemmy 0.19 sends it: an Image (with its alt text as `name`) when the link is an image,
+    else a Link, each with the media type when it is known."""
+    media = post.url_content_type.split(";", 1)[0].strip() if post.url_content_type else None
+    if media is not None and media.startswith("image/"):
+        return _compact({"type": "Image", "url": post.url, "mediaType": media, "name": post.alt_text})
+    return _compact({"type": "Link", "href": post.url, "mediaType": media})
+
+
 def page_json(post: Post, creator: Person, community: Community) -> Json:
     return _compact(
         {
@@ -141,7 +150,8 @@ def page_json(post: Post, creator: Person, community: Community) -> Json:
             "content": _markdown_html(post.body) if post.body else None,
             "mediaType": "text/html",
             "source": _source(post.body),
-            "attachment": [{"type": "Link", "href": post.url}] if post.url else [],
+            "attachment": [_attachment(post)] if post.url else [],
+            "image": _image(post.thumbnail_url),
             "sensitive": post.nsfw,
             "commentsEnabled": not post.locked,
             "stickied": post.featured_community,

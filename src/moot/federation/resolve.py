@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.actions import comments as comment_actions
 from moot.actions import posts as post_actions
+from moot.actions import previews
 from moot.actions.remote import upsert_remote_community, upsert_remote_person
 from moot.db.comment import Comment
 from moot.db.community import Community
@@ -143,6 +144,7 @@ class Resolver:
             person.avatar = actor.icon
             person.banner = actor.banner
             person.bot_account = actor.bot
+            await previews.record_actor_images(session, self.settings, actor.icon, actor.banner, actor.summary)
         return person
 
     async def community(self, ap_id: str, refresh: bool = False) -> Community:
@@ -181,6 +183,7 @@ class Resolver:
             community.posting_restricted_to_mods = actor.posting_restricted_to_mods
             community.icon = actor.icon
             community.banner = actor.banner
+            await previews.record_actor_images(session, self.settings, actor.icon, actor.banner, actor.summary)
         return community
 
     async def followers_total(self, actor: ParsedActor) -> int | None:
@@ -266,7 +269,9 @@ class Resolver:
             current = {"name": existing.name, "body": existing.body or "", "nsfw": existing.nsfw, "url": existing.url}
             if all(current.get(key) == value for key, value in changes.items()) or _older(parsed.updated, existing):
                 return existing
-            return await post_actions.edit_post(session, actor, existing.id, changes, updated=_time(parsed.updated))
+            return await post_actions.edit_post(
+                session, actor, existing.id, changes, updated=_time(parsed.updated), settings=self.settings
+            )
         if await session.scalar(select(Comment.id).where(Comment.ap_id == parsed.ap_id)) is not None:
             raise Refused(f"{parsed.ap_id} is already a comment")
         return await post_actions.create_post(
@@ -282,6 +287,8 @@ class Resolver:
             ap_id=parsed.ap_id,
             published=_time(parsed.published),
             updated=_time(parsed.updated),
+            alt_text=parsed.alt_text,
+            custom_thumbnail=parsed.thumbnail,
         )
 
     async def write_comment(self, session: AsyncSession, parts: CommentParts) -> Comment:

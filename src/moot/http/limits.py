@@ -38,13 +38,28 @@ def json_depth_ok(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
 class BodyLimits:
     """Refuses bodies over 1 MiB (413) and JSON nested deeper than 32 levels (400), in Lemmy's error shape."""
 
-    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY) -> None:
+    def __init__(self, app: ASGIApp, max_body: int = MAX_BODY, upload_max: int = MAX_BODY) -> None:
         self.app = app
         self.max_body = max_body
+        # multipart/form-data (image uploads: /pictrs/image and the pages' file fields) may be this large.
+        self.upload_max = max(upload_max, max_body)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers", []))
+        content_type = headers.get(b"content-type", b"").lower()
+        limit = self.upload_max if content_type.startswith(b"multipart/form-data") else self.max_body
+        # pict-rs's answer to an upload that is too large, which lemmy-js-client reads (413 {"msg":"too_large"}).
+        too_large = (
+            {"msg": "too_large"}
+            if scope["path"] == "/pictrs/image"
+            else {"error": "unknown", "message": "request body too large"}
+        )
+        declared = headers.get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > limit:
+            await _refuse(send, 413, too_large)
             return
         chunks: list[bytes] = []
         size = 0
@@ -55,15 +70,14 @@ class BodyLimits:
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_body:
-                await _refuse(send, 413, {"error": "unknown", "message": "request body too large"})
+            if size > limit:
+                await _refuse(send, 413, too_large)
                 return
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
         # Every body but an HTML form's is depth-checked, whatever its Content-Type claims: handlers may parse
         # it as JSON anyway (the inbox does).
-        content_type = dict(scope.get("headers", [])).get(b"content-type", b"").lower()
         is_form = content_type.startswith((b"application/x-www-form-urlencoded", b"multipart/form-data"))
         if not is_form and not json_depth_ok(body):
             await _refuse(send, 400, {"error": "unknown", "message": "JSON nested too deeply"})

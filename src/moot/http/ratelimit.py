@@ -68,7 +68,10 @@ _API_ROUTES: dict[tuple[str | None, str], Bucket | None] = {
 
 
 def api_bucket(method: str, path: str) -> Bucket | None:
-    """The bucket an API request draws from; None for a path outside /api/v3 and for the image proxy."""
+    """The bucket an API request draws from; None for a path outside /api/v3 and for the image proxy. An upload
+    (`POST /pictrs/image`, outside /api/v3 as on Lemmy) draws from `image`."""
+    if path == "/pictrs/image":
+        return Bucket.IMAGE if method == "POST" else None
     if not path.startswith(API_PREFIX + "/"):
         return None
     route = path[len(API_PREFIX) :]

@@ -1,4 +1,5 @@
-"""The in-process scheduler `moot serve` runs: ranks every 10 minutes, active users and activity cleanup hourly."""
+"""The in-process scheduler `moot serve` runs: ranks every 10 minutes, active users, activity cleanup and images
+hourly."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import time
 from moot.db.engine import Database
 from moot.jobs.activity import refresh_active_users
 from moot.jobs.cleanup import drop_old_activities
+from moot.jobs.images import run_image_job
 from moot.jobs.mail import run_mail
 from moot.jobs.ranks import refresh_ranks
 from moot.settings import Settings
@@ -21,14 +23,19 @@ ACTIVE_USERS_EVERY = 3600.0
 async def run_scheduler(db: Database, rank_interval: float, settings: Settings | None = None) -> None:
     """Runs until cancelled. A failing run is logged and retried at the next tick, never fatal. With mail settings,
     the mail job (jobs/mail.py) runs beside it, every second."""
-    if settings is not None and settings.mail_enabled:
-        mail = asyncio.create_task(run_mail(db, settings), name="mail")
+    if settings is not None:
+        # Beside the loop below: the image job (jobs/images.py, hourly) and, with mail settings, the mail job.
+        side = [asyncio.create_task(run_image_job(db, settings), name="images")]
+        if settings.mail_enabled:
+            side.append(asyncio.create_task(run_mail(db, settings), name="mail"))
         try:
             await run_scheduler(db, rank_interval)
         finally:
-            mail.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await mail
+            for task in side:
+                task.cancel()
+            for task in side:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         return
     last_active = 0.0
     while True:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, false, not_, or_, select
+from sqlalchemy import Select, Subquery, and_, exists, false, func, not_, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm.attributes import set_committed_value
@@ -118,18 +118,19 @@ async def get_comment_view(session: AsyncSession, comment_id: int, viewer: Viewe
     return view
 
 
-def _sort_order(sort: CommentSortType) -> list[Any]:
+def _sort_order(sort: CommentSortType, c: Any = Comment) -> list[Any]:
+    """The order of a sort over `c`: the comment table, or a subquery with the same column names."""
     match sort:
         case CommentSortType.TOP:
-            return [Comment.score.desc(), Comment.published.desc()]
+            return [c.score.desc(), c.published.desc()]
         case CommentSortType.NEW:
-            return [Comment.published.desc()]
+            return [c.published.desc()]
         case CommentSortType.OLD:
-            return [Comment.published.asc()]
+            return [c.published.asc()]
         case CommentSortType.CONTROVERSIAL:
-            return [Comment.controversy_rank.desc(), Comment.score.desc()]
+            return [c.controversy_rank.desc(), c.score.desc()]
         case _:
-            return [Comment.hot_rank.desc(), Comment.score.desc()]
+            return [c.hot_rank.desc(), c.score.desc()]
 
 
 @dataclass(slots=True)
@@ -138,6 +139,8 @@ class CommentQuery:
     listing_type: ListingType = ListingType.ALL
     max_depth: int | None = None
     post_id: int | None = None
+    # A link's joined thread (queries/link_groups.py): the comments of several posts, merged under one sort.
+    post_ids: list[int] | None = None
     parent_id: int | None = None
     community_id: int | None = None
     creator_id: int | None = None
@@ -169,6 +172,8 @@ def _filtered(stmt: Select[Any], q: CommentQuery, viewer: Viewer | None) -> Sele
     me = viewer.person_id if viewer else None
     if q.post_id is not None:
         stmt = stmt.where(Comment.post_id == q.post_id)
+    if q.post_ids is not None:
+        stmt = stmt.where(Comment.post_id.in_(q.post_ids))
     if q.community_id is not None:
         stmt = stmt.where(Post.community_id == q.community_id)
     if q.creator_id is not None:
@@ -251,9 +256,50 @@ async def _tree(session: AsyncSession, stmt: Select[Any], q: CommentQuery, viewe
         stmt = stmt.where(Comment.post_id == parent.post_id, comment_and_replies(parent.path))
     depth = min(q.max_depth if q.max_depth is not None else MAX_COMMENT_DEPTH, MAX_COMMENT_DEPTH)
     stmt = stmt.where(Comment.depth <= base_depth + depth)
-    order: list[Any] = [Comment.depth.asc()]
-    if q.post_id is not None or q.parent_id is not None:
-        order.append(Comment.distinguished.desc())
-    stmt = stmt.order_by(*order, *_sort_order(q.sort), Comment.id.asc()).limit(TREE_CAP)
-    rows = [comment_view_of(row, viewer) for row in (await session.execute(stmt)).all()]
-    return _depth_first(rows, root_path)
+    in_post = q.post_id is not None or q.post_ids is not None or q.parent_id is not None
+    if q.post_ids is not None and len(q.post_ids) > 1:
+        # A joined tree: the best 300 ids with their rank, joined to their views and put in order here (sorting
+        # 300 whole views again in the database costs more than the rest of the statement).
+        best = _best_of_each_post(stmt, q.post_ids, q.sort)
+        stmt = stmt.add_columns(best.c.tree_rank).join(best, best.c.id == Comment.id)
+        ordered = sorted((await session.execute(stmt)).all(), key=lambda row: int(row.tree_rank))
+    else:
+        stmt = stmt.order_by(*_tree_order(q.sort, Comment, in_post)).limit(TREE_CAP)
+        ordered = list((await session.execute(stmt)).all())
+    return _depth_first([comment_view_of(row, viewer) for row in ordered], root_path)
+
+
+def _tree_order(sort: CommentSortType, c: Any, in_post: bool) -> list[Any]:
+    """Shallow first, then (within a post) distinguished first, then the sort: ix_comment_tree_hot's order."""
+    return [c.depth.asc(), *([c.distinguished.desc()] if in_post else []), *_sort_order(sort, c), c.id.asc()]
+
+
+_TREE_SORT_COLUMNS = (
+    Comment.id,
+    Comment.depth,
+    Comment.distinguished,
+    Comment.hot_rank,
+    Comment.score,
+    Comment.published,
+    Comment.controversy_rank,
+)
+
+
+def _best_of_each_post(stmt: Select[Any], post_ids: list[int], sort: CommentSortType) -> Subquery:
+    """The ids of a joined tree (a link's posts merged): each post's best 300 (an ordered range read of its own
+    tree index, as one thread's tree is), merged, and the best 300 of those. PostgreSQL merges the ordered parts
+    (Merge Append) and stops after 300 rows. With `post_id IN (...)` alone it reads every comment of every post
+    and sorts them all, in parallel workers: several times the work of one thread of the same size."""
+    order = _tree_order(sort, Comment, True)
+    parts = [
+        stmt.with_only_columns(*_TREE_SORT_COLUMNS)
+        .where(Comment.post_id == post_id)
+        .order_by(*order)
+        .limit(TREE_CAP)
+        .subquery()
+        for post_id in post_ids
+    ]
+    merged = union_all(*(select(*part.c) for part in parts)).subquery()
+    merged_order = _tree_order(sort, merged.c, True)
+    rank = func.row_number().over(order_by=merged_order).label("tree_rank")
+    return select(merged.c.id, rank).order_by(*merged_order).limit(TREE_CAP).subquery("best")

@@ -110,3 +110,9 @@ async def blocked_instances(session: AsyncSession, person_id: int) -> list[Insta
         .where(InstanceBlock.person_id == person_id)
     )
     return list(rows.all())
+
+
+async def find_instance_id(session: AsyncSession, domain: str) -> int | None:
+    """The instance this server knows by that domain (any case), or None."""
+    found: int | None = await session.scalar(select(Instance.id).where(Instance.domain == domain.strip().lower()))
+    return found

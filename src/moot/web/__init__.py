@@ -18,10 +18,12 @@ from moot.web.mail_pages import router as mail_pages
 from moot.web.messages import router as message_pages
 from moot.web.moderate import router as moderation_pages
 from moot.web.modlog import router as modlog_pages
+from moot.web.not_found import install_not_found_page
 from moot.web.people import router as people_pages
 from moot.web.render import STATIC, build_environment
 from moot.web.search import router as search_pages
 from moot.web.security import SecurityHeaders
+from moot.web.settings_pages import router as settings_pages
 from moot.web.thread import router as thread_pages
 
 
@@ -37,6 +39,7 @@ def install_web(app: FastAPI) -> None:
         interact_pages,
         account_pages,
         account_security_pages,
+        settings_pages,
         people_pages,
         search_pages,
         feed_pages,
@@ -50,5 +53,6 @@ def install_web(app: FastAPI) -> None:
     ):
         app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    install_not_found_page(app)
     app.add_middleware(SecurityHeaders)
     app.state.web_installed = True

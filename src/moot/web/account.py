@@ -1,4 +1,4 @@
-"""Accounts: sign up, log in and out (the `jwt` cookie), and the settings page."""
+"""Accounts: sign up, log in and out (the `jwt` cookie). The settings page is web/settings_pages.py."""
 
 from __future__ import annotations
 
@@ -6,15 +6,11 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 
 from moot.actions import accounts
-from moot.db.person import LocalUser, Person
-from moot.domain.enums import ListingType, SortType
 from moot.domain.errors import LemmyError
-from moot.domain.themes import THEMES
 from moot.http.ratelimit import request_address as client_address
 from moot.queries.site import load_local_site
 from moot.web.account_security import new_captcha, redeem_captcha
 from moot.web.context import Web, web_context
-from moot.web.params import FRONT_LISTINGS, SORT_LABELS, choice
 from moot.web.routing import message_for, posted_form, web_router
 from moot.web.security import AUTH_COOKIE, safe_next
 
@@ -96,10 +92,10 @@ async def _signup_form(
 
 
 @router.get("/signup")
-async def signup_page(web: Web = Depends(web_context)) -> Response:
+async def signup_page(next: str | None = None, web: Web = Depends(web_context)) -> Response:
     if web.viewer is not None:
-        return web.redirect("/")
-    return await _signup_form(web, {}, None)
+        return web.redirect(safe_next(next))
+    return await _signup_form(web, {"next": safe_next(next)}, None)
 
 
 @router.post("/signup")
@@ -107,6 +103,7 @@ async def signup(request: Request, web: Web = Depends(web_context)) -> Response:
     form = posted_form(request)
     values = {"username": form.text("username").strip(), "email": form.text("email").strip()}
     values["answer"] = form.text("answer")
+    values["next"] = safe_next(form.optional("next"))
     registration = accounts.Registration(
         username=values["username"],
         password=form.text("password"),
@@ -127,7 +124,10 @@ async def signup(request: Request, web: Web = Depends(web_context)) -> Response:
         # The account waits for an admin (its application) or for its address to be verified (a mailed link).
         return await _signup_form(web, {}, None, applied=done.registration_created, verify_sent=done.verify_email_sent)
     web.cookies[AUTH_COOKIE] = done.jwt
-    return web.redirect("/")
+    if done.became_admin:
+        # The first account is the site's admin: the admin area tells them so (base.html's welcome notice).
+        return web.redirect("/admin?welcome=admin")
+    return web.redirect(values["next"])
 
 
 @router.post("/logout")
@@ -138,49 +138,3 @@ async def logout(web: Web = Depends(web_context)) -> Response:
             await accounts.logout(session, web.viewer.token)
     web.cookies[AUTH_COOKIE] = None
     return web.redirect("/")
-
-
-def _settings_form(web: Web, saved: bool, error: str | None) -> Response:
-    viewer = web.require_viewer()
-    return web.render(
-        "settings.html",
-        status=400 if error else 200,
-        title="Settings",
-        user=viewer.local_user,
-        person=viewer.person,
-        sorts=SORT_LABELS,
-        listings=FRONT_LISTINGS,
-        themes={"browser": "Same as my device", "light": "Light", "dark": "Dark"},
-        saved=saved,
-        error=error,
-    )
-
-
-@router.get("/settings")
-async def settings_page(saved: str | None = None, web: Web = Depends(web_context)) -> Response:
-    return _settings_form(web, bool(saved), None)
-
-
-@router.post("/settings")
-async def save_settings(request: Request, web: Web = Depends(web_context)) -> Response:
-    viewer = web.require_viewer()
-    form = posted_form(request)
-    theme = form.text("theme")
-    changes: dict[str, object] = {
-        "display_name": form.text("display_name"),
-        "bio": form.text("bio"),
-        "default_sort_type": choice(SortType, form.text("default_sort_type"), SortType.ACTIVE).value,
-        "default_listing_type": choice(ListingType, form.text("default_listing_type"), ListingType.LOCAL).value,
-        "show_nsfw": form.flag("show_nsfw"),
-        "theme": theme if theme in THEMES else "browser",
-    }
-    try:
-        async with web.db.write() as session:
-            user = await session.get(LocalUser, viewer.local_user.id)
-            person = await session.get(Person, viewer.person_id)
-            if user is None or person is None:
-                raise LemmyError("not_logged_in", status=401)
-            await accounts.save_user_settings(session, user, person, changes, settings=web.settings)
-    except LemmyError as exc:
-        return _settings_form(web, False, message_for(exc))
-    return web.redirect("/settings?saved=1")

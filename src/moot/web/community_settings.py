@@ -17,6 +17,7 @@ from moot.queries.persons import find_person_id
 from moot.web.context import Web, web_context
 from moot.web.render import handle
 from moot.web.routing import message_for, posted_form, web_router
+from moot.web.uploads import uploaded_url
 
 router = web_router()
 
@@ -71,6 +72,11 @@ async def save_settings(name: str, request: Request, web: Web = Depends(web_cont
         "nsfw": form.flag("nsfw"),
     }
     try:
+        # An icon or banner chosen in the form is uploaded first; the replaced one goes (edit_community).
+        for key in ("icon", "banner"):
+            url = await uploaded_url(web, form, key)
+            if url:
+                changes[key] = url
         async with web.db.write() as session:
             community_id = await find_community_id(session, name, web.settings.domain)
             await community_actions.edit_community(session, viewer, community_id, changes)

@@ -15,11 +15,14 @@ from moot.db.community import Community
 from moot.domain.enums import ListingType, SortType
 from moot.domain.errors import LemmyError
 from moot.queries.communities import follows, get_community_view, list_communities
+from moot.queries.link_groups import discussions_of
 from moot.queries.posts import get_post_view
 from moot.queries.viewer import Viewer
 from moot.web.context import Web, web_context
+from moot.web.drafts import EXPIRED, post_message, preview, previewing
 from moot.web.render import handle
-from moot.web.routing import message_for, posted_form, web_router
+from moot.web.routing import keep_text_on_expiry, message_for, posted_form, web_router
+from moot.web.uploads import uploaded_url
 
 router = web_router()
 
@@ -57,20 +60,26 @@ def _crosspost_body(ap_id: str, body: str | None) -> str:
     return f"cross-posted from: {ap_id}" + (f"\n\n{quoted}" if quoted else "")
 
 
-async def _post_form(web: Web, draft: PostDraft, *, crosspost_of: int | None, error: str | None) -> Response:
+async def _post_form(
+    web: Web, draft: PostDraft, *, crosspost_of: int | None, error: str | None, shown: str = "", status: int = 0
+) -> Response:
     viewer = web.require_viewer()
     async with web.db.read() as session:
         choices = await _postable(session, viewer, draft.community_id)
+        # Where the link is already being discussed: the composer offers to join or to cross-post instead.
+        discussions = await discussions_of(session, draft.url, viewer) if draft.url else []
     return web.render(
         "post_form.html",
-        status=400 if error else 200,
+        status=status or (400 if error else 200),
         title="Cross-post" if crosspost_of else "New post",
         draft=draft,
         communities=choices,
         crosspost_of=crosspost_of,
+        discussions=discussions,
         action="/create_post",
         editing=None,
         error=error,
+        preview=shown,
     )
 
 
@@ -88,6 +97,27 @@ async def create_post_page(
     return await _post_form(web, draft, crosspost_of=crosspost, error=None)
 
 
+@router.get("/link_discussions")
+async def link_discussions(url: str = "", web: Web = Depends(web_context)) -> Response:
+    """The composer's script asks where a link is being discussed (the same list "Check link" shows)."""
+    async with web.db.read() as session:
+        views = await discussions_of(session, url[:2000], web.viewer)
+    return web.json(
+        {
+            "discussions": [
+                {
+                    "post_id": view.post.id,
+                    "title": view.post.name,
+                    "community": handle(view.community),
+                    "comments": view.post.comments,
+                    "score": view.post.score,
+                }
+                for view in views
+            ]
+        }
+    )
+
+
 @router.post("/create_post")
 async def create_post(request: Request, web: Web = Depends(web_context)) -> Response:
     viewer = web.require_viewer()
@@ -99,9 +129,15 @@ async def create_post(request: Request, web: Web = Depends(web_context)) -> Resp
         community_id=form.integer("community_id"),
         nsfw=form.flag("nsfw"),
     )
+    if previewing(request, form) or form.flag("check_link"):
+        # "Check link" (the no-script way to ask where the link is discussed) shows the form again, with the list.
+        shown = preview(draft.body) if previewing(request, form) else ""
+        return await _post_form(web, draft, crosspost_of=form.integer("crosspost_of"), error=None, shown=shown)
     try:
         if draft.community_id is None:
             raise LemmyError("couldnt_find_community", status=404)
+        # An image chosen in the form is uploaded and becomes the post's link (an image post).
+        draft.url = await uploaded_url(web, form, "image") or draft.url
         async with web.db.write() as session:
             post = await post_actions.create_post(
                 session,
@@ -114,11 +150,12 @@ async def create_post(request: Request, web: Web = Depends(web_context)) -> Resp
                 nsfw=draft.nsfw,
             )
     except LemmyError as exc:
-        return await _post_form(web, draft, crosspost_of=form.integer("crosspost_of"), error=message_for(exc))
+        error = post_message(exc, draft.name, draft.body)
+        return await _post_form(web, draft, crosspost_of=form.integer("crosspost_of"), error=error)
     return web.redirect(f"/post/{post.id}")
 
 
-async def _edit_form(web: Web, post_id: int, draft: PostDraft | None, error: str | None) -> Response:
+async def _edit_form(web: Web, post_id: int, draft: PostDraft | None, error: str | None, shown: str = "") -> Response:
     viewer = web.require_viewer()
     async with web.db.read() as session:
         view = await get_post_view(session, post_id, viewer)
@@ -137,7 +174,25 @@ async def _edit_form(web: Web, post_id: int, draft: PostDraft | None, error: str
         action=f"/post/{post_id}/edit",
         editing=view.post,
         error=error,
+        preview=shown,
     )
+
+
+@keep_text_on_expiry("/create_post")
+async def expired_post(request: Request) -> Response:
+    """A post form whose token expired comes back with what was typed and a fresh token; nothing is posted."""
+    web = await web_context(request)
+    if web.viewer is None:
+        return web.redirect(web.login_url())
+    form = posted_form(request)
+    draft = PostDraft(
+        name=form.text("name"),
+        url=form.text("url"),
+        body=form.text("body"),
+        community_id=form.integer("community_id"),
+        nsfw=form.flag("nsfw"),
+    )
+    return await _post_form(web, draft, crosspost_of=form.integer("crosspost_of"), error=EXPIRED, status=403)
 
 
 @router.get("/post/{post_id}/edit")
@@ -150,14 +205,17 @@ async def edit_post(post_id: int, request: Request, web: Web = Depends(web_conte
     viewer = web.require_viewer()
     form = posted_form(request)
     draft = PostDraft(name=form.text("name"), url=form.text("url"), body=form.text("body"), nsfw=form.flag("nsfw"))
-    changes: dict[str, object] = {"name": draft.name, "url": draft.url, "body": draft.body, "nsfw": draft.nsfw}
+    if previewing(request, form):
+        return await _edit_form(web, post_id, draft, None, preview(draft.body))
     try:
+        draft.url = await uploaded_url(web, form, "image") or draft.url
+        changes: dict[str, object] = {"name": draft.name, "url": draft.url, "body": draft.body, "nsfw": draft.nsfw}
         async with web.db.write() as session:
-            await post_actions.edit_post(session, viewer, post_id, changes)
+            await post_actions.edit_post(session, viewer, post_id, changes, settings=web.settings)
     except LemmyError as exc:
         if exc.status == 404:
             raise
-        return await _edit_form(web, post_id, draft, message_for(exc))
+        return await _edit_form(web, post_id, draft, post_message(exc, draft.name, draft.body))
     return web.redirect(f"/post/{post_id}")
 
 

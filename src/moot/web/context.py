@@ -117,8 +117,9 @@ class Web:
         form = getattr(self.request.state, "form", None)
         return safe_next(form.values.get("next") if form is not None else None).split("#")[0]
 
-    def login_url(self) -> str:
-        return f"/login?next={quote(self.here, safe='/')}"
+    def login_url(self, anchor: str = "") -> str:
+        """The login form, coming back here (at `anchor`, such as `#c12`) once logged in."""
+        return f"/login?next={quote(self.here + anchor, safe='/')}"
 
 
 async def web_context(request: Request) -> Web:

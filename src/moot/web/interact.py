@@ -14,10 +14,14 @@ from moot.actions import communities as community_actions
 from moot.actions import posts as post_actions
 from moot.domain.errors import LemmyError
 from moot.queries.comments import get_comment_view
+from moot.web.comment_images import with_uploaded_image
 from moot.web.context import Web, web_context
+from moot.web.drafts import CommentDraft, comment_preview, previewing, refused_comment
 from moot.web.markup import markdown
+from moot.web.render import readable_time
 from moot.web.routing import Form, posted_form, web_router
 from moot.web.security import safe_next
+from moot.web.trash import confirm_delete_comment, confirm_delete_post
 from moot.web.tree import Node
 
 router = web_router()
@@ -93,6 +97,8 @@ async def save_comment(comment_id: int, request: Request, web: Web = Depends(web
 async def delete_post(post_id: int, request: Request, web: Web = Depends(web_context)) -> Response:
     viewer = web.require_viewer()
     form = posted_form(request)
+    if form.flag("deleted") and not form.flag("confirm"):
+        return await confirm_delete_post(web, post_id)
     async with web.db.write() as session:
         await post_actions.delete_post(session, viewer, post_id, form.flag("deleted"))
     return web.redirect(f"/post/{post_id}")
@@ -102,6 +108,8 @@ async def delete_post(post_id: int, request: Request, web: Web = Depends(web_con
 async def delete_comment(comment_id: int, request: Request, web: Web = Depends(web_context)) -> Response:
     viewer = web.require_viewer()
     form = posted_form(request)
+    if form.flag("deleted") and not form.flag("confirm"):
+        return await confirm_delete_comment(web, comment_id, _back(form, ""))
     async with web.db.write() as session:
         comment = await comment_actions.delete_comment(session, viewer, comment_id, form.flag("deleted"))
         post_id = comment.post_id
@@ -113,35 +121,71 @@ async def reply(post_id: int, request: Request, web: Web = Depends(web_context))
     """A comment on the post, or (with `parent_id`) a reply to one of its comments."""
     viewer = web.require_viewer()
     form = posted_form(request)
-    async with web.db.write() as session:
-        comment, _ = await comment_actions.create_comment(
-            session,
-            web.settings,
-            viewer,
-            post_id=post_id,
-            content=form.text("content"),
-            parent_id=form.integer("parent_id"),
-        )
-        comment_id = comment.id
+    draft = CommentDraft.new(form, post_id)
+    try:
+        # An image chosen in the box (no script) is stored now and its markdown added; kept even if the comment
+        # is refused below, so sending the text again does not upload the image twice.
+        draft.content = await with_uploaded_image(web, form, draft.content)
+    except LemmyError as exc:
+        return await refused_comment(web, draft, exc)
+    if previewing(request, form):
+        return await comment_preview(web, draft)
+    try:
+        async with web.db.write() as session:
+            comment, _ = await comment_actions.create_comment(
+                session,
+                web.settings,
+                viewer,
+                post_id=post_id,
+                content=draft.content,
+                parent_id=draft.parent_id,
+            )
+            comment_id = comment.id
+    except LemmyError as exc:
+        if exc.status == 404:
+            raise
+        return await refused_comment(web, draft, exc)
     if web.wants_json:
         async with web.db.read() as session:
             view = await get_comment_view(session, comment_id, viewer)
         html = web.fragment("comment_fragment.html", node=Node(view), post=view.post)
-        return web.json({"id": comment_id, "html": html})
+        # The post's new comment count, so the page's counts follow the reply.
+        return web.json({"id": comment_id, "html": html, "comments": view.post.comments})
     return web.redirect(_back(form, f"/post/{post_id}").split("#")[0] + f"#c{comment_id}")
+
+
+async def _edit_draft(web: Web, form: Form, comment_id: int) -> CommentDraft:
+    async with web.db.read() as session:
+        view = await get_comment_view(session, comment_id, web.viewer)
+    return CommentDraft.edit(form, comment_id, view.comment.post_id)
 
 
 @router.post("/comment/{comment_id}/edit")
 async def edit_comment(comment_id: int, request: Request, web: Web = Depends(web_context)) -> Response:
     viewer = web.require_viewer()
     form = posted_form(request)
-    async with web.db.write() as session:
-        comment, _ = await comment_actions.edit_comment(
-            session, web.settings, viewer, comment_id, form.text("content"), None
-        )
-        content, post_id = comment.content, comment.post_id
+    draft = await _edit_draft(web, form, comment_id)
+    try:
+        draft.content = await with_uploaded_image(web, form, draft.content)
+    except LemmyError as exc:
+        return await refused_comment(web, draft, exc)
+    if previewing(request, form):
+        return await comment_preview(web, draft)
+    try:
+        async with web.db.write() as session:
+            comment, _ = await comment_actions.edit_comment(
+                session, web.settings, viewer, comment_id, draft.content, None
+            )
+            content, post_id, updated = comment.content, comment.post_id, comment.updated
+    except LemmyError as exc:
+        if exc.status == 404:
+            raise
+        return await refused_comment(web, draft, exc)
     if web.wants_json:
-        return web.json({"id": comment_id, "html": str(markdown(content))})
+        # `updated` lets the page show "(edited)" with its time, as a reload would.
+        return web.json(
+            {"id": comment_id, "html": str(markdown(content)), "edited": readable_time(updated) if updated else ""}
+        )
     return web.redirect(_back(form, f"/post/{post_id}#c{comment_id}"))
 
 

@@ -111,7 +111,7 @@ async def report_post(post_id: int, request: Request, web: Web = Depends(web_con
     viewer = web.require_viewer()
     form = posted_form(request)
     async with web.db.write() as session:
-        await reports.create_post_report(session, viewer, post_id, form.text("reason"))
+        await reports.create_post_report(session, viewer, post_id, form.text("reason"), settings=web.settings)
     return web.redirect(_reported(_back(form, f"/post/{post_id}")))
 
 
@@ -120,7 +120,9 @@ async def report_comment(comment_id: int, request: Request, web: Web = Depends(w
     viewer = web.require_viewer()
     form = posted_form(request)
     async with web.db.write() as session:
-        report = await reports.create_comment_report(session, viewer, comment_id, form.text("reason"))
+        report = await reports.create_comment_report(
+            session, viewer, comment_id, form.text("reason"), settings=web.settings
+        )
         comment_id = report.comment_id
     return web.redirect(_reported(_back(form, f"/comment/{comment_id}")))
 

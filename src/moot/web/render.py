@@ -11,7 +11,8 @@ from urllib.parse import urlencode, urlsplit
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from moot.domain.timefmt import as_utc, lemmy_time, utcnow
-from moot.web.markup import markdown, markdown_inline
+from moot.domain.validation import COMMENT_MAX, POST_BODY_MAX, TITLE_MAX, TITLE_MIN
+from moot.web.markup import image_src, markdown_inline, page_markdown
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -97,6 +98,9 @@ def plural(count: int, one: str, many: str | None = None) -> str:
     return f"{count} {one if count == 1 else (many or one + 's')}"
 
 
+# The text limits the composer shows (domain/validation.py decides them).
+COMPOSER_LIMITS = {"title": TITLE_MAX, "title_min": TITLE_MIN, "body": POST_BODY_MAX, "comment": COMMENT_MAX}
+
 LISTING_NAMES = {"All": "All posts", "Local": "Local posts", "Subscribed": "Subscribed", "ModeratorView": "Moderated"}
 
 
@@ -118,7 +122,7 @@ def build_environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(
-        md=markdown,
+        md=page_markdown,
         md_inline=markdown_inline,
         age=age,
         iso=iso,
@@ -128,7 +132,9 @@ def build_environment() -> Environment:
         community_url=community_url,
         person_url=person_url,
         safe_href=safe_href,
+        image_src=image_src,
         host=lambda ap_id: urlsplit(ap_id).netloc.lower(),
     )
     env.globals.update(query=query, plural=plural, listing_names=LISTING_NAMES, asset_version=asset_version())
+    env.globals.update(limits=COMPOSER_LIMITS)
     return env

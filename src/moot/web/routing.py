@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -24,7 +24,8 @@ from moot.web.security import AUTH_COOKIE, CSRF_COOKIE, CSRF_FIELD, CSRF_HEADER,
 
 log = logging.getLogger(__name__)
 
-MAX_FIELDS = 200
+# Enough for the settings page's language choice (one field per language, 184) and the rest of its form.
+MAX_FIELDS = 400
 
 # What a reader sees for the errors an action can raise; anything else is shown by its Lemmy name.
 MESSAGES: dict[str, str] = {
@@ -82,6 +83,23 @@ MESSAGES: dict[str, str] = {
 }
 
 
+# Forms whose typed text must survive an expired token (web/drafts.py): the route answers with the form again,
+# the text in it and a fresh token, and nothing is acted on.
+_TEXT_KEEPERS: dict[str, Callable[[Request], Coroutine[Any, Any, Response]]] = {}
+
+
+def keep_text_on_expiry(
+    path: str,
+) -> Callable[[Callable[[Request], Coroutine[Any, Any, Response]]], Callable[[Request], Coroutine[Any, Any, Response]]]:
+    def register(
+        keeper: Callable[[Request], Coroutine[Any, Any, Response]],
+    ) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        _TEXT_KEEPERS[path] = keeper
+        return keeper
+
+    return register
+
+
 def message_for(exc: LemmyError) -> str:
     return MESSAGES.get(exc.error) or (exc.message or exc.error.replace("_", " ").capitalize())
 
@@ -91,6 +109,15 @@ class Form:
     """A url-encoded form body; for a repeated field the last value wins (checkbox after its hidden 0)."""
 
     values: dict[str, str]
+    # Every value of each field, in order (a multiple select sends one per chosen option).
+    lists: dict[str, list[str]] = field(default_factory=dict)
+    # The files of a multipart form (an image field), by field name; a field left empty is not here.
+    files: dict[str, bytes] = field(default_factory=dict)
+    # The name each of those files had on the sender's disk (a default for an image's alt text).
+    filenames: dict[str, str] = field(default_factory=dict)
+
+    def all(self, name: str) -> list[str]:
+        return self.lists.get(name, [])
 
     def text(self, name: str, default: str = "") -> str:
         return self.values.get(name, default)
@@ -113,8 +140,11 @@ class Form:
 
 
 async def read_form(request: Request) -> Form:
-    """Forms arrive url-encoded (no uploads here); any other body is read as an empty form."""
+    """Forms arrive url-encoded, or as multipart when they carry an image (web/uploads.py); any other body is read
+    as an empty form."""
     content_type = request.headers.get("content-type", "")
+    if content_type.startswith("multipart/form-data"):
+        return await _read_multipart(request)
     if not content_type.startswith("application/x-www-form-urlencoded"):
         return Form({})
     raw = (await request.body()).decode("utf-8", errors="replace")
@@ -123,7 +153,33 @@ async def read_form(request: Request) -> Form:
     except ValueError:
         return Form({})
     # Text through the one rule for text that comes in (control characters dropped), as the API's forms.
-    return Form({name: clean_text(value) for name, value in pairs})
+    lists: dict[str, list[str]] = {}
+    for name, value in pairs:
+        lists.setdefault(name, []).append(clean_text(value))
+    return Form({name: values[-1] for name, values in lists.items()}, lists)
+
+
+async def _read_multipart(request: Request) -> Form:
+    """A multipart form: its text fields as a url-encoded form's, its files' bytes (BodyLimits bounded the body)."""
+    try:
+        parsed = await request.form(max_files=4, max_fields=MAX_FIELDS)
+    except Exception:  # not parseable as multipart: an empty form (its CSRF check then fails)
+        return Form({})
+    lists: dict[str, list[str]] = {}
+    files: dict[str, bytes] = {}
+    filenames: dict[str, str] = {}
+    try:
+        for name, value in parsed.multi_items():
+            if isinstance(value, str):
+                lists.setdefault(name, []).append(clean_text(value))
+            else:
+                data = await value.read()
+                if data:
+                    files[name] = data
+                    filenames[name] = clean_text(value.filename or "")
+    finally:
+        await parsed.close()
+    return Form({name: values[-1] for name, values in lists.items()}, lists, files, filenames)
 
 
 def posted_form(request: Request) -> Form:
@@ -163,6 +219,8 @@ _PAGE_BUCKETS: dict[tuple[str, str], Bucket | None] = {
     ("POST", "/create_community"): Bucket.REGISTER,
     ("POST", "/create_post"): Bucket.POST,
     ("POST", "/post/{post_id}/comment"): Bucket.COMMENT,
+    # A settings backup read back from the settings page, as the API's /user/import_settings.
+    ("POST", "/settings/import"): Bucket.IMPORT_USER_SETTINGS,
 }
 
 
@@ -171,6 +229,8 @@ def page_bucket(method: str, route: str, request: Request) -> Bucket | None:
         return None
     if route == "/search" and request.query_params.get("q", "").strip():
         return Bucket.SEARCH
+    if request.query_params.get("preview") == "1":
+        return Bucket.MESSAGE  # a composer's preview (web/drafts.py) posts nothing: not the post or comment bucket
     return _PAGE_BUCKETS.get((method, route), Bucket.MESSAGE)
 
 
@@ -264,6 +324,9 @@ class WebRoute(APIRoute):
                 await _check_private_instance(request, self.path)
                 return await handler(request)
             except CsrfRefused:
+                keeper = _TEXT_KEEPERS.get(self.path)
+                if keeper is not None:
+                    return await keeper(request)
                 return await error_response(
                     request, 403, "Form expired", "This form was not sent from this site, or it expired. Reload it."
                 )

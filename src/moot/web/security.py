@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import secrets
 
 from starlette.datastructures import MutableHeaders
@@ -12,12 +9,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+# The token's rule lives in moot.http.csrf (the API's upload route checks it too); named here for the pages.
+from moot.http.csrf import AUTH_COOKIE as AUTH_COOKIE
+from moot.http.csrf import CSRF_COOKIE as CSRF_COOKIE
+from moot.http.csrf import CSRF_FIELD as CSRF_FIELD
+from moot.http.csrf import CSRF_HEADER as CSRF_HEADER
+from moot.http.csrf import csrf_token as csrf_token
+from moot.http.csrf import csrf_valid as csrf_valid
 from moot.settings import Settings
 
-AUTH_COOKIE = "jwt"
-CSRF_COOKIE = "moot_csrf"
-CSRF_FIELD = "csrf_token"
-CSRF_HEADER = "x-csrf-token"
 # A login lasts until the person logs out (Lemmy's tokens do not expire either); the cookie keeps it a year.
 COOKIE_MAX_AGE = 365 * 24 * 3600
 
@@ -41,20 +41,6 @@ class CsrfRefused(Exception):
 
 def new_nonce() -> str:
     return secrets.token_urlsafe(18)
-
-
-def csrf_token(secret: str, nonce: str, jwt: str | None) -> str:
-    """HMAC of the browser's nonce cookie and its login cookie: a token from another browser or another
-    login does not fit, and a page of another site can neither read nor forge it."""
-    message = f"moot-csrf\x00{nonce}\x00{jwt or ''}".encode()
-    digest = hmac.new(secret.encode(), message, hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
-
-
-def csrf_valid(secret: str, nonce: str | None, jwt: str | None, presented: str | None) -> bool:
-    if not secret or not nonce or not presented:
-        return False
-    return hmac.compare_digest(csrf_token(secret, nonce, jwt), presented)
 
 
 def cookie_secure(request: Request, settings: Settings) -> bool:

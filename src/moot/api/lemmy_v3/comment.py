@@ -25,6 +25,7 @@ from moot.domain.enums import CommentSortType, ListingType
 from moot.domain.errors import LemmyError
 from moot.queries.comments import CommentQuery, get_comment_view, list_comments
 from moot.queries.communities import find_community_id
+from moot.queries.link_groups import merged_comments
 from moot.queries.viewer import Viewer
 
 router = APIRouter()
@@ -125,7 +126,10 @@ async def list_all(form: Annotated[GetComments, Query()], c: Ctx = Depends(conte
             limit=form.limit,
         )
         try:
-            views = await list_comments(session, query, c.viewer)
+            if form.merge_cross_posts and form.post_id is not None:
+                views = await merged_comments(session, query, form.post_id, c.viewer)
+            else:
+                views = await list_comments(session, query, c.viewer)
         except LemmyError as exc:
             if exc.error != "unknown":
                 raise

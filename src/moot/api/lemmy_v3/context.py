@@ -9,8 +9,10 @@ import orjson
 from fastapi import Request
 from fastapi.responses import JSONResponse
 
+from moot.api.lemmy_v3 import convert
 from moot.db.engine import Database
 from moot.domain.errors import LemmyError
+from moot.domain.imageproxy import ImageRewriter
 from moot.http import ratelimit
 from moot.http.state import AppState, app_state
 from moot.queries.viewer import Viewer, load_viewer
@@ -62,6 +64,9 @@ OPEN_WHEN_PRIVATE = frozenset({"/api/v3/site", "/api/v3/user/validate_auth", "/a
 
 async def context(request: Request) -> Ctx:
     state = app_state(request)
+    settings = state.settings
+    proxy_all = settings.image_mode == "ProxyAllImages"
+    convert.image_proxy.set(ImageRewriter(settings.base_url, settings.hostname) if proxy_all else None)
     token = read_token(request)
     viewer = None
     if token:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
 from moot.actions.access import is_site_banned
@@ -12,6 +13,7 @@ from moot.db.instance import Instance
 from moot.db.person import LocalUser, Person
 from moot.db.post import Post
 from moot.db.site import LocalSite, LocalSiteRateLimit, Site, Tagline
+from moot.domain.imageproxy import ImageRewriter
 from moot.domain.languages import LANGUAGES
 from moot.domain.timefmt import lemmy_time
 from moot.queries.comments import CommentView
@@ -30,20 +32,35 @@ def _t(value: Any) -> str | None:
     return None if value is None else lemmy_time(value)
 
 
+# ProxyAllImages (MOOT_IMAGE_MODE): set per request by the API's context(); None in the other modes.
+image_proxy: ContextVar[ImageRewriter | None] = ContextVar("moot_image_proxy", default=None)
+
+
+def _markdown(text: str | None) -> str | None:
+    rewriter = image_proxy.get()
+    return rewriter.markdown(text) if rewriter is not None and text and "![" in text else text
+
+
+def _remote_image(url: str | None, local: bool) -> str | None:
+    """A remote actor's picture, through the proxy (recorded when the actor was stored)."""
+    rewriter = image_proxy.get()
+    return rewriter.link(url) if rewriter is not None and url and not local else url
+
+
 def person(p: Person) -> Json:
     return compact(
         {
             "id": p.id,
             "name": p.name,
             "display_name": p.display_name,
-            "avatar": p.avatar,
+            "avatar": _remote_image(p.avatar, p.local),
             "banned": is_site_banned(p),  # an expired ban no longer shows
             "published": _t(p.published),
             "updated": _t(p.updated),
             "actor_id": p.ap_id,
             "bio": p.bio,
             "local": p.local,
-            "banner": p.banner,
+            "banner": _remote_image(p.banner, p.local),
             "deleted": p.deleted,
             "matrix_user_id": p.matrix_user_id,
             "bot_account": p.bot_account,
@@ -75,8 +92,8 @@ def community(c: Community) -> Json:
             "nsfw": c.nsfw,
             "actor_id": c.ap_id,
             "local": c.local,
-            "icon": c.icon,
-            "banner": c.banner,
+            "icon": _remote_image(c.icon, c.local),
+            "banner": _remote_image(c.banner, c.local),
             "hidden": c.hidden,
             "posting_restricted_to_mods": c.posting_restricted_to_mods,
             "instance_id": c.instance_id,
@@ -120,7 +137,7 @@ def post(p: Post) -> Json:
             "id": p.id,
             "name": p.name,
             "url": p.url,
-            "body": p.body,
+            "body": _markdown(p.body),
             "creator_id": p.creator_id,
             "community_id": p.community_id,
             "removed": p.removed,
@@ -184,7 +201,7 @@ def comment(c: Comment) -> Json:
             "id": c.id,
             "creator_id": c.creator_id,
             "post_id": c.post_id,
-            "content": c.content,
+            "content": _markdown(c.content),
             "removed": c.removed,
             "published": _t(c.published),
             "updated": _t(c.updated),

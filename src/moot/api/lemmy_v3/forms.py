@@ -285,6 +285,8 @@ class EditPost(Form):
 class GetPost(QueryForm):
     id: QueryId | None = None
     comment_id: QueryId | None = None
+    # Moot's extension (docs/api.md): add `link_group`, the post's group of the same link, to the answer.
+    link_group: QueryFlag | None = None
 
 
 class DeletePost(Form):
@@ -374,6 +376,8 @@ class GetComments(QueryForm):
     saved_only: QueryFlag | None = None
     liked_only: QueryFlag | None = None
     disliked_only: QueryFlag | None = None
+    # Moot's extension (docs/api.md): with post_id, the comments of every post of the same link, merged.
+    merge_cross_posts: QueryFlag | None = None
 
 
 class Search(QueryForm):

@@ -199,7 +199,9 @@ async def get_private_messages(form: Annotated[GetPrivateMessages, Query()], c: 
 async def create_private_message_report(form: CreatePrivateMessageReport, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.write() as session:
-        report = await messages.create_private_message_report(session, viewer, form.private_message_id, form.reason)
+        report = await messages.create_private_message_report(
+            session, viewer, form.private_message_id, form.reason, settings=c.settings
+        )
     return await _report_response(c, report.id)
 
 

@@ -27,7 +27,8 @@ from moot.domain.enums import ListingType, SortType
 from moot.domain.errors import LemmyError
 from moot.queries.communities import find_community_id, get_community_view, moderators
 from moot.queries.defaults import listing_defaults
-from moot.queries.posts import PostQuery, cross_posts, get_post_view, list_posts
+from moot.queries.link_groups import link_group
+from moot.queries.posts import PostQuery, get_post_view, list_posts
 from moot.queries.viewer import Viewer
 
 router = APIRouter()
@@ -55,6 +56,7 @@ async def create_post(form: CreatePost, c: Ctx = Depends(context)) -> JSONRespon
             nsfw=bool(form.nsfw),
             language_id=form.language_id,
             honeypot=form.honeypot,
+            custom_thumbnail=form.custom_thumbnail,
         )
     return await post_response(c, post.id, viewer)
 
@@ -73,21 +75,21 @@ async def get_post(form: Annotated[GetPost, Query()], c: Ctx = Depends(context))
         view = await get_post_view(session, post_id, c.viewer)
         community = await get_community_view(session, view.post.community_id, c.viewer)
         mods = await moderators(session, view.post.community_id)
-        others = await cross_posts(session, view.post, c.viewer)
+        group = await link_group(session, view, c.viewer)
     if c.viewer is not None:
         # Reading a post marks it read and remembers its comment count (for unread_comments).
         async with c.db.write() as session:
             await posts.mark_read(session, c.viewer, [view.post.id], read=True)
             await posts.mark_comments_read(session, c.viewer, view.post)
-    return ok(
-        {
-            "post_view": convert.post_view(view),
-            "community_view": convert.community_view(community),
-            "moderators": [convert.moderator_view(com, p) for com, p in mods],
-            "cross_posts": [convert.post_view(v) for v in others],
-        },
-        c.viewer,
-    )
+    answer = {
+        "post_view": convert.post_view(view),
+        "community_view": convert.community_view(community),
+        "moderators": [convert.moderator_view(com, p) for com, p in mods],
+        "cross_posts": [convert.post_view(v) for v in group.others],
+    }
+    if form.link_group:
+        answer["link_group"] = group.summary()  # only when asked: the default answer is exactly Lemmy's
+    return ok(answer, c.viewer)
 
 
 @router.put("/post", **v3("editPost", "PostResponse", login=True, not_found=True))
@@ -95,7 +97,7 @@ async def edit_post(form: EditPost, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     changes = form.model_dump(exclude_none=True, exclude={"post_id"}, mode="json")
     async with c.db.write() as session:
-        await posts.edit_post(session, viewer, form.post_id, changes)
+        await posts.edit_post(session, viewer, form.post_id, changes, settings=c.settings)
     return await post_response(c, form.post_id, viewer)
 
 

@@ -159,7 +159,7 @@ async def _comment_report_response(c: Ctx, report_id: int) -> JSONResponse:
 async def create_post_report(form: CreatePostReport, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.write() as session:
-        report = await reports.create_post_report(session, viewer, form.post_id, form.reason)
+        report = await reports.create_post_report(session, viewer, form.post_id, form.reason, settings=c.settings)
     return await _post_report_response(c, report.id)
 
 
@@ -191,7 +191,7 @@ async def list_post_report_views(form: Annotated[ListPostReports, Query()], c: C
 async def create_comment_report(form: CreateCommentReport, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.write() as session:
-        report = await reports.create_comment_report(session, viewer, form.comment_id, form.reason)
+        report = await reports.create_comment_report(session, viewer, form.comment_id, form.reason, settings=c.settings)
     return await _comment_report_response(c, report.id)
 
 

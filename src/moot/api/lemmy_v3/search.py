@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import JSONResponse
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.api.lemmy_v3 import convert
@@ -15,17 +13,14 @@ from moot.api.lemmy_v3.context import Ctx, context, ok
 from moot.api.lemmy_v3.forms import ResolveObject, Search
 from moot.api.lemmy_v3.remote import resolve_remote_object
 from moot.api.openapi import v3
-from moot.db.comment import Comment
-from moot.db.community import Community
-from moot.db.person import Person
-from moot.db.post import Post
 from moot.db.search import allow_exact_bitmaps
 from moot.domain.enums import CommentSortType, ListingType, SearchType, SortType
 from moot.domain.errors import LemmyError
 from moot.queries.comments import CommentQuery, get_comment_view, list_comments
 from moot.queries.communities import find_community_id, get_community_view, list_communities
-from moot.queries.persons import find_person_id, get_person_view, search_people
+from moot.queries.persons import get_person_view, search_people
 from moot.queries.posts import PostQuery, get_post_view, list_posts
+from moot.queries.resolve import find_local_object
 from moot.queries.viewer import Viewer
 
 router = APIRouter()
@@ -112,35 +107,8 @@ async def _posts(
 
 
 async def _resolve_local(session: AsyncSession, c: Ctx, q: str, viewer: Viewer | None) -> dict[str, Any]:
-    q = q.strip()
-    domain = c.settings.domain
-    if q.startswith("!"):
-        return await _view_of(session, "community", await find_community_id(session, q[1:], domain), viewer)
-    if q.startswith("@"):
-        return await _view_of(session, "person", await find_person_id(session, q[1:], domain), viewer)
-    if "@" in q and "/" not in q:
-        # A bare name@host is a person, else a community (WebFinger lists both kinds under one name).
-        try:
-            return await _view_of(session, "person", await find_person_id(session, q, domain), viewer)
-        except LemmyError:
-            return await _view_of(session, "community", await find_community_id(session, q, domain), viewer)
-    url = urlsplit(q)
-    if url.scheme not in ("http", "https"):
-        raise LemmyError("couldnt_find_object", status=404)
-    # Any object whose id is this URL (local, or remote ones we already have).
-    for model, key in ((Post, "post"), (Comment, "comment"), (Community, "community"), (Person, "person")):
-        found = await session.scalar(select(model.id).where(model.ap_id == q))
-        if found is not None:
-            return await _view_of(session, key, found, viewer)
-    if url.netloc.lower() == domain:
-        parts = [p for p in url.path.split("/") if p]
-        if len(parts) == 2 and parts[0] in ("post", "comment") and parts[1].isdigit():
-            return await _view_of(session, parts[0], int(parts[1]), viewer)
-        if len(parts) == 2 and parts[0] == "c":
-            return await _view_of(session, "community", await find_community_id(session, parts[1], domain), viewer)
-        if len(parts) == 2 and parts[0] == "u":
-            return await _view_of(session, "person", await find_person_id(session, parts[1], domain), viewer)
-    raise LemmyError("couldnt_find_object", status=404)
+    kind, object_id = await find_local_object(session, q, c.settings.domain)
+    return await _view_of(session, kind, object_id, viewer)
 
 
 async def _view_of(session: AsyncSession, key: str, object_id: int, viewer: Viewer | None) -> dict[str, Any]:
