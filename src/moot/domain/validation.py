@@ -8,7 +8,7 @@ from urllib.parse import unquote_plus, urlsplit, urlunsplit
 from email_validator import EmailNotValidError, validate_email
 
 from moot.domain.errors import LemmyError
-from moot.domain.linkkey import link_key
+from moot.domain.linkkey import TRACKING, link_key
 
 TITLE_MIN, TITLE_MAX = 3, 200
 POST_BODY_MAX = 50_000
@@ -35,40 +35,11 @@ _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 # Characters that make a title invisible or break layout: control characters and bidi overrides.
 _INVISIBLE = re.compile(r"[\u0000-\u001F\u007F\u200B-\u200F\u2028-\u202E\u2060-\u206F\uFEFF]")
 
-TRACKING_PARAMS = frozenset(
-    {
-        "utm_source",
-        "utm_medium",
-        "utm_campaign",
-        "utm_term",
-        "utm_content",
-        "utm_id",
-        "utm_name",
-        "gclid",
-        "gclsrc",
-        "dclid",
-        "fbclid",
-        "msclkid",
-        "mc_cid",
-        "mc_eid",
-        "igshid",
-        "yclid",
-        "_hsenc",
-        "_hsmi",
-        "mkt_tok",
-        "si",
-        "ref_src",
-        "ref_url",
-        "twclid",
-        "wt_mc",
-        "oly_anon_id",
-        "oly_enc_id",
-        "vero_id",
-        "rb_clickid",
-        "s_cid",
-        "spm",
-    }
-)
+# Lemmy's clean_url list: the link key's tracking parameters (domain/linkkey.py, which drops every `utm_*`), the
+# usual `utm_` ones, and `si` and `spm`, which Lemmy takes off every link when a post is made (the link key drops
+# `si` only where it is known to be tracking).
+_UTM = ("source", "medium", "campaign", "term", "content", "id", "name")
+TRACKING_PARAMS = TRACKING | {f"utm_{name}" for name in _UTM} | {"si", "spm"}
 
 
 # --- what comes in: numbers and text, before any other rule -------------------------------------------------

@@ -349,16 +349,10 @@ async def _read_body(response: httpx.Response, max_bytes: int) -> bytes:
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise FetchError("too large", f"Content-Length {declared}")
-    decoder = _BoundedDecoder(response.headers.get("content-encoding", ""))
-    stream = response.stream
-    if not isinstance(stream, httpx.AsyncByteStream):
-        raise FetchError("network", "not an async stream")
-    body = bytearray()
-    async for chunk in stream:
-        body += decoder.feed(chunk, max_bytes + 1 - len(body))
-        if len(body) > max_bytes:
-            raise FetchError("too large", f"over {max_bytes} bytes")
-    return bytes(body)
+    body, more = await _read_prefix(response, max_bytes)
+    if more:
+        raise FetchError("too large", f"over {max_bytes} bytes")
+    return body
 
 
 def _redirect_target(response: httpx.Response, current: ParsedTarget, policy: FetchPolicy) -> ParsedTarget | None:
