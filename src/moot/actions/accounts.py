@@ -28,6 +28,7 @@ from moot.domain.passwords import hash_password, verify_password
 from moot.domain.timefmt import utcnow
 from moot.domain.tokens import encode_login
 from moot.queries.site import load_local_site
+from moot.queries.viewer import Viewer
 from moot.settings import Settings
 
 KNOWN_LANGUAGE_IDS = frozenset(lang.id for lang in LANGUAGES)
@@ -451,3 +452,21 @@ async def _set_languages(session: AsyncSession, user: LocalUser, languages: Sequ
         chosen.add(UNDETERMINED_LANGUAGE_ID)
     if chosen and chosen != KNOWN_LANGUAGE_IDS:
         session.add_all(LocalUserLanguage(local_user_id=user.id, language_id=i) for i in sorted(chosen))
+
+
+async def own_user(session: AsyncSession, viewer: Viewer) -> LocalUser:
+    """The logged-in reader's account row in `session`, to change it (`not_logged_in` when it went since the
+    login was read): what every page and API route that changes one's own account starts from."""
+    user = await session.get(LocalUser, viewer.local_user.id)
+    if user is None:
+        raise LemmyError("not_logged_in", status=401)
+    return user
+
+
+async def own_account(session: AsyncSession, viewer: Viewer) -> tuple[LocalUser, Person]:
+    """As `own_user`, with the person row too (profile fields live there)."""
+    user = await own_user(session, viewer)
+    person = await session.get(Person, viewer.person_id)
+    if person is None:
+        raise LemmyError("not_logged_in", status=401)
+    return user, person

@@ -10,7 +10,7 @@ from fastapi import Depends
 from fastapi.responses import Response
 from markupsafe import Markup
 
-from moot.actions import account_lifecycle, captcha, totp
+from moot.actions import account_lifecycle, accounts, captcha, totp
 from moot.db.person import LocalUser
 from moot.domain.errors import LemmyError
 from moot.queries.logins import list_logins
@@ -112,8 +112,8 @@ async def generate_2fa(web: Web = Depends(web_context)) -> Response:
     try:
         async with web.db.write() as session:
             loaded = await load_local_site(session)
-            user = await session.get(LocalUser, viewer.local_user.id)
-            if user is None or loaded is None:
+            user = await accounts.own_user(session, viewer)
+            if loaded is None:
                 raise LemmyError("not_logged_in", status=401)
             url = totp.generate_secret(user, viewer.person, loaded.site.name)
     except LemmyError as exc:
@@ -128,9 +128,7 @@ async def update_2fa(web: Web = Depends(web_context)) -> Response:
     enabled = form.flag("enabled")
     try:
         async with web.db.write() as session:
-            user = await session.get(LocalUser, viewer.local_user.id)
-            if user is None:
-                raise LemmyError("not_logged_in", status=401)
+            user = await accounts.own_user(session, viewer)
             totp.update(user, form.text("totp_token"), enabled)
     except LemmyError as exc:
         return await _account_page(web, error=_message(exc))
@@ -145,9 +143,7 @@ async def delete_account(web: Web = Depends(web_context)) -> Response:
         return await _account_page(web, error="Tick the box to confirm that the account should be deleted.")
     try:
         async with web.db.write() as session:
-            user = await session.get(LocalUser, viewer.local_user.id)
-            if user is None:
-                raise LemmyError("not_logged_in", status=401)
+            user = await accounts.own_user(session, viewer)
             await account_lifecycle.delete_account(
                 session, viewer, user, form.text("password"), form.flag("delete_content")
             )

@@ -15,7 +15,6 @@ from fastapi.responses import Response
 from starlette.background import BackgroundTask
 
 from moot.actions import account_lifecycle, accounts, settings_backup
-from moot.db.person import LocalUser, Person
 from moot.domain import validation
 from moot.domain.enums import ListingType, PostListingMode, SortType
 from moot.domain.errors import LemmyError
@@ -185,10 +184,7 @@ async def save_settings(request: Request, web: Web = Depends(web_context)) -> Re
             if url:
                 changes[key] = url
         async with web.db.write() as session:
-            user = await session.get(LocalUser, viewer.local_user.id)
-            person = await session.get(Person, viewer.person_id)
-            if user is None or person is None:
-                raise LemmyError("not_logged_in", status=401)
+            user, person = await accounts.own_account(session, viewer)
             await accounts.save_user_settings(session, user, person, changes, settings=web.settings)
             # A new address on a site that verifies them waits for its link: the stored one has not changed.
             email = changes.get("email")
@@ -212,9 +208,7 @@ async def change_password(request: Request, web: Web = Depends(web_context)) -> 
     form = posted_form(request)
     try:
         async with web.db.write() as session:
-            user = await session.get(LocalUser, viewer.local_user.id)
-            if user is None:
-                raise LemmyError("not_logged_in", status=401)
+            user = await accounts.own_user(session, viewer)
             token = await accounts.change_password(
                 session,
                 web.settings,
@@ -335,10 +329,7 @@ async def import_settings(request: Request, web: Web = Depends(web_context)) -> 
         profile, settings, votes, lists = read_backup(form.text("backup"))
         settings_backup.check_item_count(sum(map(len, lists.values())))
         async with web.db.write() as session:
-            user = await session.get(LocalUser, viewer.local_user.id)
-            person = await session.get(Person, viewer.person_id)
-            if user is None or person is None:
-                raise LemmyError("not_logged_in", status=401)
+            user, person = await accounts.own_account(session, viewer)
             await settings_backup.import_profile(session, user, person, profile, settings, votes)
     except LemmyError as exc:
         return await _page(web, errors={"backup": _message(exc)}, typed={"backup": form.text("backup")})

@@ -8,11 +8,10 @@ import base64
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
-from moot.actions import account_lifecycle, captcha, totp
+from moot.actions import account_lifecycle, accounts, captcha, totp
 from moot.api.lemmy_v3.context import Ctx, context, ok
 from moot.api.lemmy_v3.forms import Flag, Form, Id
 from moot.api.openapi import REF, v3
-from moot.db.person import LocalUser
 from moot.domain.errors import LemmyError
 from moot.domain.timefmt import lemmy_time
 from moot.queries.logins import list_logins
@@ -41,8 +40,8 @@ async def generate_totp_secret(c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.write() as session:
         loaded = await load_local_site(session)
-        user = await session.get(LocalUser, viewer.local_user.id)
-        if user is None or loaded is None:
+        user = await accounts.own_user(session, viewer)
+        if loaded is None:
             raise LemmyError("not_logged_in", status=401)
         url = totp.generate_secret(user, viewer.person, loaded.site.name)
     return ok({"totp_secret_url": url}, viewer)
@@ -52,9 +51,7 @@ async def generate_totp_secret(c: Ctx = Depends(context)) -> JSONResponse:
 async def update_totp(form: UpdateTotp, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.write() as session:
-        user = await session.get(LocalUser, viewer.local_user.id)
-        if user is None:
-            raise LemmyError("not_logged_in", status=401)
+        user = await accounts.own_user(session, viewer)
         enabled = totp.update(user, form.totp_token, form.enabled)
     return ok({"enabled": enabled}, viewer)
 
@@ -83,9 +80,7 @@ async def get_captcha(c: Ctx = Depends(context)) -> JSONResponse:
 async def delete_account(form: DeleteAccount, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.write() as session:
-        user = await session.get(LocalUser, viewer.local_user.id)
-        if user is None:
-            raise LemmyError("not_logged_in", status=401)
+        user = await accounts.own_user(session, viewer)
         await account_lifecycle.delete_account(session, viewer, user, form.password, form.delete_content)
     response = ok({"success": True}, viewer)
     response.delete_cookie("jwt")
@@ -125,9 +120,7 @@ async def list_logins_route(c: Ctx = Depends(context)) -> JSONResponse:
 async def donation_dialog_shown(c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.write() as session:
-        user = await session.get(LocalUser, viewer.local_user.id)
-        if user is None:
-            raise LemmyError("not_logged_in", status=401)
+        user = await accounts.own_user(session, viewer)
         await account_lifecycle.donation_dialog_shown(session, user)
     return ok({"success": True}, viewer)
 

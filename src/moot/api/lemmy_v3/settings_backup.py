@@ -14,14 +14,12 @@ from fastapi.responses import JSONResponse
 from pydantic import Field
 from starlette.background import BackgroundTask
 
-from moot.actions import settings_backup
+from moot.actions import accounts, settings_backup
 from moot.api.lemmy_v3 import convert
 from moot.api.lemmy_v3.context import Ctx, context, ok
 from moot.api.lemmy_v3.forms import Flag, Form
 from moot.api.openapi import v3
-from moot.db.person import LocalUser, Person
 from moot.domain.enums import ListingType, PostListingMode, SortType
-from moot.domain.errors import LemmyError
 from moot.federation.settings_import import ID_LISTS, import_lists
 from moot.queries.settings_backup import backup_lists
 
@@ -87,10 +85,7 @@ class ImportSettings(Form):
 async def export_settings(c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.read() as session:
-        user = await session.get(LocalUser, viewer.local_user.id)
-        person = await session.get(Person, viewer.person_id)
-        if user is None or person is None:
-            raise LemmyError("not_logged_in", status=401)
+        user, person = await accounts.own_account(session, viewer)
         lists = await backup_lists(session, person.id)
     view = convert.local_user_view(user, person)
     body: dict[str, Any] = {
@@ -120,10 +115,7 @@ async def import_settings(form: ImportSettings, c: Ctx = Depends(context)) -> JS
     profile = {key: getattr(form, key) for key in ("display_name", "bio", "matrix_id", "bot_account")}
     present = {key: value for key, value in profile.items() if key in form.model_fields_set}
     async with c.db.write() as session:
-        user = await session.get(LocalUser, viewer.local_user.id)
-        person = await session.get(Person, viewer.person_id)
-        if user is None or person is None:
-            raise LemmyError("not_logged_in", status=401)
+        user, person = await accounts.own_account(session, viewer)
         await settings_backup.import_profile(
             session,
             user,

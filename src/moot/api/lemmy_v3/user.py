@@ -22,7 +22,6 @@ from moot.api.lemmy_v3.forms import (
 )
 from moot.api.lemmy_v3.remote import person_id_by_name
 from moot.api.openapi import v3
-from moot.db.person import LocalUser, Person
 from moot.domain.enums import CommentSortType, SortType
 from moot.domain.errors import LemmyError
 from moot.queries import inbox
@@ -108,9 +107,7 @@ async def validate_auth(c: Ctx = Depends(context)) -> JSONResponse:
 async def change_password(form: ChangePassword, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.write() as session:
-        user = await session.get(LocalUser, viewer.local_user.id)
-        if user is None:
-            raise LemmyError("not_logged_in", status=401)
+        user = await accounts.own_user(session, viewer)
         jwt = await accounts.change_password(
             session, c.settings, user, form.old_password, form.new_password, form.new_password_verify
         )
@@ -121,10 +118,7 @@ async def change_password(form: ChangePassword, c: Ctx = Depends(context)) -> JS
 async def save_user_settings(form: SaveUserSettings, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.write() as session:
-        user = await session.get(LocalUser, viewer.local_user.id)
-        person = await session.get(Person, viewer.person_id)
-        if user is None or person is None:
-            raise LemmyError("not_logged_in", status=401)
+        user, person = await accounts.own_account(session, viewer)
         await accounts.save_user_settings(
             session, user, person, form.model_dump(exclude_none=True, mode="json"), settings=c.settings
         )
