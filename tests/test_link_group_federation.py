@@ -25,6 +25,7 @@ from conftest import (
     unique,
 )
 from test_federation import FED_ENV, Client, Node, eventually, login, person, resolve_community
+from web.dom import Element, parse
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +50,16 @@ async def _page(node: Node, path: str) -> str:
         r = await http.get(path, headers={"Accept": "text/html"})
         assert r.status_code == 200, r.text
         return r.text
+
+
+def _tops(page: str) -> list[Element]:
+    """The top-level items of the page's comment tree, in order."""
+    tree = parse(page).find("ol", cls="tree")
+    return [li for li in tree.children if isinstance(li, Element) and li.tag == "li"]
+
+
+def _index(texts: list[str], needle: str) -> int:
+    return next(i for i, text in enumerate(texts) if needle in text)
 
 
 async def _comment(client: Client, post_id: int, content: str, parent_id: int | None = None) -> dict[str, Any]:
@@ -94,14 +105,19 @@ async def test_the_second_half_is_read_from_a_server_not_followed(pair: dict[str
     assert (await bob.get("/comment/list", post_id=copy["post"]["id"], max_depth=8))["comments"] == []
 
     page = await _page(beta, f"/post/{mine['id']}?discussion=all")
-    assert "Said on beta" in page
-    assert f'data-remote-post="{copy["post"]["id"]}"' in page
-    half = page.split(f'data-remote-post="{copy["post"]["id"]}"')[1].split("</section>")[0]
-    assert "Said on alpha, at the top" in half and "A reply on alpha" in half
-    assert "Deleted on alpha" not in half
-    assert f"on {alpha.domain}" in half
-    assert f'href="{theirs["ap_id"]}"' in half  # reply on the post's own server
-    assert "<form" not in half  # read-only: nothing here acts on another server's comments as if they were ours
+    theirs_top = next(li for li in _tops(page) if li.attrs.get("data-remote-post") == str(copy["post"]["id"]))
+    text = theirs_top.text()
+    assert "Said on alpha, at the top" in text and "A reply on alpha" in text
+    assert "Deleted on alpha" not in page
+    assert f"on {alpha.domain}" in text
+    assert not theirs_top.find_all("form")  # read-only: nothing acts on another server's comments as if ours
+    note = parse(page).find("li", cls="remote-half")
+    assert f'href="{theirs["ap_id"]}"' in page and theirs["ap_id"] in note.find_all("a")[-1].attrs["href"]
+    # One discussion, one sort: the remote comments are interleaved with ours, not put after them.
+    order_new = [li.text() for li in _tops(await _page(beta, f"/post/{mine['id']}?discussion=all&sort=New"))]
+    order_old = [li.text() for li in _tops(await _page(beta, f"/post/{mine['id']}?discussion=all&sort=Old"))]
+    assert _index(order_new, "Said on beta") < _index(order_new, "Said on alpha, at the top")
+    assert _index(order_old, "Said on alpha, at the top") < _index(order_old, "Said on beta")
     # Shown, not stored: beta still has no comment of alpha's post.
     assert (await bob.get("/comment/list", post_id=copy["post"]["id"], max_depth=8))["comments"] == []
     assert "A reply on alpha" not in await _page(beta, f"/post/{mine['id']}")

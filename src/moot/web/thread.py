@@ -13,6 +13,7 @@ from moot.actions import posts as post_actions
 from moot.db.person import Person
 from moot.domain import commentpath
 from moot.domain.enums import CommentSortType
+from moot.domain.timefmt import utcnow
 from moot.federation.remote_threads import RemoteHalf, remote_halves
 from moot.queries.comments import CommentQuery, CommentView, get_comment_view, list_comments
 from moot.queries.communities import CommunityView, get_community_view, moderators
@@ -21,6 +22,7 @@ from moot.queries.posts import PostView, get_post_view
 from moot.queries.viewer import Viewer
 from moot.queries.visits import last_visit
 from moot.web.context import Web, web_context
+from moot.web.joined import ThreadItem, interleave
 from moot.web.params import COMMENT_SORTS, choice
 from moot.web.routing import web_router
 from moot.web.tree import Node, branch_of, build_tree, walk
@@ -91,6 +93,9 @@ def _render(
     joined: bool = False,
     halves: list[RemoteHalf] | None = None,
 ) -> Response:
+    halves = halves or []
+    # A joined thread's top level holds the remote halves' comments too, each where the sort puts it.
+    items: list[ThreadItem] = interleave(tree, halves, sort, utcnow()) if joined else list(tree)
     # Comments by others published since the reader's last visit are marked "new" (and counted here).
     me = web.viewer.person_id if web.viewer else None
     new_count = (
@@ -106,6 +111,7 @@ def _render(
         post=head.view.post,
         community=head.community.community,
         tree=tree,
+        items=items,
         sort=sort,
         sorts=COMMENT_SORTS,
         mode=mode,
@@ -114,7 +120,7 @@ def _render(
         new_since=new_since if new_count else None,
         new_count=new_count,
         joined=joined,
-        remote_halves=halves or [],
+        remote_halves=halves,
     )
 
 
