@@ -11,11 +11,16 @@ import contextlib
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from conftest import backend, unique
-from moot.db.federation import SentActivity
+from moot.db.engine import count_queries
+from moot.db.federation import FederationQueueState, SentActivity
+from moot.db.instance import Instance
+from moot.db.site import Site
 from moot.domain.timefmt import utcnow
-from moot.federation.delivery import ActivityFeed, DeliveryTiming
+from moot.federation.delivery import ActivityFeed, CursorBook, DeliveryTiming
+from moot.federation.send import KeyStore
 
 
 def _row() -> SentActivity:
@@ -82,3 +87,56 @@ async def test_feed_holds_back_behind_an_uncommitted_id_then_skips_a_rolled_back
     await asyncio.sleep(1.1)
     await feed.poll()
     assert feed.ready == after_gap and [o.id for o in await feed.after(quick)] == [after_gap]
+
+
+async def _instance(db: Any) -> int:
+    async with db.write() as session:
+        instance = Instance(domain=f"{unique('peer')}.example", published=utcnow())
+        session.add(instance)
+        await session.flush()
+        session.add(FederationQueueState(instance_id=instance.id, last_successful_id=0, fail_count=0))
+        return instance.id
+
+
+async def test_the_cursor_book_writes_every_noted_cursor_in_one_transaction(app: Any) -> None:
+    """A fan-out to many instances moves many cursors at once: they are written together, not one transaction
+    each (a thousand of those queued for the pool and held up the next activity)."""
+    db = app.state.moot.db
+    ids = [await _instance(db) for _ in range(3)]
+    book = CursorBook(db)
+    for n, instance_id in enumerate(ids):
+        state = FederationQueueState(instance_id=instance_id, last_successful_id=100 + n, fail_count=n)
+        book.note(instance_id, state, alive=n == 0)
+    book.note(ids[2], FederationQueueState(instance_id=ids[2], last_successful_id=205, fail_count=0), alive=False)
+    async with count_queries() as statements:
+        await book.flush()
+    writes = [s for s in statements if s.lstrip().upper().startswith("UPDATE")]
+    assert len(writes) == 2  # one executemany per table: the cursors, and the instance that answered
+    assert book.pending == 0
+    async with db.read() as session:
+        rows = {
+            r.instance_id: (r.last_successful_id, r.fail_count)
+            for r in await session.scalars(
+                select(FederationQueueState).where(FederationQueueState.instance_id.in_(ids))
+            )
+        }
+        updated = {i.id: i.updated for i in await session.scalars(select(Instance).where(Instance.id.in_(ids)))}
+    assert rows == {ids[0]: (100, 0), ids[1]: (101, 1), ids[2]: (205, 0)}  # the last note of an instance wins
+    assert updated[ids[0]] is not None and updated[ids[1]] is None and updated[ids[2]] is None
+    async with count_queries() as statements:
+        await book.flush()  # nothing noted since: nothing written
+    assert statements == []
+
+
+async def test_a_key_is_read_once_however_many_deliveries_ask_at_once(app: Any) -> None:
+    """A thousand delivery tasks woken by one post all need the community's key: one lookup, not a thousand."""
+    db = app.state.moot.db
+    async with db.read() as session:
+        site = await session.scalar(select(Site))
+        assert site is not None and site.private_key
+    keys = KeyStore(db)
+    async with count_queries() as statements:
+        found = await asyncio.gather(*(keys.private_key(site.ap_id) for _ in range(50)))
+    assert set(found) == {site.private_key}
+    assert len([s for s in statements if "private_key" in s]) <= 3  # person, community, site: once
+    assert await keys.private_key("https://nobody.example/u/x") is None

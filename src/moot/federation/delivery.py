@@ -11,7 +11,8 @@
             POST signed to each inbox:  2xx -------------> done
                                         4xx (not 408/429) --> done (a refusal is final)
                                         5xx/408/429/error --> wait (growing, capped), retry the same one
-            the cursor is saved to federation_queue_state at most once a second, and when idle or failing
+            the cursor is noted in the process's CursorBook; the manager writes every changed cursor in one
+            transaction once a second (and when it stops)
 
 Sending is strictly ordered per instance (one in flight), so a Delete never overtakes its Create. A crash
 re-sends at most the last second's activities; receivers deduplicate by activity id. An instance that has
@@ -31,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.db.community import Community, CommunityFollower
@@ -267,17 +268,86 @@ class ActivityFeed:
         return []
 
 
+@dataclass(slots=True)
+class _Cursor:
+    last_successful_id: int | None
+    last_successful_published_time: datetime | None
+    fail_count: int
+    last_retry: datetime | None
+    alive: bool
+
+
+class CursorBook:
+    """The delivery cursors of this process that changed, written together in one transaction per tick.
+
+    Each worker used to save its own cursor (a transaction of four statements) at most once a second: after a
+    post to a community followed from a thousand instances, a thousand such transactions queued for the pool
+    at once, and the next activity's follower query waited behind them (the second of two fan-outs in a row
+    took 8.6 s instead of 2). Now a worker only notes its cursor here, and the manager writes every noted one
+    with one UPDATE per table (executemany) each `save_seconds`, and once more when it stops."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._dirty: dict[int, _Cursor] = {}
+
+    def note(self, instance_id: int, state: FederationQueueState, alive: bool) -> None:
+        before = self._dirty.get(instance_id)
+        self._dirty[instance_id] = _Cursor(
+            last_successful_id=state.last_successful_id,
+            last_successful_published_time=state.last_successful_published_time,
+            fail_count=state.fail_count,
+            last_retry=state.last_retry,
+            alive=alive or (before is not None and before.alive),
+        )
+
+    @property
+    def pending(self) -> int:
+        return len(self._dirty)
+
+    async def flush(self) -> None:
+        if not self._dirty:
+            return
+        taken, self._dirty = self._dirty, {}
+        cursors = [
+            {
+                "instance_id": instance_id,
+                "last_successful_id": c.last_successful_id,
+                "last_successful_published_time": c.last_successful_published_time,
+                "fail_count": c.fail_count,
+                "last_retry": c.last_retry,
+            }
+            for instance_id, c in taken.items()
+        ]
+        now = utcnow()
+        alive = [{"id": instance_id, "updated": now} for instance_id, c in taken.items() if c.alive]
+        try:
+            async with self.db.write() as session:
+                # ORM bulk UPDATE by primary key: one executemany per table.
+                await session.execute(update(FederationQueueState), cursors)
+                if alive:
+                    await session.execute(update(Instance), alive)
+        except Exception:
+            for instance_id, cursor in taken.items():
+                self._dirty.setdefault(instance_id, cursor)  # newer notes win; the rest is tried again
+            raise
+
+
 class InstanceWorker:
     def __init__(
-        self, db: Database, instance: Instance, send: Sender, timing: DeliveryTiming, feed: ActivityFeed
+        self,
+        db: Database,
+        instance: Instance,
+        send: Sender,
+        timing: DeliveryTiming,
+        feed: ActivityFeed,
+        book: CursorBook,
     ) -> None:
         self.db = db
         self.instance = instance
         self.send = send
         self.timing = timing
         self.feed = feed
-        self._saved_at = 0.0
-        self._unsaved = False
+        self.book = book
         self._alive = False
 
     async def _state(self) -> FederationQueueState:
@@ -300,22 +370,14 @@ class InstanceWorker:
             remaining = self.timing.backoff(state.fail_count) - (utcnow() - state.last_retry).total_seconds()
             if remaining > 0:
                 await asyncio.sleep(remaining)
-        try:
-            while True:
-                activities = await self.feed.after(state.last_successful_id or 0)
-                if not activities:
-                    if self._unsaved:
-                        await self._save(state)
-                    await self.feed.wait_beyond(state.last_successful_id or 0)
-                    continue
-                for activity in activities:
-                    await self._deliver(activity, state)
-                    if time.monotonic() - self._saved_at >= self.timing.save_seconds:
-                        await self._save(state)
-        finally:
-            if self._unsaved:
-                # Stopped (shutdown, or the instance died): keep the cursor if the database still answers.
-                await asyncio.shield(self._save_quietly(state))
+        while True:
+            activities = await self.feed.after(state.last_successful_id or 0)
+            if not activities:
+                await self.feed.wait_beyond(state.last_successful_id or 0)
+                continue
+            for activity in activities:
+                await self._deliver(activity, state)
+                self._note(state)
 
     async def _deliver(self, activity: Outgoing, state: FederationQueueState) -> None:
         inboxes = await self.feed.inboxes_for(activity, self.instance)
@@ -326,7 +388,7 @@ class InstanceWorker:
                     break
                 state.fail_count += 1
                 state.last_retry = utcnow()
-                await self._save(state)
+                self._note(state)
                 wait = self.timing.backoff(state.fail_count)
                 log.info("delivery to %s failed (%s); retry %d in %.1fs", inbox, status, state.fail_count, wait)
                 await asyncio.sleep(wait)
@@ -334,29 +396,11 @@ class InstanceWorker:
         state.last_successful_published_time = activity.published
         if state.fail_count:
             state.fail_count = max(0, state.fail_count - 1)
-        self._unsaved = True
         self._alive = self._alive or bool(inboxes)
 
-    async def _save_quietly(self, state: FederationQueueState) -> None:
-        try:
-            await self._save(state)
-        except Exception:
-            log.warning("could not save the delivery cursor of %s", self.instance.domain, exc_info=True)
-
-    async def _save(self, state: FederationQueueState) -> None:
-        async with self.db.write() as session:
-            stored = await session.get(FederationQueueState, self.instance.id)
-            assert stored is not None
-            stored.last_successful_id = state.last_successful_id
-            stored.last_successful_published_time = state.last_successful_published_time
-            stored.fail_count = state.fail_count
-            stored.last_retry = state.last_retry
-            if self._alive:
-                instance = await session.get(Instance, self.instance.id)
-                if instance is not None:
-                    instance.updated = utcnow()
-        self._saved_at = time.monotonic()
-        self._unsaved = False
+    def _note(self, state: FederationQueueState) -> None:
+        """The cursor goes to the book; the manager writes it within `save_seconds` (and when it stops)."""
+        self.book.note(self.instance.id, state, self._alive)
         self._alive = False
 
 
@@ -382,26 +426,35 @@ class DeliveryManager:
         self.shard = shard
         self.shards = shards
         self.feed = ActivityFeed(db, timing)
+        self.book = CursorBook(db)
         self.workers: dict[int, asyncio.Task[None]] = {}
 
     async def run(self) -> None:
-        next_reconcile = 0.0
+        next_reconcile = next_flush = 0.0
         try:
             while True:
                 try:
                     await self.feed.poll()
+                    if time.monotonic() >= next_flush:
+                        next_flush = time.monotonic() + self.timing.save_seconds
+                        await self.book.flush()
                     if time.monotonic() >= next_reconcile:
                         await self._reconcile()
                         next_reconcile = time.monotonic() + self.timing.recheck_seconds
                 except asyncio.CancelledError:
                     raise
                 except Exception:
-                    log.exception("delivery manager failed to read the log or list instances; retrying")
+                    log.exception("delivery manager failed to read the log, save cursors or list instances; retrying")
                 await asyncio.sleep(self.timing.idle_seconds)
         finally:
             for task in self.workers.values():
                 task.cancel()
             await asyncio.gather(*self.workers.values(), return_exceptions=True)
+            # Stopped (shutdown): keep the cursors if the database still answers.
+            try:
+                await asyncio.shield(self.book.flush())
+            except Exception:
+                log.warning("could not save %d delivery cursors", self.book.pending, exc_info=True)
 
     async def _reconcile(self) -> None:
         async with self.db.read() as session:
@@ -412,5 +465,5 @@ class DeliveryManager:
                 del self.workers[instance_id]
         for instance_id, instance in wanted.items():
             if instance_id not in self.workers:
-                worker = InstanceWorker(self.db, instance, self.send, self.timing, self.feed)
+                worker = InstanceWorker(self.db, instance, self.send, self.timing, self.feed, self.book)
                 self.workers[instance_id] = asyncio.create_task(worker.run(), name=f"deliver-{instance.domain}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from sqlalchemy import select
@@ -18,26 +19,38 @@ log = logging.getLogger(__name__)
 
 
 class KeyStore:
-    """Private keys of our own actors (people, communities, the site), looked up by actor id and cached."""
+    """Private keys of our own actors (people, communities, the site), looked up by actor id and cached.
+
+    One lookup per actor however many ask at once: a post to a community with a thousand follower instances
+    wakes a thousand delivery tasks together, and each asking the database for the same key the first time
+    queued a thousand sessions behind the pool (the first fan-out took 8.8 s, later ones 1.8 s)."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._cache: dict[str, str] = {}
+        self._cache: dict[str, asyncio.Future[str | None]] = {}
 
     async def private_key(self, ap_id: str) -> str | None:
-        if ap_id in self._cache:
-            return self._cache[ap_id]
+        pending = self._cache.get(ap_id)
+        if pending is None:
+            pending = self._cache[ap_id] = asyncio.ensure_future(self._read(ap_id))
+        try:
+            pem = await asyncio.shield(pending)
+        except Exception:
+            self._cache.pop(ap_id, None)  # the next delivery asks again
+            raise
+        if pem is None:
+            self._cache.pop(ap_id, None)  # not (yet) ours: never remembered as missing
+        return pem
+
+    async def _read(self, ap_id: str) -> str | None:
         async with self.db.read() as session:
-            pem = (
+            return (
                 await session.scalar(select(Person.private_key).where(Person.ap_id == ap_id, Person.local.is_(True)))
                 or await session.scalar(
                     select(Community.private_key).where(Community.ap_id == ap_id, Community.local.is_(True))
                 )
                 or await session.scalar(select(Site.private_key).where(Site.ap_id == ap_id))
             )
-        if pem:
-            self._cache[ap_id] = pem
-        return pem
 
 
 class ActivitySender:
