@@ -74,6 +74,8 @@ class Resolver:
     policy: FetchPolicy
     budget: int = FETCH_BUDGET
     fetched: list[str] = field(default_factory=list)
+    # People as stored when this activity first asked (store_person replaces an entry with what it wrote).
+    people: dict[str, Person | None] = field(default_factory=dict)
 
     def is_local(self, url: str) -> bool:
         return urlsplit(url).netloc.lower() == self.settings.domain
@@ -114,9 +116,16 @@ class Resolver:
 
     # People and communities
 
+    async def _stored_person(self, ap_id: str) -> Person | None:
+        """The stored row, read once per activity: the signature check reads the actor, and the handler then
+        asks for the same person as the author (a session and a statement each time, for the same row)."""
+        if ap_id not in self.people:
+            async with self.db.read() as session:
+                self.people[ap_id] = await session.scalar(select(Person).where(Person.ap_id == ap_id))
+        return self.people[ap_id]
+
     async def person(self, ap_id: str, refresh: bool = False) -> Person:
-        async with self.db.read() as session:
-            found = await session.scalar(select(Person).where(Person.ap_id == ap_id))
+        found = await self._stored_person(ap_id)
         if found is not None and (found.local or (not refresh and not _stale(found.last_refreshed_at))):
             return found
         if found is None and self.is_local(ap_id):
@@ -145,6 +154,7 @@ class Resolver:
             person.banner = actor.banner
             person.bot_account = actor.bot
             await previews.record_actor_images(session, self.settings, actor.icon, actor.banner, actor.summary)
+        self.people[actor.ap_id] = person
         return person
 
     async def community(self, ap_id: str, refresh: bool = False) -> Community:
@@ -210,13 +220,14 @@ class Resolver:
 
     async def actor_key(self, ap_id: str, refresh: bool = False) -> tuple[str, str | None]:
         """(kind, public key PEM) of a person or community, fetched when unknown or when asked to refresh."""
-        async with self.db.read() as session:
-            person = await session.scalar(select(Person).where(Person.ap_id == ap_id))
-            community = await session.scalar(select(Community).where(Community.ap_id == ap_id))
+        person = await self._stored_person(ap_id)
         if not refresh and person is not None and person.public_key:
             return "person", person.public_key
-        if not refresh and community is not None and community.public_key:
-            return "community", community.public_key
+        if person is None:
+            async with self.db.read() as session:
+                community = await session.scalar(select(Community).where(Community.ap_id == ap_id))
+            if not refresh and community is not None and community.public_key:
+                return "community", community.public_key
         actor = parse_actor(await self.fetch(ap_id), expected_id=ap_id)
         if actor.kind == "Group":
             return "community", (await self.store_community(actor)).public_key
