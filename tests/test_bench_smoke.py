@@ -224,6 +224,15 @@ async def test_run_measures_every_scenario(
         assert cell["ratio"] > 0
         assert scenario["direct"] == ("sql-replay" if name not in ("create_comment", "vote") else "actions-in-process")
         assert name in table
+        if conn.dialect.name == "sqlite":  # the reference statements are PostgreSQL SQL
+            assert "reference" not in cell and scenario["reference"].startswith("skipped")
+        else:
+            reference = cell["reference"]
+            assert reference["requests"] > 0 and reference["errors"] == 0, (name, cell.get("first_error"))
+            assert cell["moot_over_reference"] > 0 and cell["direct_over_reference"] > 0
+            assert scenario["reference"] == f"bench/reference/{name}.sql"
+    server = report["postgresql_settings"]  # what `moot pg-config` sizes, as the server has it
+    assert server == {} if conn.dialect.name == "sqlite" else server["jit"] in ("on", "off") and "work_mem" in server
     assert report["database"]["biggest_thread_comments"] >= 300
     assert report["database"]["link_group"]["comments"] == 400
     assert report["database"]["link_group"]["communities"] == 6

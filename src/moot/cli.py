@@ -267,6 +267,16 @@ def _ap_parse(_settings: Settings, args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def _pg_config(settings: Settings, args: argparse.Namespace) -> int:
+    from moot.db.pgconfig import GIB, Machine, render, this_machine
+
+    found = this_machine(ssd=args.ssd)
+    memory = int(args.memory * GIB) if args.memory else found.memory
+    machine = Machine(memory=memory, cores=args.cores or found.cores, ssd=args.ssd)
+    print(render(machine, workers=args.workers or machine.cores, pool_size=settings.db_pool_size))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="moot", description="Moot, a federated link aggregator.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -306,6 +316,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="load the example thread (idempotent)")
     demo.add_argument("--file", default=None, help="a thread in seed_thread.json's format")
     demo.set_defaults(run=_demo)
+
+    pg_config = commands.add_parser("pg-config", help="print postgresql.conf settings sized for this machine")
+    pg_config.add_argument("--memory", type=float, default=None, help="GB of memory for PostgreSQL (default: all)")
+    pg_config.add_argument("--cores", type=int, default=None, help="cores (default: this machine's)")
+    pg_config.add_argument("--workers", type=int, default=None, help="`moot serve --workers` (default: cores)")
+    disk = pg_config.add_mutually_exclusive_group()
+    disk.add_argument("--ssd", dest="ssd", action="store_true", default=True, help="solid-state storage (default)")
+    disk.add_argument("--hdd", dest="ssd", action="store_false", help="spinning disks")
+    pg_config.set_defaults(run=_pg_config)
 
     from moot.bench.cli import add_bench_commands
 

@@ -1,8 +1,10 @@
 """`moot bench run`: start the real server, drive each scenario over HTTP, do the same work directly, report.
 
-Per scenario and concurrency level, the Moot side and the direct side each run for `--duration` seconds
-(`--repeat` times, medians reported). The server is `moot serve` as in production: one process per core on
-PostgreSQL (one on SQLite), jobs and delivery off so that only the measured requests run."""
+Per scenario and concurrency level, three sides each run for `--duration` seconds (`--repeat` times, medians
+reported): Moot over HTTP, the direct side (Moot's own SQL replayed, or its actions in-process for writes), and
+the reference side (the cheapest hand-written statement for the same rows, bench/reference/*.sql; PostgreSQL
+only). The server is `moot serve` as in production: one process per core on PostgreSQL (one on SQLite), jobs
+and delivery off so that only the measured requests run."""
 
 from __future__ import annotations
 
@@ -33,6 +35,7 @@ from moot.app import create_app
 from moot.bench.direct import DirectSpec, Recorder, Statement, measure_direct
 from moot.bench.loadgen import Measurement, run_load
 from moot.bench.progress import step
+from moot.bench.reference import available, measure_writes, read_statement, server_settings, sql_name, write_spec
 from moot.bench.scenarios import (
     CURSOR_PAGE,
     Account,
@@ -76,6 +79,8 @@ class Prepared:
     captured: dict[str, list[Statement]]
     jwt_secret: str
     cursor_page: int
+    cursor: str | None
+    reference: dict[str, Statement]  # each read scenario's reference statement, bound to its targets
 
 
 def _free_port() -> int:
@@ -140,7 +145,10 @@ async def _prepare(settings: Settings) -> Prepared:
                     if reply.status_code != 200:
                         raise RuntimeError(f"{scenario.name}: {reply.status_code} {reply.text[:300]}")
                 captured[scenario.name] = recorder.take()
-    return Prepared(facts, accounts, scenarios, captured, loaded.jwt_secret, page)
+    reference = {}
+    if available(settings) is None:
+        reference = {s.name: read_statement(s, facts, accounts, cursor) for s in scenarios if s.kind == "read"}
+    return Prepared(facts, accounts, scenarios, captured, loaded.jwt_secret, page, cursor, reference)
 
 
 @dataclass(slots=True)
@@ -246,16 +254,16 @@ async def _cell(
     workers: int,
     pool: ProcessPoolExecutor | None,
 ) -> dict[str, Any]:
-    """One scenario at one concurrency level: Moot then direct, `repeat` times; medians and the ratio."""
+    """One scenario at one concurrency level: Moot, direct, then reference, `repeat` times; medians and ratios."""
     http_targets, direct_targets = split_targets(prepared.facts.write_posts)
     writers = write_accounts(prepared.accounts)
-    moot_runs: list[Summary] = []
-    direct_runs: list[Summary] = []
+    with_reference = available(settings) is None
+    runs: dict[str, list[Summary]] = {"moot": [], "direct": [], "reference": []}
     first_errors: list[str] = []
     for _ in range(options.repeat):
         votes = await _votes_now(settings, scenario, writers, prepared.facts.write_posts)
         maker = http_maker(scenario, f"{HOST}:{server.port}", prepared.accounts, http_targets, concurrency, votes)
-        moot = await run_load(HOST, server.port, maker, concurrency, options.duration)
+        measured = {"moot": await run_load(HOST, server.port, maker, concurrency, options.duration)}
         spec = DirectSpec(
             kind=scenario.kind,
             statements=prepared.captured.get(scenario.name, []),
@@ -264,28 +272,66 @@ async def _cell(
             votes=votes,
             jwt_secret=prepared.jwt_secret,
         )
-        direct = await measure_direct(settings, spec, concurrency, options.duration, workers, pool)
-        moot_runs.append(summarize(moot.latencies, moot.errors, moot.seconds))
-        direct_runs.append(summarize(direct.latencies, direct.errors, direct.seconds))
-        first_errors += [e for e in (moot.first_error, direct.first_error) if e]
-    moot_median, direct_median = median_of(moot_runs), median_of(direct_runs)
-    ratio = moot_median.rps / direct_median.rps if direct_median.rps else 0.0
-    step(
-        f"{scenario.name:<15} c={concurrency:<3} moot {moot_median.rps:8.1f}/s p50 {moot_median.p50_ms:7.1f} ms"
-        f" p99 {moot_median.p99_ms:7.1f} ms | direct {direct_median.rps:8.1f}/s p50 {direct_median.p50_ms:7.1f} ms"
-        f" | ratio {ratio:4.2f}  load {os.getloadavg()[0]:.1f}"
+        measured["direct"] = await measure_direct(settings, spec, concurrency, options.duration, workers, pool)
+        if with_reference:
+            measured["reference"] = await _reference(settings, prepared, scenario, concurrency, options, workers, pool)
+        for side, result in measured.items():
+            runs[side].append(summarize(result.latencies, result.errors, result.seconds))
+            first_errors += [result.first_error] if result.first_error else []
+    medians = {side: median_of(found) for side, found in runs.items() if found}
+    moot, direct = medians["moot"], medians["direct"]
+    line = (
+        f"{scenario.name:<15} c={concurrency:<3} moot {moot.rps:8.1f}/s p50 {moot.p50_ms:7.1f} ms"
+        f" p99 {moot.p99_ms:7.1f} ms | direct {direct.rps:8.1f}/s p50 {direct.p50_ms:7.1f} ms"
+        f" | ratio {_ratio(moot, direct):4.2f}"
     )
     cell: dict[str, Any] = {
         "concurrency": concurrency,
-        "moot": moot_median.as_json(),
-        "direct": direct_median.as_json(),
-        "ratio": round(ratio, 3),
-        "runs": {"moot": [r.as_json() for r in moot_runs], "direct": [r.as_json() for r in direct_runs]},
-        "loadavg_1m_after": round(os.getloadavg()[0], 2),
+        "moot": moot.as_json(),
+        "direct": direct.as_json(),
+        "ratio": round(_ratio(moot, direct), 3),
     }
+    if "reference" in medians:
+        reference = medians["reference"]
+        cell["reference"] = reference.as_json()
+        cell["moot_over_reference"] = round(_ratio(moot, reference), 3)
+        cell["direct_over_reference"] = round(_ratio(direct, reference), 3)
+        line += (
+            f" | reference {reference.rps:8.1f}/s p50 {reference.p50_ms:7.1f} ms"
+            f" | moot/ref {cell['moot_over_reference']:4.2f} direct/ref {cell['direct_over_reference']:4.2f}"
+        )
+    step(f"{line}  load {os.getloadavg()[0]:.1f}")
+    cell["runs"] = {side: [r.as_json() for r in found] for side, found in runs.items() if found}
+    cell["loadavg_1m_after"] = round(os.getloadavg()[0], 2)
     if first_errors:
         cell["first_error"] = first_errors[0]
     return cell
+
+
+def _ratio(side: Summary, over: Summary) -> float:
+    """Requests/s of one side over another's (0 when the other measured nothing)."""
+    return side.rps / over.rps if over.rps else 0.0
+
+
+async def _reference(
+    settings: Settings,
+    prepared: Prepared,
+    scenario: Scenario,
+    concurrency: int,
+    options: RunOptions,
+    workers: int,
+    pool: ProcessPoolExecutor | None,
+) -> Measurement:
+    """The reference statement run like the direct side: a read is replayed as the direct side replays Moot's
+    SQL; a write goes to the direct side's posts with its writers, from their votes as they are now."""
+    if scenario.kind == "read":
+        spec = DirectSpec(kind="read", statements=[prepared.reference[scenario.name]])
+        return await measure_direct(settings, spec, concurrency, options.duration, workers, pool)
+    _, direct_targets = split_targets(prepared.facts.write_posts)
+    writers = write_accounts(prepared.accounts)
+    votes = await _votes_now(settings, scenario, writers, prepared.facts.write_posts)
+    writes = write_spec(scenario.kind, writers, direct_targets, settings.base_url, votes)
+    return await measure_writes(settings, writes, concurrency, options.duration, workers, pool)
 
 
 async def _votes_now(
@@ -382,6 +428,7 @@ async def _measure(settings: Settings, options: RunOptions) -> dict[str, Any]:
                     "request": f"{scenario.method} {scenario.path}",
                     "direct": "sql-replay" if scenario.kind == "read" else "actions-in-process",
                     "statements": len(prepared.captured.get(scenario.name, [])),
+                    "reference": _reference_source(settings, scenario, prepared.cursor),
                     "cells": cells,
                 }
         memory = peak_memory(server.process.pid)
@@ -393,6 +440,8 @@ async def _measure(settings: Settings, options: RunOptions) -> dict[str, Any]:
         "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "label": options.label,
         "machine": machine_facts(),
+        "postgresql_settings": await server_settings(settings),
+        "reference": available(settings) or "bench/reference/*.sql, one statement per scenario",
         "database": {
             "engine": "sqlite" if settings.is_sqlite else "postgresql",
             "version": await _database_version(settings),
@@ -416,21 +465,41 @@ async def _measure(settings: Settings, options: RunOptions) -> dict[str, Any]:
     }
 
 
+def _reference_source(settings: Settings, scenario: Scenario, cursor: str | None) -> str:
+    return available(settings) or f"bench/reference/{sql_name(scenario, cursor)}.sql"
+
+
 def format_table(report: dict[str, Any]) -> str:
     header = (
         f"{'scenario':<15} {'c':>3} | {'moot/s':>8} {'p50':>7} {'p95':>7} {'p99':>7} |"
-        f" {'direct/s':>8} {'p50':>7} {'p95':>7} {'p99':>7} | {'ratio':>5} {'err':>4}"
+        f" {'direct/s':>8} {'p50':>7} {'p95':>7} {'p99':>7} | {'ratio':>5} |"
+        f" {'ref/s':>8} {'p50':>7} | {'m/ref':>5} {'d/ref':>5} | {'err':>4}"
     )
     lines = [header, "-" * len(header)]
     for name, scenario in report["scenarios"].items():
         for cell in scenario["cells"]:
             m, d = cell["moot"], cell["direct"]
+            r = cell.get("reference")
+            reference = (
+                f"{r['rps']:>8.1f} {r['p50_ms']:>7.1f} | {cell['moot_over_reference']:>5.2f}"
+                f" {cell['direct_over_reference']:>5.2f}"
+                if r
+                else f"{'-':>8} {'-':>7} | {'-':>5} {'-':>5}"
+            )
+            errors = m["errors"] + d["errors"] + (r["errors"] if r else 0)
             lines.append(
                 f"{name:<15} {cell['concurrency']:>3} | {m['rps']:>8.1f} {m['p50_ms']:>7.1f} {m['p95_ms']:>7.1f}"
                 f" {m['p99_ms']:>7.1f} | {d['rps']:>8.1f} {d['p50_ms']:>7.1f} {d['p95_ms']:>7.1f} {d['p99_ms']:>7.1f}"
-                f" | {cell['ratio']:>5.2f} {m['errors'] + d['errors']:>4}"
+                f" | {cell['ratio']:>5.2f} | {reference} | {errors:>4}"
             )
-    lines.append("(latencies in ms; ratio = Moot requests/s over direct requests/s)")
+    lines.append(
+        "(latencies in ms; ratio = Moot requests/s over direct requests/s; m/ref and d/ref = Moot's and direct's"
+        " requests/s over the reference's)"
+    )
+    lines.append(f"reference side: {report.get('reference', '-')}")
+    server = report.get("postgresql_settings") or {}
+    if server:
+        lines.append("postgresql: " + ", ".join(f"{k}={v}" for k, v in server.items()))
     total = sum(p["peak_rss_mib"] for p in report["server_memory"])
     per = ", ".join(f"{p['pid']}: {p['peak_rss_mib']} MiB" for p in report["server_memory"])
     lines.append(f"server peak RSS: {total:.1f} MiB in all ({per})")
