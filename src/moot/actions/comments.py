@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from moot.actions import mail, previews
 from moot.actions.access import check_can_comment, check_community_user_action
-from moot.actions.posts import load_post, mark_comments_read
+from moot.actions.posts import check_downvotes_enabled, count_vote, load_post, mark_comments_read
 from moot.actions.previews import original_markdown as original
 from moot.actions.urlblocklist import check_blocked_urls
 from moot.db.comment import Comment, CommentActions, CommentReply, PersonMention
@@ -24,11 +25,10 @@ from moot.domain.commentpath import child_path, comment_ids, parent_id
 from moot.domain.errors import LemmyError
 from moot.domain.languages import LANGUAGE_BY_ID
 from moot.domain.mentions import scrape_mentions
-from moot.domain.ranking import NECRO_WINDOW, controversy_rank
+from moot.domain.ranking import NECRO_WINDOW
 from moot.domain.timefmt import utcnow
 from moot.federation import outbox
 from moot.queries.defaults import site_switches
-from moot.queries.site import load_local_site
 from moot.queries.viewer import Actor
 from moot.settings import Settings
 
@@ -58,14 +58,17 @@ async def create_comment(
     document's `published` and `updated`)."""
     content = validation.check_comment_content(await _without_slurs(session, original(settings, content)))
     await check_blocked_urls(session, content)
-    post = await load_post(session, post_id)
-    community = await session.get(Community, post.community_id)
+    # The authors of the post and of the parent comment are loaded with them: the reply notification and the
+    # Note sent (outbox.comment_note) both ask for them, and these names keep them in the session until then
+    # (it holds unchanged rows weakly).
+    post, community, _post_author = await _post_to_comment_on(session, post_id)
     if community is None:
         raise LemmyError("couldnt_find_community", status=404)
     await check_can_comment(session, viewer, post, community)
     parent: Comment | None = None
+    _parent_author: Person | None = None
     if parent_id is not None:
-        parent = await load_comment(session, parent_id)
+        parent, _parent_author = await _parent_comment(session, parent_id)
         if parent.post_id != post.id:
             raise LemmyError("couldnt_create_comment")
         if parent.depth >= validation.MAX_COMMENT_DEPTH:
@@ -83,18 +86,25 @@ async def create_comment(
         instance_id=viewer.person.instance_id,
         published=now,
         updated=updated,
+        depth=(parent.depth if parent else 0) + 1,
+        # The author's own upvote is implied by the Create on every server; it is not federated on its own. A
+        # comment nobody else has seen yet has no other vote: its counts are written with it, and its vote row
+        # below, with no second pass through the gate asked above.
+        score=1,
+        upvotes=1,
+        downvotes=0,
     )
     session.add(comment)
     await session.flush()
     if ap_id is None:
         comment.ap_id = comment_ap_id(settings.base_url, comment.id)
     comment.path = child_path(parent.path if parent else None, comment.id)
-    comment.depth = (parent.depth if parent else 0) + 1
-    # The author's own upvote is implied by the Create on every server; it is not federated on its own.
-    await vote_comment(session, viewer, comment, 1, federate=False)
+    session.add(
+        CommentActions(person_id=viewer.person_id, comment_id=comment.id, post_id=post.id, like_score=1, liked=utcnow())
+    )
     await index_comment(session, comment)
     await previews.record_markdown_images(session, settings, comment.content)
-    recipients = await _notify(session, settings, viewer, comment, post, community)
+    recipients = await _notify(session, settings, viewer, comment, post, community, created=True)
     if parent is not None:
         await _mark_parent_read(session, viewer, parent)
     await outbox.comment_saved(session, viewer.person, comment, created=True)
@@ -107,12 +117,39 @@ async def create_comment(
     return comment, recipients
 
 
+async def _post_to_comment_on(session: AsyncSession, post_id: int) -> tuple[Post, Community | None, Person]:
+    """The post, its community and its author, in one statement."""
+    row = (
+        await session.execute(
+            select(Post, Community, Person)
+            .join(Person, Person.id == Post.creator_id)
+            .outerjoin(Community, Community.id == Post.community_id)
+            .where(Post.id == post_id)
+        )
+    ).first()
+    if row is None:
+        raise LemmyError("couldnt_find_post", status=404)
+    return row[0], row[1], row[2]
+
+
+async def _parent_comment(session: AsyncSession, comment_id: int) -> tuple[Comment, Person]:
+    """The comment replied to and its author, in one statement."""
+    row = (
+        await session.execute(
+            select(Comment, Person).join(Person, Person.id == Comment.creator_id).where(Comment.id == comment_id)
+        )
+    ).first()
+    if row is None:
+        raise LemmyError("couldnt_find_comment", status=404)
+    return row[0], row[1]
+
+
 async def _count_new_comment(session: AsyncSession, post: Post, comment: Comment, parent: Comment | None) -> None:
-    post.newest_comment_time = comment.published
+    newest = {"newest_comment_time": comment.published}
     if comment.creator_id != post.creator_id and comment.published - post.published < NECRO_WINDOW:
         # Only replies by others, made while the post is young, keep it "active" (Lemmy's necro rule).
-        post.newest_comment_time_necro = comment.published
-    await adjust_counts(session, comment, 1)
+        newest["newest_comment_time_necro"] = comment.published
+    await adjust_counts(session, comment, 1, post_values=newest)
     if parent is not None:
         ancestor_ids = comment_ids(parent.path)
         await session.execute(
@@ -120,18 +157,48 @@ async def _count_new_comment(session: AsyncSession, post: Post, comment: Comment
         )
 
 
-async def adjust_counts(session: AsyncSession, comment: Comment, diff: int) -> None:
+async def adjust_counts(
+    session: AsyncSession, comment: Comment, diff: int, *, post_values: dict[str, datetime] | None = None
+) -> None:
     """Add `diff` to the comment counts of its post, community and creator. Lemmy counts only comments
     that are neither deleted nor removed, so deleting (or removing) takes one away and restoring gives it back;
-    `child_count` keeps counting every reply."""
-    post = await load_post(session, comment.post_id)
-    post.comments += diff
-    await session.execute(
-        update(Community).where(Community.id == post.community_id).values(comments=Community.comments + diff)
+    `child_count` keeps counting every reply. Increments, so that comments written at once all count; the
+    post's new count (and `post_values`, its newest comment times) also land on the post in the session.
+
+    On PostgreSQL the three UPDATEs are one statement (the community's and the creator's as data-modifying
+    CTEs): one round trip instead of three, while the busiest rows of the transaction are locked. SQLite runs
+    them in turn (its round trips cost nothing, and it has no such CTEs)."""
+    post_change = (
+        update(Post)
+        .where(Post.id == comment.post_id)
+        .values(comments=Post.comments + diff, **(post_values or {}))
+        .returning(Post.comments, Post.community_id)
     )
-    await session.execute(
+    creator_change = (
         update(Person).where(Person.id == comment.creator_id).values(comment_count=Person.comment_count + diff)
     )
+    if session.get_bind().dialect.name == "postgresql":
+        counted_post = post_change.cte("counted_post")
+        community_change = (
+            update(Community)
+            .where(Community.id == select(counted_post.c.community_id).scalar_subquery())
+            .values(comments=Community.comments + diff)
+        )
+        counted = select(counted_post.c.comments).add_cte(
+            community_change.cte("counted_community"), creator_change.cte("counted_creator")
+        )
+        comments = (await session.execute(counted)).scalar_one()
+    else:
+        changed = (await session.execute(post_change.execution_options(synchronize_session=False))).one()
+        await session.execute(
+            update(Community).where(Community.id == changed.community_id).values(comments=Community.comments + diff)
+        )
+        await session.execute(creator_change)
+        comments = changed.comments
+    post = await session.get(Post, comment.post_id)
+    if post is not None:  # in the session already (the callers loaded it): no statement
+        for name, value in {"comments": comments, **(post_values or {})}.items():
+            set_committed_value(post, name, value)
 
 
 async def _notify(
@@ -141,11 +208,13 @@ async def _notify(
     comment: Comment,
     post: Post,
     community: Community,
+    *,
+    created: bool = False,
 ) -> list[int]:
     """Lemmy's order: each `@name@host` of a local person lands in their mentions, then the parent's author
     (the post's, for a top-level comment) gets a reply unless just mentioned. Nobody is notified of their own
-    words or by someone they block. Safe to run again after an edit: existing rows are kept, not doubled.
-    Returns the local user ids notified."""
+    words or by someone they block. Safe to run again after an edit: existing rows are kept, not doubled
+    (a comment just `created` has none, so nothing is looked for). Returns the local user ids notified."""
     notified: dict[int, int] = {}
     for mention in scrape_mentions(comment.content):
         if mention.domain != settings.domain:
@@ -155,19 +224,18 @@ async def _notify(
             continue
         if await _blocks(session, found[0], viewer.person_id):
             continue
-        if await _add_once(session, PersonMention, found[0], comment):
+        if await _add_once(session, PersonMention, found[0], comment, created):
             await mail.notify_comment(session, settings, found[1], viewer.person, comment, "mention")
         notified[found[0]] = found[1]
     reply_to = await _reply_recipient(session, comment, post)
     if reply_to == viewer.person_id or reply_to in notified:
         return list(notified.values())
-    if not await _shuts_out(session, reply_to, viewer.person_id, community):
-        local_user_id = await session.scalar(select(LocalUser.id).where(LocalUser.person_id == reply_to))
-        if local_user_id is not None:
-            if await _add_once(session, CommentReply, reply_to, comment):
-                kind = "reply" if parent_id(comment.path) is not None else "post_reply"
-                await mail.notify_comment(session, settings, local_user_id, viewer.person, comment, kind)
-            notified[reply_to] = local_user_id
+    local_user_id = await _reply_inbox(session, reply_to, viewer.person_id, community)
+    if local_user_id is not None:
+        if await _add_once(session, CommentReply, reply_to, comment, created):
+            kind = "reply" if parent_id(comment.path) is not None else "post_reply"
+            await mail.notify_comment(session, settings, local_user_id, viewer.person, comment, kind)
+        notified[reply_to] = local_user_id
     return list(notified.values())
 
 
@@ -191,11 +259,19 @@ async def _local_user_named(session: AsyncSession, name: str) -> tuple[int, int]
 
 
 async def _add_once(
-    session: AsyncSession, kind: type[CommentReply] | type[PersonMention], recipient_id: int, comment: Comment
+    session: AsyncSession,
+    kind: type[CommentReply] | type[PersonMention],
+    recipient_id: int,
+    comment: Comment,
+    created: bool,
 ) -> bool:
     """Whether the row is new (an edit finds it there: no second notification mail)."""
-    existing = await session.scalar(
-        select(kind.id).where(kind.recipient_id == recipient_id, kind.comment_id == comment.id)
+    existing = (
+        None
+        if created
+        else await session.scalar(
+            select(kind.id).where(kind.recipient_id == recipient_id, kind.comment_id == comment.id)
+        )
     )
     if existing is None:
         session.add(kind(recipient_id=recipient_id, comment_id=comment.id, published=comment.published))
@@ -206,13 +282,22 @@ async def _blocks(session: AsyncSession, person_id: int, target_id: int) -> bool
     return (await session.get(PersonBlock, (person_id, target_id))) is not None
 
 
-async def _shuts_out(session: AsyncSession, recipient_id: int, author_id: int, community: Community) -> bool:
-    """Whether the recipient blocks the author, the community, or the community's instance (Lemmy's checks)."""
-    if await _blocks(session, recipient_id, author_id):
-        return True
-    if await session.get(CommunityBlock, (recipient_id, community.id)) is not None:
-        return True
-    return await session.get(InstanceBlock, (recipient_id, community.instance_id)) is not None
+async def _reply_inbox(session: AsyncSession, recipient_id: int, author_id: int, community: Community) -> int | None:
+    """The local user whose inbox gets the reply: None for a remote recipient, or one who blocks the author, the
+    community or the community's instance (Lemmy's checks). One statement."""
+    shut_out = or_(
+        exists().where(PersonBlock.person_id == recipient_id, PersonBlock.target_id == author_id),
+        exists().where(CommunityBlock.person_id == recipient_id, CommunityBlock.community_id == community.id),
+        exists().where(InstanceBlock.person_id == recipient_id, InstanceBlock.instance_id == community.instance_id),
+    )
+    row = (
+        await session.execute(
+            select(LocalUser.id, shut_out.label("shut_out")).where(LocalUser.person_id == recipient_id)
+        )
+    ).first()
+    if row is None or row.shut_out:
+        return None
+    return int(row.id)
 
 
 async def _mark_parent_read(session: AsyncSession, viewer: Actor, parent: Comment) -> None:
@@ -292,29 +377,26 @@ async def vote_comment(
     if isinstance(comment, int):
         comment = await load_comment(session, comment)
     if score == -1:
-        loaded = await load_local_site(session)
-        if loaded is not None and not loaded.local_site.enable_downvotes:
-            raise LemmyError("downvotes_are_disabled")
+        await check_downvotes_enabled(session)
     post = await load_post(session, comment.post_id)
     community = await session.get(Community, post.community_id)
     if community is not None:
         await check_community_user_action(session, viewer, community)
-    row = await session.get(CommentActions, (viewer.person_id, comment.id))
+    # Locked until the commit (PostgreSQL; SQLite's writers take turns anyway): two votes of one person at once
+    # each see the vote they replace. No write locks the comment before its voter's row, so the order is safe.
+    row = await session.get(CommentActions, (viewer.person_id, comment.id), with_for_update=True)
     if row is None:
         row = CommentActions(person_id=viewer.person_id, comment_id=comment.id, post_id=comment.post_id)
         session.add(row)
     old = row.like_score or 0
     if old == score:
         return comment
-    comment.upvotes += (1 if score == 1 else 0) - (1 if old == 1 else 0)
-    comment.downvotes += (1 if score == -1 else 0) - (1 if old == -1 else 0)
-    comment.score += score - old
-    comment.controversy_rank = controversy_rank(comment.upvotes, comment.downvotes)
     row.like_score = score if score != 0 else None
     row.liked = utcnow() if score != 0 else None
     await session.flush()
     if federate and viewer.person.local:
         await outbox.vote(session, viewer.person, comment.ap_id, post.community_id, old, score)
+    await count_vote(session, Comment, comment, old, score)
     return comment
 
 

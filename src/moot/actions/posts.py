@@ -7,15 +7,21 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from moot.actions import images, previews
 from moot.actions.access import check_can_post, check_community_user_action
 from moot.actions.urlblocklist import check_blocked_urls
+from moot.db.comment import Comment
 from moot.db.community import Community, CommunityLanguage
 from moot.db.person import Person
 from moot.db.post import Post, PostActions
 from moot.db.search import index_post
+from moot.db.site import LocalSite
 from moot.domain import validation
 from moot.domain.apids import post_ap_id
 from moot.domain.errors import LemmyError
@@ -257,36 +263,95 @@ async def _actions_rows(session: AsyncSession, person_id: int, post_ids: set[int
     return rows + fresh
 
 
+async def load_post_and_community(
+    session: AsyncSession, post_id: int, *, lock_post: bool = False
+) -> tuple[Post, Community | None]:
+    """The post and its community in one statement (both kept in the session, so later `session.get` calls for
+    either run no SQL). `lock_post` locks the post's row until the commit (PostgreSQL; SQLite's writers take
+    turns anyway)."""
+    query = select(Post, Community).outerjoin(Community, Community.id == Post.community_id).where(Post.id == post_id)
+    row = (await session.execute(query.with_for_update(of=Post) if lock_post else query)).first()
+    if row is None:
+        raise LemmyError("couldnt_find_post", status=404)
+    return row[0], row[1]
+
+
+async def count_vote(
+    session: AsyncSession, model: type[Post] | type[Comment], item: Post | Comment, old: int, new: int
+) -> None:
+    """A vote's change to the counters of a post or comment, as increments: two votes at once on the same item
+    both count (an absolute value written from the copy read earlier would lose one). The row's new counts
+    come back with the UPDATE; the controversy rank, computed from them, is written only when it changes (an
+    item with upvotes only stays at 0). The item in the session gets the new values, so a view read in the
+    same transaction shows them."""
+    up = (1 if new == 1 else 0) - (1 if old == 1 else 0)
+    down = (1 if new == -1 else 0) - (1 if old == -1 else 0)
+    counted = (
+        await session.execute(
+            update(model)
+            .where(model.id == item.id)
+            .values(upvotes=model.upvotes + up, downvotes=model.downvotes + down, score=model.score + (new - old))
+            .returning(model.upvotes, model.downvotes, model.score, model.controversy_rank)
+            .execution_options(synchronize_session=False)
+        )
+    ).one()
+    rank = controversy_rank(counted.upvotes, counted.downvotes)
+    if rank != counted.controversy_rank:
+        await session.execute(
+            update(model)
+            .where(model.id == item.id)
+            .values(controversy_rank=rank)
+            .execution_options(synchronize_session=False)
+        )
+    for name, value in (("upvotes", counted.upvotes), ("downvotes", counted.downvotes), ("score", counted.score)):
+        set_committed_value(item, name, value)
+    set_committed_value(item, "controversy_rank", rank)
+
+
+async def check_downvotes_enabled(session: AsyncSession) -> None:
+    """The site's `enable_downvotes`, read alone (one column, not the whole site)."""
+    if await session.scalar(select(LocalSite.enable_downvotes)) is False:
+        raise LemmyError("downvotes_are_disabled")
+
+
 async def vote_post(
-    session: AsyncSession, viewer: Actor, post: Post | int, score: int, *, federate: bool = True
+    session: AsyncSession,
+    viewer: Actor,
+    post: Post | int,
+    score: int,
+    *,
+    federate: bool = True,
+    mark_read: bool = False,
 ) -> Post:
-    """+1, 0 (take the vote back) or -1. Counters and the controversy rank change in the same transaction."""
+    """+1, 0 (take the vote back) or -1. Counters and the controversy rank change in the same transaction.
+    `mark_read` also marks the post read for the voter, on the same row."""
     if score not in (-1, 0, 1):
         raise LemmyError("couldnt_like_post")
+    community: Community | None
     if isinstance(post, int):
-        post = await load_post(session, post)
+        # The post's row is locked first, as a new comment locks it before the commenter's read mark: votes on
+        # one post take turns (two votes of one person at once each see the vote they replace), and the two
+        # writes take their locks in the same order.
+        post, community = await load_post_and_community(session, post, lock_post=True)
+    else:
+        community = await session.get(Community, post.community_id)
     if score == -1:
-        loaded = await load_local_site(session)
-        if loaded is not None and not loaded.local_site.enable_downvotes:
-            raise LemmyError("downvotes_are_disabled")
-    community = await session.get(Community, post.community_id)
+        await check_downvotes_enabled(session)
     if community is not None:
         await check_community_user_action(session, viewer, community)
     row = await _actions_row(session, viewer.person_id, post.id)
+    if mark_read:
+        row.read = row.read or utcnow()
     old = row.like_score or 0
     if old == score:
+        await session.flush()
         return post
-    up = (1 if score == 1 else 0) - (1 if old == 1 else 0)
-    down = (1 if score == -1 else 0) - (1 if old == -1 else 0)
-    post.upvotes += up
-    post.downvotes += down
-    post.score += score - old
-    post.controversy_rank = controversy_rank(post.upvotes, post.downvotes)
     row.like_score = score if score != 0 else None
     row.liked = utcnow() if score != 0 else None
     await session.flush()
     if federate:
         await outbox.vote(session, viewer.person, post.ap_id, post.community_id, old, score)
+    await count_vote(session, Post, post, old, score)
     return post
 
 
@@ -294,9 +359,7 @@ async def like_post(session: AsyncSession, viewer: Actor, post_id: int, score: i
     """A vote cast here through the API: bots may not vote, and voting on a post marks it read (as on Lemmy)."""
     if viewer.person.bot_account:
         raise LemmyError("invalid_bot_action")
-    post = await vote_post(session, viewer, post_id, score)
-    await mark_read(session, viewer, [post.id], read=True)
-    return post
+    return await vote_post(session, viewer, post_id, score, mark_read=True)
 
 
 async def save_post(session: AsyncSession, viewer: Actor, post_id: int, save: bool) -> None:
@@ -317,11 +380,21 @@ async def mark_read(session: AsyncSession, viewer: Actor, post_ids: list[int], r
 
 
 async def mark_comments_read(session: AsyncSession, viewer: Actor, post: Post) -> None:
-    """Opening a post remembers how many comments it had, for `unread_comments`."""
-    row = await _actions_row(session, viewer.person_id, post.id)
-    row.read_comments_amount = post.comments
-    row.read_comments = utcnow()
-    await session.flush()
+    """Opening a post remembers how many comments it had, for `unread_comments`. One upsert (commenting ends
+    with it), unless the row is in the session already (then it is written from there)."""
+    amount, now = post.comments, utcnow()
+    row = session.sync_session.identity_map.get(identity_key(PostActions, (viewer.person_id, post.id)))
+    if isinstance(row, PostActions):
+        row.read_comments_amount, row.read_comments = amount, now
+        await session.flush()
+        return
+    values = {"read_comments_amount": amount, "read_comments": now}
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    await session.execute(
+        insert(PostActions)
+        .values(person_id=viewer.person_id, post_id=post.id, **values)
+        .on_conflict_do_update(index_elements=["person_id", "post_id"], set_=values)
+    )
 
 
 async def hide_posts(session: AsyncSession, viewer: Actor, post_ids: list[int], hide: bool) -> None:

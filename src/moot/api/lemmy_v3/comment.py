@@ -50,7 +50,9 @@ async def create_comment(form: CreateComment, c: Ctx = Depends(context)) -> JSON
             parent_id=form.parent_id,
             language_id=form.language_id,
         )
-    return await comment_response(c, comment.id, viewer, recipients)
+        # Read in the comment's own transaction: what it wrote, without a second one.
+        view = await get_comment_view(session, comment.id, viewer)
+    return ok({"comment_view": convert.comment_view(view), "recipient_ids": recipients}, viewer)
 
 
 @router.put("/comment", **v3("editComment", "CommentResponse", login=True, not_found=True))

@@ -114,7 +114,9 @@ async def like_post(form: CreatePostLike, c: Ctx = Depends(context)) -> JSONResp
     viewer = c.require_viewer()
     async with c.db.write() as session:
         await posts.like_post(session, viewer, form.post_id, form.score)
-    return await post_response(c, form.post_id, viewer)
+        # Read in the vote's own transaction: the counts as this vote left them, without a second one.
+        view = await get_post_view(session, form.post_id, viewer)
+    return ok({"post_view": convert.post_view(view)}, viewer)
 
 
 @router.put("/post/save", **v3("savePost", "PostResponse", login=True, not_found=True))

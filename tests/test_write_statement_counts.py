@@ -1,0 +1,123 @@
+"""The two busiest writes run a fixed number of SQL statements: a new comment and a vote on a post.
+
+"This is a performance-critical code path": each statement is a round trip taken while the transaction holds
+its locks, and most of a write's Python time is spent issuing them. The counts below are the whole request
+(login, the access gate, the rows, the counters, the activity sent, the answer's view), on either engine; a
+change that adds one should say why here."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from conftest import Api, backend, make_comment, make_community, make_post, register
+from moot.db.engine import count_queries
+from moot.queries import defaults
+
+
+def _kinds(statements: list[str]) -> list[str]:
+    """Each statement's verb and table, enough to read a failure: `INSERT comment`, `UPDATE post`..."""
+    named = []
+    for statement in statements:
+        words = statement.replace("(", " ( ").split()
+        verb = words[0].upper()
+        if verb == "INSERT":
+            named.append(f"INSERT {words[2]}")
+        elif verb == "UPDATE":
+            named.append(f"UPDATE {words[1]}")
+        else:
+            named.append(f"{verb} {_outer_from(statement)}")
+    return named
+
+
+def _outer_from(statement: str) -> str:
+    """The first table after the statement's own FROM (not a subquery's)."""
+    depth = 0
+    tokens = statement.replace("(", " ( ").replace(")", " ) ").split()
+    for i, token in enumerate(tokens):
+        depth += {"(": 1, ")": -1}.get(token, 0)
+        if depth == 0 and token == "FROM":
+            return tokens[i + 1]
+    return "?"
+
+
+async def test_create_comment_statement_count(user: Api, other: Api) -> None:
+    community = await make_community(user)
+    post = await make_post(user, community["id"])
+    defaults.forget()
+    await make_comment(other, post["id"], "a first comment: the site's switches are read and kept")
+    async with count_queries() as statements:
+        data = await other.ok_post("/comment", {"post_id": post["id"], "content": "a reply to the post's author"})
+    assert data["comment_view"]["counts"]["score"] == 1
+    assert data["comment_view"]["my_vote"] == 1
+    assert data["recipient_ids"]  # the post's author is told
+    names = _kinds(statements)
+    expected = [
+        "SELECT local_user",  # login
+        "SELECT local_site_url_blocklist",
+        "SELECT post",  # with its community and author
+        "SELECT community_person_ban",  # the access gate
+        "INSERT comment",  # with the author's own vote counted
+        "SELECT local_user",  # the reply's recipient, unless they block the author, community or instance
+        "UPDATE comment",  # its path and ap_id, which name its id
+        "INSERT comment_actions",  # the author's vote
+        "INSERT comment_reply",
+        "INSERT sent_activity",  # the community's Announce{Create{Note}}
+        "UPDATE post",  # counters last: comments and newest comment times, by increments
+        "UPDATE community",
+        "UPDATE person",
+        "INSERT post_actions",  # the author's read mark (an upsert)
+        "SELECT comment",  # the answer, read in the same transaction
+    ]
+    if backend() == "postgres":
+        # The three counter UPDATEs as one statement (data-modifying CTEs).
+        at = expected.index("UPDATE post")
+        expected[at : at + 3] = ["WITH counted_post"]
+    if backend() == "sqlite":
+        # FTS5, kept by the action (PostgreSQL's GIN index follows the row by itself)
+        at = expected.index("INSERT comment") + 1
+        expected[at:at] = ["DELETE comment_fts", "INSERT comment_fts"]
+    assert names == expected, "\n".join(statements)
+
+
+async def test_vote_statement_count(user: Api, other: Api) -> None:
+    community = await make_community(user)
+    post = await make_post(user, community["id"])
+    async with count_queries() as statements:
+        data = await other.ok_post("/post/like", {"post_id": post["id"], "score": 1})
+    assert data["post_view"]["counts"]["score"] == 2
+    assert data["post_view"]["my_vote"] == 1
+    assert _kinds(statements) == [
+        "SELECT local_user",  # login
+        "SELECT post",  # with its community, the post locked (PostgreSQL)
+        "SELECT community_person_ban",  # the access gate
+        "SELECT post_actions",  # the vote it replaces
+        "INSERT post_actions",  # the vote and the read mark, one row
+        "INSERT sent_activity",  # the community's Announce{Like}
+        "UPDATE post",  # counters last, by increments; the controversy rank stays 0 (no downvote)
+        "SELECT post",  # the answer, read in the same transaction
+    ], "\n".join(statements)
+    # Changing it: Undo{Like} and Dislike are sent, the controversy rank moves with the counts.
+    async with count_queries() as changed:
+        data = await other.ok_post("/post/like", {"post_id": post["id"], "score": -1})
+    assert data["post_view"]["counts"] == {**data["post_view"]["counts"], "score": 0, "upvotes": 1, "downvotes": 1}
+    assert data["post_view"]["my_vote"] == -1
+    names = _kinds(changed)
+    assert names.count("INSERT sent_activity") == 2, "\n".join(changed)
+    assert names.count("UPDATE post") == 2, "\n".join(changed)  # the counts, then the controversy rank they give
+
+
+async def test_concurrent_writes_keep_counters_exact(user: Api, http: httpx.AsyncClient) -> None:
+    """Votes and comments on one post at the same moment all count: the counters move by increments, never by
+    a value computed from a copy read before another writer committed."""
+    community = await make_community(user)
+    post = await make_post(user, community["id"])
+    voters = [await register(http) for _ in range(6)]
+    await asyncio.gather(*(v.ok_post("/post/like", {"post_id": post["id"], "score": 1}) for v in voters))
+    await asyncio.gather(*(make_comment(v, post["id"], "at the same time") for v in voters))
+    view = (await user.ok_get("/post", id=post["id"]))["post_view"]
+    assert view["counts"]["score"] == 7 and view["counts"]["upvotes"] == 7
+    assert view["counts"]["comments"] == 6
+    page = await user.ok_get("/community", id=community["id"])
+    assert page["community_view"]["counts"]["comments"] == 6
