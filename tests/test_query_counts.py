@@ -5,7 +5,7 @@ grow a query per row. The counts below are the whole request, authentication inc
 
 from __future__ import annotations
 
-from conftest import Api, make_comment, make_community, make_post
+from conftest import Api, make_comment, make_community, make_post, unique
 from moot.db.engine import count_queries
 from moot.queries import defaults
 
@@ -65,3 +65,34 @@ async def test_comment_tree_query_count(user: Api, anon: Api) -> None:
         data = await anon.ok_get("/comment/list", post_id=post_id, max_depth=8, sort="Hot")
     assert len(data["comments"]) == 12
     assert len(statements) == 1, statements
+
+
+async def test_logged_in_comment_tree_query_count(user: Api) -> None:
+    """The reader's votes, saves and blocks ride in the tree's one statement (after the login's)."""
+    _, post_id = await _fill(user)
+    await user.ok_get("/comment/list", post_id=post_id, max_depth=1, sort="Hot")
+    async with count_queries() as statements:
+        data = await user.ok_get("/comment/list", post_id=post_id, max_depth=8, sort="Hot")
+    assert len(data["comments"]) == 12
+    assert all(view["my_vote"] == 1 for view in data["comments"])  # everyone upvotes their own comments
+    assert len(statements) == 2, statements  # the login, the tree
+
+
+async def test_joined_comment_tree_query_count(user: Api, anon: Api) -> None:
+    """A link's joined tree (issue 15): the home post, the group's other posts, then one tree statement for all
+    of them, however many posts the group has."""
+    community = await make_community(user)
+    link = "https://example.com/joined/" + unique()
+    post_id = (await make_post(user, community["id"], url=link))["id"]
+    for i in range(12):
+        await make_comment(user, post_id, f"comment {i}")
+    for i in range(3):
+        other = await make_post(user, (await make_community(user))["id"], url=link)
+        await make_comment(user, other["id"], f"elsewhere {i}")
+    defaults.forget()
+    await anon.ok_get("/comment/list", post_id=post_id, max_depth=1, sort="Hot")
+    async with count_queries() as statements:
+        data = await anon.ok_get("/comment/list", post_id=post_id, merge_cross_posts=True, max_depth=8, sort="Hot")
+    assert len(data["comments"]) == 15
+    assert len({view["post"]["id"] for view in data["comments"]}) == 4
+    assert len(statements) == 3, statements

@@ -10,6 +10,9 @@ outranks the later ones (Lemmy's `check_is_higher_admin` / `check_is_higher_mod`
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Protocol
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,7 +26,17 @@ from moot.domain.timefmt import utcnow
 from moot.queries.viewer import Actor
 
 
-def is_site_banned(person: Person) -> bool:
+class Bannable(Protocol):
+    """A person, or a row of their columns (a comment view's creator)."""
+
+    @property
+    def banned(self) -> bool: ...
+
+    @property
+    def ban_expires(self) -> datetime | None: ...
+
+
+def is_site_banned(person: Bannable) -> bool:
     """A site ban with an expiry stops applying when it expires, without a job having run."""
     return person.banned and (person.ban_expires is None or person.ban_expires > utcnow())
 

@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, Subquery, and_, exists, false, func, not_, or_, select, union_all
+from sqlalchemy import ColumnElement, Select, Subquery, and_, case, exists, false, func, not_, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
-from sqlalchemy.orm.attributes import set_committed_value
 
+from moot.db import search
 from moot.db.comment import Comment, CommentActions
 from moot.db.community import Community, CommunityBlock
 from moot.db.person import InstanceBlock, LocalUserLanguage, Person
 from moot.db.post import Post
-from moot.db.search import comment_matches
 from moot.domain.commentpath import parent_path
 from moot.domain.enums import CommentSortType, ListingType, SubscribedType
 from moot.domain.errors import LemmyError
 from moot.domain.validation import MAX_COMMENT_DEPTH
 from moot.queries.common import (
+    Col,
     comment_and_replies,
     follow_state,
     has_blocked,
@@ -40,9 +41,73 @@ Creator = aliased(Person, name="comment_creator")
 
 
 @dataclass(frozen=True, slots=True)
+class CommentRow:
+    """A comment as views show it: every column of the table, read as a plain row. Three hundred ORM entities
+    per tree cost more to build than the rest of the request's Python; nothing here is ever written back."""
+
+    id: int
+    creator_id: int
+    post_id: int
+    content: str
+    removed: bool
+    deleted: bool
+    distinguished: bool
+    language_id: int
+    path: str
+    depth: int
+    ap_id: str
+    local: bool
+    instance_id: int
+    published: datetime
+    updated: datetime | None
+    score: int
+    upvotes: int
+    downvotes: int
+    child_count: int
+    hot_rank: float
+    controversy_rank: float
+
+
+@dataclass(frozen=True, slots=True)
+class CreatorRow:
+    """A comment's creator as views show them: the person's public columns (no keys, no inboxes)."""
+
+    id: int
+    name: str
+    display_name: str | None
+    avatar: str | None
+    banner: str | None
+    bio: str | None
+    matrix_user_id: str | None
+    bot_account: bool
+    banned: bool
+    ban_expires: datetime | None
+    deleted: bool
+    ap_id: str
+    local: bool
+    instance_id: int
+    published: datetime
+    updated: datetime | None
+    post_count: int
+    comment_count: int
+
+
+_COMMENT_FIELDS = tuple(field.name for field in fields(CommentRow))
+_CREATOR_FIELDS = tuple(field.name for field in fields(CreatorRow))
+# A view row starts with the comment's columns, then its creator's, in the rows' order; the post and the
+# community follow (entities), then the flags, by name.
+COMMENT_COLUMNS = tuple(getattr(Comment, name) for name in _COMMENT_FIELDS)
+CREATOR_COLUMNS = tuple(getattr(Creator, name) for name in _CREATOR_FIELDS)
+_CREATOR = len(_COMMENT_FIELDS)
+_POST = _CREATOR + len(_CREATOR_FIELDS)
+_FLAGS = _POST + 2  # after the post and the community: the flags, in _view_columns' order
+_POST_ID = _COMMENT_FIELDS.index("post_id")
+
+
+@dataclass(frozen=True, slots=True)
 class CommentView:
-    comment: Comment
-    creator: Person
+    comment: CommentRow
+    creator: CreatorRow
     post: Post
     community: Community
     creator_is_moderator: bool
@@ -55,59 +120,79 @@ class CommentView:
     my_vote: int | None
 
 
+def _view_columns(viewer: Viewer | None, c: Any, community_id: Col[int]) -> list[Any]:
+    """A view row: the comment's columns, its creator, post and community, then the flags, named. `c` is the
+    comment table, or a subquery with its columns (a tree's ranked comments); the flags that depend on the
+    community read it from `community_id` (the post's, or the ranked comments')."""
+    me = viewer.person_id if viewer else None
+    return [
+        *(getattr(c, name) for name in _COMMENT_FIELDS),
+        *CREATOR_COLUMNS,
+        Post,
+        Community,
+        # per_row: looked up by index for each returned row; otherwise PostgreSQL hashes the whole moderator
+        # table for every tree and person page (queries/common.py, `_exists`).
+        is_moderator(community_id, c.creator_id, per_row=True).label("creator_is_moderator"),
+        is_admin(c.creator_id).label("creator_is_admin"),
+        is_banned_from(community_id, c.creator_id, per_row=True).label("creator_banned"),
+        is_banned_from(community_id, me, per_row=True).label("banned"),
+        follow_state(me, community_id).label("follow_pending"),
+        CommentActions.saved,
+        has_blocked(me, c.creator_id).label("creator_blocked"),
+        CommentActions.like_score,
+    ]
+
+
+def _my_actions(viewer: Viewer | None, comment_id: Col[int] = Comment.id) -> ColumnElement[bool]:
+    if viewer is None:
+        return false()
+    return and_(CommentActions.comment_id == comment_id, CommentActions.person_id == viewer.person_id)
+
+
 def select_comment_views(viewer: Viewer | None) -> Select[*tuple[Any, ...]]:
     """Every comment a read model returns comes through here: the community visibility rule applies to all."""
-    me = viewer.person_id if viewer else None
-    actions = (
-        and_(CommentActions.comment_id == Comment.id, CommentActions.person_id == me) if me is not None else false()
-    )
     return (
-        select(
-            Comment,
-            Creator,
-            Post,
-            Community,
-            is_moderator(Post.community_id, Comment.creator_id).label("creator_is_moderator"),
-            is_admin(Comment.creator_id).label("creator_is_admin"),
-            is_banned_from(Post.community_id, Comment.creator_id).label("creator_banned"),
-            is_banned_from(Post.community_id, me).label("banned"),
-            follow_state(me, Post.community_id).label("follow_pending"),
-            CommentActions.saved,
-            has_blocked(me, Comment.creator_id).label("creator_blocked"),
-            CommentActions.like_score,
-        )
+        select(*_view_columns(viewer, Comment, Post.community_id))
         .join(Creator, Creator.id == Comment.creator_id)
         .join(Post, Post.id == Comment.post_id)
         .join(Community, Community.id == Post.community_id)
-        .outerjoin(CommentActions, actions)
+        .outerjoin(CommentActions, _my_actions(viewer))
         .where(visible_communities(viewer))
-        .options(*without_keys(Creator, Community))
+        .options(*without_keys(Community))
     )
 
 
-def comment_view_of(row: Any, viewer: Viewer | None) -> CommentView:
-    comment: Comment = row[0]
+def comment_view_of(
+    row: Any, viewer: Viewer | None, post: Post | None = None, community: Community | None = None
+) -> CommentView:
+    """The view of a row of `select_comment_views` (or of a tree, which names each post and community once:
+    then they come as arguments)."""
+    values = tuple(row)  # by position: a tree's 300 rows, read by name, cost a millisecond more
+    comment = CommentRow(*values[:_CREATOR])
     if (comment.deleted or comment.removed) and not (viewer and viewer.is_admin):
-        # The tree keeps its shape; the words of a deleted or removed comment are gone. Set as if loaded so
-        # that a session which later commits never writes the blank back.
-        set_committed_value(comment, "content", DELETED_TEXT)
+        # The tree keeps its shape; the words of a deleted or removed comment are gone.
+        comment = replace(comment, content=DELETED_TEXT)
+    moderator, admin, creator_banned, banned, follow_pending, saved, blocked, my_vote = values[_FLAGS : _FLAGS + 8]
     return CommentView(
         comment=comment,
-        creator=row[1],
-        post=row[2],
-        community=row[3],
-        creator_is_moderator=bool(row.creator_is_moderator),
-        creator_is_admin=bool(row.creator_is_admin),
-        creator_banned_from_community=bool(row.creator_banned),
-        banned_from_community=bool(row.banned),
-        subscribed=subscribed_type(row.follow_pending),
-        saved=row.saved is not None,
-        creator_blocked=bool(row.creator_blocked),
-        my_vote=row.like_score,
+        creator=CreatorRow(*values[_CREATOR:_POST]),
+        post=post or values[_POST],
+        community=community or values[_POST + 1],
+        creator_is_moderator=bool(moderator),
+        creator_is_admin=bool(admin),
+        creator_banned_from_community=bool(creator_banned),
+        banned_from_community=bool(banned),
+        subscribed=subscribed_type(follow_pending),
+        saved=saved is not None,
+        creator_blocked=bool(blocked),
+        my_vote=my_vote,
     )
 
 
 async def get_comment_view(session: AsyncSession, comment_id: int, viewer: Viewer | None) -> CommentView:
+    # Read in a write's own transaction, the row must be what was written: views are plain rows read from the
+    # database (no identity map hands back the changed object), and sessions do not autoflush. No SQL when clean.
+    await session.flush()
     row = (await session.execute(select_comment_views(viewer).where(Comment.id == comment_id))).first()
     if row is None:
         raise LemmyError("couldnt_find_comment", status=404)
@@ -223,11 +308,12 @@ async def list_comments(session: AsyncSession, q: CommentQuery, viewer: Viewer |
     returned depth-first so that a parent always precedes its replies. Otherwise a flat, paged list."""
     if q.liked_only and q.disliked_only:
         raise LemmyError("contradicting_filters")
-    base = select_comment_views(viewer).where(Post.deleted.is_(False), Post.removed.is_(False))
-    stmt = _filtered(base, q, viewer)
+    flat = q.max_depth is None and q.parent_id is None
+    base = select_comment_views(viewer) if flat else _tree_comments(viewer)
+    stmt = _filtered(base.where(Post.deleted.is_(False), Post.removed.is_(False)), q, viewer)
     if stmt is None:
         return []
-    if q.max_depth is None and q.parent_id is None:
+    if flat:
         return await _flat(session, stmt, q, viewer)
     return await _tree(session, stmt, q, viewer)
 
@@ -235,13 +321,48 @@ async def list_comments(session: AsyncSession, q: CommentQuery, viewer: Viewer |
 async def _flat(session: AsyncSession, stmt: Select[Any], q: CommentQuery, viewer: Viewer | None) -> list[CommentView]:
     paging = page_of(q.page, q.limit)
     if q.search_text:
-        stmt = stmt.where(
-            comment_matches(session, q.search_text), Comment.deleted.is_(False), Comment.removed.is_(False)
-        )
+        return await _searched(session, stmt, q, viewer)
     # Deleted and removed comments stay in a listing (with their words hidden), as in Lemmy.
     order = [CommentActions.saved.desc()] if q.saved_only else []
     stmt = stmt.order_by(*order, *_sort_order(q.sort), Comment.id.desc()).offset(paging.offset).limit(paging.limit)
     return [comment_view_of(row, viewer) for row in (await session.execute(stmt)).all()]
+
+
+def _bounded_search(q: CommentQuery) -> bool:
+    """A site-wide search, newest or ranked, within the candidates: bounded (db/search.py, comment_candidates).
+    Old, a community's, a person's, a listing narrower than All, saved or voted ones, and pages beyond the
+    candidates search every match, as they would miss theirs among the site's newest."""
+    paging = page_of(q.page, q.limit)
+    return (
+        q.sort != CommentSortType.OLD
+        and q.listing_type == ListingType.ALL
+        and q.community_id is None
+        and q.creator_id is None
+        and not (q.saved_only or q.liked_only or q.disliked_only)
+        and paging.offset + paging.limit <= search.SEARCH_CANDIDATES
+    )
+
+
+async def _searched(
+    session: AsyncSession, stmt: Select[Any], q: CommentQuery, viewer: Viewer | None
+) -> list[CommentView]:
+    """Live comments with the words, in the sort's order: the newest matches ranked, among the window's first,
+    of all when the window does not fill the page."""
+    assert q.search_text
+    paging = page_of(q.page, q.limit)
+    stmt = stmt.order_by(*_sort_order(q.sort), Comment.id.desc()).offset(paging.offset).limit(paging.limit)
+    stmt = stmt.where(Comment.deleted.is_(False), Comment.removed.is_(False))
+
+    async def page(matches: ColumnElement[bool]) -> list[CommentView]:
+        return [comment_view_of(row, viewer) for row in (await session.execute(stmt.where(matches))).all()]
+
+    if not _bounded_search(q):
+        return await page(search.comment_matches(session, q.search_text))
+    floor = await search.comment_window_floor(session)
+    found = await page(search.comment_candidates(session, q.search_text, newer_than=floor))
+    if len(found) == paging.limit or floor == 0:
+        return found
+    return await page(search.comment_candidates(session, q.search_text))
 
 
 async def _tree(session: AsyncSession, stmt: Select[Any], q: CommentQuery, viewer: Viewer | None) -> list[CommentView]:
@@ -258,15 +379,58 @@ async def _tree(session: AsyncSession, stmt: Select[Any], q: CommentQuery, viewe
     stmt = stmt.where(Comment.depth <= base_depth + depth)
     in_post = q.post_id is not None or q.post_ids is not None or q.parent_id is not None
     if q.post_ids is not None and len(q.post_ids) > 1:
-        # A joined tree: the best 300 ids with their rank, joined to their views and put in order here (sorting
-        # 300 whole views again in the database costs more than the rest of the statement).
-        best = _best_of_each_post(stmt, q.post_ids, q.sort)
-        stmt = stmt.add_columns(best.c.tree_rank).join(best, best.c.id == Comment.id)
-        ordered = sorted((await session.execute(stmt)).all(), key=lambda row: int(row.tree_rank))
+        sqlite = session.get_bind().dialect.name == "sqlite"
+        views = _views_of(_best_of_each_post(stmt, q.post_ids, q.sort, sqlite), viewer, with_comments=False)
     else:
-        stmt = stmt.order_by(*_tree_order(q.sort, Comment, in_post)).limit(TREE_CAP)
-        ordered = list((await session.execute(stmt)).all())
-    return _depth_first([comment_view_of(row, viewer) for row in ordered], root_path)
+        order = _tree_order(q.sort, Comment, in_post)
+        rank = func.row_number().over(order_by=order).label("tree_rank")
+        best = stmt.add_columns(rank).order_by(*order).limit(TREE_CAP).subquery("best")
+        views = _views_of(best, viewer, with_comments=True)
+    rows = (await session.execute(views)).all()
+    # Each post (and its community) came once, on its first row: the other rows name it by their post_id.
+    places = {row[_POST].id: (row[_POST], row[_POST + 1]) for row in rows if row[_POST] is not None}
+    ordered = sorted(rows, key=lambda row: int(row.tree_rank))
+    return _depth_first([comment_view_of(row, viewer, *places[row[_POST_ID]]) for row in ordered], root_path)
+
+
+def _tree_comments(viewer: Viewer | None) -> Select[Any]:
+    """A tree's first step, to be filtered as any listing is: the comments (every column, read once from the
+    tree index's range) with the community the flags are about. The creator is joined only when the filters ask
+    about them (bots hidden): for everyone else that join was 300 lookups for nothing."""
+    stmt = (
+        select(*COMMENT_COLUMNS, Post.community_id)
+        .join(Post, Post.id == Comment.post_id)
+        .join(Community, Community.id == Post.community_id)
+        .outerjoin(CommentActions, _my_actions(viewer))
+        .where(visible_communities(viewer))
+    )
+    if viewer is not None and not viewer.local_user.show_bot_accounts:
+        stmt = stmt.join(Creator, Creator.id == Comment.creator_id)
+    return stmt
+
+
+def _views_of(best: Subquery, viewer: Viewer | None, *, with_comments: bool) -> Select[Any]:
+    """The views of a tree's best comments (`best`: id, post_id, community_id and tree_rank, and the comment's
+    other columns too when `with_comments`; else the comments are joined by id).
+
+    The comments are chosen first, by the filtered tree statement's ordered range read; the creators and the
+    flags are then looked up for those 300 rows only. Each post and its community are joined to the first row of
+    their post only: the same post in 300 rows was most of the bytes read and of the entities built. The rows
+    come unsorted: putting 300 wide rows in order costs the database more than Python sorting them by rank."""
+    first_of_post = func.row_number().over(partition_by=best.c.post_id, order_by=best.c.tree_rank) == 1
+    first_post_id = case((first_of_post, best.c.post_id)).label("first_post_id")
+    ranked = select(*best.c, first_post_id).subquery("ranked")
+    c: Any = ranked.c if with_comments else Comment
+    stmt = select(*_view_columns(viewer, c, ranked.c.community_id), ranked.c.tree_rank).select_from(ranked)
+    if not with_comments:
+        stmt = stmt.join(Comment, Comment.id == ranked.c.id)
+    return (
+        stmt.join(Creator, Creator.id == c.creator_id)
+        .outerjoin(Post, Post.id == ranked.c.first_post_id)
+        .outerjoin(Community, Community.id == Post.community_id)
+        .outerjoin(CommentActions, _my_actions(viewer, ranked.c.id))
+        .options(*without_keys(Community))
+    )
 
 
 def _tree_order(sort: CommentSortType, c: Any, in_post: bool) -> list[Any]:
@@ -274,8 +438,10 @@ def _tree_order(sort: CommentSortType, c: Any, in_post: bool) -> list[Any]:
     return [c.depth.asc(), *([c.distinguished.desc()] if in_post else []), *_sort_order(sort, c), c.id.asc()]
 
 
-_TREE_SORT_COLUMNS = (
+_MERGE_COLUMNS = (
     Comment.id,
+    Comment.post_id,
+    Post.community_id,
     Comment.depth,
     Comment.distinguished,
     Comment.hot_rank,
@@ -285,21 +451,21 @@ _TREE_SORT_COLUMNS = (
 )
 
 
-def _best_of_each_post(stmt: Select[Any], post_ids: list[int], sort: CommentSortType) -> Subquery:
+def _best_of_each_post(stmt: Select[Any], post_ids: list[int], sort: CommentSortType, sqlite: bool) -> Subquery:
     """The ids of a joined tree (a link's posts merged): each post's best 300 (an ordered range read of its own
     tree index, as one thread's tree is), merged, and the best 300 of those. PostgreSQL merges the ordered parts
     (Merge Append) and stops after 300 rows. With `post_id IN (...)` alone it reads every comment of every post
-    and sorts them all, in parallel workers: several times the work of one thread of the same size."""
+    and sorts them all, in parallel workers: several times the work of one thread of the same size.
+
+    Building the statement is most of this path's Python: the parts carry only what ranks them, and on
+    PostgreSQL they are united as they are, `(SELECT ... LIMIT 300) UNION ALL (...)`; SQLite takes no
+    parenthesised SELECT there, so each part becomes a subquery first (ten more column collections to build)."""
     order = _tree_order(sort, Comment, True)
-    parts = [
-        stmt.with_only_columns(*_TREE_SORT_COLUMNS)
-        .where(Comment.post_id == post_id)
-        .order_by(*order)
-        .limit(TREE_CAP)
-        .subquery()
-        for post_id in post_ids
-    ]
-    merged = union_all(*(select(*part.c) for part in parts)).subquery()
+    narrow = stmt.with_only_columns(*_MERGE_COLUMNS)
+    parts = [narrow.where(Comment.post_id == post_id).order_by(*order).limit(TREE_CAP) for post_id in post_ids]
+    if sqlite:
+        parts = [select(*part.c) for part in (whole.subquery() for whole in parts)]
+    merged = union_all(*parts).subquery()
     merged_order = _tree_order(sort, merged.c, True)
     rank = func.row_number().over(order_by=merged_order).label("tree_rank")
-    return select(merged.c.id, rank).order_by(*merged_order).limit(TREE_CAP).subquery("best")
+    return select(*merged.c, rank).order_by(*merged_order).limit(TREE_CAP).subquery("best")
