@@ -6,7 +6,7 @@ from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Subquery, and_, case, exists, false, func, not_, or_, select, union_all
+from sqlalchemy import ColumnElement, Select, Subquery, and_, case, exists, func, not_, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -21,6 +21,7 @@ from moot.domain.errors import LemmyError
 from moot.domain.validation import MAX_COMMENT_DEPTH
 from moot.queries.common import (
     Col,
+    NoViewerActions,
     comment_and_replies,
     follow_state,
     has_blocked,
@@ -145,7 +146,7 @@ def _view_columns(viewer: Viewer | None, c: Any, community_id: Col[int]) -> list
 
 def _my_actions(viewer: Viewer | None, comment_id: Col[int] = Comment.id) -> ColumnElement[bool]:
     if viewer is None:
-        return false()
+        return NoViewerActions(CommentActions.person_id)
     return and_(CommentActions.comment_id == comment_id, CommentActions.person_id == viewer.person_id)
 
 

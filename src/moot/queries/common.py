@@ -20,7 +20,10 @@ from sqlalchemy import (
     select,
     true,
 )
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import defer
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.visitors import InternalTraversal
 
 from moot.db.comment import Comment
 from moot.db.community import CommunityFollower, CommunityModerator, CommunityPersonBan
@@ -35,6 +38,31 @@ Col = SQLColumnExpression
 PAGE_MAX = 100
 LIMIT_MAX = 50
 LIMIT_DEFAULT = 10
+
+
+class NoViewerActions(ColumnElement[bool]):
+    """The ON condition of an anonymous reader's join to an actions table (their votes, saves, reads): it
+    matches no row. PostgreSQL is given `false` (a one-time filter: the join is never run). SQLite is given
+    `person_id = -1`: with a constant `0 = 1` it scanned the whole actions table once per joined row (a
+    300-comment tree took 2.6 s at 100,000 comments, the front page 65 ms; with this 6 ms and 2 ms), while
+    a person id that cannot exist is one probe of the primary key, which finds nothing."""
+
+    inherit_cache = True
+    # No Boolean type: SQLite (no native booleans) would compare a boolean-typed expression with 1 again.
+    _traverse_internals = [("person_id", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, person_id: Col[Any]) -> None:
+        self.person_id = person_id
+
+
+@compiles(NoViewerActions)
+def _no_viewer_actions(element: NoViewerActions, compiler: SQLCompiler, **kw: Any) -> str:
+    return "false"
+
+
+@compiles(NoViewerActions, "sqlite")
+def _no_viewer_actions_sqlite(element: NoViewerActions, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.person_id == -1, **kw)
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,7 @@ from moot.domain.ranking import TOP_WINDOWS
 from moot.domain.timefmt import utcnow
 from moot.queries.common import (
     LIMIT_MAX,
+    NoViewerActions,
     SortKey,
     escape_like,
     follow_state,
@@ -81,11 +82,18 @@ class PostView:
     unread_comments: int
 
 
+def _my_actions(me: MeParam) -> ColumnElement[bool]:
+    """The join to the viewer's own row of post_actions; for an anonymous reader, to none (NoViewerActions)."""
+    if me is None:
+        return NoViewerActions(PostActions.person_id)
+    return and_(PostActions.post_id == Post.id, PostActions.person_id == me)
+
+
 def _select_views(viewer: Viewer | None, me: MeParam = None) -> Select[*tuple[Any, ...]]:
     """Every post a read model returns comes through here: the community visibility rule applies to all."""
     if me is None and viewer is not None:
         me = viewer.person_id
-    actions = and_(PostActions.post_id == Post.id, PostActions.person_id == me) if me is not None else false()
+    actions = _my_actions(me)
     return (
         select(
             Post,
@@ -351,7 +359,7 @@ async def _after_cursor(session: AsyncSession, cursor: str, keys: list[SortKey],
         await session.execute(
             select(*[key.column for key in keys])
             .select_from(Post)
-            .outerjoin(PostActions, and_(PostActions.post_id == Post.id, PostActions.person_id == me))
+            .outerjoin(PostActions, _my_actions(me))
             .where(Post.id == _decode_cursor(cursor))
         )
     ).first()
