@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any
@@ -97,41 +98,54 @@ async def direct_load(
     """`tasks` loops (numbered from `first_task` out of `total_tasks` overall) from `start_at` (wall clock)
     for `duration` seconds."""
     db = Database(settings)
-    result = Measurement()
     votes = dict(spec.votes)
+    targets = {t: partition(spec.targets, t, total_tasks) if spec.targets else [] for t in range(total_tasks)}
+
+    async def request(task: int, k: int) -> None:
+        if spec.kind == "read":
+            await _replay(db, spec.statements)
+            return
+        # The endpoint loads the viewer from the token on every request; so does this side.
+        viewer = await _viewer(db, spec.tokens[task % len(spec.tokens)], spec.jwt_secret)
+        post_id = targets[task][k % len(targets[task])]
+        if spec.kind == "comment":
+            await _comment(db, settings, viewer, post_id, comment_text(task, k))
+        else:
+            await _vote(db, viewer, post_id, flip(votes, viewer.person_id, post_id))
+
     try:
         if spec.kind == "read":
             await _replay(db, spec.statements)  # connect and prepare before the clock starts
-        await asyncio.sleep(max(0.0, start_at - time.time()))
-        started = time.perf_counter()
-        stop_at = started + duration
-
-        async def loop(task: int) -> None:
-            targets = partition(spec.targets, task, total_tasks) if spec.targets else []
-            k = 0
-            while time.perf_counter() < stop_at:
-                sent = time.perf_counter()
-                try:
-                    if spec.kind == "read":
-                        await _replay(db, spec.statements)
-                    else:
-                        # The endpoint loads the viewer from the token on every request; so does this side.
-                        viewer = await _viewer(db, spec.tokens[task % len(spec.tokens)], spec.jwt_secret)
-                        post_id = targets[k % len(targets)]
-                        if spec.kind == "comment":
-                            await _comment(db, settings, viewer, post_id, comment_text(task, k))
-                        else:
-                            await _vote(db, viewer, post_id, flip(votes, viewer.person_id, post_id))
-                    result.latencies.append(time.perf_counter() - sent)
-                except Exception as exc:
-                    result.errors += 1
-                    result.first_error = result.first_error or repr(exc)[:300]
-                k += 1
-
-        await asyncio.gather(*(loop(first_task + t) for t in range(tasks)))
-        result.seconds = time.perf_counter() - started
+        return await timed_loops(first_task, tasks, start_at, duration, request)
     finally:
         await db.dispose()
+
+
+async def timed_loops(
+    first_task: int, tasks: int, start_at: float, duration: float, request: Callable[[int, int], Awaitable[None]]
+) -> Measurement:
+    """`tasks` loops (numbered from `first_task`) from `start_at` (wall clock) for `duration` seconds, each
+    timing `request(task, k)` for its k-th request; failures are counted and the first one kept. The direct
+    and the reference sides both measure through this."""
+    result = Measurement()
+    await asyncio.sleep(max(0.0, start_at - time.time()))
+    started = time.perf_counter()
+    stop_at = started + duration
+
+    async def loop(task: int) -> None:
+        k = 0
+        while time.perf_counter() < stop_at:
+            sent = time.perf_counter()
+            try:
+                await request(task, k)
+                result.latencies.append(time.perf_counter() - sent)
+            except Exception as exc:
+                result.errors += 1
+                result.first_error = result.first_error or repr(exc)[:300]
+            k += 1
+
+    await asyncio.gather(*(loop(first_task + t) for t in range(tasks)))
+    result.seconds = time.perf_counter() - started
     return result
 
 

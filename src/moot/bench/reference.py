@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import asyncpg
 
-from moot.bench.direct import Statement
+from moot.bench.direct import Statement, timed_loops
 from moot.bench.loadgen import Measurement
 from moot.bench.scenarios import LISTING_LIMIT, Account, Facts, Scenario, comment_text, flip, partition
 from moot.db.engine import Database
@@ -140,35 +140,21 @@ async def write_load(
 ) -> Measurement:
     """`tasks` loops of reference writes, each its own transaction (one round trip and the commit)."""
     db = Database(settings)
-    result = Measurement()
     votes = dict(spec.votes)
+    targets = {t: partition(spec.targets, t, total_tasks) for t in range(total_tasks)}
+
+    async def request(task: int, k: int) -> None:
+        post_id = targets[task][k % len(targets[task])]
+        sql, parameters = spec.compiled.bind(write_values(spec, votes, task, k, post_id))
+        async with db.engine.begin() as conn:
+            (await conn.exec_driver_sql(sql, parameters)).fetchall()
+
     try:
         async with db.engine.connect() as conn:  # connect before the clock starts
             await conn.exec_driver_sql("SELECT 1")
-        await asyncio.sleep(max(0.0, start_at - time.time()))
-        started = time.perf_counter()
-        stop_at = started + duration
-
-        async def loop(task: int) -> None:
-            targets = partition(spec.targets, task, total_tasks)
-            k = 0
-            while time.perf_counter() < stop_at:
-                sent = time.perf_counter()
-                try:
-                    sql, parameters = spec.compiled.bind(write_values(spec, votes, task, k, targets[k % len(targets)]))
-                    async with db.engine.begin() as conn:
-                        (await conn.exec_driver_sql(sql, parameters)).fetchall()
-                    result.latencies.append(time.perf_counter() - sent)
-                except Exception as exc:
-                    result.errors += 1
-                    result.first_error = result.first_error or repr(exc)[:300]
-                k += 1
-
-        await asyncio.gather(*(loop(first_task + t) for t in range(tasks)))
-        result.seconds = time.perf_counter() - started
+        return await timed_loops(first_task, tasks, start_at, duration, request)
     finally:
         await db.dispose()
-    return result
 
 
 def _in_process(settings: Settings, spec: WriteSpec, first: int, tasks: int, total: int, duration: float,
