@@ -163,15 +163,35 @@ async def measure_direct(
     pool: Executor | None,
 ) -> Measurement:
     """Run `concurrency` loops spread over `processes` processes (the caller's own when it is one)."""
+    return await spread(direct_load, _in_process, settings, spec, concurrency, duration, processes, pool)
+
+
+Load = Callable[[Settings, Any, int, int, int, float, float], Awaitable[Measurement]]
+InProcess = Callable[[Settings, Any, int, int, int, float, float], Measurement]
+
+
+async def spread(
+    load: Load,
+    in_process: InProcess,
+    settings: Settings,
+    spec: Any,
+    concurrency: int,
+    duration: float,
+    processes: int,
+    pool: Executor | None,
+) -> Measurement:
+    """`concurrency` loops of `load` over `processes` processes (`in_process`, a picklable function that runs
+    `load` in its own event loop, in each), all starting together; their measurements merged. With one process,
+    `load` runs here. The direct and the reference sides both spread their loops through this."""
     processes = max(1, min(processes, concurrency))
     if processes == 1 or pool is None:
-        return await direct_load(settings, spec, 0, concurrency, concurrency, duration, time.time())
+        return await load(settings, spec, 0, concurrency, concurrency, duration, time.time())
     loop = asyncio.get_running_loop()
     start_at = time.time() + 1.5  # every process connected and prepared before anyone starts
     shares = [concurrency // processes + (1 if i < concurrency % processes else 0) for i in range(processes)]
     firsts = [sum(shares[:i]) for i in range(processes)]
     futures = [
-        loop.run_in_executor(pool, _in_process, settings, spec, firsts[i], shares[i], concurrency, duration, start_at)
+        loop.run_in_executor(pool, in_process, settings, spec, firsts[i], shares[i], concurrency, duration, start_at)
         for i in range(processes)
     ]
     parts = await asyncio.gather(*futures)

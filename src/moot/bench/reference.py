@@ -10,7 +10,6 @@ distance the report shows. PostgreSQL only: on SQLite the side is skipped."""
 from __future__ import annotations
 
 import asyncio
-import time
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import asyncpg
 
-from moot.bench.direct import Statement, timed_loops
+from moot.bench.direct import Statement, spread, timed_loops
 from moot.bench.loadgen import Measurement
 from moot.bench.scenarios import LISTING_LIMIT, Account, Facts, Scenario, comment_text, flip, partition
 from moot.db.engine import Database
@@ -166,24 +165,7 @@ async def measure_writes(
     settings: Settings, spec: WriteSpec, concurrency: int, duration: float, processes: int, pool: Executor | None
 ) -> Measurement:
     """`concurrency` write loops over `processes` processes, as direct.measure_direct spreads its loops."""
-    processes = max(1, min(processes, concurrency))
-    if processes == 1 or pool is None:
-        return await write_load(settings, spec, 0, concurrency, concurrency, duration, time.time())
-    loop = asyncio.get_running_loop()
-    start_at = time.time() + 1.5
-    shares = [concurrency // processes + (1 if i < concurrency % processes else 0) for i in range(processes)]
-    firsts = [sum(shares[:i]) for i in range(processes)]
-    futures = [
-        loop.run_in_executor(pool, _in_process, settings, spec, firsts[i], shares[i], concurrency, duration, start_at)
-        for i in range(processes)
-    ]
-    parts = await asyncio.gather(*futures)
-    merged = Measurement(seconds=max(p.seconds for p in parts))
-    for part in parts:
-        merged.latencies.extend(part.latencies)
-        merged.errors += part.errors
-        merged.first_error = merged.first_error or part.first_error
-    return merged
+    return await spread(write_load, _in_process, settings, spec, concurrency, duration, processes, pool)
 
 
 # The server settings a run records (`SHOW`), beside the machine's facts: what `moot pg-config` sizes.
