@@ -28,6 +28,7 @@ from moot.domain.mentions import scrape_mentions
 from moot.domain.ranking import NECRO_WINDOW
 from moot.domain.timefmt import utcnow
 from moot.federation import outbox
+from moot.queries.activitypub import post_in_community
 from moot.queries.defaults import site_switches
 from moot.queries.viewer import Actor
 from moot.settings import Settings
@@ -61,9 +62,10 @@ async def create_comment(
     # The authors of the post and of the parent comment are loaded with them: the reply notification and the
     # Note sent (outbox.comment_note) both ask for them, and these names keep them in the session until then
     # (it holds unchanged rows weakly).
-    post, community, _post_author = await _post_to_comment_on(session, post_id)
-    if community is None:
-        raise LemmyError("couldnt_find_community", status=404)
+    found = await post_in_community(session, post_id)  # the post, its community and its author: one statement
+    if found is None:
+        raise LemmyError("couldnt_find_post", status=404)
+    post, community, _post_author = found
     await check_can_comment(session, viewer, post, community)
     parent: Comment | None = None
     _parent_author: Person | None = None
@@ -115,21 +117,6 @@ async def create_comment(
     await _count_new_comment(session, post, comment, parent)
     await mark_comments_read(session, viewer, post)
     return comment, recipients
-
-
-async def _post_to_comment_on(session: AsyncSession, post_id: int) -> tuple[Post, Community | None, Person]:
-    """The post, its community and its author, in one statement."""
-    row = (
-        await session.execute(
-            select(Post, Community, Person)
-            .join(Person, Person.id == Post.creator_id)
-            .outerjoin(Community, Community.id == Post.community_id)
-            .where(Post.id == post_id)
-        )
-    ).first()
-    if row is None:
-        raise LemmyError("couldnt_find_post", status=404)
-    return row[0], row[1], row[2]
 
 
 async def _parent_comment(session: AsyncSession, comment_id: int) -> tuple[Comment, Person]:
