@@ -23,7 +23,7 @@ from moot.api.lemmy_v3.forms import (
 from moot.api.openapi import v3
 from moot.domain.enums import CommentSortType, ListingType
 from moot.domain.errors import LemmyError
-from moot.queries.comments import CommentQuery, get_comment_view, list_comments
+from moot.queries.comments import CommentQuery, CommentView, get_comment_view, list_comments
 from moot.queries.communities import find_community_id
 from moot.queries.link_groups import merged_comments
 from moot.queries.viewer import Viewer
@@ -31,10 +31,15 @@ from moot.queries.viewer import Viewer
 router = APIRouter()
 
 
+def comment_view_response(view: CommentView, viewer: Viewer | None, recipients: list[int]) -> JSONResponse:
+    """Lemmy's CommentResponse for a view in hand (read in the write's own transaction, or afterwards)."""
+    return ok({"comment_view": convert.comment_view(view), "recipient_ids": recipients}, viewer)
+
+
 async def comment_response(c: Ctx, comment_id: int, viewer: Viewer | None, recipients: list[int]) -> JSONResponse:
     async with c.db.read() as session:
         view = await get_comment_view(session, comment_id, viewer)
-    return ok({"comment_view": convert.comment_view(view), "recipient_ids": recipients}, viewer)
+    return comment_view_response(view, viewer, recipients)
 
 
 @router.post("/comment", **v3("createComment", "CommentResponse", login=True, not_found=True))
@@ -52,7 +57,7 @@ async def create_comment(form: CreateComment, c: Ctx = Depends(context)) -> JSON
         )
         # Read in the comment's own transaction: what it wrote, without a second one.
         view = await get_comment_view(session, comment.id, viewer)
-    return ok({"comment_view": convert.comment_view(view), "recipient_ids": recipients}, viewer)
+    return comment_view_response(view, viewer, recipients)
 
 
 @router.put("/comment", **v3("editComment", "CommentResponse", login=True, not_found=True))

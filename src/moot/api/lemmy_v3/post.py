@@ -28,16 +28,21 @@ from moot.domain.errors import LemmyError
 from moot.queries.communities import find_community_id, get_community_view, moderators
 from moot.queries.defaults import listing_defaults
 from moot.queries.link_groups import link_group
-from moot.queries.posts import PostQuery, get_post_view, list_posts
+from moot.queries.posts import PostQuery, PostView, get_post_view, list_posts
 from moot.queries.viewer import Viewer
 
 router = APIRouter()
 
 
+def post_view_response(view: PostView, viewer: Viewer | None) -> JSONResponse:
+    """Lemmy's PostResponse for a view in hand (read in the write's own transaction, or afterwards)."""
+    return ok({"post_view": convert.post_view(view)}, viewer)
+
+
 async def post_response(c: Ctx, post_id: int, viewer: Viewer | None) -> JSONResponse:
     async with c.db.read() as session:
         view = await get_post_view(session, post_id, viewer)
-    return ok({"post_view": convert.post_view(view)}, viewer)
+    return post_view_response(view, viewer)
 
 
 @router.post("/post", **v3("createPost", "PostResponse", login=True, not_found=True))
@@ -116,7 +121,7 @@ async def like_post(form: CreatePostLike, c: Ctx = Depends(context)) -> JSONResp
         await posts.like_post(session, viewer, form.post_id, form.score)
         # Read in the vote's own transaction: the counts as this vote left them, without a second one.
         view = await get_post_view(session, form.post_id, viewer)
-    return ok({"post_view": convert.post_view(view)}, viewer)
+    return post_view_response(view, viewer)
 
 
 @router.put("/post/save", **v3("savePost", "PostResponse", login=True, not_found=True))
