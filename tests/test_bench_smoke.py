@@ -25,6 +25,7 @@ from moot.settings import load_settings
 
 SCENARIOS = {
     "front_hot_anon",
+    "front_default",
     "front_hot_user",
     "community_hot",
     "subscribed",

@@ -178,6 +178,12 @@ def build_scenarios(facts: Facts, cursor: str | None, cursor_page: int) -> list[
     return [
         Scenario("front_hot_anon", "front page, All, Hot, 20 posts, anonymous", "GET", listing_path()),
         Scenario(
+            "front_default",
+            "front page of a first visit: the site's default listing and sort (Local, Active), anonymous",
+            "GET",
+            _get("/post/list", limit=LISTING_LIMIT),
+        ),
+        Scenario(
             "front_hot_user", "front page, All, Hot, 20 posts, logged in (bench_1)", "GET", listing_path(), user=1
         ),
         Scenario(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, SmallInteger, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, SmallInteger, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from moot.db.base import Base
@@ -15,13 +15,16 @@ class Post(Base):
     __tablename__ = "post"
     __table_args__ = (
         Index("ix_post_hot", "featured_local", "hot_rank", "published"),
-        Index("ix_post_active", "hot_rank_active", "published"),
-        Index("ix_post_scaled", "scaled_rank", "published"),
-        Index("ix_post_controversy", "controversy_rank"),
+        # Every site-wide sort led by featured_local, as All and Local order them (migration 0010).
+        Index("ix_post_active", "featured_local", "hot_rank_active", "published"),
+        Index("ix_post_scaled", "featured_local", "scaled_rank", "published"),
+        Index("ix_post_controversy", "featured_local", "controversy_rank", "published"),
+        Index("ix_post_score", "featured_local", "score", "published"),
+        Index("ix_post_newest_comment", "featured_local", "newest_comment_time", "published"),
+        Index("ix_post_comments", "featured_local", "comments", "published"),
+        Index("ix_post_featured_published", "featured_local", "published"),
+        Index("ix_post_featured_old", text("featured_local DESC"), "published"),
         Index("ix_post_published", "published"),
-        Index("ix_post_score", "score", "published"),
-        Index("ix_post_newest_comment", "newest_comment_time"),
-        Index("ix_post_comments", "comments"),
         Index("ix_post_community_hot", "community_id", "featured_community", "hot_rank", "published"),
         # One per sort, for community pages and the Subscribed listing (migration 0004).
         Index("ix_post_community_active", "community_id", "featured_community", "hot_rank_active", "published"),
