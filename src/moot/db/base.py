@@ -39,6 +39,13 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         return None if value is None else as_utc(value)
 
+    def result_processor(self, dialect: Dialect, coltype: object) -> Any:
+        # asyncpg already hands timestamptz back aware, in UTC (as_utc would return it as it is): no call per
+        # value. A 300-comment tree reads 13 of them per row, 3,900 calls (~12% of its in-process profile).
+        if dialect.name == "postgresql" and dialect.driver == "asyncpg":
+            return None
+        return super().result_processor(dialect, coltype)
+
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)

@@ -16,6 +16,20 @@ def as_utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+_LEMMY_TIME = "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ"
+
+
 def lemmy_time(value: datetime) -> str:
-    # isoformat is C and about twice as fast as strftime; every listing formats hundreds of these.
-    return as_utc(value).isoformat(timespec="microseconds")[:26] + "Z"
+    # Formatting the fields directly is about three times as fast as isoformat() and slicing off the offset, and
+    # a listing formats hundreds of these. A naive time is UTC already (SQLite's).
+    if value.tzinfo is not None and value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return _LEMMY_TIME % (
+        value.year,
+        value.month,
+        value.day,
+        value.hour,
+        value.minute,
+        value.second,
+        value.microsecond,
+    )

@@ -32,6 +32,7 @@ from moot.queries.common import (
     subscribed_type,
     without_keys,
 )
+from moot.queries.rows import CreatorRow
 from moot.queries.viewer import Viewer
 from moot.queries.visibility import visible_communities
 
@@ -67,30 +68,6 @@ class CommentRow:
     child_count: int
     hot_rank: float
     controversy_rank: float
-
-
-@dataclass(frozen=True, slots=True)
-class CreatorRow:
-    """A comment's creator as views show them: the person's public columns (no keys, no inboxes)."""
-
-    id: int
-    name: str
-    display_name: str | None
-    avatar: str | None
-    banner: str | None
-    bio: str | None
-    matrix_user_id: str | None
-    bot_account: bool
-    banned: bool
-    ban_expires: datetime | None
-    deleted: bool
-    ap_id: str
-    local: bool
-    instance_id: int
-    published: datetime
-    updated: datetime | None
-    post_count: int
-    comment_count: int
 
 
 _COMMENT_FIELDS = tuple(field.name for field in fields(CommentRow))

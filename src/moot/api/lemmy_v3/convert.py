@@ -16,10 +16,11 @@ from moot.db.site import LocalSite, LocalSiteRateLimit, Site, Tagline
 from moot.domain.imageproxy import ImageRewriter
 from moot.domain.languages import LANGUAGES
 from moot.domain.timefmt import lemmy_time
-from moot.queries.comments import CommentRow, CommentView, CreatorRow
+from moot.queries.comments import CommentRow, CommentView
 from moot.queries.communities import CommunityView
 from moot.queries.persons import PersonView
 from moot.queries.posts import PostView
+from moot.queries.rows import CommunityRow, CreatorRow, PostRow
 
 Json = dict[str, Any]
 
@@ -48,23 +49,26 @@ def _remote_image(url: str | None, local: bool) -> str | None:
 
 
 def person(p: Person | CreatorRow) -> Json:
+    # Direct expressions, not helpers: every post and comment of a page writes its creator.
+    local, updated, ban_expires = p.local, p.updated, p.ban_expires
+    rewriter = None if local else image_proxy.get()
     return compact(
         {
             "id": p.id,
             "name": p.name,
             "display_name": p.display_name,
-            "avatar": _remote_image(p.avatar, p.local),
+            "avatar": p.avatar if rewriter is None or not p.avatar else rewriter.link(p.avatar),
             "banned": is_site_banned(p),  # an expired ban no longer shows
-            "published": _t(p.published),
-            "updated": _t(p.updated),
+            "published": lemmy_time(p.published),
+            "updated": None if updated is None else lemmy_time(updated),
             "actor_id": p.ap_id,
             "bio": p.bio,
-            "local": p.local,
-            "banner": _remote_image(p.banner, p.local),
+            "local": local,
+            "banner": p.banner if rewriter is None or not p.banner else rewriter.link(p.banner),
             "deleted": p.deleted,
             "matrix_user_id": p.matrix_user_id,
             "bot_account": p.bot_account,
-            "ban_expires": _t(p.ban_expires),
+            "ban_expires": None if ban_expires is None else lemmy_time(ban_expires),
             "instance_id": p.instance_id,
         }
     )
@@ -78,7 +82,9 @@ def person_view(v: PersonView) -> Json:
     return {"person": person(v.person), "counts": person_counts(v.person), "is_admin": v.is_admin}
 
 
-def community(c: Community) -> Json:
+def community(c: Community | CommunityRow) -> Json:
+    local, updated = c.local, c.updated
+    rewriter = None if local else image_proxy.get()
     return compact(
         {
             "id": c.id,
@@ -86,14 +92,14 @@ def community(c: Community) -> Json:
             "title": c.title,
             "description": c.description,
             "removed": c.removed,
-            "published": _t(c.published),
-            "updated": _t(c.updated),
+            "published": lemmy_time(c.published),
+            "updated": None if updated is None else lemmy_time(updated),
             "deleted": c.deleted,
             "nsfw": c.nsfw,
             "actor_id": c.ap_id,
-            "local": c.local,
-            "icon": _remote_image(c.icon, c.local),
-            "banner": _remote_image(c.banner, c.local),
+            "local": local,
+            "icon": c.icon if rewriter is None or not c.icon else rewriter.link(c.icon),
+            "banner": c.banner if rewriter is None or not c.banner else rewriter.link(c.banner),
             "hidden": c.hidden,
             "posting_restricted_to_mods": c.posting_restricted_to_mods,
             "instance_id": c.instance_id,
@@ -131,7 +137,9 @@ def moderator_view(c: Community, p: Person) -> Json:
     return {"community": community(c), "moderator": person(p)}
 
 
-def post(p: Post) -> Json:
+def post(p: Post | PostRow, published: str | None = None) -> Json:
+    """`published` when the caller has it already formatted (a view writes it twice)."""
+    updated = p.updated
     return compact(
         {
             "id": p.id,
@@ -142,8 +150,8 @@ def post(p: Post) -> Json:
             "community_id": p.community_id,
             "removed": p.removed,
             "locked": p.locked,
-            "published": _t(p.published),
-            "updated": _t(p.updated),
+            "published": published or lemmy_time(p.published),
+            "updated": None if updated is None else lemmy_time(updated),
             "deleted": p.deleted,
             "nsfw": p.nsfw,
             "embed_title": p.embed_title,
@@ -161,38 +169,43 @@ def post(p: Post) -> Json:
     )
 
 
-def post_counts(p: Post) -> Json:
+def post_counts(p: Post | PostRow, published: str | None = None) -> Json:
+    newest = p.newest_comment_time
     return {
         "post_id": p.id,
         "comments": p.comments,
         "score": p.score,
         "upvotes": p.upvotes,
         "downvotes": p.downvotes,
-        "published": _t(p.published),
-        "newest_comment_time": _t(p.newest_comment_time),
+        "published": published or lemmy_time(p.published),
+        "newest_comment_time": None if newest is None else lemmy_time(newest),
     }
 
 
 def post_view(v: PostView) -> Json:
-    return compact(
-        {
-            "post": post(v.post),
-            "creator": person(v.creator),
-            "community": community(v.community),
-            "creator_banned_from_community": v.creator_banned_from_community,
-            "banned_from_community": v.banned_from_community,
-            "creator_is_moderator": v.creator_is_moderator,
-            "creator_is_admin": v.creator_is_admin,
-            "counts": post_counts(v.post),
-            "subscribed": v.subscribed.value,
-            "saved": v.saved,
-            "read": v.read,
-            "hidden": v.hidden,
-            "creator_blocked": v.creator_blocked,
-            "my_vote": v.my_vote,
-            "unread_comments": v.unread_comments,
-        }
-    )
+    """One dict, no compact(): every field but `my_vote` is always there (a page writes 20 to 50 of these)."""
+    p = v.post
+    published = lemmy_time(p.published)
+    found = {
+        "post": post(p, published),
+        "creator": person(v.creator),
+        "community": community(v.community),
+        "creator_banned_from_community": v.creator_banned_from_community,
+        "banned_from_community": v.banned_from_community,
+        "creator_is_moderator": v.creator_is_moderator,
+        "creator_is_admin": v.creator_is_admin,
+        "counts": post_counts(p, published),
+        "subscribed": v.subscribed.value,
+        "saved": v.saved,
+        "read": v.read,
+        "hidden": v.hidden,
+        "creator_blocked": v.creator_blocked,
+        "my_vote": v.my_vote,
+        "unread_comments": v.unread_comments,
+    }
+    if v.my_vote is None:
+        del found["my_vote"]
+    return found
 
 
 def comment(c: Comment | CommentRow, published: str | None = None) -> Json:
