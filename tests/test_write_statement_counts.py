@@ -10,10 +10,14 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+from sqlalchemy import select
 
 from conftest import Api, backend, make_comment, make_community, make_post, register
-from moot.db.engine import count_queries
+from moot.db.engine import Database, count_queries
+from moot.db.post import Post
+from moot.domain.ranking import controversy_rank
 from moot.queries import defaults
+from moot.settings import Settings
 
 
 def _kinds(statements: list[str]) -> list[str]:
@@ -26,6 +30,8 @@ def _kinds(statements: list[str]) -> list[str]:
             named.append(f"INSERT {words[2]}")
         elif verb == "UPDATE":
             named.append(f"UPDATE {words[1]}")
+        elif verb == "WITH":  # data-modifying CTEs (PostgreSQL): named by the first
+            named.append(f"WITH {words[1]}")
         else:
             named.append(f"{verb} {_outer_from(statement)}")
     return named
@@ -52,28 +58,29 @@ async def test_create_comment_statement_count(user: Api, other: Api) -> None:
     assert data["comment_view"]["counts"]["score"] == 1
     assert data["comment_view"]["my_vote"] == 1
     assert data["recipient_ids"]  # the post's author is told
+    assert data["comment_view"]["post"]["creator_id"] == user.person_id  # the counters' UPDATE set nothing else
     names = _kinds(statements)
     expected = [
         "SELECT local_user",  # login
-        "SELECT local_site_url_blocklist",
-        "SELECT post",  # with its community and author
-        "SELECT community_person_ban",  # the access gate
+        # (the blocked URLs are kept in memory with the site's switches: read by the first comment above)
+        "SELECT post",  # with its community, its author and the access gate's ban flag (and the new id: PostgreSQL)
         "INSERT comment",  # with the author's own vote counted
         "SELECT local_user",  # the reply's recipient, unless they block the author, community or instance
-        "UPDATE comment",  # its path and ap_id, which name its id
-        "INSERT comment_actions",  # the author's vote
+        "UPDATE comment",  # its path and ap_id, which name its id (SQLite: PostgreSQL took the id first)
         "INSERT comment_reply",
         "INSERT sent_activity",  # the community's Announce{Create{Note}}
         "UPDATE post",  # counters last: comments and newest comment times, by increments
         "UPDATE community",
         "UPDATE person",
+        "INSERT comment_actions",  # the author's vote
         "INSERT post_actions",  # the author's read mark (an upsert)
         "SELECT comment",  # the answer, read in the same transaction
     ]
     if backend() == "postgres":
-        # The three counter UPDATEs as one statement (data-modifying CTEs).
+        expected.remove("UPDATE comment")
+        # The counters, the author's vote and read mark as one statement (data-modifying CTEs).
         at = expected.index("UPDATE post")
-        expected[at : at + 3] = ["WITH counted_post"]
+        expected[at : at + 5] = ["WITH counted_post"]
     if backend() == "sqlite":
         # FTS5, kept by the action (PostgreSQL's GIN index follows the row by itself)
         at = expected.index("INSERT comment") + 1
@@ -88,16 +95,20 @@ async def test_vote_statement_count(user: Api, other: Api) -> None:
         data = await other.ok_post("/post/like", {"post_id": post["id"], "score": 1})
     assert data["post_view"]["counts"]["score"] == 2
     assert data["post_view"]["my_vote"] == 1
-    assert _kinds(statements) == [
+    expected = [
         "SELECT local_user",  # login
-        "SELECT post",  # with its community, the post locked (PostgreSQL)
-        "SELECT community_person_ban",  # the access gate
+        "SELECT post",  # with its community and the access gate's ban flag, the post locked (PostgreSQL)
         "SELECT post_actions",  # the vote it replaces
-        "INSERT post_actions",  # the vote and the read mark, one row
+        "INSERT post_actions",  # the vote and the read mark, one row (an upsert)
+        "UPDATE post",  # counters by increments, the controversy rank with them (stays 0: no downvote)
         "INSERT sent_activity",  # the community's Announce{Like}
-        "UPDATE post",  # counters last, by increments; the controversy rank stays 0 (no downvote)
         "SELECT post",  # the answer, read in the same transaction
-    ], "\n".join(statements)
+    ]
+    if backend() == "postgres":
+        # The vote replaced, the upsert and the counters as one statement (a data-modifying CTE).
+        at = expected.index("SELECT post_actions")
+        expected[at : at + 3] = ["WITH replaced"]
+    assert _kinds(statements) == expected, "\n".join(statements)
     # Changing it: Undo{Like} and Dislike are sent, the controversy rank moves with the counts.
     async with count_queries() as changed:
         data = await other.ok_post("/post/like", {"post_id": post["id"], "score": -1})
@@ -105,7 +116,8 @@ async def test_vote_statement_count(user: Api, other: Api) -> None:
     assert data["post_view"]["my_vote"] == -1
     names = _kinds(changed)
     assert names.count("INSERT sent_activity") == 2, "\n".join(changed)
-    assert names.count("UPDATE post") == 2, "\n".join(changed)  # the counts, then the controversy rank they give
+    # The controversy rank moves with the counts, in the same statement.
+    assert len(names) == len(expected) + 1, "\n".join(changed)
 
 
 async def test_concurrent_writes_keep_counters_exact(user: Api, http: httpx.AsyncClient) -> None:
@@ -121,3 +133,28 @@ async def test_concurrent_writes_keep_counters_exact(user: Api, http: httpx.Asyn
     assert view["counts"]["comments"] == 6
     page = await user.ok_get("/community", id=community["id"])
     assert page["community_view"]["counts"]["comments"] == 6
+
+
+async def test_votes_write_the_controversy_rank_of_their_counts(
+    user: Api, http: httpx.AsyncClient, settings: Settings
+) -> None:
+    """The rank is written with the counters (chosen for the vote the statement finds it replaces): after ups,
+    downs, changes and votes taken back, it is the one the counts give."""
+    community = await make_community(user)
+    post = await make_post(user, community["id"])
+    voters = [await register(http) for _ in range(4)]
+    for voter, scores in zip(voters, ([-1], [1, -1], [-1, 0], [1, -1, 1]), strict=True):
+        for score in scores:
+            await voter.ok_post("/post/like", {"post_id": post["id"], "score": score})
+    db = Database(settings)
+    try:
+        async with db.read() as session:
+            row = (
+                await session.execute(
+                    select(Post.upvotes, Post.downvotes, Post.controversy_rank).where(Post.id == post["id"])
+                )
+            ).one()
+    finally:
+        await db.dispose()
+    assert (row.upvotes, row.downvotes) == (2, 2)  # the author's own and the last voter's; two downs
+    assert row.controversy_rank == controversy_rank(2, 2)

@@ -11,9 +11,9 @@ outranks the later ones (Lemmy's `check_is_higher_admin` / `check_is_higher_mod`
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.db.community import Community, CommunityModerator, CommunityPersonBan
@@ -23,6 +23,8 @@ from moot.db.person import LocalUser, Person, PersonBlock
 from moot.db.post import Post
 from moot.domain.errors import LemmyError
 from moot.domain.timefmt import utcnow
+from moot.queries.common import Col
+from moot.queries.common import is_banned_from as views_is_banned_from
 from moot.queries.viewer import Actor
 
 
@@ -60,6 +62,12 @@ async def is_banned_from(session: AsyncSession, community_id: int, person_id: in
     return row is not None and (row[0] is None or row[0] > utcnow())
 
 
+def banned_here(community_id: Col[Any], person_id: ColumnElement[int] | int) -> ColumnElement[bool]:
+    """`is_banned_from` as a column, for a statement that reads the community anyway (the rule the views show:
+    a ban whose expiry has passed no longer counts)."""
+    return views_is_banned_from(community_id, person_id, per_row=True)
+
+
 async def is_moderator(session: AsyncSession, community_id: int, person_id: int) -> bool:
     found = await session.scalar(
         select(CommunityModerator.person_id).where(
@@ -88,11 +96,17 @@ async def speaks_for_community_instance(session: AsyncSession, actor: Actor, com
     return instance_id is not None and instance_id == actor.person.instance_id
 
 
-async def check_community_user_action(session: AsyncSession, actor: Actor, community: Community) -> None:
+async def check_community_user_action(
+    session: AsyncSession, actor: Actor, community: Community, *, banned: bool | None = None
+) -> None:
     """Writing in a community (post, comment, vote, edit, delete, report, follow): a valid person, not banned
-    from it, a live community, and a local-only community only for this server's people."""
+    from it, a live community, and a local-only community only for this server's people. `banned` is the ban
+    as the caller read it with the community (`banned_here`, a column of its statement: one round trip less on
+    the busiest writes); without it, it is read here."""
     check_person_valid(actor.person)
-    if await is_banned_from(session, community.id, actor.person_id):
+    if banned is None:
+        banned = await is_banned_from(session, community.id, actor.person_id)
+    if banned:
         raise LemmyError("banned_from_community")
     if community.deleted or community.removed:
         raise LemmyError("deleted")
@@ -107,10 +121,12 @@ async def check_can_post(session: AsyncSession, actor: Actor, community: Communi
         raise LemmyError("only_mods_can_post_in_community")
 
 
-async def check_can_comment(session: AsyncSession, actor: Actor, post: Post, community: Community) -> None:
-    """A new comment: the community gate, and a post that is neither locked nor gone. Moderators and admins
-    may still write under a locked post (to explain why it is)."""
-    await check_community_user_action(session, actor, community)
+async def check_can_comment(
+    session: AsyncSession, actor: Actor, post: Post, community: Community, *, banned: bool | None = None
+) -> None:
+    """A new comment: the community gate (`banned` as there), and a post that is neither locked nor gone.
+    Moderators and admins may still write under a locked post (to explain why it is)."""
+    await check_community_user_action(session, actor, community, banned=banned)
     if post.deleted or post.removed:
         raise LemmyError("deleted")
     if post.locked and not await is_mod_or_admin(session, actor, community.id):

@@ -3,21 +3,41 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Executable,
+    Insert,
+    Integer,
+    Select,
+    Update,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from moot.actions import mail, previews
-from moot.actions.access import check_can_comment, check_community_user_action
+from moot.actions.access import banned_here, check_can_comment, check_community_user_action
 from moot.actions.posts import check_downvotes_enabled, count_vote, load_post, mark_comments_read
 from moot.actions.previews import original_markdown as original
 from moot.actions.urlblocklist import check_blocked_urls
 from moot.db.comment import Comment, CommentActions, CommentReply, PersonMention
 from moot.db.community import Community, CommunityBlock
 from moot.db.person import InstanceBlock, LocalUser, Person, PersonBlock
-from moot.db.post import Post
+from moot.db.post import Post, PostActions
 from moot.db.search import index_comment
 from moot.domain import validation
 from moot.domain.apids import comment_ap_id
@@ -28,7 +48,6 @@ from moot.domain.mentions import scrape_mentions
 from moot.domain.ranking import NECRO_WINDOW
 from moot.domain.timefmt import utcnow
 from moot.federation import outbox
-from moot.queries.activitypub import post_in_community
 from moot.queries.defaults import site_switches
 from moot.queries.viewer import Actor
 from moot.settings import Settings
@@ -62,11 +81,9 @@ async def create_comment(
     # The authors of the post and of the parent comment are loaded with them: the reply notification and the
     # Note sent (outbox.comment_note) both ask for them, and these names keep them in the session until then
     # (it holds unchanged rows weakly).
-    found = await post_in_community(session, post_id)  # the post, its community and its author: one statement
-    if found is None:
-        raise LemmyError("couldnt_find_post", status=404)
-    post, community, _post_author = found
-    await check_can_comment(session, viewer, post, community)
+    target = await _comment_target(session, viewer.person_id, post_id)
+    post, community, _post_author = target.post, target.community, target.post_author
+    await check_can_comment(session, viewer, post, community, banned=target.banned)
     parent: Comment | None = None
     _parent_author: Person | None = None
     if parent_id is not None:
@@ -96,14 +113,12 @@ async def create_comment(
         upvotes=1,
         downvotes=0,
     )
+    if target.new_id is not None:  # its path and ap_id name it: written with the row, not by a second UPDATE
+        _name(settings, comment, target.new_id, parent, ap_id)
     session.add(comment)
     await session.flush()
-    if ap_id is None:
-        comment.ap_id = comment_ap_id(settings.base_url, comment.id)
-    comment.path = child_path(parent.path if parent else None, comment.id)
-    session.add(
-        CommentActions(person_id=viewer.person_id, comment_id=comment.id, post_id=post.id, like_score=1, liked=utcnow())
-    )
+    if target.new_id is None:
+        _name(settings, comment, comment.id, parent, ap_id)
     await index_comment(session, comment)
     await previews.record_markdown_images(session, settings, comment.content)
     recipients = await _notify(session, settings, viewer, comment, post, community, created=True)
@@ -114,9 +129,47 @@ async def create_comment(
     # in a busy thread wants, and a row stays locked until the commit. Taken here, just before it, each lock
     # is held for a few statements instead of the whole transaction (measured on PostgreSQL: inbound replies
     # to one post were queueing on the community row).
-    await _count_new_comment(session, post, comment, parent)
-    await mark_comments_read(session, viewer, post)
+    await _count_new_comment(session, viewer, post, comment, parent)
     return comment, recipients
+
+
+@dataclass(frozen=True, slots=True)
+class _CommentTarget:
+    post: Post
+    community: Community
+    post_author: Person
+    banned: bool  # the commenter, from the post's community (the access gate's question, read with the post)
+    new_id: int | None  # the new comment's id, taken from its sequence (PostgreSQL)
+
+
+@cache
+def _comment_target_statement(postgresql: bool) -> Select[Post, Community, Person, bool, int | None]:
+    """Built once per engine kind, with bound parameters (building costs more Python than running it)."""
+    new_id = func.nextval(literal("comment_id_seq")) if postgresql else null()
+    return (
+        select(Post, Community, Person, banned_here(Post.community_id, bindparam("person_id", type_=Integer)), new_id)
+        .join(Community, Community.id == Post.community_id)
+        .join(Person, Person.id == Post.creator_id)
+        .where(Post.id == bindparam("post_id", type_=Integer))
+    )
+
+
+async def _comment_target(session: AsyncSession, person_id: int, post_id: int) -> _CommentTarget:
+    """The post, its community and its author, whether the commenter is banned there and, on PostgreSQL, the new
+    comment's id: one statement. (An id taken for a comment the gate then refuses is a gap in the sequence, as
+    a rolled-back insert leaves.)"""
+    statement = _comment_target_statement(session.get_bind().dialect.name == "postgresql")
+    row = (await session.execute(statement, {"person_id": person_id, "post_id": post_id})).first()
+    if row is None:
+        raise LemmyError("couldnt_find_post", status=404)
+    return _CommentTarget(row[0], row[1], row[2], banned=bool(row[3]), new_id=row[4])
+
+
+def _name(settings: Settings, comment: Comment, comment_id: int, parent: Comment | None, ap_id: str | None) -> None:
+    """The comment's id, and its path and (for a local one) ap_id, which contain it."""
+    comment.id = comment_id
+    comment.path = child_path(parent.path if parent else None, comment_id)
+    comment.ap_id = ap_id or comment_ap_id(settings.base_url, comment_id)
 
 
 async def _parent_comment(session: AsyncSession, comment_id: int) -> tuple[Comment, Person]:
@@ -131,61 +184,101 @@ async def _parent_comment(session: AsyncSession, comment_id: int) -> tuple[Comme
     return row[0], row[1]
 
 
-async def _count_new_comment(session: AsyncSession, post: Post, comment: Comment, parent: Comment | None) -> None:
+async def _count_new_comment(
+    session: AsyncSession, viewer: Actor, post: Post, comment: Comment, parent: Comment | None
+) -> None:
     newest = {"newest_comment_time": comment.published}
     if comment.creator_id != post.creator_id and comment.published - post.published < NECRO_WINDOW:
         # Only replies by others, made while the post is young, keep it "active" (Lemmy's necro rule).
         newest["newest_comment_time_necro"] = comment.published
-    await adjust_counts(session, comment, 1, post_values=newest)
-    if parent is not None:
-        ancestor_ids = comment_ids(parent.path)
-        await session.execute(
-            update(Comment).where(Comment.id.in_(ancestor_ids)).values(child_count=Comment.child_count + 1)
-        )
+    ancestors = comment_ids(parent.path) if parent is not None else []
+    await adjust_counts(session, comment, 1, post_values=newest, created_by=viewer, ancestors=ancestors)
 
 
 async def adjust_counts(
-    session: AsyncSession, comment: Comment, diff: int, *, post_values: dict[str, datetime] | None = None
+    session: AsyncSession,
+    comment: Comment,
+    diff: int,
+    *,
+    post_values: dict[str, datetime] | None = None,
+    created_by: Actor | None = None,
+    ancestors: list[int] | None = None,
 ) -> None:
     """Add `diff` to the comment counts of its post, community and creator. Lemmy counts only comments
     that are neither deleted nor removed, so deleting (or removing) takes one away and restoring gives it back;
-    `child_count` keeps counting every reply. Increments, so that comments written at once all count; the
-    post's new count (and `post_values`, its newest comment times) also land on the post in the session.
-
-    On PostgreSQL the three UPDATEs are one statement (the community's and the creator's as data-modifying
-    CTEs): one round trip instead of three, while the busiest rows of the transaction are locked. SQLite runs
-    them in turn (its round trips cost nothing, and it has no such CTEs)."""
-    post_change = (
-        update(Post)
-        .where(Post.id == comment.post_id)
-        .values(comments=Post.comments + diff, **(post_values or {}))
-        .returning(Post.comments, Post.community_id)
-    )
-    creator_change = (
-        update(Person).where(Person.id == comment.creator_id).values(comment_count=Person.comment_count + diff)
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        counted_post = post_change.cte("counted_post")
-        community_change = (
-            update(Community)
-            .where(Community.id == select(counted_post.c.community_id).scalar_subquery())
-            .values(comments=Community.comments + diff)
-        )
-        counted = select(counted_post.c.comments).add_cte(
-            community_change.cte("counted_community"), creator_change.cte("counted_creator")
-        )
-        comments = (await session.execute(counted)).scalar_one()
-    else:
-        changed = (await session.execute(post_change.execution_options(synchronize_session=False))).one()
-        await session.execute(
-            update(Community).where(Community.id == changed.community_id).values(comments=Community.comments + diff)
-        )
-        await session.execute(creator_change)
-        comments = changed.comments
+    `child_count` keeps counting every reply (`ancestors`: the new comment's, each gets one more). Increments,
+    so that comments written at once all count; the post's new count (and `post_values`, its newest comment
+    times) also land on the post in the session. `created_by`: a new comment's author, whose own vote (the
+    comment starts at score 1) and read mark on the post (which counts their comment) are written here too."""
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    post_values = post_values or {}
+    statements = _count_statements(postgresql, tuple(post_values), created_by is not None, bool(ancestors))
+    params: dict[str, object] = {f"new_{key}": value for key, value in post_values.items()}
+    params |= {"counted_post": comment.post_id, "author": comment.creator_id, "diff": diff, "new_comment": comment.id}
+    params |= {"now": utcnow(), "ancestor_ids": ancestors or []}
+    comments = (await session.execute(statements[0], params)).scalar_one()
+    for statement in statements[1:]:
+        await session.execute(statement, params)
     post = await session.get(Post, comment.post_id)
     if post is not None:  # in the session already (the callers loaded it): no statement
-        for name, value in {"comments": comments, **(post_values or {})}.items():
+        for name, value in {"comments": comments, **post_values}.items():
             set_committed_value(post, name, value)
+        if created_by is not None and not postgresql:
+            await mark_comments_read(session, created_by, post)
+
+
+@cache
+def _count_statements(
+    postgresql: bool, post_keys: tuple[str, ...], created: bool, reply: bool
+) -> tuple[Executable, ...]:
+    """`adjust_counts`' writes, built once for each kind of change, with bound parameters (building them costs
+    more Python than running them). On PostgreSQL they are one statement (the post's UPDATE, the rest as
+    data-modifying CTEs): one round trip instead of up to six, while the busiest rows of the transaction are
+    locked. SQLite runs them in turn, the post's first (its round trips cost nothing, and it has no such CTEs);
+    the author's read mark follows there (`mark_comments_read`)."""
+    # No parameter is named as a column: an UPDATE would also set a column its parameters name.
+    post_id, creator_id = bindparam("counted_post", type_=Integer), bindparam("author", type_=Integer)
+    diff = bindparam("diff", type_=Integer)
+    post_change = (
+        update(Post)
+        .where(Post.id == post_id)
+        .values(
+            comments=Post.comments + diff,
+            **{key: bindparam(f"new_{key}", type_=DateTime(timezone=True)) for key in post_keys},
+        )
+        .returning(Post.comments, Post.community_id)
+        .execution_options(synchronize_session=False)
+    )
+    community_id: ColumnElement[int] = select(Post.community_id).where(Post.id == post_id).scalar_subquery()
+    if postgresql:
+        counted_post = post_change.cte("counted_post")
+        community_id = select(counted_post.c.community_id).scalar_subquery()
+    writes: list[Insert | Update] = [
+        update(Community).where(Community.id == community_id).values(comments=Community.comments + diff),
+        update(Person).where(Person.id == creator_id).values(comment_count=Person.comment_count + diff),
+    ]
+    now = bindparam("now", type_=DateTime(timezone=True))
+    if created:
+        own_vote = {"person_id": creator_id, "comment_id": bindparam("new_comment", type_=Integer), "post_id": post_id}
+        writes.append(insert(CommentActions).values(**own_vote, like_score=1, liked=now))
+    if reply:
+        ancestors = bindparam("ancestor_ids", expanding=True, type_=Integer)
+        writes.append(update(Comment).where(Comment.id.in_(ancestors)).values(child_count=Comment.child_count + 1))
+    if not postgresql:
+        return (post_change, *(write.execution_options(synchronize_session=False) for write in writes))
+    if created:
+        # `mark_comments_read`, taking the count from the post's UPDATE.
+        mark = pg_insert(PostActions).from_select(
+            ["person_id", "post_id", "read_comments_amount", "read_comments"],
+            select(creator_id, post_id, counted_post.c.comments, now),
+        )
+        writes.append(
+            mark.on_conflict_do_update(
+                index_elements=["person_id", "post_id"],
+                set_={"read_comments_amount": mark.excluded.read_comments_amount, "read_comments": now},
+            )
+        )
+    return (select(counted_post.c.comments).add_cte(*(write.cte(f"write_{i}") for i, write in enumerate(writes))),)
 
 
 async def _notify(

@@ -4,17 +4,35 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Float,
+    Integer,
+    Row,
+    SmallInteger,
+    Update,
+    bindparam,
+    case,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import Insert as PgInsert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from moot.actions import images, previews
-from moot.actions.access import check_can_post, check_community_user_action
+from moot.actions.access import banned_here, check_can_post, check_community_user_action
 from moot.actions.urlblocklist import check_blocked_urls
 from moot.db.comment import Comment
 from moot.db.community import Community, CommunityLanguage
@@ -29,6 +47,7 @@ from moot.domain.languages import LANGUAGE_BY_ID
 from moot.domain.ranking import controversy_rank
 from moot.domain.timefmt import utcnow
 from moot.federation import outbox
+from moot.queries.rows import PostRow
 from moot.queries.site import load_local_site
 from moot.queries.viewer import Actor
 from moot.settings import Settings
@@ -263,38 +282,169 @@ async def _actions_rows(session: AsyncSession, person_id: int, post_ids: set[int
     return rows + fresh
 
 
-async def load_post_and_community(
-    session: AsyncSession, post_id: int, *, lock_post: bool = False
-) -> tuple[Post, Community | None]:
-    """The post and its community in one statement (both kept in the session, so later `session.get` calls for
-    either run no SQL). `lock_post` locks the post's row until the commit (PostgreSQL; SQLite's writers take
-    turns anyway)."""
-    query = select(Post, Community).outerjoin(Community, Community.id == Post.community_id).where(Post.id == post_id)
-    row = (await session.execute(query.with_for_update(of=Post) if lock_post else query)).first()
+@dataclass(frozen=True, slots=True)
+class _VoteTarget:
+    post: Post
+    community: Community | None
+    banned: bool  # the voter, from the post's community (the access gate's question, read with the post)
+    downvotes_enabled: bool
+
+
+# The vote's statements are built once, with bound parameters: building one costs more Python (about a
+# millisecond) than the database takes to run it.
+_VOTE_TARGET = (
+    select(
+        Post,
+        Community,
+        banned_here(Post.community_id, bindparam("voter", type_=Integer)),
+        select(LocalSite.enable_downvotes).scalar_subquery(),
+    )
+    .outerjoin(Community, Community.id == Post.community_id)
+    .where(Post.id == bindparam("voted_post", type_=Integer))
+    .with_for_update(of=Post)
+)
+
+
+async def _vote_target(session: AsyncSession, person_id: int, post_id: int) -> _VoteTarget:
+    """The post, its community, the voter's ban there and the site's `enable_downvotes`: one statement. The
+    post's row is locked until the commit (PostgreSQL; SQLite's writers take turns anyway), so that votes on one
+    post take turns: two votes of one person at once each see the vote they replace, and the counts read here
+    are the latest. The post and the community stay in the session (later `session.get` calls run no SQL)."""
+    row = (await session.execute(_VOTE_TARGET, {"voter": person_id, "voted_post": post_id})).first()
     if row is None:
         raise LemmyError("couldnt_find_post", status=404)
-    return row[0], row[1]
+    # No site yet (never in a running server) is no switch turned off, as before.
+    return _VoteTarget(post=row[0], community=row[1], banned=bool(row[2]), downvotes_enabled=row[3] is not False)
 
 
-async def count_vote(
-    session: AsyncSession, model: type[Post] | type[Comment], item: Post | Comment, old: int, new: int
-) -> None:
-    """A vote's change to the counters of a post or comment, as increments: two votes at once on the same item
-    both count (an absolute value written from the copy read earlier would lose one). The row's new counts
-    come back with the UPDATE; the controversy rank, computed from them, is written only when it changes (an
-    item with upvotes only stays at 0). The item in the session gets the new values, so a view read in the
-    same transaction shows them."""
+@dataclass(frozen=True, slots=True)
+class _Move:
+    """What a vote does to an item's counters, given the vote it replaces."""
+
+    up: int
+    down: int
+    score: int
+    rank: float  # the controversy rank of the counts it leaves
+
+
+def _move(upvotes: int, downvotes: int, old: int, new: int) -> _Move:
     up = (1 if new == 1 else 0) - (1 if old == 1 else 0)
     down = (1 if new == -1 else 0) - (1 if old == -1 else 0)
-    counted = (
-        await session.execute(
-            update(model)
-            .where(model.id == item.id)
-            .values(upvotes=model.upvotes + up, downvotes=model.downvotes + down, score=model.score + (new - old))
-            .returning(model.upvotes, model.downvotes, model.score, model.controversy_rank)
-            .execution_options(synchronize_session=False)
+    return _Move(up, down, new - old, controversy_rank(upvotes + up, downvotes + down))
+
+
+def _vote_upsert(insert: Callable[[type[PostActions]], PgInsert | SqliteInsert]) -> PgInsert | SqliteInsert:
+    """The voter's row: the vote (an unchanged one keeps its time) and, when `read` is given, the read mark."""
+    new_row = insert(PostActions).values(
+        person_id=bindparam("voter", type_=Integer),
+        post_id=bindparam("voted_post", type_=Integer),
+        like_score=bindparam("vote", type_=SmallInteger),
+        liked=bindparam("vote_time", type_=DateTime(timezone=True)),
+        read=bindparam("read_time", type_=DateTime(timezone=True)),
+    )
+    return new_row.on_conflict_do_update(
+        index_elements=["person_id", "post_id"],
+        set_={
+            "like_score": new_row.excluded.like_score,
+            "liked": case(
+                (PostActions.like_score.is_not_distinct_from(new_row.excluded.like_score), PostActions.liked),
+                else_=new_row.excluded.liked,
+            ),
+            "read": func.coalesce(PostActions.read, new_row.excluded.read),
+        },
+    )
+
+
+_VOTE_REPLACED = select(PostActions.like_score).where(
+    PostActions.person_id == bindparam("voter", type_=Integer),
+    PostActions.post_id == bindparam("voted_post", type_=Integer),
+)
+# The parameters of each move, named after the vote replaced: `up_was_down`, `rank_was_none`...
+_WAS = {-1: "was_down", 0: "was_none", 1: "was_up"}
+
+
+Moved = ColumnElement[Any]  # a bound value, or one the statement picks (PostgreSQL)
+
+
+def _count_post_vote(up: Moved, down: Moved, score: Moved, rank: Moved) -> Update:
+    return (
+        update(Post)
+        .where(Post.id == bindparam("voted_post", type_=Integer))
+        .values(
+            upvotes=Post.upvotes + up, downvotes=Post.downvotes + down, score=Post.score + score, controversy_rank=rank
         )
-    ).one()
+        .returning(Post.upvotes, Post.downvotes, Post.score, Post.controversy_rank)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _pg_vote() -> Update:
+    """PostgreSQL's one statement: the vote replaced (read once, as a CTE), the upsert (a data-modifying CTE,
+    which the rest of the statement does not see) and the counters, moved as the vote replaced says."""
+    replaced = select(func.coalesce(_VOTE_REPLACED.scalar_subquery(), 0).label("score")).cte("replaced")
+    old = select(replaced.c.score).scalar_subquery()
+
+    def pick(field: str, kind: type[Integer] | type[Float[float]]) -> ColumnElement[Any]:
+        return case({was: bindparam(f"{field}_{name}", type_=kind) for was, name in _WAS.items()}, value=old)
+
+    return (
+        _count_post_vote(pick("up", Integer), pick("down", Integer), pick("score", Integer), pick("rank", Float))
+        .where(old != bindparam("cast", type_=Integer))
+        .returning(old.label("replaced"))
+        .add_cte(_vote_upsert(pg_insert).cte("vote"))
+    )
+
+
+_PG_VOTE = _pg_vote()
+_SQLITE_UPSERT = _vote_upsert(sqlite_insert)
+_SQLITE_COUNT = _count_post_vote(
+    bindparam("move_up", type_=Integer),
+    bindparam("move_down", type_=Integer),
+    bindparam("move_score", type_=Integer),
+    bindparam("move_rank", type_=Float),
+)
+
+
+async def _write_post_vote(session: AsyncSession, person_id: int, post: Post, score: int, *, read: bool) -> int:
+    """The voter's row (the vote, and the read mark when `read`) and the post's counters; returns the vote it
+    replaced (0: none).
+
+    The counters move by increments; the controversy rank is written with them, as computed from the counts of
+    the post as locked (`_settle` checks it against the counts written). On PostgreSQL this is one statement:
+    it reads the vote it replaces (its snapshot is taken after the post's lock: the latest vote) and picks the
+    move that vote gives among the three computed here. SQLite reads the vote first, then runs the two writes in
+    turn (one process: its round trips cost nothing)."""
+    now = utcnow()
+    # No parameter is named as a column: an UPDATE would also set a column its parameters name.
+    ids = {"voter": person_id, "voted_post": post.id}
+    voted = {**ids, "vote": score or None, "vote_time": now if score else None, "read_time": now if read else None}
+    moves = {old: _move(post.upvotes, post.downvotes, old, score) for old in (-1, 0, 1)}
+    if session.get_bind().dialect.name == "postgresql":
+        picks = {
+            f"{field}_{name}": getattr(moves[was], field)
+            for was, name in _WAS.items()
+            for field in ("up", "down", "score", "rank")
+        }
+        counted = (await session.execute(_PG_VOTE, {**voted, **picks, "cast": score})).first()
+        # No row: the vote was already this one, and no counter moved.
+        old = score if counted is None else int(counted.replaced)
+    else:
+        old = (await session.scalar(_VOTE_REPLACED, ids)) or 0
+        await session.execute(_SQLITE_UPSERT, voted)
+        move, counted = moves[old], None
+        if old != score:
+            moved = {f"move_{field}": value for field, value in asdict(move).items()}
+            counted = (await session.execute(_SQLITE_COUNT, {**ids, **moved})).one()
+    if counted is not None:
+        await _settle(session, Post, post, counted)
+    return old
+
+
+async def _settle(
+    session: AsyncSession, model: type[Post] | type[Comment], item: Post | Comment, counted: Row[int, int, int, float]
+) -> None:
+    """The counts an UPDATE returned land on the item in the session (a view read in the same transaction shows
+    them), and the controversy rank they give is written if the row does not hold it yet."""
     rank = controversy_rank(counted.upvotes, counted.downvotes)
     if rank != counted.controversy_rank:
         await session.execute(
@@ -306,6 +456,27 @@ async def count_vote(
     for name, value in (("upvotes", counted.upvotes), ("downvotes", counted.downvotes), ("score", counted.score)):
         set_committed_value(item, name, value)
     set_committed_value(item, "controversy_rank", rank)
+
+
+async def count_vote(
+    session: AsyncSession, model: type[Post] | type[Comment], item: Post | Comment, old: int, new: int
+) -> None:
+    """A vote's change to the counters of a post or comment, as increments: two votes at once on the same item
+    both count (an absolute value written from the copy read earlier would lose one). The row's new counts
+    come back with the UPDATE; the controversy rank, computed from them, is written only when it changes (an
+    item with upvotes only stays at 0)."""
+    up = (1 if new == 1 else 0) - (1 if old == 1 else 0)
+    down = (1 if new == -1 else 0) - (1 if old == -1 else 0)
+    counted = (
+        await session.execute(
+            update(model)
+            .where(model.id == item.id)
+            .values(upvotes=model.upvotes + up, downvotes=model.downvotes + down, score=model.score + (new - old))
+            .returning(model.upvotes, model.downvotes, model.score, model.controversy_rank)
+            .execution_options(synchronize_session=False)
+        )
+    ).one()
+    await _settle(session, model, item, counted)
 
 
 async def check_downvotes_enabled(session: AsyncSession) -> None:
@@ -327,31 +498,17 @@ async def vote_post(
     `mark_read` also marks the post read for the voter, on the same row."""
     if score not in (-1, 0, 1):
         raise LemmyError("couldnt_like_post")
-    community: Community | None
-    if isinstance(post, int):
-        # The post's row is locked first, as a new comment locks it before the commenter's read mark: votes on
-        # one post take turns (two votes of one person at once each see the vote they replace), and the two
-        # writes take their locks in the same order.
-        post, community = await load_post_and_community(session, post, lock_post=True)
-    else:
-        community = await session.get(Community, post.community_id)
-    if score == -1:
-        await check_downvotes_enabled(session)
-    if community is not None:
-        await check_community_user_action(session, viewer, community)
-    row = await _actions_row(session, viewer.person_id, post.id)
-    if mark_read:
-        row.read = row.read or utcnow()
-    old = row.like_score or 0
-    if old == score:
-        await session.flush()
-        return post
-    row.like_score = score if score != 0 else None
-    row.liked = utcnow() if score != 0 else None
-    await session.flush()
-    if federate:
+    # The post's row is locked first, as a new comment locks it before the commenter's read mark: the two writes
+    # take their locks in the same order.
+    target = await _vote_target(session, viewer.person_id, post if isinstance(post, int) else post.id)
+    if score == -1 and not target.downvotes_enabled:
+        raise LemmyError("downvotes_are_disabled")
+    if target.community is not None:
+        await check_community_user_action(session, viewer, target.community, banned=target.banned)
+    post = target.post
+    old = await _write_post_vote(session, viewer.person_id, post, score, read=mark_read)
+    if federate and old != score:
         await outbox.vote(session, viewer.person, post.ap_id, post.community_id, old, score)
-    await count_vote(session, Post, post, old, score)
     return post
 
 
@@ -379,7 +536,7 @@ async def mark_read(session: AsyncSession, viewer: Actor, post_ids: list[int], r
     await session.flush()
 
 
-async def mark_comments_read(session: AsyncSession, viewer: Actor, post: Post) -> None:
+async def mark_comments_read(session: AsyncSession, viewer: Actor, post: Post | PostRow) -> None:
     """Opening a post remembers how many comments it had, for `unread_comments`. One upsert (commenting ends
     with it), unless the row is in the session already (then it is written from there)."""
     amount, now = post.comments, utcnow()

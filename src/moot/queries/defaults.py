@@ -1,6 +1,7 @@
 """Site settings read on every request of a kind, kept in memory briefly: the switches (the default listing type
 and sort of every front page; `private_instance`, asked by every anonymous read; `federation_enabled`; whether the
-site has a content warning) and the instance block and allow lists (every incoming activity).
+site has a content warning), the instance block and allow lists (every incoming activity) and the blocked URLs
+(every new post, comment and message; queries/urlblocklist.py).
 
 Admins change them rarely; the process that saves the change forgets its copy at once (`forget`), the
 others within `TTL_SECONDS`. `generation()` changes with every `forget`, so that caches built on these settings
@@ -9,7 +10,9 @@ others within `TTL_SECONDS`. `generation()` changes with every `forget`, so that
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +23,7 @@ from moot.db.site import LocalSite, Site
 from moot.domain.instances import InstanceLists
 
 TTL_SECONDS = 5.0
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +40,6 @@ class SiteSwitches:
 # Before the site is set up (never in a running server): Lemmy's defaults.
 UNSET = SiteSwitches("Local", "Active", private_instance=False, federation_enabled=True, content_warning=False)
 
-_switches: dict[str, tuple[float, SiteSwitches]] = {}
 _generation = 0
 
 
@@ -44,14 +47,40 @@ def _key(session: AsyncSession) -> str:
     return str(session.get_bind().engine.url)
 
 
+class Remembered(Generic[T]):
+    """A value read from the database, kept in this process for `TTL_SECONDS` (per database), dropped by
+    `forget`."""
+
+    def __init__(self, read: Callable[[AsyncSession], Awaitable[T]]) -> None:
+        self._read = read
+        self._kept: dict[str, tuple[float, T]] = {}
+        _remembered.append(self)
+
+    async def get(self, session: AsyncSession) -> T:
+        key = _key(session)
+        now = time.monotonic()
+        cached = self._kept.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        generation = _generation
+        value = await self._read(session)
+        if generation == _generation:  # else an admin's change committed while this read ran: keep nothing
+            self._kept[key] = (now + TTL_SECONDS, value)
+        return value
+
+    def clear(self) -> None:
+        self._kept.clear()
+
+
+_remembered: list[Remembered[Any]] = []
+
+
 async def site_switches(session: AsyncSession) -> SiteSwitches:
     """The settings many requests ask for, in one statement (then kept for `TTL_SECONDS`)."""
-    key = _key(session)
-    now = time.monotonic()
-    cached = _switches.get(key)
-    if cached is not None and cached[0] > now:
-        return cached[1]
-    generation = _generation
+    return await _switches.get(session)
+
+
+async def _read_switches(session: AsyncSession) -> SiteSwitches:
     row = (
         await session.execute(
             select(
@@ -76,8 +105,6 @@ async def site_switches(session: AsyncSession) -> SiteSwitches:
             slur_filter_regex=row[5],
             hide_modlog_mod_names=bool(row[6]),
         )
-    if generation == _generation:  # else an admin's change committed while this read ran: keep nothing
-        _switches[key] = (now + TTL_SECONDS, value)
     return value
 
 
@@ -90,12 +117,10 @@ async def listing_defaults(session: AsyncSession) -> tuple[str, str]:
 async def instance_lists(session: AsyncSession) -> InstanceLists:
     """The admin's allow and block lists, as hosts, and whether this site federates at all (domain/instances.py
     holds the rule that uses them)."""
-    key = _key(session)
-    now = time.monotonic()
-    cached = _lists.get(key)
-    if cached is not None and cached[0] > now:
-        return cached[1]
-    generation = _generation
+    return await _lists.get(session)
+
+
+async def _read_lists(session: AsyncSession) -> InstanceLists:
     blocked = await session.scalars(
         select(Instance.domain).join(FederationBlocklist, FederationBlocklist.instance_id == Instance.id)
     )
@@ -104,19 +129,17 @@ async def instance_lists(session: AsyncSession) -> InstanceLists:
         select(Instance.domain).join(FederationAllowlist, FederationAllowlist.instance_id == Instance.id)
     )
     federating = (await site_switches(session)).federation_enabled
-    value = InstanceLists.of(blocked=blocked_domains, allowed=list(allowed.all()), federation_enabled=federating)
-    if generation == _generation:  # as in site_switches: a read that raced a change is used once, not kept
-        _lists[key] = (now + TTL_SECONDS, value)
-    return value
+    return InstanceLists.of(blocked=blocked_domains, allowed=list(allowed.all()), federation_enabled=federating)
 
 
-_lists: dict[str, tuple[float, InstanceLists]] = {}
+_switches = Remembered(_read_switches)
+_lists = Remembered(_read_lists)
 
 
 def forget() -> None:
     global _generation
-    _switches.clear()
-    _lists.clear()
+    for remembered in _remembered:
+        remembered.clear()
     _generation += 1
 
 
