@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 
 from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.actions.communities import count_follower
 from moot.actions.instances import get_or_create_instance
+from moot.db.base import table_of
 from moot.db.community import Community, CommunityFollower
 from moot.db.federation import ReceivedActivity
 from moot.db.instance import Instance
@@ -18,14 +22,20 @@ from moot.domain.timefmt import utcnow
 ALIVE_RESOLUTION = timedelta(minutes=1)
 
 
-async def record_received(session: AsyncSession, ap_id: str) -> bool:
-    """True the first time an activity id is seen; False for a redelivery or a replay. Two deliveries racing
-    past the check end with one IntegrityError on the primary key, which the caller treats as "seen"."""
-    if await session.get(ReceivedActivity, ap_id) is not None:
-        return False
-    session.add(ReceivedActivity(ap_id=ap_id, published=utcnow()))
-    await session.flush()
-    return True
+async def record_received(session: AsyncSession, ap_ids: Sequence[str]) -> bool:
+    """Records the ids as received: True when none had been (a first delivery), False for a redelivery or a
+    replay. The check is the INSERT itself (ON CONFLICT DO NOTHING RETURNING, one statement for all the ids):
+    a delivery racing another of the same activity waits for that one's transaction, then finds the ids taken."""
+    table = table_of(ReceivedActivity)
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    now = utcnow()
+    added = await session.scalars(
+        insert(table)
+        .values([{"ap_id": ap_id, "published": now} for ap_id in ap_ids])
+        .on_conflict_do_nothing(index_elements=["ap_id"])
+        .returning(table.c.ap_id)
+    )
+    return len(added.all()) == len(ap_ids)
 
 
 async def mark_instance_alive(session: AsyncSession, domain: str) -> None:

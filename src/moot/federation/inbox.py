@@ -116,10 +116,12 @@ class Inbox:
             return InboxResult(403, "instance is blocked or not in the allowlist")
         resolver = Resolver(self.db, self.settings, self.policy)
         try:
+            self._check_signed_for_us(headers, activity.actor)
+            seen = await self._sender_and_seen(resolver, activity)
             await self._verify(resolver, method, path_with_query, headers, body, activity.actor)
         except (SignatureError, Refused) as exc:
             return InboxResult(401, f"signature refused: {getattr(exc, 'reason', exc)}")
-        if await self._seen(activity.ap_id):
+        if seen:
             return InboxResult(200, "already received")
         try:
             await self._mark_alive(activity.actor)
@@ -132,15 +134,8 @@ class Inbox:
             return InboxResult(400, exc.error)
         return InboxResult(200, "ok")
 
-    async def _verify(
-        self,
-        resolver: Resolver,
-        method: str,
-        path_with_query: str,
-        headers: Mapping[str, str],
-        body: bytes,
-        actor: str,
-    ) -> None:
+    def _check_signed_for_us(self, headers: Mapping[str, str], actor: str) -> None:
+        """What can be refused without reading anything: the host, and a signature by a key of the actor."""
         if (headers.get("host") or "").lower().rstrip(".") not in self._own_hosts:
             # A request signed for another server must not be replayable here.
             raise SignatureError("the request was not addressed to this host")
@@ -150,6 +145,23 @@ class Inbox:
         key_id = parse_signature_header(signature.removeprefix("Signature ").strip()).key_id
         if not _key_of(key_id, actor):
             raise SignatureError("the signing key does not belong to the activity's actor")
+
+    async def _sender_and_seen(self, resolver: Resolver, activity: ParsedActivity) -> bool:
+        """The two reads every activity starts with, in one session (a session costs round trips of its own):
+        the sender as stored (its key, and mostly the author too), and whether the activity was received."""
+        async with self.db.read() as session:
+            await resolver.read_person(session, activity.actor)
+            return await session.get(ReceivedActivity, activity.ap_id) is not None
+
+    async def _verify(
+        self,
+        resolver: Resolver,
+        method: str,
+        path_with_query: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        actor: str,
+    ) -> None:
         _, pem = await resolver.actor_key(actor)
         try:
             verify_request(method, path_with_query, headers, body, pem or "")
@@ -172,14 +184,14 @@ class Inbox:
         change, and the activities the change causes (a re-announce to the community's followers) commit
         together or not at all, so a crash never leaves a change without its announce while the sender's retry
         is answered "already received". What the change needed from elsewhere (authors, the community, the
-        thread) was fetched and stored before. A concurrent delivery of the same activity, or a concurrent
-        store of the same object, loses on a unique key, rolls back whole and runs once more: then it finds the
-        id received (and changes nothing), or the object stored (and updates it)."""
+        thread) was fetched and stored before. A concurrent delivery of the same activity waits on the id's row,
+        then finds it received (and changes nothing); a concurrent store of the same object loses on its unique
+        key, rolls back whole and runs once more: then it finds the object stored (and updates it)."""
         for attempt in (1, 2):
             try:
                 async with self.db.write() as session:
-                    fresh = [await federation_actions.record_received(session, ap_id) for ap_id in received]
-                    if change is not None and all(fresh):
+                    fresh = await federation_actions.record_received(session, received)
+                    if change is not None and fresh:
                         await change(session)
                 return
             except IntegrityError:
@@ -254,8 +266,10 @@ class Inbox:
             comment_parts = await resolver.comment_parts(parsed_comment)
 
             async def store_comment(session: AsyncSession) -> None:
-                comment = await resolver.write_comment(session, comment_parts)
-                await self._announce_if_ours(session, activity, await _community_of_post(session, comment.post_id), by)
+                # The announce first: the write ends with the counters, which lock the thread's busiest rows
+                # (its post, its community) until the commit; every reply to the thread waits for them.
+                await self._announce_reply_if_ours(session, activity, comment_parts.post_id, by)
+                await resolver.write_comment(session, comment_parts)
 
             return await self._apply(received, store_comment)
         parsed = parse_page(obj)
@@ -303,11 +317,11 @@ class Inbox:
         voter = RemoteActor(person=await resolver.person(activity.actor))
 
         async def vote(session: AsyncSession) -> None:
+            await self._announce_if_ours(session, activity, community_id, by)  # first, as for a comment
             if isinstance(target, Post):
                 await post_actions.vote_post(session, voter, target.id, score)
             else:
                 await comment_actions.vote_comment(session, voter, target.id, score)
-            await self._announce_if_ours(session, activity, community_id, by)
 
         await self._apply(received, vote)
 
@@ -455,11 +469,25 @@ class Inbox:
         one it is refused, and the transaction with it (Lemmy's can_accept_activity_in_community)."""
         if by is not None:
             return
-        community = await session.get(Community, community_id)
-        if community is not None and not visible_to_other_servers(community):
-            raise Refused("couldnt_find_community")
-        if community is not None and community.local:
-            await outbox.announce_received(session, community, activity.raw)
+        await _announce_in(session, activity, await session.get(Community, community_id))
+
+    async def _announce_reply_if_ours(
+        self, session: AsyncSession, activity: ParsedActivity, post_id: int, by: Community | None
+    ) -> None:
+        """`_announce_if_ours` for a comment on `post_id`: the post's community read in one statement."""
+        if by is not None:
+            return
+        community = await session.scalar(
+            select(Community).join(Post, Post.community_id == Community.id).where(Post.id == post_id)
+        )
+        await _announce_in(session, activity, community)
+
+
+async def _announce_in(session: AsyncSession, activity: ParsedActivity, community: Community | None) -> None:
+    if community is not None and not visible_to_other_servers(community):
+        raise Refused("couldnt_find_community")
+    if community is not None and community.local:
+        await outbox.announce_received(session, community, activity.raw)
 
 
 async def _community_of_post(session: AsyncSession, post_id: int) -> int:

@@ -63,6 +63,7 @@ class CommentParts:
     parsed: ParsedComment
     author: Person
     parent: Post | Comment | None  # None when the comment was already stored (an update)
+    post_id: int  # the thread it is (or will be) in
 
 
 @dataclass(slots=True)
@@ -121,8 +122,12 @@ class Resolver:
         asks for the same person as the author (a session and a statement each time, for the same row)."""
         if ap_id not in self.people:
             async with self.db.read() as session:
-                self.people[ap_id] = await session.scalar(select(Person).where(Person.ap_id == ap_id))
+                await self.read_person(session, ap_id)
         return self.people[ap_id]
+
+    async def read_person(self, session: AsyncSession, ap_id: str) -> None:
+        """Reads the stored row in the caller's session (one it opens anyway), kept for the rest of the activity."""
+        self.people[ap_id] = await session.scalar(select(Person).where(Person.ap_id == ap_id))
 
     async def person(self, ap_id: str, refresh: bool = False) -> Person:
         found = await self._stored_person(ap_id)
@@ -235,6 +240,15 @@ class Resolver:
 
     # Posts and comments
 
+    async def find_objects(self, ap_ids: list[str]) -> dict[str, Post | Comment]:
+        """The stored posts and comments among `ap_ids`, by id: one session and two statements for them all."""
+        async with self.db.read() as session:
+            posts = await session.scalars(select(Post).where(Post.ap_id.in_(ap_ids)))
+            found: dict[str, Post | Comment] = {post.ap_id: post for post in posts}
+            for comment in await session.scalars(select(Comment).where(Comment.ap_id.in_(ap_ids))):
+                found.setdefault(comment.ap_id, comment)  # a post first, as find_object has it
+        return found
+
     async def find_object(self, ap_id: str) -> Post | Comment | None:
         async with self.db.read() as session:
             post = await session.scalar(select(Post).where(Post.ap_id == ap_id))
@@ -260,11 +274,15 @@ class Resolver:
 
     async def comment_parts(self, parsed: ParsedComment) -> CommentParts:
         author = await self.person(parsed.author)
-        existing = await self.find_object(parsed.ap_id)
+        # The comment (when this is an update) and what it replies to, looked up together.
+        found = await self.find_objects([parsed.ap_id, parsed.in_reply_to])
+        existing = found.get(parsed.ap_id)
         if isinstance(existing, Post):
             raise Refused(f"{parsed.ap_id} is already a post")
-        parent = None if existing is not None else await self.object(parsed.in_reply_to)
-        return CommentParts(parsed, author, parent)
+        if existing is not None:
+            return CommentParts(parsed, author, None, existing.post_id)
+        parent = found.get(parsed.in_reply_to) or await self.object(parsed.in_reply_to)
+        return CommentParts(parsed, author, parent, parent.id if isinstance(parent, Post) else parent.post_id)
 
     async def write_post(self, session: AsyncSession, parts: PostParts) -> Post:
         """Create or update by `ap_id`, in the caller's transaction. An update that says nothing new changes
@@ -324,7 +342,7 @@ class Resolver:
             session,
             self.settings,
             actor,
-            post_id=parent.id if isinstance(parent, Post) else parent.post_id,
+            post_id=parts.post_id,
             content=parsed.content,
             parent_id=parent.id if isinstance(parent, Comment) else None,
             language_id=language_id,

@@ -1,0 +1,124 @@
+"""The inbox's own statements for an inbound reply, the busiest activity a community receives: the sender and
+the received-id check in one read, the thread in another, and in the write the received id recorded by its
+INSERT itself, and the community's announce before the comment (whose counters lock the thread's rows until the
+commit). A change that adds one should say why here. A redelivery, concurrent or not, changes nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from typing import Any
+
+import httpx
+
+from conftest import HOSTNAME, Api, make_community, make_post
+from moot.actions.remote import upsert_remote_person
+from moot.db.engine import Database, count_queries
+from moot.domain.keys import KeyPair, generate_keypair
+from moot.federation.signatures import sign_request
+from moot.settings import Settings
+from test_write_statement_counts import _kinds
+
+PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
+# What queries/defaults.py keeps for a few seconds (the site's switches, the instance lists): read again when a
+# slow run outlasts that window, which says nothing of the inbox's own statements.
+REMEMBERED = {"SELECT local_site", "SELECT instance"}
+
+
+def _inbox_kinds(statements: list[str]) -> list[str]:
+    return [name for name in _kinds(statements) if name not in REMEMBERED]
+
+
+async def _remote_sender(settings: Settings) -> tuple[str, KeyPair]:
+    """A remote person already known, with a fresh key: nothing is fetched."""
+    keys = generate_keypair()
+    ap_id = f"http://remote.example/u/s{uuid.uuid4().hex[:8]}"
+    db = Database(settings)
+    try:
+        async with db.write() as session:
+            person = await upsert_remote_person(session, ap_id=ap_id, name="sender", domain="remote.example")
+            person.public_key = keys.public_pem
+    finally:
+        await db.dispose()
+    return ap_id, keys
+
+
+def _reply(sender: str, post: dict[str, Any], community: str) -> dict[str, Any]:
+    note = {
+        "type": "Note",
+        "id": f"http://remote.example/comment/{uuid.uuid4().hex}",
+        "attributedTo": sender,
+        "to": [PUBLIC],
+        "cc": [community],
+        "audience": community,
+        "inReplyTo": post["ap_id"],
+        "content": "<p>an inbound reply</p>",
+        "mediaType": "text/html",
+    }
+    return {
+        "id": f"http://remote.example/activities/create/{uuid.uuid4()}",
+        "type": "Create",
+        "actor": sender,
+        "to": [PUBLIC],
+        "cc": [community],
+        "audience": community,
+        "object": note,
+    }
+
+
+async def _deliver(http: httpx.AsyncClient, sender: str, keys: KeyPair, activity: dict[str, Any]) -> httpx.Response:
+    body = json.dumps(activity).encode()
+    headers = {"Content-Type": "application/activity+json"}
+    headers.update(
+        sign_request("POST", f"http://{HOSTNAME}/inbox", headers, body, f"{sender}#main-key", keys.private_pem)
+    )
+    return await http.post("/inbox", content=body, headers=headers)
+
+
+async def _comments(user: Api, post_id: int) -> list[str]:
+    data = await user.ok_get("/comment/list", post_id=post_id, limit=50)
+    return [c["comment"]["ap_id"] for c in data["comments"]]
+
+
+async def test_inbound_reply_statements(http: httpx.AsyncClient, settings: Settings, user: Api) -> None:
+    community = await make_community(user)
+    post = await make_post(user, community["id"])
+    sender, keys = await _remote_sender(settings)
+    first = await _deliver(http, sender, keys, _reply(sender, post, community["actor_id"]))  # the caches warm
+    assert first.status_code == 200, first.text
+    activity = _reply(sender, post, community["actor_id"])
+    async with count_queries() as statements:
+        response = await _deliver(http, sender, keys, activity)
+    assert response.json() == {"status": "ok"}
+    names = _inbox_kinds(statements)
+    inbox_part = [
+        "SELECT person",  # the sender: its key, and the author
+        "SELECT received_activity",  # a redelivery is answered before any other work
+        "SELECT post",  # the comment (an update?) and its thread, by id
+        "SELECT comment",
+        "INSERT received_activity",  # the write: its id, checked by the insert itself (ON CONFLICT)
+        "SELECT community",  # the thread's community, announcing the reply to its followers
+        "INSERT sent_activity",
+        "SELECT comment",  # then the comment's own write (actions/comments.py) from here
+    ]
+    assert names[: len(inbox_part)] == inbox_part, names
+    assert "INSERT comment" in names[len(inbox_part) :], names
+
+    async with count_queries() as statements:
+        again = await _deliver(http, sender, keys, activity)
+    assert again.json() == {"status": "already received"}
+    assert _inbox_kinds(statements) == ["SELECT person", "SELECT received_activity"]
+    assert (await _comments(user, post["id"])).count(activity["object"]["id"]) == 1
+
+
+async def test_concurrent_redeliveries_apply_once(http: httpx.AsyncClient, settings: Settings, user: Api) -> None:
+    community = await make_community(user)
+    post = await make_post(user, community["id"])
+    sender, keys = await _remote_sender(settings)
+    activity = _reply(sender, post, community["actor_id"])
+    responses = await asyncio.gather(*(_deliver(http, sender, keys, activity) for _ in range(4)))
+    assert all(r.status_code == 200 for r in responses), [r.text for r in responses]
+    assert (await _comments(user, post["id"])).count(activity["object"]["id"]) == 1
+    counts = (await user.ok_get("/post", id=post["id"]))["post_view"]["counts"]
+    assert counts["comments"] == 1
