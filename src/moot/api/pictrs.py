@@ -81,7 +81,7 @@ async def upload(request: Request, c: Ctx = Depends(context)) -> Response:
     finally:
         await form.close()
     storage = storage_of(c)
-    async with c.write() as session:
+    async with c.db.write() as session:
         rows = [
             await images.record_image(session, p, storage=storage, local_user_id=viewer.local_user.id)
             for p in processed
@@ -119,7 +119,7 @@ async def _serve(request: Request, file: str, c: Ctx) -> Response:
     except InvalidKey:
         return _json({"msg": "not_found"}, 404)
     # As Lemmy, a private instance shows its images to those logged in only: context() refused the others.
-    async with c.read() as session:
+    async with c.db.read() as session:
         image = await image_by_alias(session, alias)
     if image is None:
         return _json({"msg": "not_found"}, 404)
@@ -179,7 +179,7 @@ async def delete_by_token(token: str, file: str, c: Ctx = Depends(context)) -> R
     except InvalidKey:
         return _json({"msg": "not_found"}, 404)
     try:
-        async with c.write() as session:
+        async with c.db.write() as session:
             image = await images.delete_by_token(session, alias, token)
     except LemmyError:
         return _json({"msg": "not_found"}, 404)

@@ -38,7 +38,7 @@ class BlockInstance(Form):
 @router.post("/user/totp/generate", **v3("generateTotpSecret", "GenerateTotpSecretResponse", login=True))
 async def generate_totp_secret(c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         loaded = await load_local_site(session)
         user = await accounts.own_user(session, viewer)
         if loaded is None:
@@ -50,7 +50,7 @@ async def generate_totp_secret(c: Ctx = Depends(context)) -> JSONResponse:
 @router.post("/user/totp/update", **v3("updateTotp", "UpdateTotpResponse", login=True))
 async def update_totp(form: UpdateTotp, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         user = await accounts.own_user(session, viewer)
         enabled = totp.update(user, form.totp_token, form.enabled)
     return ok({"enabled": enabled}, viewer)
@@ -58,7 +58,7 @@ async def update_totp(form: UpdateTotp, c: Ctx = Depends(context)) -> JSONRespon
 
 @router.get("/user/get_captcha", **v3("getCaptcha", "GetCaptchaResponse"))
 async def get_captcha(c: Ctx = Depends(context)) -> JSONResponse:
-    async with c.write() as session:
+    async with c.db.write() as session:
         loaded = await load_local_site(session)
         if loaded is None:
             raise LemmyError("couldnt_find_object", status=404)
@@ -79,7 +79,7 @@ async def get_captcha(c: Ctx = Depends(context)) -> JSONResponse:
 @router.post("/user/delete_account", **v3("deleteAccount", "SuccessResponse", login=True, incorrect_login=True))
 async def delete_account(form: DeleteAccount, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         user = await accounts.own_user(session, viewer)
         await account_lifecycle.delete_account(session, viewer, user, form.password, form.delete_content)
     response = ok({"success": True}, viewer)
@@ -98,7 +98,7 @@ _LIST_LOGINS["responses"][200] = {
 @router.get("/user/list_logins", **_LIST_LOGINS)
 async def list_logins_route(c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.read() as session:
+    async with c.db.read() as session:
         rows = await list_logins(session, viewer.local_user.id)
     logins = [
         {
@@ -119,7 +119,7 @@ async def list_logins_route(c: Ctx = Depends(context)) -> JSONResponse:
 @router.post("/user/donation_dialog_shown", **v3("donationDialogShown", "SuccessResponse", login=True))
 async def donation_dialog_shown(c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         user = await accounts.own_user(session, viewer)
         await account_lifecycle.donation_dialog_shown(session, user)
     return ok({"success": True}, viewer)
@@ -128,7 +128,7 @@ async def donation_dialog_shown(c: Ctx = Depends(context)) -> JSONResponse:
 @router.post("/site/block", **v3("blockInstance", "BlockInstanceResponse", login=True, not_found=True))
 async def block_instance(form: BlockInstance, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         loaded = await load_local_site(session)
         if loaded is None:
             raise LemmyError("couldnt_find_object", status=404)

@@ -99,12 +99,12 @@ class PurgeComment(Form):
 
 
 async def _person_view(c: Ctx, person_id: int) -> dict[str, Any]:
-    async with c.read() as session:
+    async with c.db.read() as session:
         return convert.person_view(await get_person_view(session, person_id))
 
 
 async def _moderators(c: Ctx, community_id: int) -> list[dict[str, Any]]:
-    async with c.read() as session:
+    async with c.db.read() as session:
         return [convert.moderator_view(com, p) for com, p in await moderators(session, community_id)]
 
 
@@ -112,7 +112,7 @@ async def _moderators(c: Ctx, community_id: int) -> list[dict[str, Any]]:
 async def ban_from_community(form: BanFromCommunity, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     expires = expiry(form.expires)
-    async with c.write() as session:
+    async with c.db.write() as session:
         await people.ban_from_community(
             session, viewer, form.community_id, form.person_id, form.ban, form.reason, expires, bool(form.remove_data)
         )
@@ -123,7 +123,7 @@ async def ban_from_community(form: BanFromCommunity, c: Ctx = Depends(context)) 
 async def ban_person(form: BanPerson, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     expires = expiry(form.expires)
-    async with c.write() as session:
+    async with c.db.write() as session:
         await people.ban_from_site(
             session, viewer, form.person_id, form.ban, form.reason, expires, bool(form.remove_data)
         )
@@ -133,7 +133,7 @@ async def ban_person(form: BanPerson, c: Ctx = Depends(context)) -> JSONResponse
 @router.get("/user/banned", **v3("getBannedPersons", "BannedPersonsResponse", login=True))
 async def banned_persons(c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.read() as session:
+    async with c.db.read() as session:
         banned = await people.list_banned(session, viewer)
     return ok({"banned": [convert.person_view(v) for v in banned]}, viewer)
 
@@ -141,7 +141,7 @@ async def banned_persons(c: Ctx = Depends(context)) -> JSONResponse:
 @router.post("/community/mod", **v3("addModToCommunity", "AddModToCommunityResponse", login=True, not_found=True))
 async def add_mod(form: AddModToCommunity, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         await people.add_moderator(session, viewer, form.community_id, form.person_id, form.added)
     return ok({"moderators": await _moderators(c, form.community_id)}, viewer)
 
@@ -149,9 +149,9 @@ async def add_mod(form: AddModToCommunity, c: Ctx = Depends(context)) -> JSONRes
 @router.post("/community/transfer", **v3("transferCommunity", "GetCommunityResponse", login=True, not_found=True))
 async def transfer(form: TransferCommunity, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         await people.transfer_community(session, viewer, form.community_id, form.person_id)
-    async with c.read() as session:
+    async with c.db.read() as session:
         view = await get_community_view(session, form.community_id, viewer)
         mods = await moderators(session, form.community_id)
         languages = await community_languages(session, form.community_id)
@@ -164,14 +164,14 @@ async def transfer(form: TransferCommunity, c: Ctx = Depends(context)) -> JSONRe
 
 
 async def _admins(c: Ctx) -> list[dict[str, Any]]:
-    async with c.read() as session:
+    async with c.db.read() as session:
         return [convert.person_view(a) for a in await admins(session)]
 
 
 @router.post("/admin/add", **v3("addAdmin", "AddAdminResponse", login=True, not_found=True))
 async def add_admin(form: AddAdmin, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         await people.add_admin(session, viewer, form.person_id, form.added)
     return ok({"admins": await _admins(c)}, viewer)
 
@@ -179,9 +179,9 @@ async def add_admin(form: AddAdmin, c: Ctx = Depends(context)) -> JSONResponse:
 @router.post("/user/leave_admin", **v3("leaveAdmin", "GetSiteResponse", login=True))
 async def leave_admin(c: Ctx = Depends(context)) -> JSONResponse:
     viewer: Viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         await people.leave_admin(session, viewer)
-    async with c.read() as session:
+    async with c.db.read() as session:
         # As Lemmy: the site and its admins, without `my_user`.
         return ok(await get_site_json(session, None), viewer)
 
@@ -193,7 +193,7 @@ def _success(viewer: Viewer) -> JSONResponse:
 @router.post("/admin/purge/person", **v3("purgePerson", "SuccessResponse", login=True, not_found=True))
 async def purge_person(form: PurgePerson, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         await people.purge_person(session, viewer, form.person_id, form.reason)
     return _success(viewer)
 
@@ -201,7 +201,7 @@ async def purge_person(form: PurgePerson, c: Ctx = Depends(context)) -> JSONResp
 @router.post("/admin/purge/community", **v3("purgeCommunity", "SuccessResponse", login=True, not_found=True))
 async def purge_community(form: PurgeCommunity, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         await people.purge_community(session, viewer, form.community_id, form.reason)
     return _success(viewer)
 
@@ -209,7 +209,7 @@ async def purge_community(form: PurgeCommunity, c: Ctx = Depends(context)) -> JS
 @router.post("/admin/purge/post", **v3("purgePost", "SuccessResponse", login=True, not_found=True))
 async def purge_post(form: PurgePost, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         await people.purge_post(session, viewer, form.post_id, form.reason)
     return _success(viewer)
 
@@ -217,6 +217,6 @@ async def purge_post(form: PurgePost, c: Ctx = Depends(context)) -> JSONResponse
 @router.post("/admin/purge/comment", **v3("purgeComment", "SuccessResponse", login=True, not_found=True))
 async def purge_comment(form: PurgeComment, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         await people.purge_comment(session, viewer, form.comment_id, form.reason)
     return _success(viewer)

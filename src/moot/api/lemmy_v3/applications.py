@@ -66,7 +66,7 @@ def application_view(v: RegistrationApplicationView) -> dict[str, Any]:
 
 async def _verified_email_only(c: Ctx) -> bool:
     """On a site that requires email verification, admins see only applicants who verified their address."""
-    async with c.read() as session:
+    async with c.db.read() as session:
         loaded = await load_local_site(session)
     return loaded is not None and loaded.local_site.require_email_verification
 
@@ -81,7 +81,7 @@ async def list_registration_applications(
     viewer = c.require_viewer()
     check_is_admin(viewer)
     verified_only = await _verified_email_only(c)
-    async with c.read() as session:
+    async with c.db.read() as session:
         views = await list_applications(
             session,
             unread_only=bool(form.unread_only),
@@ -100,7 +100,7 @@ async def unread_registration_application_count(c: Ctx = Depends(context)) -> JS
     viewer = c.require_viewer()
     check_is_admin(viewer)
     verified_only = await _verified_email_only(c)
-    async with c.read() as session:
+    async with c.db.read() as session:
         count = await unread_count(session, verified_email_only=verified_only)
     return ok({"registration_applications": count}, viewer)
 
@@ -114,7 +114,7 @@ async def get_registration_application(
 ) -> JSONResponse:
     viewer = c.require_viewer()
     check_is_admin(viewer)
-    async with c.read() as session:
+    async with c.db.read() as session:
         view = await get_application_view_of_person(session, form.person_id)
     return ok({"registration_application": application_view(view)}, viewer)
 
@@ -127,8 +127,8 @@ async def approve_registration_application(
     form: ApproveRegistrationApplication, c: Ctx = Depends(context)
 ) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         await applications.decide(session, viewer, form.id, form.approve, form.deny_reason, settings=c.settings)
-    async with c.read() as session:
+    async with c.db.read() as session:
         view = await get_application_view(session, form.id)
     return ok({"registration_application": application_view(view)}, viewer)

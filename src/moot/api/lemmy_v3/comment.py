@@ -37,7 +37,7 @@ def comment_view_response(view: CommentView, viewer: Viewer | None, recipients: 
 
 
 async def comment_response(c: Ctx, comment_id: int, viewer: Viewer | None, recipients: list[int]) -> JSONResponse:
-    async with c.read() as session:
+    async with c.db.read() as session:
         view = await get_comment_view(session, comment_id, viewer)
     return comment_view_response(view, viewer, recipients)
 
@@ -45,7 +45,7 @@ async def comment_response(c: Ctx, comment_id: int, viewer: Viewer | None, recip
 @router.post("/comment", **v3("createComment", "CommentResponse", login=True, not_found=True))
 async def create_comment(form: CreateComment, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         comment, recipients = await comments.create_comment(
             session,
             c.settings,
@@ -63,7 +63,7 @@ async def create_comment(form: CreateComment, c: Ctx = Depends(context)) -> JSON
 @router.put("/comment", **v3("editComment", "CommentResponse", login=True, not_found=True))
 async def edit_comment(form: EditComment, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         _, recipients = await comments.edit_comment(
             session, c.settings, viewer, form.comment_id, form.content, form.language_id
         )
@@ -78,7 +78,7 @@ async def get_comment(form: Annotated[GetComment, Query()], c: Ctx = Depends(con
 @router.post("/comment/delete", **v3("deleteComment", "CommentResponse", login=True, not_found=True))
 async def delete_comment(form: DeleteComment, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         await comments.delete_comment(session, viewer, form.comment_id, form.deleted)
     return await comment_response(c, form.comment_id, viewer, [])
 
@@ -86,7 +86,7 @@ async def delete_comment(form: DeleteComment, c: Ctx = Depends(context)) -> JSON
 @router.post("/comment/like", **v3("likeComment", "CommentResponse", login=True, not_found=True))
 async def like_comment(form: CreateCommentLike, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         await comments.vote_comment(session, viewer, form.comment_id, form.score)
     return await comment_response(c, form.comment_id, viewer, [])
 
@@ -94,7 +94,7 @@ async def like_comment(form: CreateCommentLike, c: Ctx = Depends(context)) -> JS
 @router.put("/comment/save", **v3("saveComment", "CommentResponse", login=True, not_found=True))
 async def save_comment(form: SaveComment, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         await comments.save_comment(session, viewer, form.comment_id, form.save)
     return await comment_response(c, form.comment_id, viewer, [])
 
@@ -105,16 +105,16 @@ async def save_comment(form: SaveComment, c: Ctx = Depends(context)) -> JSONResp
 )
 async def mark_reply_read(form: MarkReplyRead, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         reply = await comments.mark_reply_read(session, viewer, form.comment_reply_id, form.read)
-    async with c.read() as session:
+    async with c.db.read() as session:
         view = await get_comment_view(session, reply.comment_id, viewer)
     return ok({"comment_reply_view": convert.comment_reply_view(reply, view, viewer.person)}, viewer)
 
 
 @router.get("/comment/list", **v3("getComments", "GetCommentsResponse", not_found=True))
 async def list_all(form: Annotated[GetComments, Query()], c: Ctx = Depends(context)) -> JSONResponse:
-    async with c.read() as session:
+    async with c.db.read() as session:
         community_id = form.community_id
         if community_id is None and form.community_name:
             community_id = await find_community_id(session, form.community_name, c.settings.domain)

@@ -46,7 +46,7 @@ async def community_languages(session: AsyncSession, community_id: int) -> list[
 
 
 async def community_response(c: Ctx, community_id: int, viewer: Viewer | None) -> dict[str, Any]:
-    async with c.read() as session:
+    async with c.db.read() as session:
         view = await get_community_view(session, community_id, viewer)
         languages = await community_languages(session, community_id)
     return {"community_view": convert.community_view(view), "discussion_languages": languages}
@@ -55,7 +55,7 @@ async def community_response(c: Ctx, community_id: int, viewer: Viewer | None) -
 @router.post("/community", **v3("createCommunity", "CommunityResponse", login=True))
 async def create_community(form: CreateCommunity, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         community = await communities.create_community(
             session,
             c.settings,
@@ -81,7 +81,7 @@ async def get_community(form: Annotated[GetCommunity, Query()], c: Ctx = Depends
         community_id = await community_id_by_name(c, form.name)
     else:
         raise LemmyError("no_id_given")
-    async with c.read() as session:
+    async with c.db.read() as session:
         page = await get_community_page(session, community_id, c.viewer)
         mods = await moderators(session, community_id)
         languages = await community_languages(session, community_id)
@@ -99,14 +99,14 @@ async def get_community(form: Annotated[GetCommunity, Query()], c: Ctx = Depends
 async def edit_community(form: EditCommunity, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     changes = form.model_dump(exclude_none=True, exclude={"community_id"}, mode="json")
-    async with c.write() as session:
+    async with c.db.write() as session:
         await communities.edit_community(session, viewer, form.community_id, changes)
     return ok(await community_response(c, form.community_id, viewer), viewer)
 
 
 @router.get("/community/list", **v3("listCommunities", "ListCommunitiesResponse"))
 async def list_all(form: Annotated[ListCommunities, Query()], c: Ctx = Depends(context)) -> JSONResponse:
-    async with c.read() as session:
+    async with c.db.read() as session:
         views = await list_communities(
             session,
             c.viewer,
@@ -122,7 +122,7 @@ async def list_all(form: Annotated[ListCommunities, Query()], c: Ctx = Depends(c
 @router.post("/community/follow", **v3("followCommunity", "CommunityResponse", login=True, not_found=True))
 async def follow(form: FollowCommunity, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         await communities.follow_community(session, viewer, form.community_id, form.follow)
     return ok(await community_response(c, form.community_id, viewer), viewer)
 
@@ -130,9 +130,9 @@ async def follow(form: FollowCommunity, c: Ctx = Depends(context)) -> JSONRespon
 @router.post("/community/block", **v3("blockCommunity", "BlockCommunityResponse", login=True, not_found=True))
 async def block(form: BlockCommunity, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         await communities.block_community(session, viewer, form.community_id, form.block)
-    async with c.read() as session:
+    async with c.db.read() as session:
         view = await get_community_view(session, form.community_id, viewer)
     return ok({"community_view": convert.community_view(view), "blocked": form.block}, viewer)
 
@@ -140,6 +140,6 @@ async def block(form: BlockCommunity, c: Ctx = Depends(context)) -> JSONResponse
 @router.post("/community/delete", **v3("deleteCommunity", "CommunityResponse", login=True, not_found=True))
 async def delete(form: DeleteCommunity, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         await communities.delete_community(session, viewer, form.community_id, form.deleted)
     return ok(await community_response(c, form.community_id, viewer), viewer)

@@ -1,17 +1,13 @@
-"""The per-request context of a v3 handler: the app state, the viewer behind the JWT, the client address, and
-the request's database sessions."""
+"""The per-request context of a v3 handler: the app state, the viewer behind the JWT, the client address."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from fastapi import Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.api.lemmy_v3 import convert
 from moot.db.engine import Database
@@ -40,14 +36,12 @@ def client_address(request: Request, settings: Settings) -> str:
     return ratelimit.request_address(request, settings)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Ctx:
     state: AppState
     viewer: Viewer | None
     address: str
     user_agent: str | None
-    # The session the context read the viewer in (GET only), still open until the first `read()` takes it over.
-    pending: AsyncSession | None = None
 
     @property
     def db(self) -> Database:
@@ -56,31 +50,6 @@ class Ctx:
     @property
     def settings(self) -> Settings:
         return self.state.settings
-
-    @asynccontextmanager
-    async def read(self) -> AsyncIterator[AsyncSession]:
-        """A read session. The first one of a GET continues the context's own: the viewer and the page are then
-        read in one transaction on one pooled connection (BEGIN, viewer, page, ROLLBACK) instead of two."""
-        session, self.pending = self.pending, None
-        if session is None:
-            async with self.db.read() as session:
-                yield session
-            return
-        async with session:
-            yield session
-
-    @asynccontextmanager
-    async def write(self) -> AsyncIterator[AsyncSession]:
-        """A write transaction (`Database.write`). The context's session, if no read took it, is closed first:
-        a request never holds two pooled connections at once."""
-        await self.release()
-        async with self.db.write() as session:
-            yield session
-
-    async def release(self) -> None:
-        if self.pending is not None:
-            session, self.pending = self.pending, None
-            await session.close()
 
     def require_viewer(self) -> Viewer:
         if self.viewer is None:
@@ -93,37 +62,25 @@ class Ctx:
 OPEN_WHEN_PRIVATE = frozenset({"/api/v3/site", "/api/v3/user/validate_auth", "/api/v3/user/get_captcha"})
 
 
-async def context(request: Request) -> AsyncIterator[Ctx]:
-    """The request's context; afterwards, the context's session closed if the handler never took it over."""
+async def context(request: Request) -> Ctx:
     state = app_state(request)
     settings = state.settings
     proxy_all = settings.image_mode == "ProxyAllImages"
     convert.image_proxy.set(ImageRewriter(settings.base_url, settings.hostname) if proxy_all else None)
-    session = state.db.sessions()
-    c = Ctx(
+    token = read_token(request)
+    viewer = None
+    if token:
+        async with state.db.read() as session:
+            viewer = await load_viewer(session, token, state.jwt_secret)
+    if viewer is None and request.method == "GET" and request.url.path not in OPEN_WHEN_PRIVATE:
+        async with state.db.read() as session:
+            await refuse_if_private(session, viewer)
+    return Ctx(
         state=state,
-        viewer=None,
+        viewer=viewer,
         address=client_address(request, state.settings),
         user_agent=request.headers.get("user-agent"),
-        pending=session,
     )
-    try:
-        token = read_token(request)
-        if token:
-            c.viewer = await load_viewer(session, token, state.jwt_secret)
-            if c.viewer is not None:
-                # Detached, as when the viewer's session closed first: the handler's reads return rows of their
-                # own, and its writes may take the viewer's rows into their own session.
-                session.expunge(c.viewer.local_user)
-                session.expunge(c.viewer.person)
-        if request.method == "GET":
-            if c.viewer is None and request.url.path not in OPEN_WHEN_PRIVATE:
-                await refuse_if_private(session, None)
-        else:
-            await c.release()  # a write: its reads come after its transaction, on a connection of their own
-        yield c
-    finally:
-        await c.release()
 
 
 class FastJSONResponse(JSONResponse):

@@ -64,7 +64,7 @@ def emoji_view(v: CustomEmojiView) -> dict[str, Any]:
 
 
 async def _emoji_response(c: Ctx, emoji_id: int) -> JSONResponse:
-    async with c.read() as session:
+    async with c.db.read() as session:
         view = await get_emoji_view(session, emoji_id)
     return ok({"custom_emoji": emoji_view(view)}, c.viewer)
 
@@ -72,7 +72,7 @@ async def _emoji_response(c: Ctx, emoji_id: int) -> JSONResponse:
 @router.post("/custom_emoji", **v3("createCustomEmoji", "CustomEmojiResponse", login=True))
 async def create_custom_emoji(form: CreateCustomEmoji, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         emoji = await emojis.create_emoji(
             session,
             viewer,
@@ -88,7 +88,7 @@ async def create_custom_emoji(form: CreateCustomEmoji, c: Ctx = Depends(context)
 @router.put("/custom_emoji", **v3("editCustomEmoji", "CustomEmojiResponse", login=True, not_found=True))
 async def edit_custom_emoji(form: EditCustomEmoji, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         await emojis.edit_emoji(
             session,
             viewer,
@@ -104,6 +104,6 @@ async def edit_custom_emoji(form: EditCustomEmoji, c: Ctx = Depends(context)) ->
 @router.post("/custom_emoji/delete", **v3("deleteCustomEmoji", "SuccessResponse", login=True))
 async def delete_custom_emoji(form: DeleteCustomEmoji, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         await emojis.delete_emoji(session, viewer, form.id)
     return ok({"success": True}, viewer)

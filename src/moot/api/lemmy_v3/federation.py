@@ -38,7 +38,7 @@ def _with_state(instance: Instance, state: FederationQueueState | None) -> dict[
 
 @router.get("/federated_instances", **v3("getFederatedInstances", "GetFederatedInstancesResponse"))
 async def federated_instances(c: Ctx = Depends(context)) -> JSONResponse:
-    async with c.read() as session:
+    async with c.db.read() as session:
         if not (await site_switches(session)).federation_enabled:
             return ok({}, c.viewer)  # Lemmy leaves `federated_instances` out while federation is off
         linked, allowed, blocked = await known_instances(session)

@@ -62,7 +62,7 @@ async def image_proxy(form: Annotated[ImageProxyParams, Query()], c: Ctx = Depen
     """A remote image, for readers who should not tell its host they read the thread. Only URLs recorded from
     stored content (remote_image), only PNG, JPEG, GIF and WebP as the bytes say (an SVG or a page never), within
     the upload cap, through the guard; served as the sniffed type, never the remote's own header."""
-    async with c.read() as session:
+    async with c.db.read() as session:
         link = form.url
         if not await is_recorded(session, link):
             # Lemmy decodes the parameter once more (its clients may encode twice).

@@ -33,20 +33,20 @@ class PasswordChangeAfterReset(Form):
 
 @router.post("/user/verify_email", **v3("verifyEmail", "SuccessResponse"))
 async def verify_email(form: VerifyEmail, c: Ctx = Depends(context)) -> JSONResponse:
-    async with c.write() as session:
+    async with c.db.write() as session:
         await mail.verify_email(session, c.settings, form.token)
     return ok({"success": True}, c.viewer)
 
 
 @router.post("/user/password_reset", **v3("passwordReset", "SuccessResponse"))
 async def password_reset(form: PasswordReset, c: Ctx = Depends(context)) -> JSONResponse:
-    async with c.write() as session:
+    async with c.db.write() as session:
         await mail.request_password_reset(session, c.settings, form.email)
     return ok({"success": True}, c.viewer)
 
 
 @router.post("/user/password_change", **v3("passwordChangeAfterReset", "SuccessResponse"))
 async def password_change(form: PasswordChangeAfterReset, c: Ctx = Depends(context)) -> JSONResponse:
-    async with c.write() as session:
+    async with c.db.write() as session:
         await mail.change_password_after_reset(session, form.token, form.password, form.password_verify)
     return ok({"success": True}, c.viewer)

@@ -43,7 +43,7 @@ def local_image_view(image: LocalImage, person: Person) -> dict[str, Any]:
 @router.get("/account/list_media", **v3("listMedia", "ListMediaResponse", login=True))
 async def list_own_media(form: Annotated[ListMedia, Query()], c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.read() as session:
+    async with c.db.read() as session:
         rows = await list_media(session, local_user_id=viewer.local_user.id, page=form.page, limit=form.limit)
     return ok({"images": [local_image_view(i, p) for i, p in rows]}, viewer)
 
@@ -52,6 +52,6 @@ async def list_own_media(form: Annotated[ListMedia, Query()], c: Ctx = Depends(c
 async def list_all_media(form: Annotated[ListMedia, Query()], c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     check_is_admin(viewer)
-    async with c.read() as session:
+    async with c.db.read() as session:
         rows = await list_media(session, local_user_id=None, page=form.page, limit=form.limit)
     return ok({"images": [local_image_view(i, p) for i, p in rows]}, viewer)

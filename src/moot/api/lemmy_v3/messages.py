@@ -132,14 +132,14 @@ def private_message_report_view(v: PrivateMessageReportView) -> dict[str, Any]:
 
 async def _message_response(c: Ctx, message_id: int) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.read() as session:
+    async with c.db.read() as session:
         view = await get_private_message_view(session, message_id, viewer)
     return ok({"private_message_view": private_message_view(view)}, viewer)
 
 
 async def _report_response(c: Ctx, report_id: int) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.read() as session:
+    async with c.db.read() as session:
         view = await get_private_message_report_view(session, report_id)
     return ok({"private_message_report_view": private_message_report_view(view)}, viewer)
 
@@ -147,7 +147,7 @@ async def _report_response(c: Ctx, report_id: int) -> JSONResponse:
 @router.post("/private_message", **v3("createPrivateMessage", "PrivateMessageResponse", login=True))
 async def create_private_message(form: CreatePrivateMessage, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         message = await messages.create_private_message(session, c.settings, viewer, form.recipient_id, form.content)
     return await _message_response(c, message.id)
 
@@ -155,7 +155,7 @@ async def create_private_message(form: CreatePrivateMessage, c: Ctx = Depends(co
 @router.put("/private_message", **v3("editPrivateMessage", "PrivateMessageResponse", login=True, not_found=True))
 async def edit_private_message(form: EditPrivateMessage, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         await messages.edit_private_message(session, viewer, form.private_message_id, form.content)
     return await _message_response(c, form.private_message_id)
 
@@ -165,7 +165,7 @@ async def edit_private_message(form: EditPrivateMessage, c: Ctx = Depends(contex
 )
 async def delete_private_message(form: DeletePrivateMessage, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         await messages.delete_private_message(session, viewer, form.private_message_id, form.deleted)
     return await _message_response(c, form.private_message_id)
 
@@ -176,7 +176,7 @@ async def delete_private_message(form: DeletePrivateMessage, c: Ctx = Depends(co
 )
 async def mark_private_message_read(form: MarkPrivateMessageAsRead, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         await messages.mark_private_message_read(session, viewer, form.private_message_id, form.read)
     return await _message_response(c, form.private_message_id)
 
@@ -187,7 +187,7 @@ async def get_private_messages(form: Annotated[GetPrivateMessages, Query()], c: 
     query = PrivateMessageQuery(
         unread_only=bool(form.unread_only), creator_id=form.creator_id, page=form.page, limit=form.limit
     )
-    async with c.read() as session:
+    async with c.db.read() as session:
         views = await list_private_messages(session, viewer, query)
     return ok({"private_messages": [private_message_view(v) for v in views]}, viewer)
 
@@ -198,7 +198,7 @@ async def get_private_messages(form: Annotated[GetPrivateMessages, Query()], c: 
 )
 async def create_private_message_report(form: CreatePrivateMessageReport, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         report = await messages.create_private_message_report(
             session, viewer, form.private_message_id, form.reason, settings=c.settings
         )
@@ -211,7 +211,7 @@ async def create_private_message_report(form: CreatePrivateMessageReport, c: Ctx
 )
 async def resolve_private_message_report(form: ResolvePrivateMessageReport, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         await messages.resolve_private_message_report(session, viewer, form.report_id, form.resolved)
     return await _report_response(c, form.report_id)
 
@@ -225,6 +225,6 @@ async def list_private_message_report_views(
 ) -> JSONResponse:
     viewer = c.require_viewer()
     access.check_is_admin(viewer)
-    async with c.read() as session:
+    async with c.db.read() as session:
         views = await list_private_message_reports(session, bool(form.unresolved_only), form.page, form.limit)
     return ok({"private_message_reports": [private_message_report_view(v) for v in views]}, viewer)

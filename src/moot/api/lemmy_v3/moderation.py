@@ -91,7 +91,7 @@ def _votes(views: list[VoteView]) -> list[dict[str, object]]:
 @router.post("/post/remove", **v3("removePost", "PostResponse", login=True, not_found=True))
 async def remove_post(form: RemovePost, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         await moderation.remove_post(session, viewer, form.post_id, form.removed, form.reason)
     return await post_response(c, form.post_id, viewer)
 
@@ -99,7 +99,7 @@ async def remove_post(form: RemovePost, c: Ctx = Depends(context)) -> JSONRespon
 @router.post("/post/lock", **v3("lockPost", "PostResponse", login=True, not_found=True))
 async def lock_post(form: LockPost, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         await moderation.lock_post(session, viewer, form.post_id, form.locked)
     return await post_response(c, form.post_id, viewer)
 
@@ -107,7 +107,7 @@ async def lock_post(form: LockPost, c: Ctx = Depends(context)) -> JSONResponse:
 @router.post("/post/feature", **v3("featurePost", "PostResponse", login=True, not_found=True))
 async def feature_post(form: FeaturePost, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         await moderation.feature_post(session, viewer, form.post_id, form.featured, form.feature_type.value)
     return await post_response(c, form.post_id, viewer)
 
@@ -115,7 +115,7 @@ async def feature_post(form: FeaturePost, c: Ctx = Depends(context)) -> JSONResp
 @router.post("/comment/remove", **v3("removeComment", "CommentResponse", login=True, not_found=True))
 async def remove_comment(form: RemoveComment, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         await moderation.remove_comment(session, viewer, form.comment_id, form.removed, form.reason)
     return await comment_response(c, form.comment_id, viewer, [])
 
@@ -123,7 +123,7 @@ async def remove_comment(form: RemoveComment, c: Ctx = Depends(context)) -> JSON
 @router.post("/comment/distinguish", **v3("distinguishComment", "CommentResponse", login=True, not_found=True))
 async def distinguish_comment(form: DistinguishComment, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         await moderation.distinguish_comment(session, viewer, form.comment_id, form.distinguished)
     return await comment_response(c, form.comment_id, viewer, [])
 
@@ -131,7 +131,7 @@ async def distinguish_comment(form: DistinguishComment, c: Ctx = Depends(context
 @router.get("/post/like/list", **v3("listPostLikes", "ListPostLikesResponse", login=True, not_found=True))
 async def list_post_likes(form: Annotated[ListPostLikes, Query()], c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.read() as session:
+    async with c.db.read() as session:
         views = await moderation.list_post_votes(session, viewer, form.post_id, form.page, form.limit)
     return ok({"post_likes": _votes(views)}, viewer)
 
@@ -139,7 +139,7 @@ async def list_post_likes(form: Annotated[ListPostLikes, Query()], c: Ctx = Depe
 @router.get("/comment/like/list", **v3("listCommentLikes", "ListCommentLikesResponse", login=True, not_found=True))
 async def list_comment_likes(form: Annotated[ListCommentLikes, Query()], c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.read() as session:
+    async with c.db.read() as session:
         views = await moderation.list_comment_votes(session, viewer, form.comment_id, form.page, form.limit)
     return ok({"comment_likes": _votes(views)}, viewer)
 
@@ -147,7 +147,7 @@ async def list_comment_likes(form: Annotated[ListCommentLikes, Query()], c: Ctx 
 @router.post("/community/remove", **v3("removeCommunity", "CommunityResponse", login=True, not_found=True))
 async def remove_community(form: RemoveCommunity, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         await moderation.remove_community(session, viewer, form.community_id, form.removed, form.reason)
     return ok(await community_response(c, form.community_id, viewer), viewer)
 
@@ -155,6 +155,6 @@ async def remove_community(form: RemoveCommunity, c: Ctx = Depends(context)) -> 
 @router.put("/community/hide", **v3("hideCommunity", "SuccessResponse", login=True, not_found=True))
 async def hide_community(form: HideCommunity, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         await moderation.hide_community(session, viewer, form.community_id, form.hidden, form.reason)
     return ok({"success": True}, viewer)

@@ -206,7 +206,7 @@ async def get_modlog(form: Annotated[GetModlog, Query()], c: Ctx = Depends(conte
         page=form.page,
         limit=form.limit,
     )
-    async with c.read() as session:
+    async with c.db.read() as session:
         hide = (await site_switches(session)).hide_modlog_mod_names
         show_names = not hide or (c.viewer is not None and await access.is_mod_of_any_or_admin(session, c.viewer))
         rows = await list_modlog(session, query, c.viewer, show_names=show_names)

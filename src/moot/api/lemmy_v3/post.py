@@ -40,7 +40,7 @@ def post_view_response(view: PostView, viewer: Viewer | None) -> JSONResponse:
 
 
 async def post_response(c: Ctx, post_id: int, viewer: Viewer | None) -> JSONResponse:
-    async with c.read() as session:
+    async with c.db.read() as session:
         view = await get_post_view(session, post_id, viewer)
     return post_view_response(view, viewer)
 
@@ -48,7 +48,7 @@ async def post_response(c: Ctx, post_id: int, viewer: Viewer | None) -> JSONResp
 @router.post("/post", **v3("createPost", "PostResponse", login=True, not_found=True))
 async def create_post(form: CreatePost, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         post = await posts.create_post(
             session,
             c.settings,
@@ -68,7 +68,7 @@ async def create_post(form: CreatePost, c: Ctx = Depends(context)) -> JSONRespon
 
 @router.get("/post", **v3("getPost", "GetPostResponse", not_found=True))
 async def get_post(form: Annotated[GetPost, Query()], c: Ctx = Depends(context)) -> JSONResponse:
-    async with c.read() as session:
+    async with c.db.read() as session:
         post_id = form.id
         if post_id is None and form.comment_id is not None:
             comment = await session.get(Comment, form.comment_id)
@@ -83,7 +83,7 @@ async def get_post(form: Annotated[GetPost, Query()], c: Ctx = Depends(context))
         group = await link_group(session, view, c.viewer)
     if c.viewer is not None:
         # Reading a post marks it read and remembers its comment count (for unread_comments).
-        async with c.write() as session:
+        async with c.db.write() as session:
             await posts.mark_read(session, c.viewer, [view.post.id], read=True)
             await posts.mark_comments_read(session, c.viewer, view.post)
     answer = {
@@ -101,7 +101,7 @@ async def get_post(form: Annotated[GetPost, Query()], c: Ctx = Depends(context))
 async def edit_post(form: EditPost, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     changes = form.model_dump(exclude_none=True, exclude={"post_id"}, mode="json")
-    async with c.write() as session:
+    async with c.db.write() as session:
         await posts.edit_post(session, viewer, form.post_id, changes, settings=c.settings)
     return await post_response(c, form.post_id, viewer)
 
@@ -109,7 +109,7 @@ async def edit_post(form: EditPost, c: Ctx = Depends(context)) -> JSONResponse:
 @router.post("/post/delete", **v3("deletePost", "PostResponse", login=True, not_found=True))
 async def delete_post(form: DeletePost, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         await posts.delete_post(session, viewer, form.post_id, form.deleted)
     return await post_response(c, form.post_id, viewer)
 
@@ -117,7 +117,7 @@ async def delete_post(form: DeletePost, c: Ctx = Depends(context)) -> JSONRespon
 @router.post("/post/like", **v3("likePost", "PostResponse", login=True, not_found=True))
 async def like_post(form: CreatePostLike, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         await posts.like_post(session, viewer, form.post_id, form.score)
         # Read in the vote's own transaction: the counts as this vote left them, without a second one.
         view = await get_post_view(session, form.post_id, viewer)
@@ -127,7 +127,7 @@ async def like_post(form: CreatePostLike, c: Ctx = Depends(context)) -> JSONResp
 @router.put("/post/save", **v3("savePost", "PostResponse", login=True, not_found=True))
 async def save_post(form: SavePost, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         await posts.save_post(session, viewer, form.post_id, form.save)
     return await post_response(c, form.post_id, viewer)
 
@@ -136,7 +136,7 @@ async def save_post(form: SavePost, c: Ctx = Depends(context)) -> JSONResponse:
 async def mark_as_read(form: MarkPostAsRead, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     ids = list(form.post_ids or []) + ([form.post_id] if form.post_id is not None else [])
-    async with c.write() as session:
+    async with c.db.write() as session:
         await posts.mark_read(session, viewer, ids, form.read)
     return ok({"success": True}, viewer)
 
@@ -144,7 +144,7 @@ async def mark_as_read(form: MarkPostAsRead, c: Ctx = Depends(context)) -> JSONR
 @router.post("/post/hide", **v3("hidePost", "SuccessResponse", login=True))
 async def hide(form: HidePost, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         await posts.hide_posts(session, viewer, form.post_ids, form.hide)
     return ok({"success": True}, viewer)
 
@@ -159,7 +159,7 @@ def default_listing(c: Ctx, requested: ListingType | None, default: str) -> List
 
 @router.get("/post/list", **v3("getPosts", "GetPostsResponse", not_found=True))
 async def list_all(form: Annotated[GetPosts, Query()], c: Ctx = Depends(context)) -> JSONResponse:
-    async with c.read() as session:
+    async with c.db.read() as session:
         community_id = form.community_id
         if community_id is None and form.community_name:
             community_id = await find_community_id(session, form.community_name, c.settings.domain)

@@ -28,7 +28,7 @@ async def resolve_remote_object(state: AppState, q: str) -> tuple[str, int]:
 
 async def community_id_by_name(c: Ctx, name: str) -> int:
     """`name` (local) or `name@host` (the host in any case), found here or, for a logged-in user, by WebFinger."""
-    async with c.read() as session:
+    async with c.db.read() as session:
         try:
             return await find_community_id(session, name, c.settings.domain)
         except LemmyError:
@@ -39,7 +39,7 @@ async def community_id_by_name(c: Ctx, name: str) -> int:
 
 async def person_id_by_name(c: Ctx, name: str) -> int:
     """As community_id_by_name, for people."""
-    async with c.read() as session:
+    async with c.db.read() as session:
         try:
             return await find_person_id(session, name, c.settings.domain)
         except LemmyError:

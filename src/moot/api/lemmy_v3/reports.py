@@ -143,14 +143,14 @@ def comment_report_view(v: CommentReportView) -> dict[str, Any]:
 
 async def _post_report_response(c: Ctx, report_id: int) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.read() as session:
+    async with c.db.read() as session:
         view = await get_post_report_view(session, report_id, viewer)
     return ok({"post_report_view": post_report_view(view)}, viewer)
 
 
 async def _comment_report_response(c: Ctx, report_id: int) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.read() as session:
+    async with c.db.read() as session:
         view = await get_comment_report_view(session, report_id, viewer)
     return ok({"comment_report_view": comment_report_view(view)}, viewer)
 
@@ -158,7 +158,7 @@ async def _comment_report_response(c: Ctx, report_id: int) -> JSONResponse:
 @router.post("/post/report", **v3("createPostReport", "PostReportResponse", login=True, not_found=True))
 async def create_post_report(form: CreatePostReport, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         report = await reports.create_post_report(session, viewer, form.post_id, form.reason, settings=c.settings)
     return await _post_report_response(c, report.id)
 
@@ -166,7 +166,7 @@ async def create_post_report(form: CreatePostReport, c: Ctx = Depends(context)) 
 @router.put("/post/report/resolve", **v3("resolvePostReport", "PostReportResponse", login=True, not_found=True))
 async def resolve_post_report(form: ResolveReport, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         await reports.resolve_post_report(session, viewer, form.report_id, form.resolved)
     return await _post_report_response(c, form.report_id)
 
@@ -181,7 +181,7 @@ async def list_post_report_views(form: Annotated[ListPostReports, Query()], c: C
         page=form.page,
         limit=form.limit,
     )
-    async with c.read() as session:
+    async with c.db.read() as session:
         await access.check_mod_of_any_or_admin(session, viewer)
         views = await list_post_reports(session, query, viewer)
     return ok({"post_reports": [post_report_view(v) for v in views]}, viewer)
@@ -190,7 +190,7 @@ async def list_post_report_views(form: Annotated[ListPostReports, Query()], c: C
 @router.post("/comment/report", **v3("createCommentReport", "CommentReportResponse", login=True, not_found=True))
 async def create_comment_report(form: CreateCommentReport, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         report = await reports.create_comment_report(session, viewer, form.comment_id, form.reason, settings=c.settings)
     return await _comment_report_response(c, report.id)
 
@@ -200,7 +200,7 @@ async def create_comment_report(form: CreateCommentReport, c: Ctx = Depends(cont
 )
 async def resolve_comment_report(form: ResolveReport, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         await reports.resolve_comment_report(session, viewer, form.report_id, form.resolved)
     return await _comment_report_response(c, form.report_id)
 
@@ -217,7 +217,7 @@ async def list_comment_report_views(
         page=form.page,
         limit=form.limit,
     )
-    async with c.read() as session:
+    async with c.db.read() as session:
         await access.check_mod_of_any_or_admin(session, viewer)
         views = await list_comment_reports(session, query, viewer)
     return ok({"comment_reports": [comment_report_view(v) for v in views]}, viewer)
@@ -226,7 +226,7 @@ async def list_comment_report_views(
 @router.get("/user/report_count", **v3("getReportCount", "GetReportCountResponse", login=True))
 async def get_report_count(form: Annotated[GetReportCount, Query()], c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.read() as session:
+    async with c.db.read() as session:
         await access.check_mod_of_any_or_admin(session, viewer)
         counts = await report_counts(session, viewer, form.community_id)
     body: dict[str, Any] = {

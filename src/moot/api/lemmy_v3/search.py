@@ -55,7 +55,7 @@ async def search(form: Annotated[Search, Query()], c: Ctx = Depends(context)) ->
     narrowed = kind == SearchType.ALL and (
         form.community_id is not None or form.community_name is not None or form.creator_id is not None
     )
-    async with c.read() as session:
+    async with c.db.read() as session:
         await allow_exact_bitmaps(session)
         await load_word_shares(session)  # which words are common: the plan of a bounded search
         community_id = form.community_id
@@ -140,7 +140,7 @@ def _check_alive(gone: bool) -> None:
 
 @router.get("/resolve_object", **v3("resolveObject", "ResolveObjectResponse", not_found=True))
 async def resolve_object(form: Annotated[ResolveObject, Query()], c: Ctx = Depends(context)) -> JSONResponse:
-    async with c.read() as session:
+    async with c.db.read() as session:
         try:
             return ok(await _resolve_local(session, c, form.q, c.viewer), c.viewer)
         except LemmyError as exc:
@@ -148,5 +148,5 @@ async def resolve_object(form: Annotated[ResolveObject, Query()], c: Ctx = Depen
                 # Anonymous visitors only look up what this server already has (as on Lemmy).
                 raise LemmyError("couldnt_find_object", status=404) from exc
     kind, object_id = await resolve_remote_object(c.state, form.q)
-    async with c.read() as session:
+    async with c.db.read() as session:
         return ok(await _view_of(session, kind, object_id, c.viewer), c.viewer)

@@ -84,7 +84,7 @@ class ImportSettings(Form):
 @router.get("/user/export_settings", **v3("exportSettings", "UserSettingsBackup", login=True))
 async def export_settings(c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.read() as session:
+    async with c.db.read() as session:
         user, person = await accounts.own_account(session, viewer)
         lists = await backup_lists(session, person.id)
     view = convert.local_user_view(user, person)
@@ -114,7 +114,7 @@ async def import_settings(form: ImportSettings, c: Ctx = Depends(context)) -> JS
     settings_backup.check_item_count(sum(map(len, lists.values())) + len(form.blocked_instances))
     profile = {key: getattr(form, key) for key in ("display_name", "bio", "matrix_id", "bot_account")}
     present = {key: value for key, value in profile.items() if key in form.model_fields_set}
-    async with c.write() as session:
+    async with c.db.write() as session:
         user, person = await accounts.own_account(session, viewer)
         await settings_backup.import_profile(
             session,

@@ -91,18 +91,18 @@ async def get_site_json(session: AsyncSession, viewer: Viewer | None) -> dict[st
 
 @router.get("/site", **v3("getSite", "GetSiteResponse"))
 async def get_site(c: Ctx = Depends(context)) -> JSONResponse:
-    async with c.read() as session:
+    async with c.db.read() as session:
         return ok(await get_site_json(session, c.viewer), c.viewer)
 
 
 @router.put("/site", **v3("editSite", "SiteResponse", login=True))
 async def put_site(form: EditSite, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         await edit_site(
             session, viewer, form.model_dump(exclude_none=True, mode="json"), mail_enabled=c.settings.mail_enabled
         )
-    async with c.read() as session:
+    async with c.db.read() as session:
         view = await get_site_view(session)
     await c.state.limiter.configure(view.row.rate_limit)
     return ok({"site_view": site_view_json(view), "taglines": [convert.tagline(t) for t in view.taglines]}, viewer)

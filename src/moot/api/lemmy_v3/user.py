@@ -56,7 +56,7 @@ async def register(form: Register, request: Request, c: Ctx = Depends(context)) 
         accept_language=request.headers.get("accept-language"),
         captcha_passed=await _redeem_captcha(c, form.captcha_uuid, form.captcha_answer),
     )
-    async with c.write() as session:
+    async with c.db.write() as session:
         done = await accounts.register_account(session, c.settings, registration, c.address, c.user_agent)
     # No login while the account waits for an admin (its application) or for its address to be verified.
     return ok(_login_response(done.jwt, done.registration_created, done.verify_email_sent))
@@ -66,13 +66,13 @@ async def _redeem_captcha(c: Ctx, key: str | None, answer: str | None) -> bool:
     """Its own transaction: a captcha is used up even when the registration is then refused."""
     if not key:
         return False
-    async with c.write() as session:
+    async with c.db.write() as session:
         return await captcha.redeem(session, key, answer)
 
 
 @router.post("/user/login", **v3("login", "LoginResponse", incorrect_login=True))
 async def login(form: Login, c: Ctx = Depends(context)) -> JSONResponse:
-    async with c.write() as session:
+    async with c.db.write() as session:
         jwt = await accounts.login(
             session,
             c.settings,
@@ -88,7 +88,7 @@ async def login(form: Login, c: Ctx = Depends(context)) -> JSONResponse:
 @router.post("/user/logout", **v3("logout", "SuccessResponse", login=True))
 async def logout(c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         await accounts.logout(session, viewer.token)
     response = ok({"success": True}, viewer)
     response.delete_cookie("jwt")
@@ -106,7 +106,7 @@ async def validate_auth(c: Ctx = Depends(context)) -> JSONResponse:
 @router.put("/user/change_password", **v3("changePassword", "LoginResponse", login=True, incorrect_login=True))
 async def change_password(form: ChangePassword, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         user = await accounts.own_user(session, viewer)
         jwt = await accounts.change_password(
             session, c.settings, user, form.old_password, form.new_password, form.new_password_verify
@@ -117,7 +117,7 @@ async def change_password(form: ChangePassword, c: Ctx = Depends(context)) -> JS
 @router.put("/user/save_user_settings", **v3("saveUserSettings", "SuccessResponse", login=True))
 async def save_user_settings(form: SaveUserSettings, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         user, person = await accounts.own_account(session, viewer)
         await accounts.save_user_settings(
             session, user, person, form.model_dump(exclude_none=True, mode="json"), settings=c.settings
@@ -133,7 +133,7 @@ async def person_details(form: Annotated[GetPersonDetails, Query()], c: Ctx = De
         person_id = await person_id_by_name(c, form.username)
     else:
         raise LemmyError("no_id_given")
-    async with c.read() as session:
+    async with c.db.read() as session:
         view = await get_person_view(session, person_id)
         saved_only = bool(form.saved_only) and c.viewer is not None and c.viewer.person_id == person_id
         posts, _ = await list_posts(
@@ -191,7 +191,7 @@ def _comment_sort(sort: SortType | None) -> CommentSortType:
 @router.get("/user/replies", **v3("getReplies", "GetRepliesResponse", login=True))
 async def get_replies(form: Annotated[Paged, Query()], c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.read() as session:
+    async with c.db.read() as session:
         rows = await inbox.replies(session, viewer, form.sort, bool(form.unread_only), form.page, form.limit)
     return ok({"replies": [convert.comment_reply_view(r, v, viewer.person) for r, v in rows]}, viewer)
 
@@ -199,7 +199,7 @@ async def get_replies(form: Annotated[Paged, Query()], c: Ctx = Depends(context)
 @router.get("/user/mention", **v3("getPersonMentions", "GetPersonMentionsResponse", login=True))
 async def get_mentions(form: Annotated[Paged, Query()], c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.read() as session:
+    async with c.db.read() as session:
         rows = await inbox.mentions(session, viewer, form.sort, bool(form.unread_only), form.page, form.limit)
     return ok({"mentions": [convert.person_mention_view(m, v, viewer.person) for m, v in rows]}, viewer)
 
@@ -210,9 +210,9 @@ async def get_mentions(form: Annotated[Paged, Query()], c: Ctx = Depends(context
 )
 async def mark_mention_read(form: MarkMentionRead, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         mention = await comments.mark_mention_read(session, viewer, form.person_mention_id, form.read)
-    async with c.read() as session:
+    async with c.db.read() as session:
         view = await get_comment_view(session, mention.comment_id, viewer)
     return ok({"person_mention_view": convert.person_mention_view(mention, view, viewer.person)}, viewer)
 
@@ -220,7 +220,7 @@ async def mark_mention_read(form: MarkMentionRead, c: Ctx = Depends(context)) ->
 @router.post("/user/mark_all_as_read", **v3("markAllAsRead", "GetRepliesResponse", login=True))
 async def mark_all_read(c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         await comments.mark_all_read(session, viewer)
         await messages.mark_all_private_messages_read(session, viewer)
     return ok({"replies": []}, viewer)
@@ -229,7 +229,7 @@ async def mark_all_read(c: Ctx = Depends(context)) -> JSONResponse:
 @router.get("/user/unread_count", **v3("getUnreadCount", "GetUnreadCountResponse", login=True))
 async def unread_count(c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.read() as session:
+    async with c.db.read() as session:
         replies, mentions, private_messages = await inbox.unread_counts_with_messages(session, viewer)
     return ok({"replies": replies, "mentions": mentions, "private_messages": private_messages}, viewer)
 
@@ -237,8 +237,8 @@ async def unread_count(c: Ctx = Depends(context)) -> JSONResponse:
 @router.post("/user/block", **v3("blockPerson", "BlockPersonResponse", login=True, not_found=True))
 async def block_person(form: BlockPerson, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
-    async with c.write() as session:
+    async with c.db.write() as session:
         await blocks.block_person(session, viewer, form.person_id, form.block)
-    async with c.read() as session:
+    async with c.db.read() as session:
         view = await get_person_view(session, form.person_id)
     return ok({"person_view": convert.person_view(view), "blocked": form.block}, viewer)
