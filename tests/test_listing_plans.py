@@ -4,10 +4,15 @@ The All and Local listings order by (featured_local, <sort key>, published, id).
 had an index in that order: every other front page, the default one (Local, Active) included, sorted all
 visible posts (0.75-2.5 s at 1,000,000 posts). With sorting made prohibitively expensive for the planner,
 a plain Sort node can only remain where no index gives the order; an incremental sort of the id tie-break
-within equal keys is fine (it reads one group at a time)."""
+within equal keys is fine (it reads one group at a time).
+
+Only the sort under the page's LIMIT is held to this: the listing then reads its page's posts by id and puts
+those (at most a page) back in order, and with sorting disabled the planner may dodge that small sort in odd
+ways (walking some index of post and semi-joining the page), which says nothing about the listing."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -22,17 +27,24 @@ pytestmark = pytest.mark.skipif(backend() != "postgres", reason="PostgreSQL's pl
 WALKED_SORTS = [sort for sort in SortType if sort not in TOP_WINDOWS]
 
 
-def walks_in_order(plan: str) -> bool:
-    """Every sort in the plan is given all its keys but the last (the id tie-break) by the index below it."""
-    lines = [line.strip() for line in plan.splitlines()]
-    for at, line in enumerate(lines):
-        if not line.startswith("Sort Key:"):
-            continue
-        keys = line.removeprefix("Sort Key:").split(",")
-        presorted = lines[at + 1] if at + 1 < len(lines) else ""
-        if not presorted.startswith("Presorted Key:"):
+def limited_sorts(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The input of every Limit in an EXPLAIN (FORMAT JSON) plan tree."""
+    children = node.get("Plans", [])
+    if node["Node Type"] == "Limit":
+        yield from (child for child in children if child.get("Parent Relationship") == "Outer")
+    for child in children:
+        yield from limited_sorts(child)
+
+
+def walks_in_order(plan: dict[str, Any]) -> bool:
+    """Every LIMIT reads rows given in order by an index, but for the last key (the id tie-break)."""
+    limited = list(limited_sorts(plan))
+    if not limited:
+        return False
+    for below in limited:
+        if below["Node Type"] == "Sort":
             return False
-        if len(presorted.removeprefix("Presorted Key:").split(",")) < len(keys) - 1:
+        if below["Node Type"] == "Incremental Sort" and len(below["Presorted Key"]) < len(below["Sort Key"]) - 1:
             return False
     return True
 
@@ -60,10 +72,15 @@ async def test_every_site_wide_sort_walks_an_index(app: Any, user: Api, anon: Ap
         assert page["posts"], sort
         assert captured, sort
         async with db.engine.connect() as connection:
+            # The planner's statistics as they are, not as autovacuum last happened to leave them on a database
+            # the whole suite writes to (stale, it took the table for a few rows and any index for as good).
+            await connection.exec_driver_sql("ANALYZE post, community, person")
             await connection.exec_driver_sql("SET LOCAL enable_sort = off")
             await connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
             for statement, parameters in captured:
-                plan = "\n".join(row[0] for row in await connection.exec_driver_sql("EXPLAIN " + statement, parameters))
+                explained = await connection.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, parameters)
+                plan = explained.scalar_one()[0]["Plan"]
                 if not walks_in_order(plan):
-                    unwalked[sort.value] = plan
+                    text = await connection.exec_driver_sql("EXPLAIN " + statement, parameters)
+                    unwalked[sort.value] = "\n".join(row[0] for row in text)
     assert not unwalked, "\n\n".join(f"{sort}:\n{plan}" for sort, plan in unwalked.items())
