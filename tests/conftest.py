@@ -30,6 +30,11 @@ ADMIN_NAME = "moot_admin"
 ADMIN_PASSWORD = "admin-password-123"
 HOSTNAME = "moot.test:8536"
 PG_BASE = os.environ.get("MOOT_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432")
+# The suite registers thousands of accounts: their passwords are hashed with argon2-cffi's cheapest parameters
+# (still argon2id, still verified), in this process and in every server it starts, which inherit the
+# environment. tests/test_passwords.py checks the default's cost and that the setting takes effect.
+TEST_PASSWORD_HASH_PROFILE = "CHEAPEST"
+os.environ.setdefault("MOOT_PASSWORD_HASH_PROFILE", TEST_PASSWORD_HASH_PROFILE)
 
 
 def backend() -> str:
@@ -78,6 +83,7 @@ def settings_for(db: DatabaseUnderTest, hostname: str = HOSTNAME) -> Settings:
         run_jobs=False,
         # Tests read anonymously right after writing; the cache has tests of its own (test_anon_cache.py).
         anon_cache_seconds=0,
+        password_hash_profile=TEST_PASSWORD_HASH_PROFILE,
     )
 
 

@@ -8,6 +8,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from moot.domain.passwords import DEFAULT_PROFILE, PROFILES
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
@@ -91,6 +93,9 @@ class Settings:
     # `StoreLinkPreviews` (link previews' thumbnails copied into Moot's storage, other images linked directly),
     # `None` (remote images linked directly). Link previews of local posts are stored in both of the first two.
     image_mode: str = "ProxyAllImages"
+    # How costly a password hash is made (argon2id): one of moot.domain.passwords.PROFILES. Hashes already stored
+    # keep verifying at the cost they were made with.
+    password_hash_profile: str = DEFAULT_PROFILE
 
     @property
     def sqlite_path(self) -> Path:
@@ -165,6 +170,7 @@ ENV_NAMES: dict[str, str] = {
     "image_max_dimension": "MOOT_IMAGE_MAX_DIMENSION",
     "image_max_frames": "MOOT_IMAGE_MAX_FRAMES",
     "image_mode": "MOOT_IMAGE_MODE",
+    "password_hash_profile": "MOOT_PASSWORD_HASH_PROFILE",
 }
 SETTINGS_FILE_ENV = "MOOT_SETTINGS_FILE"
 IMAGE_MODES = ("None", "StoreLinkPreviews", "ProxyAllImages")
@@ -222,6 +228,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
             kwargs[f.name] = raw
     if str(kwargs.get("image_mode", "ProxyAllImages")) not in IMAGE_MODES:
         raise ValueError(f"MOOT_IMAGE_MODE must be one of {', '.join(IMAGE_MODES)}")
+    if str(kwargs.get("password_hash_profile", DEFAULT_PROFILE)) not in PROFILES:
+        raise ValueError(f"MOOT_PASSWORD_HASH_PROFILE must be one of {', '.join(PROFILES)}")
     if "tls_enabled" not in kwargs:
         # Local by default, safe in production: https exactly when the configured host is a public name.
         kwargs["tls_enabled"] = not is_local_hostname(str(kwargs.get("hostname", Settings().hostname)))

@@ -105,7 +105,7 @@ async def create_local_user(
     await session.flush()
     user = LocalUser(
         person_id=person.id,
-        password_encrypted=hash_password(password),
+        password_encrypted=hash_password(password, settings.password_hash_profile),
         email=email or None,
         admin=admin,
         show_nsfw=show_nsfw,
@@ -228,9 +228,9 @@ async def _registration_languages(session: AsyncSession, site_id: int, tags: lis
 
 
 @functools.cache
-def _no_account_hash() -> str:
+def _no_account_hash(profile: str) -> str:
     """Verified against when no account matches, so that an unknown login takes as long as a wrong password."""
-    return hash_password("no account has this password")
+    return hash_password("no account has this password", profile)
 
 
 async def _login_account(session: AsyncSession, username_or_email: str) -> tuple[LocalUser, Person] | None:
@@ -271,7 +271,7 @@ async def login(
 ) -> str:
     found = await _login_account(session, username_or_email)
     if found is None:
-        verify_password(_no_account_hash(), password)
+        verify_password(_no_account_hash(settings.password_hash_profile), password)
         raise LemmyError("incorrect_login", status=401)
     user, person = found
     if not verify_password(user.password_encrypted, password) or person.deleted:
@@ -302,7 +302,7 @@ async def change_password(
         raise LemmyError("passwords_do_not_match")
     if not verify_password(user.password_encrypted, old_password):
         raise LemmyError("incorrect_login", status=401)
-    user.password_encrypted = hash_password(new_password)
+    user.password_encrypted = hash_password(new_password, settings.password_hash_profile)
     session.add(user)
     await session.execute(delete(LoginToken).where(LoginToken.user_id == user.id))
     await forget_password_resets(session, user.id)

@@ -263,7 +263,9 @@ async def request_password_reset(session: AsyncSession, settings: Settings, emai
     await queue_email(session, user.email, subject, text, body_html)
 
 
-async def change_password_after_reset(session: AsyncSession, token: str, password: str, password_verify: str) -> int:
+async def change_password_after_reset(
+    session: AsyncSession, settings: Settings, token: str, password: str, password_verify: str
+) -> int:
     """Set a new password with a mailed token: the token (and the account's other reset tokens) is used up, and
     every login of the account ends (Lemmy's LoginToken::invalidate_all). Returns the local user id.
     `token_not_found` for a wrong, used or expired token; a refused password leaves the token usable."""
@@ -281,7 +283,7 @@ async def change_password_after_reset(session: AsyncSession, token: str, passwor
     user = await session.get(LocalUser, request.local_user_id)
     if user is None:
         raise LemmyError("token_not_found")
-    user.password_encrypted = hash_password(password)
+    user.password_encrypted = hash_password(password, settings.password_hash_profile)
     session.add(user)
     await session.execute(delete(PasswordResetRequest).where(PasswordResetRequest.local_user_id == user.id))
     await session.execute(delete(LoginToken).where(LoginToken.user_id == user.id))

@@ -41,7 +41,7 @@ from moot.db.post import Post, PostActions
 from moot.db.site import Site
 from moot.domain.errors import LemmyError
 from moot.domain.keys import generate_keypair
-from moot.domain.passwords import hash_password
+from moot.domain.passwords import DEFAULT_PROFILE, hash_password
 from moot.domain.timefmt import utcnow
 from moot.jobs.activity import refresh_active_users
 from moot.jobs.ranks import refresh_ranks
@@ -132,7 +132,7 @@ async def _setup(db: Database, settings: Settings, options: SeedOptions) -> tupl
 async def _load_world(sink: Sink, world: shape.World, text: shape.Text, bench_people: list[int]) -> dict[str, int]:
     keys = generate_keypair()
     # Every seeded local account shares one unguessable password: only the bench accounts are meant to log in.
-    password_hash = hash_password(secrets.token_urlsafe(24))
+    password_hash = hash_password(secrets.token_urlsafe(24), DEFAULT_PROFILE)
     counts: dict[str, int] = {}
     counts["instance"] = await sink.copy_stream(table_of(Instance), shape.INSTANCE_COLS, shape.instance_rows(world))
     counts["person"] = await sink.copy_stream(

@@ -74,7 +74,7 @@ async def password_change(token: str, request: Request, web: Web = Depends(web_c
     try:
         async with web.db.write() as session:
             await mail.change_password_after_reset(
-                session, token[:_TOKEN_MAX], form.text("password"), form.text("password_verify")
+                session, web.settings, token[:_TOKEN_MAX], form.text("password"), form.text("password_verify")
             )
     except LemmyError as exc:
         return web.render(

@@ -48,5 +48,5 @@ async def password_reset(form: PasswordReset, c: Ctx = Depends(context)) -> JSON
 @router.post("/user/password_change", **v3("passwordChangeAfterReset", "SuccessResponse"))
 async def password_change(form: PasswordChangeAfterReset, c: Ctx = Depends(context)) -> JSONResponse:
     async with c.db.write() as session:
-        await mail.change_password_after_reset(session, form.token, form.password, form.password_verify)
+        await mail.change_password_after_reset(session, c.settings, form.token, form.password, form.password_verify)
     return ok({"success": True}, c.viewer)
