@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from moot.db.comment import Comment
+from moot.db.params import literal_int
 from moot.db.post import Post
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -124,7 +125,7 @@ def post_candidates(session: AsyncSession, query: str) -> ColumnElement[bool]:
         select(c.id)
         .where(post_matches(session, query, c), c.deleted.is_(False), c.removed.is_(False))
         .order_by(_newest(session, c.id, _is_common(session, "ix_post_fts", terms)))
-        .limit(SEARCH_CANDIDATES)
+        .limit(literal_int(SEARCH_CANDIDATES))
     )
     return Post.id.in_(newest.scalar_subquery())
 
@@ -220,7 +221,7 @@ def comment_candidates(session: AsyncSession, query: str, newer_than: int = 0) -
         select(c.id)
         .where(matched, c.deleted.is_(False), c.removed.is_(False), c.id > floor)
         .order_by(_newest(session, c.id, _is_common(session, "ix_comment_fts", terms)))
-        .limit(SEARCH_CANDIDATES)
+        .limit(literal_int(SEARCH_CANDIDATES))
     )
     return Comment.id.in_(newest.scalar_subquery())
 

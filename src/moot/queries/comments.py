@@ -13,6 +13,7 @@ from sqlalchemy.orm import aliased
 from moot.db import search
 from moot.db.comment import Comment, CommentActions
 from moot.db.community import Community, CommunityBlock
+from moot.db.params import literal_int
 from moot.db.person import InstanceBlock, LocalUserLanguage, Person
 from moot.db.post import Post
 from moot.domain.commentpath import parent_path
@@ -302,7 +303,7 @@ async def _flat(session: AsyncSession, stmt: Select[Any], q: CommentQuery, viewe
         return await _searched(session, stmt, q, viewer)
     # Deleted and removed comments stay in a listing (with their words hidden), as in Lemmy.
     order = [CommentActions.saved.desc()] if q.saved_only else []
-    stmt = stmt.order_by(*order, *_sort_order(q.sort), Comment.id.desc()).offset(paging.offset).limit(paging.limit)
+    stmt = paging.of(stmt.order_by(*order, *_sort_order(q.sort), Comment.id.desc()))
     return [comment_view_of(row, viewer) for row in (await session.execute(stmt)).all()]
 
 
@@ -328,7 +329,7 @@ async def _searched(
     of all when the window does not fill the page."""
     assert q.search_text
     paging = page_of(q.page, q.limit)
-    stmt = stmt.order_by(*_sort_order(q.sort), Comment.id.desc()).offset(paging.offset).limit(paging.limit)
+    stmt = paging.of(stmt.order_by(*_sort_order(q.sort), Comment.id.desc()))
     stmt = stmt.where(Comment.deleted.is_(False), Comment.removed.is_(False))
 
     async def page(matches: ColumnElement[bool]) -> list[CommentView]:
@@ -362,7 +363,7 @@ async def _tree(session: AsyncSession, stmt: Select[Any], q: CommentQuery, viewe
     else:
         order = _tree_order(q.sort, Comment, in_post)
         rank = func.row_number().over(order_by=order).label("tree_rank")
-        best = stmt.add_columns(rank).order_by(*order).limit(TREE_CAP).subquery("best")
+        best = stmt.add_columns(rank).order_by(*order).limit(literal_int(TREE_CAP)).subquery("best")
         views = _views_of(best, viewer, with_comments=True)
     rows = (await session.execute(views)).all()
     # Each post (and its community) came once, on its first row: the other rows name it by their post_id.
@@ -440,10 +441,11 @@ def _best_of_each_post(stmt: Select[Any], post_ids: list[int], sort: CommentSort
     parenthesised SELECT there, so each part becomes a subquery first (ten more column collections to build)."""
     order = _tree_order(sort, Comment, True)
     narrow = stmt.with_only_columns(*_MERGE_COLUMNS)
-    parts = [narrow.where(Comment.post_id == post_id).order_by(*order).limit(TREE_CAP) for post_id in post_ids]
+    cap = literal_int(TREE_CAP)
+    parts = [narrow.where(Comment.post_id == post_id).order_by(*order).limit(cap) for post_id in post_ids]
     if sqlite:
         parts = [select(*part.c) for part in (whole.subquery() for whole in parts)]
     merged = union_all(*parts).subquery()
     merged_order = _tree_order(sort, merged.c, True)
     rank = func.row_number().over(order_by=merged_order).label("tree_rank")
-    return select(*merged.c, rank).order_by(*merged_order).limit(TREE_CAP).subquery("best")
+    return select(*merged.c, rank).order_by(*merged_order).limit(cap).subquery("best")

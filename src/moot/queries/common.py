@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -27,6 +27,7 @@ from sqlalchemy.sql.visitors import InternalTraversal
 
 from moot.db.comment import Comment
 from moot.db.community import CommunityFollower, CommunityModerator, CommunityPersonBan
+from moot.db.params import literal_int
 from moot.db.person import LocalUser, PersonBlock
 from moot.db.site import LocalSite, Site
 from moot.domain.commentpath import AFTER_SEPARATOR, SEPARATOR
@@ -34,6 +35,7 @@ from moot.domain.enums import SubscribedType
 from moot.domain.errors import LemmyError
 
 Col = SQLColumnExpression
+SelectT = TypeVar("SelectT", bound=Select[*tuple[Any, ...]])
 
 PAGE_MAX = 100
 LIMIT_MAX = 50
@@ -70,6 +72,10 @@ class Page:
     limit: int
     offset: int
 
+    def of(self, stmt: SelectT) -> SelectT:
+        """This page of `stmt`, its bounds written into the SQL (db/params.py: planned once per connection)."""
+        return stmt.offset(literal_int(self.offset)).limit(literal_int(self.limit))
+
 
 def page_of(page: int | None, limit: int | None, default_limit: int = LIMIT_DEFAULT) -> Page:
     """Lemmy's paging rules: page 1..100, limit 1..50. Deep offsets are refused, cursors are the way on."""
@@ -91,7 +97,7 @@ def _exists(query: Select[Any], per_row: bool) -> Exists:
     `creator_is_moderator`, half of the statement's 3.4 ms. An OFFSET (even 0) keeps the subquery as written
     (PostgreSQL rewrites only an EXISTS without one), so each returned row probes the primary key instead:
     1.8 ms. For a view's columns only: a filter keeps the plain EXISTS, which PostgreSQL may turn into a join."""
-    return query.offset(0).exists() if per_row else query.exists()
+    return query.offset(literal_int(0)).exists() if per_row else query.exists()
 
 
 def is_moderator(community_id: Col[Any] | int, person_id: Col[Any] | int, *, per_row: bool = False) -> Exists:

@@ -223,7 +223,7 @@ async def list_communities(
             not_(exists().where(CommunityBlock.person_id == me, CommunityBlock.community_id == Community.id)),
             not_(exists().where(InstanceBlock.person_id == me, InstanceBlock.instance_id == Community.instance_id)),
         )
-    stmt = stmt.order_by(community_order(sort), Community.id.desc()).offset(paging.offset).limit(paging.limit)
+    stmt = paging.of(stmt.order_by(community_order(sort), Community.id.desc()))
     return [_to_view(row) for row in (await session.execute(stmt)).all()]
 
 

@@ -96,7 +96,7 @@ async def search_people(
         stmt = stmt.where(Person.local.is_(True))
     # Lemmy's default is comment score; without per-person scores, the comment count stands in for it.
     order = _PEOPLE_SORTS.get(sort, Person.comment_count.desc()) if sort else Person.comment_count.desc()
-    rows = await session.execute(stmt.order_by(order, Person.id).offset(paging.offset).limit(paging.limit))
+    rows = await session.execute(paging.of(stmt.order_by(order, Person.id)))
     return [PersonView(person=p, is_admin=bool(a)) for p, a in rows.all()]
 
 

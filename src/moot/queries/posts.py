@@ -29,6 +29,7 @@ from sqlalchemy.orm import aliased
 from moot.db import search
 from moot.db.base import UTCDateTime
 from moot.db.community import Community, CommunityBlock, CommunityFollower, CommunityModerator
+from moot.db.params import literal_param
 from moot.db.person import InstanceBlock, LocalUserLanguage, Person
 from moot.db.post import Post, PostActions
 from moot.domain.enums import ListingType, SortType, SubscribedType
@@ -593,8 +594,9 @@ def _page_statement(
 
 
 _PAGE_CACHE: dict[tuple[_ShapeKey, bool], Select[Any]] = {}
-_LIMIT = bindparam("listing_limit", type_=Integer)
-_OFFSET = bindparam("listing_offset", type_=Integer)
+# Written into the SQL (db/params.py): PostgreSQL then plans a page's statement once per connection.
+_LIMIT = literal_param("listing_limit")
+_OFFSET = literal_param("listing_offset")
 
 
 def _after_params(keys: list[SortKey]) -> list[BindParameter[Any]]:
