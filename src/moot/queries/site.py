@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from moot.db.comment import Comment
 from moot.db.community import Community
 from moot.db.instance import Instance
+from moot.db.params import literal_int
 from moot.db.person import LocalUserLanguage, Person
 from moot.db.post import Post
 from moot.db.site import LocalSite, LocalSiteRateLimit, Secret, Site, SiteLanguage, Tagline
@@ -125,5 +126,5 @@ async def get_my_user(session: AsyncSession, viewer: Viewer) -> MyUser:
 
 async def site_of_instance(session: AsyncSession, instance_id: int) -> Site | None:
     """The site actor of an instance, when we know it (always for our own)."""
-    found: Site | None = await session.scalar(select(Site).where(Site.instance_id == instance_id).limit(1))
+    found: Site | None = await session.scalar(select(Site).where(Site.instance_id == instance_id).limit(literal_int(1)))
     return found
