@@ -150,6 +150,13 @@ async def test_seed_makes_a_skewed_consistent_instance(seeded: dict[str, Any], c
     assert follows == [("bench_0", 6)]  # wants 50, the instance has 6 communities
     ranked = (await _rows(conn, "SELECT count(*) FROM post WHERE hot_rank > 0"))[0][0]
     assert 0 < ranked < 300
+    # The site's counts (kept by triggers, which the PostgreSQL load turns off) are the rows' own.
+    stored = (await _rows(conn, "SELECT users, posts, comments, communities FROM site_counts"))[0]
+    counted = [
+        (await _rows(conn, f"SELECT count(*) FROM {table} WHERE local AND NOT deleted"))[0][0]
+        for table in ("person", "post", "comment", "community")
+    ]
+    assert list(stored) == counted and counted[2] > 0
 
 
 async def test_seed_makes_a_link_group_and_a_thread_of_its_size(seeded: dict[str, Any], conn: AsyncConnection) -> None:

@@ -23,7 +23,7 @@ from queue import Empty
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.actions.accounts import create_local_user
@@ -38,13 +38,14 @@ from moot.db.engine import Database
 from moot.db.instance import Instance
 from moot.db.person import LocalUser, Person
 from moot.db.post import Post, PostActions
-from moot.db.site import Site
+from moot.db.site import Site, SiteCountsRow
 from moot.domain.errors import LemmyError
 from moot.domain.keys import generate_keypair
 from moot.domain.passwords import DEFAULT_PROFILE, hash_password
 from moot.domain.timefmt import utcnow
 from moot.jobs.activity import refresh_active_users
 from moot.jobs.ranks import refresh_ranks
+from moot.queries.site import recount_local
 from moot.settings import Settings
 
 BENCH_PASSWORD = "bench-password-1"  # noqa: S105 - a benchmark database's known test accounts
@@ -355,6 +356,10 @@ async def seed(settings: Settings, options: SeedOptions) -> dict[str, Any]:
     phase = time.monotonic()
     db = Database(settings)
     try:
+        # The site's counts: loaded with triggers off on PostgreSQL (session_replication_role), counted once here.
+        async with db.write() as session:
+            counts = await recount_local(session)
+            await session.execute(update(SiteCountsRow).values(dataclasses.asdict(counts)))
         # The jobs a live server runs: active users per community (scaled rank needs them), then the ranks.
         await refresh_active_users(db, world.now)
         ranked = await refresh_ranks(db, world.now)
