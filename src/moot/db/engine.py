@@ -42,7 +42,7 @@ class Database:
         if not self.is_sqlite:
             # asyncpg prepares each statement once per connection, and PostgreSQL keeps a generic plan for it
             # after five runs (db/params.py): the pool hands out the most recently used connection (LIFO), whose
-            # statements are prepared and planned, and each connection keeps its most used 256 (100 by default).
+            # statements are prepared and planned; each connection keeps its 256 latest (100 by default).
             kwargs = {
                 "pool_size": settings.db_pool_size,
                 "max_overflow": settings.db_pool_size,

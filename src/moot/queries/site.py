@@ -77,26 +77,22 @@ def _count_local(model: Any) -> Any:
     )
 
 
+async def _counts(session: AsyncSession, users: Any, posts: Any, comments: Any, communities: Any) -> SiteCounts:
+    row = (await session.execute(select(users, posts, comments, communities))).one()
+    return SiteCounts(users=row[0], posts=row[1], comments=row[2], communities=row[3])
+
+
 async def local_counts(session: AsyncSession) -> SiteCounts:
     """People, posts, comments and communities of this instance (deleted ones not counted), as the database
     keeps them (db/site.SiteCountsRow)."""
-    row = (
-        await session.execute(
-            select(SiteCountsRow.users, SiteCountsRow.posts, SiteCountsRow.comments, SiteCountsRow.communities)
-        )
-    ).one()
-    return SiteCounts(users=row[0], posts=row[1], comments=row[2], communities=row[3])
+    c = SiteCountsRow
+    return await _counts(session, c.users, c.posts, c.comments, c.communities)
 
 
 async def recount_local(session: AsyncSession) -> SiteCounts:
     """The same counts, counted from the rows (every row read: seconds on a large instance). For the bench seed,
     which loads with triggers off, and for tests that check the stored counts."""
-    row = (
-        await session.execute(
-            select(_count_local(Person), _count_local(Post), _count_local(Comment), _count_local(Community))
-        )
-    ).one()
-    return SiteCounts(users=row[0], posts=row[1], comments=row[2], communities=row[3])
+    return await _counts(session, *(_count_local(model) for model in (Person, Post, Comment, Community)))
 
 
 async def get_site_view(session: AsyncSession) -> SiteView:
