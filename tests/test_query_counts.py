@@ -5,14 +5,18 @@ grow a query per row. The counts below are the whole request, authentication inc
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, select, update
 
 from conftest import Api, backend, make_comment, make_community, make_post, unique
-from moot.db.engine import count_queries
+from moot.db.engine import Database, WriteInReadSession, count_queries
+from moot.db.person import Person
 from moot.queries import defaults
 
 
@@ -155,3 +159,75 @@ async def test_hot_reads_write_their_page_bounds_into_the_sql(user: Api) -> None
             await user.ok_get(path, **params)
         bound = [sql for sql in statements if _BOUND_PAGE.search(sql)]
         assert not bound, (path, bound)
+
+
+@contextlib.contextmanager
+def transaction_control(db: Database) -> Iterator[list[str]]:
+    """The BEGIN, COMMIT and ROLLBACK that asyncpg sends on the connections checked out while the block runs
+    (each its own round trip, and unseen by count_queries; asyncpg's query loggers see these simple queries, not
+    the prepared statements). asyncpg reports each one a loop turn later: yield once before reading."""
+    sent: list[str] = []
+    watched: dict[int, Any] = {}
+
+    def log(record: Any) -> None:
+        sent.append(record.query.split()[0].rstrip(";"))
+
+    def attach(_dbapi: Any, record: Any, _proxy: Any) -> None:
+        connection = record.driver_connection
+        if id(connection) not in watched:  # once per connection, however often it is checked out
+            watched[id(connection)] = connection
+            connection.add_query_logger(log)
+
+    pool = db.engine.sync_engine.pool
+    event.listen(pool, "checkout", attach)
+    try:
+        yield sent
+    finally:
+        event.remove(pool, "checkout", attach)
+        for connection in watched.values():
+            connection.remove_query_logger(log)
+
+
+@pytest.mark.skipif(backend() != "postgres", reason="asyncpg's round trips (SQLite's BEGIN is a function call)")
+async def test_reads_send_no_begin_or_rollback_on_postgresql(app: Any, user: Api, anon: Api) -> None:
+    """A read is one round trip per statement: at READ COMMITTED a transaction around reads kept no snapshot
+    between them, and cost a BEGIN and a ROLLBACK (two of the front page's three round trips)."""
+    _, post_id = await _fill(user)
+    db: Database = app.state.moot.db
+    reads = [
+        (anon, "/post/list", {"type_": "All", "sort": "Hot", "limit": 20}),
+        (user, "/post/list", {"type_": "All", "sort": "Hot", "limit": 20}),
+        (anon, "/post", {"id": post_id}),
+        (user, "/comment/list", {"post_id": post_id, "max_depth": 8, "sort": "Hot"}),
+        (user, "/user", {"person_id": user.person_id, "sort": "New", "limit": 20}),
+        (anon, "/site", {}),
+    ]
+    for api, path, params in reads:
+        with transaction_control(db) as sent:
+            await api.ok_get(path, **params)
+        await asyncio.sleep(0)  # asyncpg's loggers run on the next turn of the loop
+        assert sent == [], (path, sent)
+    # A write keeps its transaction, and the logger sees it: the check above could fail.
+    with transaction_control(db) as sent:
+        await user.ok_post("/post/like", {"post_id": post_id, "score": -1})
+    await asyncio.sleep(0)
+    assert sent == ["BEGIN", "COMMIT"], sent
+
+
+async def test_a_read_session_refuses_to_write(app: Any, user: Api) -> None:
+    """On PostgreSQL a read has no transaction to roll back, so a write there would stay: it is refused before
+    it is sent (on SQLite a read session's change is rolled back at its end, as before)."""
+    db: Database = app.state.moot.db
+    if db.is_sqlite:
+        pytest.skip("SQLite reads keep their transaction")
+    async with db.read() as session:
+        with pytest.raises(WriteInReadSession):
+            await session.execute(update(Person).where(Person.id == user.person_id).values(bio="written in a read"))
+    async with db.read() as session:
+        person = await session.get_one(Person, user.person_id)
+        person.bio = "flushed in a read"
+        with pytest.raises(WriteInReadSession):
+            await session.flush()
+    async with db.read() as session:
+        bio = await session.scalar(select(Person.bio).where(Person.id == user.person_id))
+        assert bio not in ("written in a read", "flushed in a read")

@@ -32,6 +32,15 @@ def _count_statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> N
         recorded.append(statement)
 
 
+class WriteInReadSession(RuntimeError):
+    """A read session tried to change a row: on PostgreSQL it has no transaction to roll the change back."""
+
+
+def _refuse_writes(_conn: Any, _cursor: Any, statement: str, _params: Any, context: Any, _many: bool) -> None:
+    if context is not None and (context.isinsert or context.isupdate or context.isdelete):
+        raise WriteInReadSession(f"a read session may not write: {statement[:80]}")
+
+
 class Database:
     """One per process. On SQLite, writes take a process-wide lock so that transactions never race to upgrade."""
 
@@ -55,11 +64,19 @@ class Database:
             event.listen(self.engine.sync_engine, "connect", _on_sqlite_connect)
         event.listen(self.engine.sync_engine, "before_cursor_execute", _count_statement)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        # Reads on PostgreSQL run outside a transaction (autocommit): at READ COMMITTED each statement takes its
+        # own snapshot either way, so BEGIN and ROLLBACK bought nothing but two round trips per read (a front
+        # page: three round trips -> one). Nothing can be rolled back there, so a read session refuses writes.
+        self.read_sessions = self.sessions
+        if not self.is_sqlite:
+            reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            event.listen(reader.sync_engine, "before_cursor_execute", _refuse_writes)
+            self.read_sessions = async_sessionmaker(reader, expire_on_commit=False, autoflush=False)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
-        async with self.sessions() as session:
+        async with self.read_sessions() as session:
             yield session
 
     @asynccontextmanager
