@@ -12,11 +12,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select, update
+from sqlalchemy import event, select, text, update
 
 from conftest import Api, backend, make_comment, make_community, make_post, unique
-from moot.db.engine import Database, WriteInReadSession, count_queries
+from moot.db.engine import Database, WriteInReadSession, count_queries, setting
 from moot.db.person import Person
+from moot.db.search import exact_bitmaps
 from moot.queries import defaults
 
 
@@ -231,3 +232,18 @@ async def test_a_read_session_refuses_to_write(app: Any, user: Api) -> None:
     async with db.read() as session:
         bio = await session.scalar(select(Person.bio).where(Person.id == user.person_id))
         assert bio not in ("written in a read", "flushed in a read")
+
+
+@pytest.mark.skipif(backend() != "postgres", reason="PostgreSQL's settings")
+async def test_a_setting_holds_inside_its_block_only_in_a_read(app: Any) -> None:
+    """A read has no transaction, where SET LOCAL does nothing (the search's work_mem and the subscribed page's
+    index walk were silently lost that way): `setting` sets the connection's value and resets it."""
+    db: Database = app.state.moot.db
+    async with db.read() as session:
+        before = await session.scalar(text("SHOW work_mem"))
+        async with exact_bitmaps(session):
+            assert await session.scalar(text("SHOW work_mem")) == "16MB"
+            async with setting(session, "enable_bitmapscan", "off"):
+                assert await session.scalar(text("SHOW enable_bitmapscan")) == "off"
+        assert await session.scalar(text("SHOW enable_bitmapscan")) == "on"
+        assert await session.scalar(text("SHOW work_mem")) == before != "16MB"

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from moot.settings import Settings
@@ -91,6 +91,21 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+@asynccontextmanager
+async def setting(session: AsyncSession, name: str, value: str) -> AsyncIterator[None]:
+    """A PostgreSQL setting (a planner switch, work_mem) for the statements inside the block only. A read has no
+    transaction (see Database) and SET LOCAL outside one does nothing, so the connection's own value is set, and
+    RESET before the block ends and the connection goes back to the pool. Nothing on SQLite."""
+    if session.get_bind().dialect.name == "sqlite":
+        yield
+        return
+    await session.execute(text(f"SET {name} = {value}"))
+    try:
+        yield
+    finally:
+        await session.execute(text(f"RESET {name}"))
 
 
 @asynccontextmanager

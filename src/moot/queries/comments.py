@@ -33,7 +33,7 @@ from moot.queries.common import (
     subscribed_type,
     without_keys,
 )
-from moot.queries.rows import CreatorRow
+from moot.queries.rows import CreatorRow, view_row
 from moot.queries.viewer import Viewer
 from moot.queries.visibility import visible_communities
 
@@ -43,7 +43,7 @@ DELETED_TEXT = ""
 Creator = aliased(Person, name="comment_creator")
 
 
-@dataclass(frozen=True, slots=True)
+@view_row
 class CommentRow:
     """A comment as views show it: every column of the table, read as a plain row. Three hundred ORM entities
     per tree cost more to build than the rest of the request's Python; nothing here is ever written back."""
@@ -83,7 +83,7 @@ _FLAGS = _POST + 2  # after the post and the community: the flags, in _view_colu
 _POST_ID = _COMMENT_FIELDS.index("post_id")
 
 
-@dataclass(frozen=True, slots=True)
+@view_row
 class CommentView:
     comment: CommentRow
     creator: CreatorRow

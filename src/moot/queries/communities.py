@@ -23,11 +23,12 @@ from moot.queries.common import (
     site_has_content_warning,
     subscribed_type,
 )
+from moot.queries.rows import view_row
 from moot.queries.viewer import Viewer
 from moot.queries.visibility import visible_communities
 
 
-@dataclass(frozen=True, slots=True)
+@view_row
 class CommunityView:
     community: Community
     subscribed: SubscribedType

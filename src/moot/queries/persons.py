@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Integer, bindparam, func, or_, select
@@ -14,9 +13,10 @@ from moot.domain.enums import ListingType, SortType
 from moot.domain.errors import LemmyError
 from moot.domain.timefmt import utcnow
 from moot.queries.common import escape_like, is_admin, page_of
+from moot.queries.rows import view_row
 
 
-@dataclass(frozen=True, slots=True)
+@view_row
 class PersonView:
     person: Person
     is_admin: bool

@@ -6,10 +6,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, dataclass_transform
+
+T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass_transform(frozen_default=True)
+def view_row(cls: type[T]) -> type[T]:
+    """A dataclass that the type checker holds frozen and that runs as a plain one (with slots). A frozen
+    dataclass sets each field through `object.__setattr__`: ten times the cost of a plain one (2.3 against
+    0.23 us for 21 fields), and a 300-comment tree builds 900 of these rows. Nothing assigns to a view."""
+    return dataclass(slots=True)(cls)
+
+
+@view_row
 class CreatorRow:
     """A person as views show them (a post's or comment's creator): the public columns (no keys, no inboxes)."""
 
@@ -33,7 +43,7 @@ class CreatorRow:
     comment_count: int
 
 
-@dataclass(frozen=True, slots=True)
+@view_row
 class CommunityRow:
     """A community as views show it: its public columns and counts (no keys, no inboxes)."""
 
@@ -64,7 +74,7 @@ class CommunityRow:
     users_active_half_year: int
 
 
-@dataclass(frozen=True, slots=True)
+@view_row
 class PostRow:
     """A post as views show it: every column of the table."""
 

@@ -11,7 +11,7 @@ from fastapi import Depends
 from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from moot.db.search import allow_exact_bitmaps, load_word_shares
+from moot.db.search import exact_bitmaps, load_word_shares
 from moot.domain.enums import CommentSortType, ListingType, SearchType, SortType
 from moot.domain.errors import LemmyError
 from moot.federation.lookup import resolve_remote
@@ -88,9 +88,8 @@ async def search_page(
         found = None
         if number == 1 and looks_resolvable(text):
             found, lookup_note = await resolve_for_search(web, text)
-        async with web.db.read() as session:
-            # As the API's search: exact bitmaps, and which words are common (the plan of a bounded search).
-            await allow_exact_bitmaps(session)
+        # As the API's search: exact bitmaps, and which words are common (the plan of a bounded search).
+        async with web.db.read() as session, exact_bitmaps(session):
             await load_word_shares(session)
             results = await run_search(session, web.viewer, text, kind, number)
             if found is not None:

@@ -13,7 +13,7 @@ from moot.api.lemmy_v3.context import Ctx, context, ok
 from moot.api.lemmy_v3.forms import ResolveObject, Search
 from moot.api.lemmy_v3.remote import resolve_remote_object
 from moot.api.openapi import v3
-from moot.db.search import allow_exact_bitmaps, load_word_shares
+from moot.db.search import exact_bitmaps, load_word_shares
 from moot.domain.enums import CommentSortType, ListingType, SearchType, SortType
 from moot.domain.errors import LemmyError
 from moot.queries.comments import CommentQuery, get_comment_view, list_comments
@@ -55,8 +55,7 @@ async def search(form: Annotated[Search, Query()], c: Ctx = Depends(context)) ->
     narrowed = kind == SearchType.ALL and (
         form.community_id is not None or form.community_name is not None or form.creator_id is not None
     )
-    async with c.db.read() as session:
-        await allow_exact_bitmaps(session)
+    async with c.db.read() as session, exact_bitmaps(session):
         await load_word_shares(session)  # which words are common: the plan of a bounded search
         community_id = form.community_id
         if form.community_name:
