@@ -22,6 +22,7 @@ from moot.api.lemmy_v3.forms import (
 )
 from moot.api.lemmy_v3.remote import person_id_by_name
 from moot.api.openapi import v3
+from moot.db.engine import setting
 from moot.domain.enums import CommentSortType, SortType
 from moot.domain.errors import LemmyError
 from moot.queries import inbox
@@ -133,7 +134,9 @@ async def person_details(form: Annotated[GetPersonDetails, Query()], c: Ctx = De
         person_id = await person_id_by_name(c, form.username)
     else:
         raise LemmyError("no_id_given")
-    async with c.db.read() as session:
+    # The person's posts and comments filtered by creator: PostgreSQL planned the comment list anew on every
+    # request (1.3 ms; its custom plans looked cheaper than the generic one, which is the same index walk).
+    async with c.db.read() as session, setting(session, "plan_cache_mode", "force_generic_plan"):
         view = await get_person_view(session, person_id)
         saved_only = bool(form.saved_only) and c.viewer is not None and c.viewer.person_id == person_id
         posts, _ = await list_posts(
