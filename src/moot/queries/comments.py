@@ -326,7 +326,7 @@ def _filtered(stmt: Select[Any], q: CommentQuery, reader: _Reader | None) -> Sel
         ),
         not_(exists().where(CommunityBlock.person_id == me, CommunityBlock.community_id == Post.community_id)),
         not_(exists().where(InstanceBlock.person_id == me, InstanceBlock.instance_id == Community.instance_id)),
-        not_(has_blocked(me, Comment.creator_id)),
+        not_(has_blocked(me, Comment.creator_id, per_row=True)),  # keeps a tree's walk in order
     )
 
 

@@ -133,10 +133,18 @@ def is_banned_from(
     )
 
 
-def has_blocked(viewer_id: ColumnElement[int] | int | None, target_id: Col[Any]) -> ColumnElement[bool]:
+def has_blocked(
+    viewer_id: ColumnElement[int] | int | None, target_id: Col[Any], *, per_row: bool = False
+) -> ColumnElement[bool]:
+    """`per_row` (see `_exists`): also for a filter on an ordered walk that stops at a LIMIT. As a join (an anti
+    join, hashed) it cost a logged-in reader's tree its order: PostgreSQL's generic plan, which expects a post's
+    average 80 comments, read all 11,816 of the biggest thread and sorted them (22 ms; 3.3 ms per row)."""
     if viewer_id is None:
         return false()
-    return exists().where(PersonBlock.person_id == viewer_id, PersonBlock.target_id == target_id)
+    return _exists(
+        select(PersonBlock.target_id).where(PersonBlock.person_id == viewer_id, PersonBlock.target_id == target_id),
+        per_row,
+    )
 
 
 def follow_state(viewer_id: ColumnElement[int] | int | None, community_id: Col[Any]) -> ColumnElement[Any]:
