@@ -88,6 +88,11 @@ def page_of(page: int | None, limit: int | None, default_limit: int = LIMIT_DEFA
     return Page(limit=limit, offset=(page - 1) * limit)
 
 
+def exists_of(query: Select[Any], *, per_row: bool) -> Exists:
+    """EXISTS of `query`; with `per_row`, looked up for each row (see `_exists`)."""
+    return _exists(query, per_row)
+
+
 def _exists(query: Select[Any], per_row: bool) -> Exists:
     """EXISTS of `query`; with `per_row`, looked up by index for each row the statement returns, never hashed.
 
