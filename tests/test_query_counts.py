@@ -171,7 +171,9 @@ def transaction_control(db: Database) -> Iterator[list[str]]:
     watched: dict[int, Any] = {}
 
     def log(record: Any) -> None:
-        sent.append(record.query.split()[0].rstrip(";"))
+        command = record.query.split()[0].rstrip(";")
+        if command in ("BEGIN", "COMMIT", "ROLLBACK"):  # not a block's SET and RESET (db.engine.setting)
+            sent.append(command)
 
     def attach(_dbapi: Any, record: Any, _proxy: Any) -> None:
         connection = record.driver_connection

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event, text
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from moot.settings import Settings
@@ -101,11 +101,15 @@ async def setting(session: AsyncSession, name: str, value: str) -> AsyncIterator
     if session.get_bind().dialect.name == "sqlite":
         yield
         return
-    await session.execute(text(f"SET {name} = {value}"))
+    # Sent by asyncpg as simple queries: one round trip each, where a statement through SQLAlchemy is prepared
+    # first (SET and RESET that way cost 0.7 ms of a request in-process).
+    connection = (await (await session.connection()).get_raw_connection()).driver_connection
+    assert connection is not None
+    await connection.execute(f"SET {name} = {value}")
     try:
         yield
     finally:
-        await session.execute(text(f"RESET {name}"))
+        await connection.execute(f"RESET {name}")
 
 
 @asynccontextmanager
