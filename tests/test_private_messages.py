@@ -311,7 +311,8 @@ async def test_a_message_to_a_remote_person_goes_to_their_inbox_only(
     async with app.state.moot.db.read() as session:
         rows = (
             await session.scalars(
-                select(SentActivity).where(SentActivity.data.contains(pm["ap_id"])).order_by(SentActivity.id)
+                # Quoted: the id as a whole JSON string, not the start of a longer one (/private_message/50).
+                select(SentActivity).where(SentActivity.data.contains(f'"{pm["ap_id"]}"')).order_by(SentActivity.id)
             )
         ).all()
     sent = [json.loads(r.data) for r in rows]
