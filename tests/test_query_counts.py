@@ -243,12 +243,17 @@ async def test_a_setting_holds_inside_its_block_only_in_a_read(app: Any) -> None
     db: Database = app.state.moot.db
     async with db.read() as session:
         before = await session.scalar(text("SHOW work_mem"))
+        await session.execute(text("SET work_mem = '4MB'"))  # a server at PostgreSQL's own size: raised
         async with exact_bitmaps(session):
             assert await session.scalar(text("SHOW work_mem")) == "16MB"
             async with setting(session, "enable_bitmapscan", "off"):
                 assert await session.scalar(text("SHOW enable_bitmapscan")) == "off"
         assert await session.scalar(text("SHOW enable_bitmapscan")) == "on"
-        assert await session.scalar(text("SHOW work_mem")) == before != "16MB"
+        assert await session.scalar(text("SHOW work_mem")) == before  # RESET: the server's value
+        await session.execute(text("SET work_mem = '64MB'"))  # a server tuned for more: kept
+        async with exact_bitmaps(session):
+            assert await session.scalar(text("SHOW work_mem")) == "64MB"
+        assert await session.scalar(text("SHOW work_mem")) == before
 
 
 def _not_exists_blocks(sql: str) -> list[str]:

@@ -94,10 +94,11 @@ class Database:
 
 
 @asynccontextmanager
-async def setting(session: AsyncSession, name: str, value: str) -> AsyncIterator[None]:
+async def setting(session: AsyncSession, name: str, value: str, *, at_least: bool = False) -> AsyncIterator[None]:
     """A PostgreSQL setting (a planner switch, work_mem) for the statements inside the block only. A read has no
     transaction (see Database) and SET LOCAL outside one does nothing, so the connection's own value is set, and
-    RESET before the block ends and the connection goes back to the pool. Nothing on SQLite."""
+    RESET before the block ends and the connection goes back to the pool. `at_least`, for a size: raised to
+    `value`, never lowered below the server's own. Nothing on SQLite."""
     if session.get_bind().dialect.name == "sqlite":
         yield
         return
@@ -105,7 +106,12 @@ async def setting(session: AsyncSession, name: str, value: str) -> AsyncIterator
     # first (SET and RESET that way cost 0.7 ms of a request in-process).
     connection = (await (await session.connection()).get_raw_connection()).driver_connection
     assert connection is not None
-    await connection.execute(f"SET {name} = {value}")
+    if at_least:
+        current = f"current_setting('{name}')"
+        larger = f"CASE WHEN pg_size_bytes({current}) < pg_size_bytes({value}) THEN {value} ELSE {current} END"
+        await connection.execute(f"SELECT set_config('{name}', {larger}, false)")
+    else:
+        await connection.execute(f"SET {name} = {value}")
     try:
         yield
     finally:
