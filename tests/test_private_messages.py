@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from conftest import Api, register, unique
 from lemmy_shapes import assert_shape
@@ -302,6 +302,8 @@ async def test_a_message_to_a_remote_person_goes_to_their_inbox_only(
         session.add(remote)
         await session.flush()
         remote_id = remote.id
+    async with app.state.moot.db.read() as session:
+        before = await session.scalar(select(func.max(SentActivity.id))) or 0
     pm = (await user.ok_post("/private_message", {"recipient_id": remote_id, "content": "far away"}))[
         "private_message_view"
     ]["private_message"]
@@ -311,8 +313,10 @@ async def test_a_message_to_a_remote_person_goes_to_their_inbox_only(
     async with app.state.moot.db.read() as session:
         rows = (
             await session.scalars(
-                # Quoted: the id as a whole JSON string, not the start of a longer one (/private_message/50).
-                select(SentActivity).where(SentActivity.data.contains(f'"{pm["ap_id"]}"')).order_by(SentActivity.id)
+                # This message's own (on SQLite a purged row's id, and so its ap_id, is used again).
+                select(SentActivity)
+                .where(SentActivity.id > before, SentActivity.data.contains(f'"{pm["ap_id"]}"'))
+                .order_by(SentActivity.id)
             )
         ).all()
     sent = [json.loads(r.data) for r in rows]
