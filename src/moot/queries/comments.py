@@ -27,9 +27,9 @@ from sqlalchemy.orm import aliased
 
 from moot.db import search
 from moot.db.comment import Comment, CommentActions
-from moot.db.community import Community, CommunityBlock
+from moot.db.community import Community
 from moot.db.params import literal_int
-from moot.db.person import InstanceBlock, LocalUserLanguage, Person
+from moot.db.person import LocalUserLanguage, Person
 from moot.db.post import Post
 from moot.domain.commentpath import parent_path
 from moot.domain.enums import CommentSortType, ListingType, SubscribedType
@@ -41,6 +41,8 @@ from moot.queries.common import (
     comment_and_replies,
     follow_state,
     has_blocked,
+    has_blocked_community,
+    has_blocked_instance,
     is_admin,
     is_banned_from,
     is_moderator,
@@ -324,8 +326,8 @@ def _filtered(stmt: Select[Any], q: CommentQuery, reader: _Reader | None) -> Sel
             not_(exists(my_languages)),
             Comment.language_id.in_(my_languages.scalar_subquery()),
         ),
-        not_(exists().where(CommunityBlock.person_id == me, CommunityBlock.community_id == Post.community_id)),
-        not_(exists().where(InstanceBlock.person_id == me, InstanceBlock.instance_id == Community.instance_id)),
+        not_(has_blocked_community(me, Post.community_id)),
+        not_(has_blocked_instance(me, Community.instance_id)),
         not_(has_blocked(me, Comment.creator_id, per_row=True)),  # keeps a tree's walk in order
     )
 

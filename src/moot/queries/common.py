@@ -26,9 +26,9 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from moot.db.comment import Comment
-from moot.db.community import CommunityFollower, CommunityModerator, CommunityPersonBan
+from moot.db.community import CommunityBlock, CommunityFollower, CommunityModerator, CommunityPersonBan
 from moot.db.params import literal_int
-from moot.db.person import LocalUser, PersonBlock
+from moot.db.person import InstanceBlock, LocalUser, PersonBlock
 from moot.db.site import LocalSite, Site
 from moot.domain.commentpath import AFTER_SEPARATOR, SEPARATOR
 from moot.domain.enums import SubscribedType
@@ -88,11 +88,6 @@ def page_of(page: int | None, limit: int | None, default_limit: int = LIMIT_DEFA
     return Page(limit=limit, offset=(page - 1) * limit)
 
 
-def exists_of(query: Select[Any], *, per_row: bool) -> Exists:
-    """EXISTS of `query`; with `per_row`, looked up for each row (see `_exists`)."""
-    return _exists(query, per_row)
-
-
 def _exists(query: Select[Any], per_row: bool) -> Exists:
     """EXISTS of `query`; with `per_row`, looked up by index for each row the statement returns, never hashed.
 
@@ -148,6 +143,34 @@ def has_blocked(
         return false()
     return _exists(
         select(PersonBlock.target_id).where(PersonBlock.person_id == viewer_id, PersonBlock.target_id == target_id),
+        per_row,
+    )
+
+
+def has_blocked_community(
+    viewer_id: ColumnElement[int] | int | None, community_id: Col[Any], *, per_row: bool = False
+) -> ColumnElement[bool]:
+    """Whether the reader blocked the community. `per_row`: as for `has_blocked`."""
+    if viewer_id is None:
+        return false()
+    return _exists(
+        select(CommunityBlock.community_id).where(
+            CommunityBlock.person_id == viewer_id, CommunityBlock.community_id == community_id
+        ),
+        per_row,
+    )
+
+
+def has_blocked_instance(
+    viewer_id: ColumnElement[int] | int | None, instance_id: Col[Any], *, per_row: bool = False
+) -> ColumnElement[bool]:
+    """Whether the reader blocked the instance. `per_row`: as for `has_blocked`."""
+    if viewer_id is None:
+        return false()
+    return _exists(
+        select(InstanceBlock.instance_id).where(
+            InstanceBlock.person_id == viewer_id, InstanceBlock.instance_id == instance_id
+        ),
         per_row,
     )
 

@@ -5,18 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, func, not_, or_, select, true
+from sqlalchemy import ColumnElement, Select, and_, false, func, not_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.db.community import Community, CommunityBlock, CommunityFollower, CommunityModerator
 from moot.db.instance import Instance
-from moot.db.person import InstanceBlock, Person
+from moot.db.person import Person
 from moot.db.site import Site
 from moot.domain.enums import ListingType, SortType, SubscribedType
 from moot.domain.errors import LemmyError
 from moot.queries.common import (
     escape_like,
     follow_state,
+    has_blocked_community,
+    has_blocked_instance,
     is_banned_from,
     is_moderator,
     page_of,
@@ -38,11 +40,7 @@ class CommunityView:
 
 def _select_views(viewer: Viewer | None) -> Select[*tuple[Any, ...]]:
     me = viewer.person_id if viewer else None
-    blocked = (
-        exists().where(CommunityBlock.person_id == me, CommunityBlock.community_id == Community.id)
-        if me is not None
-        else false()
-    )
+    blocked = has_blocked_community(me, Community.id)
     return select(
         Community,
         follow_state(me, Community.id).label("follow_pending"),
@@ -221,8 +219,8 @@ async def list_communities(
         stmt = stmt.where(or_(Community.name.ilike(pattern, escape="\\"), Community.title.ilike(pattern, escape="\\")))
     if me is not None:
         stmt = stmt.where(
-            not_(exists().where(CommunityBlock.person_id == me, CommunityBlock.community_id == Community.id)),
-            not_(exists().where(InstanceBlock.person_id == me, InstanceBlock.instance_id == Community.instance_id)),
+            not_(has_blocked_community(me, Community.id)),
+            not_(has_blocked_instance(me, Community.instance_id)),
         )
     stmt = paging.of(stmt.order_by(community_order(sort), Community.id.desc()))
     return [_to_view(row) for row in (await session.execute(stmt)).all()]

@@ -27,10 +27,10 @@ from sqlalchemy.orm import aliased
 
 from moot.db import search
 from moot.db.base import UTCDateTime
-from moot.db.community import Community, CommunityBlock, CommunityFollower, CommunityModerator
+from moot.db.community import Community, CommunityFollower, CommunityModerator
 from moot.db.engine import setting
 from moot.db.params import literal_param
-from moot.db.person import InstanceBlock, LocalUserLanguage, Person
+from moot.db.person import LocalUserLanguage, Person
 from moot.db.post import Post, PostActions
 from moot.domain.enums import ListingType, SortType, SubscribedType
 from moot.domain.errors import LemmyError
@@ -41,9 +41,10 @@ from moot.queries.common import (
     NoViewerActions,
     SortKey,
     escape_like,
-    exists_of,
     follow_state,
     has_blocked,
+    has_blocked_community,
+    has_blocked_instance,
     is_admin,
     is_banned_from,
     is_moderator,
@@ -347,29 +348,15 @@ def _viewer_filters(
         stmt = stmt.where(Creator.bot_account.is_(False))
     if q.listing_type == ListingType.MODERATOR_VIEW:
         return stmt  # moderators see everything in their communities, blocks and languages aside
-    # A person's posts: the blocks probed per row (common._exists), not joined. As anti joins they made PostgreSQL
+    # A person's posts: the blocks probed per row (`per_row`), not joined. As anti joins they made PostgreSQL
     # expect one of a person's 10,748 posts to be left, so it read and sorted them all (66 ms) instead of walking
     # the creator's index. Listings of many creators keep the joins (per row, the front page took 1-4 ms more).
     fenced = q.creator_id is not None
     stmt = stmt.where(_in_my_languages(local_user_id), not_(has_blocked(me, Post.creator_id, per_row=fenced)))
     if q.community_id is None:
         stmt = stmt.where(
-            not_(
-                exists_of(
-                    select(CommunityBlock.community_id).where(
-                        CommunityBlock.person_id == me, CommunityBlock.community_id == Post.community_id
-                    ),
-                    per_row=fenced,
-                )
-            ),
-            not_(
-                exists_of(
-                    select(InstanceBlock.instance_id).where(
-                        InstanceBlock.person_id == me, InstanceBlock.instance_id == Community.instance_id
-                    ),
-                    per_row=fenced,
-                )
-            ),
+            not_(has_blocked_community(me, Post.community_id, per_row=fenced)),
+            not_(has_blocked_instance(me, Community.instance_id, per_row=fenced)),
         )
     return stmt
 
