@@ -502,6 +502,35 @@ async def test_purge_comment_takes_its_replies_and_fixes_counters(
     assert (await post_view(user, post["id"]))["counts"]["comments"] == 1
 
 
+async def test_a_purged_items_id_and_ap_id_are_never_given_again(
+    http: httpx.AsyncClient, admin: Api, user: Api, other: Api
+) -> None:
+    """A local object's ap_id is made from its id: a purged post, comment or message (the newest of its table)
+    must not hand its id to the next one, or other servers would take the new one for the purged one. SQLite
+    gave it again before migration 0012; PostgreSQL's sequences never did."""
+    community = await make_community(user)
+    post = await make_post(user, community["id"])
+    purged_comment = await make_comment(other, post["id"], "soon gone")
+    await admin.ok_post("/admin/purge/comment", {"comment_id": purged_comment["id"]})
+    comment = await make_comment(other, post["id"], "the next one")
+    assert comment["id"] > purged_comment["id"]
+    assert comment["ap_id"] != purged_comment["ap_id"]
+
+    purged_post = await make_post(user, community["id"])
+    await admin.ok_post("/admin/purge/post", {"post_id": purged_post["id"]})
+    later = await make_post(user, community["id"])
+    assert later["id"] > purged_post["id"]
+    assert later["ap_id"] != purged_post["ap_id"]
+
+    sender = await register(http)
+    sent = await sender.ok_post("/private_message", {"recipient_id": user.person_id, "content": "hello"})
+    await admin.ok_post("/admin/purge/person", {"person_id": sender.person_id})
+    message = await other.ok_post("/private_message", {"recipient_id": user.person_id, "content": "hi"})
+    purged_message, new_message = sent["private_message_view"]["private_message"], message["private_message_view"]
+    assert new_message["private_message"]["id"] > purged_message["id"]
+    assert new_message["private_message"]["ap_id"] != purged_message["ap_id"]
+
+
 async def test_purge_post_and_community(app: Any, admin: Api, user: Api, other: Api) -> None:
     community = await make_community(user)
     keep = await make_post(user, community["id"])

@@ -27,6 +27,8 @@ class Comment(Base):
         Index("ix_comment_post_path", "post_id", "path"),
         Index("ix_comment_creator", "creator_id", "published"),
         Index("ix_comment_published", "published"),
+        # Ids never given twice on SQLite: ap_ids are made from them (migration 0012).
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -15,6 +15,8 @@ class PrivateMessage(Base):
     __table_args__ = (
         Index("ix_private_message_recipient", "recipient_id", "published"),
         Index("ix_private_message_creator", "creator_id", "published"),
+        # Ids never given twice on SQLite: ap_ids are made from them (migration 0012).
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

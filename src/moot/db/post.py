@@ -38,6 +38,8 @@ class Post(Base):
         Index("ix_post_community_published", "community_id", "published"),
         Index("ix_post_url_match", "url_match"),
         Index("ix_post_creator", "creator_id", "featured_local", "published"),
+        # Ids never given twice on SQLite: ap_ids are made from them (migration 0012).
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
