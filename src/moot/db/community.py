@@ -13,7 +13,18 @@ from moot.domain.ranking import DEFAULT_RANK
 
 class Community(Base):
     __tablename__ = "community"
-    __table_args__ = (Index("ix_community_name_lower", text("lower(name)")),)
+    __table_args__ = (
+        Index("ix_community_name_lower", text("lower(name)")),
+        # The community list's sorts, each walked in order (migration 0013); the comment count, which every
+        # comment moves, is left unindexed.
+        Index("ix_community_hot", "hot_rank", "id"),
+        Index("ix_community_published", "published", "id"),
+        Index("ix_community_subscribers", "subscribers", "id"),
+        Index("ix_community_active_day", "users_active_day", "id"),
+        Index("ix_community_active_week", "users_active_week", "id"),
+        Index("ix_community_active_month", "users_active_month", "id"),
+        Index("ix_community_active_half_year", "users_active_half_year", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(255))

@@ -186,6 +186,12 @@ def follow_state(viewer_id: ColumnElement[int] | int | None, community_id: Col[A
     )
 
 
+def follows_community(viewer_id: ColumnElement[int] | int, community_id: Col[Any]) -> ColumnElement[bool]:
+    """Whether the viewer follows the community (pending or accepted), as a filter: an EXISTS the planner can
+    drive from the viewer's follows, where `follow_state(...) IS NOT NULL` is a subquery run for every row."""
+    return exists().where(CommunityFollower.community_id == community_id, CommunityFollower.person_id == viewer_id)
+
+
 def site_has_content_warning() -> ColumnElement[bool]:
     """Whether this site shows a content warning (then NSFW content is shown unless a reader says otherwise)."""
     return exists().where(LocalSite.site_id == Site.id, Site.content_warning.is_not(None), Site.content_warning != "")

@@ -17,6 +17,7 @@ from moot.domain.errors import LemmyError
 from moot.queries.common import (
     escape_like,
     follow_state,
+    follows_community,
     has_blocked_community,
     has_blocked_instance,
     is_banned_from,
@@ -212,7 +213,7 @@ async def list_communities(
     elif listing_type == ListingType.SUBSCRIBED:
         if me is None:
             return []
-        stmt = stmt.where(follow_state(me, Community.id).is_not(None))
+        stmt = stmt.where(follows_community(me, Community.id))
     stmt = stmt.where(_nsfw_filter(viewer, show_nsfw))
     if search:
         pattern = fuzzy_pattern(search)
