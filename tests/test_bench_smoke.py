@@ -28,6 +28,7 @@ SCENARIOS = {
     "front_default",
     "front_hot_user",
     "community_hot",
+    "community_hot_user",
     "subscribed",
     "page50_cursor",
     "post",

@@ -6,9 +6,13 @@ import random
 from typing import Any
 
 import httpx
+import pytest
+from sqlalchemy import update
 
 from conftest import Api, make_comment, make_community, make_post, register
 from lemmy_shapes import assert_shape
+from moot.db.community import Community
+from moot.db.engine import count_queries
 
 
 async def _setup(api: Api) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -413,3 +417,31 @@ async def test_bot_comments_hidden_from_those_who_hide_bots(user: Api, http: htt
     assert await _tree(user, post["id"], max_depth=8) == []
     assert (await user.ok_get("/comment/list", post_id=post["id"]))["comments"] == []
     assert _ids(await _tree(user.as_anonymous(), post["id"], max_depth=8)) == [by_bot["id"]]
+
+
+@pytest.mark.parametrize("sort", ["Hot", "Top", "New", "Old", "Controversial"])
+async def test_a_narrow_listing_reads_its_comments_and_a_wide_one_walks_and_both_give_one_page(
+    app: Any, user: Api, other: Api, sort: str
+) -> None:
+    """A community's or a person's flat comment listing chooses by the comment counts the rows keep: a few
+    comments (against all of the site's) are read and sorted, many are found by walking the site-wide sort
+    index; the statement shows which (the order's first key is written so that no index gives it). Either way
+    the page is the same comments in the same order."""
+    community = await make_community(user)
+    post = await make_post(user, community["id"])
+    for n in range(5):
+        made = await make_comment(other if n % 2 else user, post["id"], f"comment {n}")
+        if n % 2:
+            await user.ok_post("/comment/like", {"comment_id": made["id"], "score": 1})
+    db = app.state.moot.db
+    pages = {}
+    for kept_count in (1, 10**9):  # the community's stored count: a few, or more than the site could hold
+        async with db.write() as session:
+            await session.execute(update(Community).where(Community.id == community["id"]).values(comments=kept_count))
+        async with count_queries() as statements:
+            page = await user.ok_get("/comment/list", community_id=community["id"], sort=sort, limit=3)
+        [listing] = [s for s in statements if "ORDER BY" in s and "FROM comment" in s and "LIMIT" in s]
+        assert ("ORDER BY coalesce(" in listing) is (kept_count == 1), listing
+        pages[kept_count] = [v["comment"]["id"] for v in page["comments"]]
+    assert len(pages[1]) == 3
+    assert pages[1] == pages[10**9]

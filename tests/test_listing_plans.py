@@ -16,10 +16,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from conftest import Api, backend, make_community, make_post
-from moot.domain.enums import SortType
+from moot.domain.enums import CommentSortType, SortType
 from moot.domain.ranking import TOP_WINDOWS
 
 pytestmark = pytest.mark.skipif(backend() != "postgres", reason="PostgreSQL's planner and plan format")
@@ -124,3 +124,53 @@ async def test_every_community_list_sort_walks_an_index(app: Any, user: Api, ano
                     text = await connection.exec_driver_sql("EXPLAIN " + statement, parameters)
                     unwalked[sort.value] = "\n".join(row[0] for row in text)
     assert not unwalked, "\n\n".join(f"{sort}:\n{plan}" for sort, plan in unwalked.items())
+
+
+@pytest.mark.parametrize("viewer", ["anonymous", "logged in"])
+async def test_every_site_wide_comment_sort_walks_an_index(app: Any, user: Api, anon: Api, viewer: str) -> None:
+    """`GET /comment/list` without a post (lemmy-ui's Comments view of the front page) sorted every visible
+    comment before migration 0014: many seconds at 10,000,000 comments, for any anonymous request."""
+    community = await make_community(user)
+    post = await make_post(user, community["id"])
+    for n in range(3):
+        await user.ok_post("/comment", {"post_id": post["id"], "content": f"a comment {n}"})
+    reader = anon if viewer == "anonymous" else user
+    db = app.state.moot.db
+    captured: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
+        if "FROM comment" in statement and "ORDER BY comment." in statement and "LIMIT" in statement:
+            captured.append((statement, parameters))
+
+    unwalked = {}
+    for sort in CommentSortType:
+        captured.clear()
+        event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+        try:
+            page = await reader.ok_get("/comment/list", type_="All", sort=sort.value, limit=20)
+        finally:
+            event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+        assert page["comments"], sort
+        assert captured, sort
+        async with db.engine.connect() as connection:
+            await connection.exec_driver_sql("ANALYZE comment, post, community, person")
+            await connection.exec_driver_sql("SET LOCAL enable_sort = off")
+            await connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            for statement, parameters in captured:
+                explained = await connection.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, parameters)
+                if not walks_in_order(explained.scalar_one()[0]["Plan"]):
+                    text = await connection.exec_driver_sql("EXPLAIN " + statement, parameters)
+                    unwalked[sort.value] = "\n".join(row[0] for row in text)
+    assert not unwalked, "\n\n".join(f"{sort}:\n{plan}" for sort, plan in unwalked.items())
+
+
+async def test_generic_plans_hold_for_their_read_only(app: Any) -> None:
+    """`Database.read(generic_plans=True)` plans its statements generically; the connection keeps that mode
+    only until a read or write that did not ask for it takes the connection (then the server's own again)."""
+    db = app.state.moot.db
+    modes = []
+    for generic, kind in ((True, "read"), (False, "read"), (True, "read"), (False, "write")):
+        session_of = db.read(generic_plans=generic) if kind == "read" else db.write()
+        async with session_of as session:
+            modes.append((await session.execute(text("SHOW plan_cache_mode"))).scalar_one())
+    assert modes == ["force_generic_plan", "auto", "force_generic_plan", "auto"]

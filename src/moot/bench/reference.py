@@ -74,7 +74,7 @@ def read_parameters(scenario: Scenario, facts: Facts, accounts: list[Account], c
     values: dict[str, Any] = {"limit": LISTING_LIMIT}
     if scenario.user is not None:
         values["viewer_id"] = accounts[scenario.user].person_id
-    if name == "community_hot":
+    if name in ("community_hot", "community_hot_user"):
         values["community_id"] = facts.community_id
     elif name == "page50_cursor" and cursor:
         values["anchor_id"] = decode_cursor(cursor)

@@ -193,6 +193,13 @@ def build_scenarios(facts: Facts, cursor: str | None, cursor_page: int) -> list[
             _get("/post/list", community_id=facts.community_id, sort="Hot", limit=LISTING_LIMIT),
         ),
         Scenario(
+            "community_hot_user",
+            f"the biggest community's page, Hot ({facts.community_posts} posts), logged in (bench_1)",
+            "GET",
+            _get("/post/list", community_id=facts.community_id, sort="Hot", limit=LISTING_LIMIT),
+            user=1,
+        ),
+        Scenario(
             "subscribed",
             "Subscribed, Hot, of bench_0, who follows 50 communities",
             "GET",

@@ -27,6 +27,10 @@ class Comment(Base):
         Index("ix_comment_post_path", "post_id", "path"),
         Index("ix_comment_creator", "creator_id", "published"),
         Index("ix_comment_published", "published"),
+        # The site-wide comment listing's sorts, each walked in order (migration 0014).
+        Index("ix_comment_hot", "hot_rank", "score", "id"),
+        Index("ix_comment_top", "score", "published", "id"),
+        Index("ix_comment_controversy", "controversy_rank", "score", "id"),
         # Ids never given twice on SQLite: ap_ids are made from them (migration 0012).
         {"sqlite_autoincrement": True},
     )

@@ -159,7 +159,10 @@ def default_listing(c: Ctx, requested: ListingType | None, default: str) -> List
 
 @router.get("/post/list", **v3("getPosts", "GetPostsResponse", not_found=True))
 async def list_all(form: Annotated[GetPosts, Query()], c: Ctx = Depends(context)) -> JSONResponse:
-    async with c.db.read() as session:
+    # A logged-in community page: PostgreSQL planned it anew for every request (2 ms for the biggest community;
+    # its custom plans looked cheaper), where the generic plan is the same walk of the community's sort index.
+    one_community = form.community_id is not None or form.community_name is not None
+    async with c.db.read(generic_plans=c.viewer is not None and one_community) as session:
         community_id = form.community_id
         if community_id is None and form.community_name:
             community_id = await find_community_id(session, form.community_name, c.settings.domain)
