@@ -75,12 +75,14 @@ class Database:
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
 
     @asynccontextmanager
-    async def read(self, *, generic_plans: bool = False) -> AsyncIterator[AsyncSession]:
+    async def read(self, *, generic_plans: bool | None = False) -> AsyncIterator[AsyncSession]:
         """`generic_plans`: PostgreSQL plans each prepared statement once, whatever its parameters, for reads
         whose plan is the same index walk for any of them, where the planner would otherwise plan every request
-        anew (1-2 ms for a logged-in community page) because its custom plans look cheaper (see `_plan_mode`)."""
+        anew (1-2 ms for a logged-in community page) because its custom plans look cheaper (see `_plan_mode`).
+        None: either mode does (lookups by primary key, such as the reader's login), and the connection is
+        taken as it is: a logged-in request then changes the mode at most once."""
         async with self.read_sessions() as session:
-            if not self.is_sqlite:
+            if not self.is_sqlite and generic_plans is not None:
                 await _plan_mode(session, generic=generic_plans)
             yield session
 

@@ -69,11 +69,12 @@ async def context(request: Request) -> Ctx:
     convert.image_proxy.set(ImageRewriter(settings.base_url, settings.hostname) if proxy_all else None)
     token = read_token(request)
     viewer = None
+    # Lookups by key: planned alike in either plan mode, so the connection is taken in the mode it is in.
     if token:
-        async with state.db.read() as session:
+        async with state.db.read(generic_plans=None) as session:
             viewer = await load_viewer(session, token, state.jwt_secret)
     if viewer is None and request.method == "GET" and request.url.path not in OPEN_WHEN_PRIVATE:
-        async with state.db.read() as session:
+        async with state.db.read(generic_plans=None) as session:
             await refuse_if_private(session, viewer)
     return Ctx(
         state=state,
