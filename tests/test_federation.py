@@ -268,6 +268,10 @@ async def test_votes_and_their_undo(world: World) -> None:
 
     await eventually(lambda: score_on(world.alice, ids["alpha"], (2, 1)))
     await eventually(lambda: score_on(world.bob, ids["beta"], (2, 1)))
+    # A changed vote goes out as the new vote alone (as Lemmy sends it): the other servers replace carol's.
+    await world.carol.post("/post/like", {"post_id": ids["gamma"], "score": -1})
+    await eventually(lambda: score_on(world.alice, ids["alpha"], (1, 2)))
+    await eventually(lambda: score_on(world.bob, ids["beta"], (1, 2)))
     await world.carol.post("/post/like", {"post_id": ids["gamma"], "score": 0})
     await world.bob.post("/post/like", {"post_id": ids["beta"], "score": 0})
     await eventually(lambda: score_on(world.alice, ids["alpha"], (1, 0)))

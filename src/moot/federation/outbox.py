@@ -161,19 +161,21 @@ async def comment_saved(session: AsyncSession, actor: Person, comment: Comment, 
 
 
 async def vote(session: AsyncSession, actor: Person, object_ap_id: str, community_id: int, old: int, new: int) -> None:
-    """A vote is a Like or Dislike; taking it back (or changing it) first undoes the old one."""
+    """A vote is a Like or Dislike; taking it back is an Undo of the old one. A changed vote is the new one
+    alone, as Lemmy 0.19 sends it (`send_like_activity`): a receiver replaces the voter's vote with it (Moot's
+    inbox does, through the same `vote_post`), so an Undo before it was one more activity to store and deliver."""
     if not actor.local or old == new:
         return
     community = await _community(session, community_id)
     base = origin(actor.ap_id)
-    if old != 0:
+    if new == 0:
         previous = protocol.activity(
             base, "Like" if old == 1 else "Dislike", actor.ap_id, object_ap_id, to=[], cc=[], audience=community.ap_id
         )
         undo = protocol.activity(base, "Undo", actor.ap_id, previous, to=[PUBLIC], cc=[community.ap_id])
         undo["audience"] = community.ap_id
         await send_to_community(session, community, undo, [])
-    if new != 0:
+    else:
         kind = "Like" if new == 1 else "Dislike"
         data = protocol.activity(base, kind, actor.ap_id, object_ap_id, to=[], cc=[], audience=community.ap_id)
         await send_to_community(session, community, data, [])
