@@ -49,41 +49,58 @@ def walks_in_order(plan: dict[str, Any]) -> bool:
     return True
 
 
+async def unwalked_sorts(
+    app: Any, reader: Api, path: str, listed: str, sorts: list[str], listing: str, tables: str, **query: Any
+) -> dict[str, str]:
+    """Each sort of a listing whose statement under a LIMIT does not walk an index in order, with its plan. The
+    statements are those `listing(statement)` picks among the request's; sorting and sequential scans are made
+    prohibitively expensive for the planner, so a Sort left under the LIMIT means no index gives the order."""
+    db = app.state.moot.db
+    captured: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
+        if listing in statement and "LIMIT" in statement:
+            captured.append((statement, parameters))
+
+    unwalked = {}
+    for sort in sorts:
+        captured.clear()
+        event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+        try:
+            page = await reader.ok_get(path, sort=sort, **query)
+        finally:
+            event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+        assert page[listed], sort
+        assert captured, sort
+        async with db.engine.connect() as connection:
+            # The planner's statistics as they are, not as autovacuum last happened to leave them on a database
+            # the whole suite writes to (stale, it took the table for a few rows and any index for as good).
+            await connection.exec_driver_sql(f"ANALYZE {tables}")
+            await connection.exec_driver_sql("SET LOCAL enable_sort = off")
+            await connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            for statement, parameters in captured:
+                explained = await connection.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, parameters)
+                if not walks_in_order(explained.scalar_one()[0]["Plan"]):
+                    plan = await connection.exec_driver_sql("EXPLAIN " + statement, parameters)
+                    unwalked[sort] = "\n".join(row[0] for row in plan)
+    return unwalked
+
+
+def _shown(unwalked: dict[str, str]) -> str:
+    return "\n\n".join(f"{sort}:\n{plan}" for sort, plan in unwalked.items())
+
+
 @pytest.mark.parametrize("listing", ["All", "Local"])
 async def test_every_site_wide_sort_walks_an_index(app: Any, user: Api, anon: Api, listing: str) -> None:
     community = await make_community(user)
     for _ in range(3):
         await make_post(user, community["id"])
-    db = app.state.moot.db
-    captured: list[tuple[str, Any]] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
-        if "ORDER BY post.featured_local" in statement and "LIMIT" in statement:
-            captured.append((statement, parameters))
-
-    unwalked = {}
-    for sort in WALKED_SORTS:
-        captured.clear()
-        event.listen(db.engine.sync_engine, "before_cursor_execute", record)
-        try:
-            page = await anon.ok_get("/post/list", type_=listing, sort=sort.value, limit=20)
-        finally:
-            event.remove(db.engine.sync_engine, "before_cursor_execute", record)
-        assert page["posts"], sort
-        assert captured, sort
-        async with db.engine.connect() as connection:
-            # The planner's statistics as they are, not as autovacuum last happened to leave them on a database
-            # the whole suite writes to (stale, it took the table for a few rows and any index for as good).
-            await connection.exec_driver_sql("ANALYZE post, community, person")
-            await connection.exec_driver_sql("SET LOCAL enable_sort = off")
-            await connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
-            for statement, parameters in captured:
-                explained = await connection.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, parameters)
-                plan = explained.scalar_one()[0]["Plan"]
-                if not walks_in_order(plan):
-                    text = await connection.exec_driver_sql("EXPLAIN " + statement, parameters)
-                    unwalked[sort.value] = "\n".join(row[0] for row in text)
-    assert not unwalked, "\n\n".join(f"{sort}:\n{plan}" for sort, plan in unwalked.items())
+    sorts = [sort.value for sort in WALKED_SORTS]
+    unwalked = await unwalked_sorts(
+        app, anon, "/post/list", "posts", sorts, "ORDER BY post.featured_local", "post, community, person",
+        type_=listing, limit=20,
+    )  # fmt: skip
+    assert not unwalked, _shown(unwalked)
 
 
 # MostComments and Controversial order communities by their comment count, left unindexed (migration 0013):
@@ -97,33 +114,12 @@ async def test_every_community_list_sort_walks_an_index(app: Any, user: Api, ano
     for _ in range(2):
         await make_community(user)
     reader = anon if viewer == "anonymous" else user
-    db = app.state.moot.db
-    captured: list[tuple[str, Any]] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
-        if "ORDER BY community." in statement and "LIMIT" in statement:
-            captured.append((statement, parameters))
-
-    unwalked = {}
-    for sort in (sort for sort in SortType if sort not in COMMUNITY_UNWALKED):
-        captured.clear()
-        event.listen(db.engine.sync_engine, "before_cursor_execute", record)
-        try:
-            page = await reader.ok_get("/community/list", type_="All", sort=sort.value, limit=20)
-        finally:
-            event.remove(db.engine.sync_engine, "before_cursor_execute", record)
-        assert page["communities"], sort
-        assert captured, sort
-        async with db.engine.connect() as connection:
-            await connection.exec_driver_sql("ANALYZE community")
-            await connection.exec_driver_sql("SET LOCAL enable_sort = off")
-            await connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
-            for statement, parameters in captured:
-                explained = await connection.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, parameters)
-                if not walks_in_order(explained.scalar_one()[0]["Plan"]):
-                    text = await connection.exec_driver_sql("EXPLAIN " + statement, parameters)
-                    unwalked[sort.value] = "\n".join(row[0] for row in text)
-    assert not unwalked, "\n\n".join(f"{sort}:\n{plan}" for sort, plan in unwalked.items())
+    sorts = [sort.value for sort in SortType if sort not in COMMUNITY_UNWALKED]
+    unwalked = await unwalked_sorts(
+        app, reader, "/community/list", "communities", sorts, "ORDER BY community.", "community",
+        type_="All", limit=20,
+    )  # fmt: skip
+    assert not unwalked, _shown(unwalked)
 
 
 @pytest.mark.parametrize("viewer", ["anonymous", "logged in"])
@@ -135,33 +131,12 @@ async def test_every_site_wide_comment_sort_walks_an_index(app: Any, user: Api, 
     for n in range(3):
         await user.ok_post("/comment", {"post_id": post["id"], "content": f"a comment {n}"})
     reader = anon if viewer == "anonymous" else user
-    db = app.state.moot.db
-    captured: list[tuple[str, Any]] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_rest: Any) -> None:
-        if "FROM comment" in statement and "ORDER BY comment." in statement and "LIMIT" in statement:
-            captured.append((statement, parameters))
-
-    unwalked = {}
-    for sort in CommentSortType:
-        captured.clear()
-        event.listen(db.engine.sync_engine, "before_cursor_execute", record)
-        try:
-            page = await reader.ok_get("/comment/list", type_="All", sort=sort.value, limit=20)
-        finally:
-            event.remove(db.engine.sync_engine, "before_cursor_execute", record)
-        assert page["comments"], sort
-        assert captured, sort
-        async with db.engine.connect() as connection:
-            await connection.exec_driver_sql("ANALYZE comment, post, community, person")
-            await connection.exec_driver_sql("SET LOCAL enable_sort = off")
-            await connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
-            for statement, parameters in captured:
-                explained = await connection.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, parameters)
-                if not walks_in_order(explained.scalar_one()[0]["Plan"]):
-                    text = await connection.exec_driver_sql("EXPLAIN " + statement, parameters)
-                    unwalked[sort.value] = "\n".join(row[0] for row in text)
-    assert not unwalked, "\n\n".join(f"{sort}:\n{plan}" for sort, plan in unwalked.items())
+    sorts = [sort.value for sort in CommentSortType]
+    unwalked = await unwalked_sorts(
+        app, reader, "/comment/list", "comments", sorts, "ORDER BY comment.", "comment, post, community, person",
+        type_="All", limit=20,
+    )  # fmt: skip
+    assert not unwalked, _shown(unwalked)
 
 
 async def test_generic_plans_hold_for_their_read_only(app: Any) -> None:
