@@ -149,3 +149,21 @@ async def test_generic_plans_hold_for_their_read_only(app: Any) -> None:
         async with session_of as session:
             modes.append((await session.execute(text("SHOW plan_cache_mode"))).scalar_one())
     assert modes == ["force_generic_plan", "auto", "force_generic_plan", "auto"]
+
+
+async def test_a_logged_in_community_page_plans_generically_but_for_the_top_windows(app: Any, user: Api) -> None:
+    """The plan mode a request leaves on its connection (the pool hands the last one back first): generic for a
+    logged-in community page, but custom for the Top time windows, whose bound start time a generic plan cannot
+    see (it walked the community's score index through every post)."""
+    community = await make_community(user)
+    await make_post(user, community["id"])
+    db = app.state.moot.db
+
+    async def mode_after(sort: str) -> str:
+        await user.ok_get("/post/list", community_id=community["id"], sort=sort, limit=20)
+        async with db.read(generic_plans=None) as session:
+            return str((await session.execute(text("SHOW plan_cache_mode"))).scalar_one())
+
+    assert [await mode_after(sort) for sort in ("Hot", "TopDay", "New", "TopWeek")] == [
+        "force_generic_plan", "auto", "force_generic_plan", "auto"
+    ]  # fmt: skip

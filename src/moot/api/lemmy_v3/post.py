@@ -25,6 +25,7 @@ from moot.api.openapi import v3
 from moot.db.comment import Comment
 from moot.domain.enums import ListingType, SortType
 from moot.domain.errors import LemmyError
+from moot.domain.ranking import TOP_WINDOWS
 from moot.queries.communities import find_community_id, get_community_view, moderators
 from moot.queries.defaults import listing_defaults
 from moot.queries.link_groups import link_group
@@ -161,8 +162,12 @@ def default_listing(c: Ctx, requested: ListingType | None, default: str) -> List
 async def list_all(form: Annotated[GetPosts, Query()], c: Ctx = Depends(context)) -> JSONResponse:
     # A logged-in community page: PostgreSQL planned it anew for every request (2 ms for the biggest community;
     # its custom plans looked cheaper), where the generic plan is the same walk of the community's sort index.
+    # Not for the Top time windows: their bound start time hides how narrow the window is, and the generic plan
+    # walks the community's score index through every post (10 ms at 300,000 posts; custom: 0.1 ms).
     one_community = form.community_id is not None or form.community_name is not None
-    async with c.db.read(generic_plans=c.viewer is not None and one_community) as session:
+    asked = form.sort or (SortType(c.viewer.local_user.default_sort_type) if c.viewer else None)
+    generic = c.viewer is not None and one_community and asked is not None and asked not in TOP_WINDOWS
+    async with c.db.read(generic_plans=generic) as session:
         community_id = form.community_id
         if community_id is None and form.community_name:
             community_id = await find_community_id(session, form.community_name, c.settings.domain)

@@ -38,8 +38,8 @@ async def community_id_by_name(c: Ctx, name: str) -> int:
 
 
 async def person_id_by_name(c: Ctx, name: str) -> int:
-    """As community_id_by_name, for people."""
-    async with c.db.read() as session:
+    """As community_id_by_name, for people. A lookup by key: either plan mode does (GET /user then asks for one)."""
+    async with c.db.read(generic_plans=None) as session:
         try:
             return await find_person_id(session, name, c.settings.domain)
         except LemmyError:

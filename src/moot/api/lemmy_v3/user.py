@@ -136,7 +136,7 @@ async def person_details(form: Annotated[GetPersonDetails, Query()], c: Ctx = De
     # The person's posts and comments, newest first (the default), filtered by creator: PostgreSQL planned the
     # comment list anew on every request (1.3 ms; its custom plans looked cheaper than the generic one, which is
     # the same walk of the creator's index). Other sorts keep custom plans: the best one depends on how many
-    # comments the person has (queries/comments.py READ_ALL_BELOW), which a generic plan cannot know (it read
+    # comments the person has (queries/comments.py `_reads_its_candidates`), which a generic plan cannot know (it read
     # and sorted all 107,918 comments of the most active person, Hot: 740 ms, where walking ix_comment_hot
     # takes 3 ms).
     sort = form.sort or SortType.NEW

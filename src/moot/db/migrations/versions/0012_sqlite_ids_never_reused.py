@@ -71,6 +71,9 @@ def _rebuild(connection: sa.Connection, table: str) -> None:
     connection.execute(sa.text(f'ALTER TABLE "{new_name}" RENAME TO "{table}"'))
     for statement in dependents:
         connection.execute(sa.text(statement))
+    # The planner's statistics of the old table went with it: gathered again where a database keeps them.
+    if connection.execute(sa.text("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'")).first():
+        connection.execute(sa.text(f'ANALYZE "{table}"'))
 
 
 def upgrade() -> None:
