@@ -113,10 +113,18 @@ async def _plan_mode(session: AsyncSession, *, generic: bool) -> None:
     connection = await session.connection()
     if connection.info.get(_GENERIC, False) == generic:
         return
-    driver = (await connection.get_raw_connection()).driver_connection
-    assert driver is not None
-    await driver.execute("SET plan_cache_mode = force_generic_plan" if generic else "RESET plan_cache_mode")
+    await (await _driver(session)).execute(
+        "SET plan_cache_mode = force_generic_plan" if generic else "RESET plan_cache_mode"
+    )
     connection.info[_GENERIC] = generic
+
+
+async def _driver(session: AsyncSession) -> Any:
+    """The session's asyncpg connection: what it runs is sent as a simple query, one round trip, where a
+    statement through SQLAlchemy is prepared first (a SET and a RESET that way cost 0.7 ms of a request)."""
+    driver = (await (await session.connection()).get_raw_connection()).driver_connection
+    assert driver is not None
+    return driver
 
 
 @asynccontextmanager
@@ -128,10 +136,7 @@ async def setting(session: AsyncSession, name: str, value: str, *, at_least: boo
     if session.get_bind().dialect.name == "sqlite":
         yield
         return
-    # Sent by asyncpg as simple queries: one round trip each, where a statement through SQLAlchemy is prepared
-    # first (SET and RESET that way cost 0.7 ms of a request in-process).
-    connection = (await (await session.connection()).get_raw_connection()).driver_connection
-    assert connection is not None
+    connection = await _driver(session)
     if at_least:
         current = f"current_setting('{name}')"
         larger = f"CASE WHEN pg_size_bytes({current}) < pg_size_bytes({value}) THEN {value} ELSE {current} END"

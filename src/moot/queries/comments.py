@@ -364,8 +364,8 @@ async def _flat(session: AsyncSession, stmt: Select[Any], q: CommentQuery, viewe
     ordered = [*order, *_sort_order(q.sort, unindexed=unindexed), Comment.id.desc()]
     if unindexed:
         # The page's ids first, from the listing's joins and filters alone: PostgreSQL computes a row's select
-        # list before it sorts, so sorting the views themselves probed each candidate's badges and flags
-        # (a person's 11,816 comments, Hot: 700 ms); then the views of the page's comments, in the same order.
+        # list before it sorts, so sorting the views themselves would probe every candidate's badges and flags
+        # (up to thousands here); then the views of the page's comments only, in the same order.
         page = paging.of(stmt.with_only_columns(Comment.id).order_by(*ordered)).scalar_subquery()
         stmt = stmt.where(Comment.id.in_(page)).order_by(*ordered)
     else:
