@@ -362,19 +362,29 @@ async def _blocks(session: AsyncSession, person_id: int, target_id: int) -> bool
     return (await session.get(PersonBlock, (person_id, target_id))) is not None
 
 
+def _reply_inbox_statement() -> Select[int, bool]:
+    """Built once, with bound values (built for each reply, it cost more Python than the database's work)."""
+    recipient = bindparam("recipient", type_=Integer)
+    shut_out = or_(
+        exists().where(PersonBlock.person_id == recipient, PersonBlock.target_id == bindparam("author", type_=Integer)),
+        exists().where(
+            CommunityBlock.person_id == recipient, CommunityBlock.community_id == bindparam("community", type_=Integer)
+        ),
+        exists().where(
+            InstanceBlock.person_id == recipient, InstanceBlock.instance_id == bindparam("instance", type_=Integer)
+        ),
+    )
+    return select(LocalUser.id, shut_out.label("shut_out")).where(LocalUser.person_id == recipient)
+
+
+_REPLY_INBOX = _reply_inbox_statement()
+
+
 async def _reply_inbox(session: AsyncSession, recipient_id: int, author_id: int, community: Community) -> int | None:
     """The local user whose inbox gets the reply: None for a remote recipient, or one who blocks the author, the
     community or the community's instance (Lemmy's checks). One statement."""
-    shut_out = or_(
-        exists().where(PersonBlock.person_id == recipient_id, PersonBlock.target_id == author_id),
-        exists().where(CommunityBlock.person_id == recipient_id, CommunityBlock.community_id == community.id),
-        exists().where(InstanceBlock.person_id == recipient_id, InstanceBlock.instance_id == community.instance_id),
-    )
-    row = (
-        await session.execute(
-            select(LocalUser.id, shut_out.label("shut_out")).where(LocalUser.person_id == recipient_id)
-        )
-    ).first()
+    values = {"recipient": recipient_id, "author": author_id, "community": community.id}
+    row = (await session.execute(_REPLY_INBOX, {**values, "instance": community.instance_id})).first()
     if row is None or row.shut_out:
         return None
     return int(row.id)

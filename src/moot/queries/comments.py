@@ -177,9 +177,10 @@ def _my_actions(reader: _Reader | None, comment_id: Col[int] = Comment.id) -> Co
     return and_(CommentActions.comment_id == comment_id, CommentActions.person_id == reader.person_id)
 
 
-def select_comment_views(viewer: Viewer | None) -> Select[*tuple[Any, ...]]:
-    """Every comment a read model returns comes through here: the community visibility rule applies to all."""
-    reader = _reader(viewer)
+def select_comment_views(viewer: Viewer | None, *, bound: bool = False) -> Select[*tuple[Any, ...]]:
+    """Every comment a read model returns comes through here: the community visibility rule applies to all.
+    `bound`: the reader's ids are parameters (`_reader_params`), for a statement built once."""
+    reader = _reader(viewer, bound=bound)
     return (
         select(*_view_columns(reader, Comment, Post.community_id))
         .join(Creator, Creator.id == Comment.creator_id)
@@ -218,11 +219,27 @@ def comment_view_of(
     )
 
 
+_VIEWED = bindparam("viewed_comment_id", type_=Integer)
+# get_comment_view's statement for an anonymous reader (False) and a logged-in one (True): only whether there is
+# a reader shapes it, their ids are bound (built for each view, it cost more Python than the database's work).
+_VIEW_STATEMENTS: dict[bool, Select[*tuple[Any, ...]]] = {}
+
+
+def _comment_view_statement(viewer: Viewer | None) -> Select[*tuple[Any, ...]]:
+    logged_in = viewer is not None
+    statement = _VIEW_STATEMENTS.get(logged_in)
+    if statement is None:
+        statement = select_comment_views(viewer, bound=True).where(Comment.id == _VIEWED)
+        _VIEW_STATEMENTS[logged_in] = statement
+    return statement
+
+
 async def get_comment_view(session: AsyncSession, comment_id: int, viewer: Viewer | None) -> CommentView:
     # Read in a write's own transaction, the row must be what was written: views are plain rows read from the
     # database (no identity map hands back the changed object), and sessions do not autoflush. No SQL when clean.
     await session.flush()
-    row = (await session.execute(select_comment_views(viewer).where(Comment.id == comment_id))).first()
+    params = {**_reader_params(viewer), _VIEWED.key: comment_id}
+    row = (await session.execute(_comment_view_statement(viewer), params)).first()
     if row is None:
         raise LemmyError("couldnt_find_comment", status=404)
     view = comment_view_of(row, viewer)
