@@ -8,6 +8,7 @@ change that adds one should say why here."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import httpx
 from sqlalchemy import select
@@ -118,6 +119,33 @@ async def test_vote_statement_count(user: Api, other: Api) -> None:
     assert names.count("INSERT sent_activity") == 1, "\n".join(changed)
     # The controversy rank moves with the counts, in the same statement.
     assert len(names) == len(expected), "\n".join(changed)
+
+
+async def test_opening_a_post_writes_its_read_mark_once(user: Api, other: Api) -> None:
+    """Lemmy's GetPost marks the post read and remembers its comment count: one upsert, and none when the reader
+    read it before and no comment came since."""
+    community = await make_community(user)
+    post = await make_post(user, community["id"])
+    await make_comment(user, post["id"], "a comment before the reader comes")
+
+    async def opened() -> list[str]:
+        async with count_queries() as statements:
+            await other.ok_get("/post", id=post["id"])
+        return [name for name in _kinds(statements) if not name.startswith("SELECT")]
+
+    def listed(data: dict[str, Any]) -> dict[str, Any]:
+        return next(v for v in data["posts"] if v["post"]["id"] == post["id"])
+
+    assert await opened() == ["INSERT post_actions"]
+    view = listed(await other.ok_get("/post/list", community_id=community["id"]))
+    assert (view["read"], view["unread_comments"]) == (True, 0)
+    assert await opened() == []  # read, and nothing new: no write at all
+    await make_comment(user, post["id"], "a comment after the first visit")
+    view = listed(await other.ok_get("/post/list", community_id=community["id"]))
+    assert (view["read"], view["unread_comments"]) == (True, 1)
+    assert await opened() == ["INSERT post_actions"]
+    view = listed(await other.ok_get("/post/list", community_id=community["id"]))
+    assert (view["read"], view["unread_comments"]) == (True, 0)
 
 
 async def test_concurrent_writes_keep_counters_exact(user: Api, http: httpx.AsyncClient) -> None:

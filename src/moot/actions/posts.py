@@ -49,6 +49,7 @@ from moot.domain.languages import LANGUAGE_BY_ID
 from moot.domain.ranking import controversy_rank
 from moot.domain.timefmt import utcnow
 from moot.federation import outbox
+from moot.queries.posts import PostView
 from moot.queries.rows import PostRow
 from moot.queries.site import load_local_site
 from moot.queries.viewer import Actor
@@ -543,6 +544,39 @@ async def mark_read(session: AsyncSession, viewer: Actor, post_ids: list[int], r
     for row in await _actions_rows(session, viewer.person_id, ids):
         row.read = (row.read or utcnow()) if read else None
     await session.flush()
+
+
+def opening_writes(view: PostView) -> bool:
+    """Whether opening a post changes the reader's marks: not when they read it before and no comment came since
+    (GetPost and the post's page both skip the write then)."""
+    return not (view.read and view.unread_comments == 0)
+
+
+def _opened_statement(insert: Callable[[Table], PgInsert | SqliteInsert]) -> PgInsert | SqliteInsert:
+    post, actions = _POST.c, _POST_ACTIONS
+    now = bindparam("opened_at", type_=DateTime(timezone=True))
+    reader = bindparam("reader", type_=Integer)
+    # From the post's row: nothing is written for a post purged since it was read, and the count is the latest.
+    opened = select(reader, post.id, now, post.comments, now).where(post.id == bindparam("opened_post", type_=Integer))
+    row = insert(actions).from_select(["person_id", "post_id", "read", "read_comments_amount", "read_comments"], opened)
+    return row.on_conflict_do_update(
+        index_elements=["person_id", "post_id"],
+        set_={
+            "read": func.coalesce(actions.c.read, row.excluded.read),
+            "read_comments_amount": row.excluded.read_comments_amount,
+            "read_comments": row.excluded.read_comments,
+        },
+    )
+
+
+_OPENED = {"postgresql": _opened_statement(pg_insert), "sqlite": _opened_statement(sqlite_insert)}
+
+
+async def mark_opened(session: AsyncSession, viewer: Actor, post_id: int) -> None:
+    """Opening a post marks it read (an earlier read time stays) and remembers how many comments it had, for
+    `unread_comments`: one upsert."""
+    statement = _OPENED[session.get_bind().dialect.name]
+    await session.execute(statement, {"reader": viewer.person_id, "opened_post": post_id, "opened_at": utcnow()})
 
 
 async def mark_comments_read(session: AsyncSession, viewer: Actor, post: Post | PostRow) -> None:

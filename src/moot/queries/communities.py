@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, false, func, not_, or_, select, true
+from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, false, func, not_, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.db.community import Community, CommunityBlock, CommunityFollower, CommunityModerator
@@ -39,14 +39,15 @@ class CommunityView:
     banned_from_community: bool
 
 
-def _select_views(viewer: Viewer | None) -> Select[*tuple[Any, ...]]:
-    me = viewer.person_id if viewer else None
-    blocked = has_blocked_community(me, Community.id)
+def _select_views(viewer: Viewer | None, me: ColumnElement[int] | None = None) -> Select[*tuple[Any, ...]]:
+    """`me`: the reader's id as a bound parameter, for a statement built once (else their id, as a value)."""
+    reader: ColumnElement[int] | int | None = me if me is not None else viewer.person_id if viewer else None
+    blocked = has_blocked_community(reader, Community.id)
     return select(
         Community,
-        follow_state(me, Community.id).label("follow_pending"),
+        follow_state(reader, Community.id).label("follow_pending"),
         blocked.label("blocked"),
-        is_banned_from(Community.id, me).label("banned"),
+        is_banned_from(Community.id, reader).label("banned"),
     )
 
 
@@ -68,13 +69,30 @@ async def get_community_view(
 ) -> CommunityView:
     """`mod_or_admin=False` reads as a plain member would: deleted and removed ones are not found. A community
     the viewer may not read (queries/visibility.py) is never found."""
-    stmt = _select_views(viewer).where(Community.id == community_id, visible_communities(viewer))
-    if not mod_or_admin:
-        stmt = stmt.where(_alive())
-    row = (await session.execute(stmt)).first()
+    params = {_VIEWED.key: community_id} | ({_ME.key: viewer.person_id} if viewer is not None else {})
+    row = (await session.execute(_view_statement(viewer, mod_or_admin), params)).first()
     if row is None:
         raise LemmyError("couldnt_find_community", status=404)
     return _to_view(row)
+
+
+_ME = bindparam("community_reader_id", type_=Integer)
+_VIEWED = bindparam("viewed_community_id", type_=Integer)
+# get_community_view's statements, by (logged in, mod_or_admin): built once, the ids bound when they run (built
+# for each view, a statement cost more Python than the database's work; GET /post reads one every time).
+_VIEW_STATEMENTS: dict[tuple[bool, bool], Select[*tuple[Any, ...]]] = {}
+
+
+def _view_statement(viewer: Viewer | None, mod_or_admin: bool) -> Select[*tuple[Any, ...]]:
+    key = (viewer is not None, mod_or_admin)
+    statement = _VIEW_STATEMENTS.get(key)
+    if statement is None:
+        me = _ME if viewer is not None else None
+        statement = _select_views(viewer, me).where(Community.id == _VIEWED, visible_communities(viewer))
+        if not mod_or_admin:
+            statement = statement.where(_alive())
+        _VIEW_STATEMENTS[key] = statement
+    return statement
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,14 +141,17 @@ async def find_community_id(session: AsyncSession, name: str, local_domain: str)
     return found
 
 
+_MODERATORS = (
+    select(Community, Person)
+    .join(CommunityModerator, CommunityModerator.community_id == Community.id)
+    .join(Person, Person.id == CommunityModerator.person_id)
+    .where(Community.id == bindparam("moderated_community_id", type_=Integer))
+    .order_by(CommunityModerator.published, Person.id)
+)
+
+
 async def moderators(session: AsyncSession, community_id: int) -> list[tuple[Community, Person]]:
-    rows = await session.execute(
-        select(Community, Person)
-        .join(CommunityModerator, CommunityModerator.community_id == Community.id)
-        .join(Person, Person.id == CommunityModerator.person_id)
-        .where(Community.id == community_id)
-        .order_by(CommunityModerator.published, Person.id)
-    )
+    rows = await session.execute(_MODERATORS, {"moderated_community_id": community_id})
     return [(c, p) for c, p in rows.all()]
 
 

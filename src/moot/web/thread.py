@@ -68,11 +68,10 @@ async def _last_visit(web: Web, head: PostHead) -> datetime | None:
 async def _mark_read(web: Web, head: PostHead) -> None:
     """Opening a post marks it read and remembers its comment count, as the API's GetPost does; a post
     read with no new comments since needs no write at all."""
-    if web.viewer is None or (head.view.read and head.view.unread_comments == 0):
+    if web.viewer is None or not post_actions.opening_writes(head.view):
         return
     async with web.db.write() as session:
-        await post_actions.mark_read(session, web.viewer, [head.view.post.id], read=True)
-        await post_actions.mark_comments_read(session, web.viewer, head.view.post)
+        await post_actions.mark_opened(session, web.viewer, head.view.post.id)
 
 
 def _can_moderate(viewer: Viewer | None, head: PostHead) -> bool:

@@ -82,11 +82,10 @@ async def get_post(form: Annotated[GetPost, Query()], c: Ctx = Depends(context))
         community = await get_community_view(session, view.post.community_id, c.viewer)
         mods = await moderators(session, view.post.community_id)
         group = await link_group(session, view, c.viewer)
-    if c.viewer is not None:
+    if c.viewer is not None and posts.opening_writes(view):
         # Reading a post marks it read and remembers its comment count (for unread_comments).
         async with c.db.write() as session:
-            await posts.mark_read(session, c.viewer, [view.post.id], read=True)
-            await posts.mark_comments_read(session, c.viewer, view.post)
+            await posts.mark_opened(session, c.viewer, view.post.id)
     answer = {
         "post_view": convert.post_view(view),
         "community_view": convert.community_view(community),
