@@ -121,6 +121,27 @@ async def test_vote_statement_count(user: Api, other: Api) -> None:
     assert len(names) == len(expected), "\n".join(changed)
 
 
+async def test_comment_vote_statement_count(user: Api, other: Api) -> None:
+    community = await make_community(user)
+    post = await make_post(user, community["id"])
+    comment = await make_comment(user, post["id"], "a comment to vote on")
+    async with count_queries() as statements:
+        data = await other.ok_post("/comment/like", {"comment_id": comment["id"], "score": -1})
+    assert data["comment_view"]["counts"]["score"] == 0
+    assert data["comment_view"]["my_vote"] == -1
+    expected = [
+        "SELECT local_user",  # login
+        "SELECT comment",  # with its post, community, the access gate's ban flag and the site's downvote switch
+        "SELECT comment_actions",  # the vote it replaces, locked (PostgreSQL)
+        "INSERT comment_actions",
+        "INSERT sent_activity",  # the community's Announce{Dislike}
+        "UPDATE comment",  # counters by increments
+        "UPDATE comment",  # the controversy rank of the counts it leaves (a downvote beside an upvote)
+        "SELECT comment",  # the answer
+    ]
+    assert _kinds(statements) == expected, "\n".join(statements)
+
+
 async def test_opening_a_post_writes_its_read_mark_once(user: Api, other: Api) -> None:
     """Lemmy's GetPost marks the post read and remembers its comment count: one upsert, and none when the reader
     read it before and no comment came since."""

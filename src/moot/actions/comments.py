@@ -31,7 +31,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from moot.actions import mail, previews
 from moot.actions.access import banned_here, check_can_comment, check_community_user_action
-from moot.actions.posts import check_downvotes_enabled, count_vote, load_post, mark_comments_read
+from moot.actions.posts import count_vote, load_post, mark_comments_read
 from moot.actions.previews import original_markdown as original
 from moot.actions.urlblocklist import check_blocked_urls
 from moot.db.comment import Comment, CommentActions, CommentReply, PersonMention
@@ -39,6 +39,7 @@ from moot.db.community import Community, CommunityBlock
 from moot.db.person import InstanceBlock, LocalUser, Person, PersonBlock
 from moot.db.post import Post, PostActions
 from moot.db.search import index_comment
+from moot.db.site import LocalSite
 from moot.domain import validation
 from moot.domain.apids import comment_ap_id
 from moot.domain.commentpath import child_path, comment_ids, parent_id
@@ -459,19 +460,49 @@ async def delete_comment(session: AsyncSession, viewer: Actor, comment_id: int, 
     return comment
 
 
+@dataclass(frozen=True, slots=True)
+class _CommentVoteTarget:
+    comment: Comment
+    post: Post
+    community: Community
+    banned: bool  # the voter, from the post's community (the access gate's question, read with the comment)
+    downvotes_enabled: bool
+
+
+_COMMENT_VOTE_TARGET = (
+    select(
+        Comment,
+        Post,
+        Community,
+        banned_here(Post.community_id, bindparam("voter", type_=Integer)),
+        select(LocalSite.enable_downvotes).scalar_subquery(),
+    )
+    .join(Post, Post.id == Comment.post_id)
+    .join(Community, Community.id == Post.community_id)
+    .where(Comment.id == bindparam("voted_comment", type_=Integer))
+)
+
+
+async def _comment_vote_target(session: AsyncSession, person_id: int, comment_id: int) -> _CommentVoteTarget:
+    """The comment, its post and community, the voter's ban there and the site's `enable_downvotes`: one
+    statement, built once (they were five, each built for every vote)."""
+    row = (await session.execute(_COMMENT_VOTE_TARGET, {"voter": person_id, "voted_comment": comment_id})).first()
+    if row is None:
+        raise LemmyError("couldnt_find_comment", status=404)
+    # No site yet (never in a running server) is no switch turned off.
+    return _CommentVoteTarget(row[0], row[1], row[2], banned=bool(row[3]), downvotes_enabled=row[4] is not False)
+
+
 async def vote_comment(
     session: AsyncSession, viewer: Actor, comment: Comment | int, score: int, *, federate: bool = True
 ) -> Comment:
     if score not in (-1, 0, 1):
         raise LemmyError("couldnt_like_comment")
-    if isinstance(comment, int):
-        comment = await load_comment(session, comment)
-    if score == -1:
-        await check_downvotes_enabled(session)
-    post = await load_post(session, comment.post_id)
-    community = await session.get(Community, post.community_id)
-    if community is not None:
-        await check_community_user_action(session, viewer, community)
+    target = await _comment_vote_target(session, viewer.person_id, comment if isinstance(comment, int) else comment.id)
+    if score == -1 and not target.downvotes_enabled:
+        raise LemmyError("downvotes_are_disabled")
+    comment, post = target.comment, target.post
+    await check_community_user_action(session, viewer, target.community, banned=target.banned)
     # Locked until the commit (PostgreSQL; SQLite's writers take turns anyway): two votes of one person at once
     # each see the vote they replace. No write locks the comment before its voter's row, so the order is safe.
     row = await session.get(CommentActions, (viewer.person_id, comment.id), with_for_update=True)

@@ -457,15 +457,38 @@ async def _settle(
     them), and the controversy rank they give is written if the row does not hold it yet."""
     rank = controversy_rank(counted.upvotes, counted.downvotes)
     if rank != counted.controversy_rank:
-        await session.execute(
-            update(model)
-            .where(model.id == item.id)
-            .values(controversy_rank=rank)
-            .execution_options(synchronize_session=False)
-        )
+        await session.execute(_RANK[model], {"ranked_item": item.id, "new_rank": rank})
     for name, value in (("upvotes", counted.upvotes), ("downvotes", counted.downvotes), ("score", counted.score)):
         set_committed_value(item, name, value)
     set_committed_value(item, "controversy_rank", rank)
+
+
+def _count_vote_statement(model: type[Post] | type[Comment]) -> Update:
+    table = table_of(model).c
+    return (
+        update(table_of(model))
+        .where(table.id == bindparam("voted_item", type_=Integer))
+        .values(
+            upvotes=table.upvotes + bindparam("move_up", type_=Integer),
+            downvotes=table.downvotes + bindparam("move_down", type_=Integer),
+            score=table.score + bindparam("move_score", type_=Integer),
+        )
+        .returning(table.upvotes, table.downvotes, table.score, table.controversy_rank)
+    )
+
+
+def _rank_statement(model: type[Post] | type[Comment]) -> Update:
+    table = table_of(model).c
+    return (
+        update(table_of(model))
+        .where(table.id == bindparam("ranked_item", type_=Integer))
+        .values(controversy_rank=bindparam("new_rank", type_=Float))
+    )
+
+
+# Built once, on the tables (see _POST): a comment vote's counters and the controversy rank they give.
+_COUNT_VOTE = {model: _count_vote_statement(model) for model in (Post, Comment)}
+_RANK = {model: _rank_statement(model) for model in (Post, Comment)}
 
 
 async def count_vote(
@@ -477,22 +500,9 @@ async def count_vote(
     item with upvotes only stays at 0)."""
     up = (1 if new == 1 else 0) - (1 if old == 1 else 0)
     down = (1 if new == -1 else 0) - (1 if old == -1 else 0)
-    counted = (
-        await session.execute(
-            update(model)
-            .where(model.id == item.id)
-            .values(upvotes=model.upvotes + up, downvotes=model.downvotes + down, score=model.score + (new - old))
-            .returning(model.upvotes, model.downvotes, model.score, model.controversy_rank)
-            .execution_options(synchronize_session=False)
-        )
-    ).one()
+    moved = {"voted_item": item.id, "move_up": up, "move_down": down, "move_score": new - old}
+    counted = (await session.execute(_COUNT_VOTE[model], moved)).one()
     await _settle(session, model, item, counted)
-
-
-async def check_downvotes_enabled(session: AsyncSession) -> None:
-    """The site's `enable_downvotes`, read alone (one column, not the whole site)."""
-    if await session.scalar(select(LocalSite.enable_downvotes)) is False:
-        raise LemmyError("downvotes_are_disabled")
 
 
 async def vote_post(
