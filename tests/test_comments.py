@@ -445,3 +445,29 @@ async def test_a_narrow_listing_reads_its_comments_and_a_wide_one_walks_and_both
         pages[kept_count] = [v["comment"]["id"] for v in page["comments"]]
     assert len(pages[1]) == 3
     assert pages[1] == pages[10**9]
+
+
+async def test_a_flat_listing_built_once_reads_for_each_reader(http: httpx.AsyncClient, user: Api, other: Api) -> None:
+    """A flat listing's statement is built once per shape and reused (queries/comments.py `_flat_statement`): the
+    reader, the community and the person are bound when it runs, never kept from the request that built it."""
+    community = await make_community(user)
+    post = await make_post(user, community["id"])
+    await make_comment(user, post["id"], "by the community's founder")
+    await make_comment(other, post["id"], "by the other one")
+    third = await register(http)
+    await third.ok_post("/user/block", {"person_id": user.person_id, "block": True})
+
+    async def authors(api: Api, **query: Any) -> list[int]:
+        data = await api.ok_get("/comment/list", type_="All", sort="New", limit=20, **query)
+        return sorted({v["creator"]["id"] for v in data["comments"]})
+
+    both = sorted({user.person_id, other.person_id})
+    for _ in range(2):  # the second round runs the statements the first one built
+        assert await authors(other, community_id=community["id"]) == both
+        assert await authors(third, community_id=community["id"]) == [other.person_id]  # blocks the founder
+        assert await authors(other, post_id=post["id"]) == both
+        assert await authors(third, post_id=post["id"]) == [other.person_id]
+    elsewhere = await make_community(other)
+    await make_comment(other, (await make_post(other, elsewhere["id"]))["id"], "somewhere else")
+    assert await authors(user, community_id=elsewhere["id"]) == [other.person_id]
+    assert await authors(user, community_id=community["id"]) == both

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
     ColumnElement,
     Integer,
     Select,
@@ -38,6 +39,7 @@ from moot.domain.validation import MAX_COMMENT_DEPTH
 from moot.queries.common import (
     Col,
     NoViewerActions,
+    Page,
     comment_and_replies,
     follow_state,
     has_blocked,
@@ -361,33 +363,80 @@ async def list_comments(session: AsyncSession, q: CommentQuery, viewer: Viewer |
         raise LemmyError("contradicting_filters")
     if q.max_depth is not None or q.parent_id is not None:
         return await _tree(session, q, viewer)
+    if not q.search_text:
+        return await _flat(session, q, viewer)
     stmt = _filtered(_live_posts(select_comment_views(viewer)), q, _reader(viewer))
     if stmt is None:
         return []
-    return await _flat(session, stmt, q, viewer)
+    return await _searched(session, stmt, q, viewer)
 
 
 def _live_posts(stmt: Select[Any]) -> Select[Any]:
     return stmt.where(Post.deleted.is_(False), Post.removed.is_(False))
 
 
-async def _flat(session: AsyncSession, stmt: Select[Any], q: CommentQuery, viewer: Viewer | None) -> list[CommentView]:
+async def _flat(session: AsyncSession, q: CommentQuery, viewer: Viewer | None) -> list[CommentView]:
+    """A flat, paged listing. Deleted and removed comments stay in it (with their words hidden), as in Lemmy."""
     paging = page_of(q.page, q.limit)
-    if q.search_text:
-        return await _searched(session, stmt, q, viewer)
-    # Deleted and removed comments stay in a listing (with their words hidden), as in Lemmy.
-    order = [CommentActions.saved.desc()] if q.saved_only else []
     unindexed = await _reads_its_candidates(session, q, viewer.person_id if viewer else None)
-    ordered = [*order, *_sort_order(q.sort, unindexed=unindexed), Comment.id.desc()]
-    if unindexed:
-        # The page's ids first, from the listing's joins and filters alone: PostgreSQL computes a row's select
-        # list before it sorts, so sorting the views themselves would probe every candidate's badges and flags
-        # (up to thousands here); then the views of the page's comments only, in the same order.
-        page = paging.of(stmt.with_only_columns(Comment.id).order_by(*ordered)).scalar_subquery()
-        stmt = stmt.where(Comment.id.in_(page)).order_by(*ordered)
-    else:
-        stmt = paging.of(stmt.order_by(*ordered))
-    return [comment_view_of(row, viewer) for row in (await session.execute(stmt)).all()]
+    stmt = _flat_statement(session, q, viewer, unindexed, paging)
+    if stmt is None:
+        return []
+    params = {**_reader_params(viewer), **_bound_values(q, _FLAT_BOUND_FIELDS)}
+    return [comment_view_of(row, viewer) for row in (await session.execute(stmt, params)).all()]
+
+
+def _bound_values(q: CommentQuery, bound: dict[str, BindParameter[Any]]) -> dict[str, Any]:
+    """The query's values for the parameters a statement built once binds in their place (those it has)."""
+    return {param.key: getattr(q, name) for name, param in bound.items() if getattr(q, name) is not None}
+
+
+# A flat listing's values that change from request to request but not its statement's shape: bound when it runs.
+_FLAT_BOUND_FIELDS = {
+    "post_id": bindparam("flat_post_id", type_=Integer),
+    "post_ids": bindparam("flat_post_ids", type_=Integer, expanding=True),
+    "community_id": bindparam("flat_community_id", type_=Integer),
+    "creator_id": bindparam("flat_creator_id", type_=Integer),
+}
+_FLAT_CACHE: dict[tuple[Any, ...], Select[Any] | None] = {}
+_FLAT_CACHE_SIZE = 256
+
+
+def _flat_statement(
+    session: AsyncSession, q: CommentQuery, viewer: Viewer | None, unindexed: bool, paging: Page
+) -> Select[Any] | None:
+    """A flat listing's statement, built once per shape as a tree's is (`_tree_statement`): building it was a
+    tenth of a person's page (GET /user). The shape is every field of the query, those bound reduced to whether
+    they are given, the page (its bounds are written into the SQL for the planner), the way it reads
+    (`_reads_its_candidates`) and what of the reader it reads. None when the answer is known to be empty."""
+    shape = tuple(
+        (f.name, getattr(q, f.name) is not None if f.name in _FLAT_BOUND_FIELDS else getattr(q, f.name))
+        for f in fields(q)
+        if f.name not in ("page", "limit")
+    )
+    reader_shape = None if viewer is None else viewer.local_user.show_bot_accounts
+    key = (session.get_bind().dialect.name, shape, reader_shape, unindexed, paging.limit, paging.offset)
+    if key in _FLAT_CACHE:
+        return _FLAT_CACHE[key]
+    if len(_FLAT_CACHE) >= _FLAT_CACHE_SIZE:
+        _FLAT_CACHE.clear()
+    values = {name: param for name, param in _FLAT_BOUND_FIELDS.items() if getattr(q, name) is not None}
+    bound_query = replace(q, **values)  # type: ignore[arg-type]
+    reader = _reader(viewer, bound=True)
+    stmt = _filtered(_live_posts(select_comment_views(viewer, bound=True)), bound_query, reader)
+    if stmt is not None:
+        order = [CommentActions.saved.desc()] if q.saved_only else []
+        ordered = [*order, *_sort_order(q.sort, unindexed=unindexed), Comment.id.desc()]
+        if unindexed:
+            # The page's ids first, from the listing's joins and filters alone: PostgreSQL computes a row's select
+            # list before it sorts, so sorting the views themselves would probe every candidate's badges and
+            # flags (up to thousands here); then the views of the page's comments only, in the same order.
+            page = paging.of(stmt.with_only_columns(Comment.id).order_by(*ordered)).scalar_subquery()
+            stmt = stmt.where(Comment.id.in_(page)).order_by(*ordered)
+        else:
+            stmt = paging.of(stmt.order_by(*ordered))
+    _FLAT_CACHE[key] = stmt
+    return stmt
 
 
 # A flat listing narrowed to a community, a person or the communities a reader follows either reads every
@@ -485,9 +534,7 @@ async def _tree(session: AsyncSession, q: CommentQuery, viewer: Viewer | None) -
         views = _joined_tree_statement(session, q, viewer)
     else:
         views = _tree_statement(session, q, viewer)
-        params |= {
-            param.key: getattr(q, name) for name, param in _TREE_BOUND_FIELDS.items() if getattr(q, name) is not None
-        }
+        params |= _bound_values(q, _TREE_BOUND_FIELDS)
     if views is None:
         return []
     rows = (await session.execute(views, params)).all()

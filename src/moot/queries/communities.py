@@ -155,20 +155,28 @@ async def moderators(session: AsyncSession, community_id: int) -> list[tuple[Com
     return [(c, p) for c, p in rows.all()]
 
 
+# moderated_by's statement for an anonymous reader (False) and a logged-in one (True), built once: GET /user and
+# every logged-in GET /site read it.
+_MODERATED_BY: dict[bool, Select[Community, Person]] = {}
+
+
 async def moderated_by(session: AsyncSession, person_id: int, viewer: Viewer | None) -> list[tuple[Community, Person]]:
     """The live communities a person moderates, those `viewer` may read (queries/visibility.py)."""
-    rows = await session.execute(
-        select(Community, Person)
-        .join(CommunityModerator, CommunityModerator.community_id == Community.id)
-        .join(Person, Person.id == CommunityModerator.person_id)
-        .where(
-            Person.id == person_id,
-            Community.deleted.is_(False),
-            Community.removed.is_(False),
-            visible_communities(viewer),
+    statement = _MODERATED_BY.get(viewer is not None)
+    if statement is None:
+        statement = _MODERATED_BY[viewer is not None] = (
+            select(Community, Person)
+            .join(CommunityModerator, CommunityModerator.community_id == Community.id)
+            .join(Person, Person.id == CommunityModerator.person_id)
+            .where(
+                Person.id == bindparam("moderator_id", type_=Integer),
+                Community.deleted.is_(False),
+                Community.removed.is_(False),
+                visible_communities(viewer),  # whether there is a reader, not who it is
+            )
+            .order_by(CommunityModerator.published, Community.id)
         )
-        .order_by(CommunityModerator.published, Community.id)
-    )
+    rows = await session.execute(statement, {"moderator_id": person_id})
     return [(c, p) for c, p in rows.all()]
 
 

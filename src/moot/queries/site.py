@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.db.comment import Comment
@@ -132,7 +132,13 @@ async def get_my_user(session: AsyncSession, viewer: Viewer) -> MyUser:
     )
 
 
+# Built once: GET /user reads it for every profile.
+_SITE_OF_INSTANCE = (
+    select(Site).where(Site.instance_id == bindparam("site_instance_id", type_=Integer)).limit(literal_int(1))
+)
+
+
 async def site_of_instance(session: AsyncSession, instance_id: int) -> Site | None:
     """The site actor of an instance, when we know it (always for our own)."""
-    found: Site | None = await session.scalar(select(Site).where(Site.instance_id == instance_id).limit(literal_int(1)))
+    found: Site | None = await session.scalar(_SITE_OF_INSTANCE, {"site_instance_id": instance_id})
     return found
