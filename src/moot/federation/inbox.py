@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import Integer, String, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -151,7 +151,7 @@ class Inbox:
         the sender as stored (its key, and mostly the author too), and whether the activity was received."""
         async with self.db.read() as session:
             await resolver.read_person(session, activity.actor)
-            return await session.get(ReceivedActivity, activity.ap_id) is not None
+            return await _received(session, activity.ap_id)
 
     async def _verify(
         self,
@@ -177,7 +177,7 @@ class Inbox:
 
     async def _seen(self, ap_id: str) -> bool:
         async with self.db.read() as session:
-            return await session.get(ReceivedActivity, ap_id) is not None
+            return await _received(session, ap_id)
 
     async def _apply(self, received: Received, change: Change | None = None) -> None:
         """The one transaction of an activity: its id (and the announce's around it) recorded as received, the
@@ -477,10 +477,24 @@ class Inbox:
         """`_announce_if_ours` for a comment on `post_id`: the post's community read in one statement."""
         if by is not None:
             return
-        community = await session.scalar(
-            select(Community).join(Post, Post.community_id == Community.id).where(Post.id == post_id)
-        )
+        community = await session.scalar(_COMMUNITY_OF_POST, {"post_id": post_id})
         await _announce_in(session, activity, community)
+
+
+# Built once: every activity asks it (session.get built its statement anew each time).
+_RECEIVED = select(ReceivedActivity.ap_id).where(ReceivedActivity.ap_id == bindparam("received_id", type_=String))
+
+
+async def _received(session: AsyncSession, ap_id: str) -> bool:
+    return await session.scalar(_RECEIVED, {"received_id": ap_id}) is not None
+
+
+# Built once: every inbound reply reads it.
+_COMMUNITY_OF_POST = (
+    select(Community)
+    .join(Post, Post.community_id == Community.id)
+    .where(Post.id == bindparam("post_id", type_=Integer))
+)
 
 
 async def _announce_in(session: AsyncSession, activity: ParsedActivity, community: Community | None) -> None:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import String, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -64,6 +64,17 @@ class CommentParts:
     author: Person
     parent: Post | Comment | None  # None when the comment was already stored (an update)
     post_id: int  # the thread it is (or will be) in
+
+
+# The lookups by ActivityPub id every inbound activity makes, built once (built for each, they cost more Python
+# than the database's work).
+_AP_ID = bindparam("ap_id", type_=String)
+_AP_IDS = bindparam("ap_ids", type_=String, expanding=True)
+_PERSON_BY_AP_ID = select(Person).where(Person.ap_id == _AP_ID)
+_POST_BY_AP_ID = select(Post).where(Post.ap_id == _AP_ID)
+_COMMENT_BY_AP_ID = select(Comment).where(Comment.ap_id == _AP_ID)
+_POSTS_BY_AP_ID = select(Post).where(Post.ap_id.in_(_AP_IDS))
+_COMMENTS_BY_AP_ID = select(Comment).where(Comment.ap_id.in_(_AP_IDS))
 
 
 @dataclass(slots=True)
@@ -127,7 +138,7 @@ class Resolver:
 
     async def read_person(self, session: AsyncSession, ap_id: str) -> None:
         """Reads the stored row in the caller's session (one it opens anyway), kept for the rest of the activity."""
-        self.people[ap_id] = await session.scalar(select(Person).where(Person.ap_id == ap_id))
+        self.people[ap_id] = await session.scalar(_PERSON_BY_AP_ID, {"ap_id": ap_id})
 
     async def person(self, ap_id: str, refresh: bool = False) -> Person:
         found = await self._stored_person(ap_id)
@@ -243,18 +254,18 @@ class Resolver:
     async def find_objects(self, ap_ids: list[str]) -> dict[str, Post | Comment]:
         """The stored posts and comments among `ap_ids`, by id: one session and two statements for them all."""
         async with self.db.read() as session:
-            posts = await session.scalars(select(Post).where(Post.ap_id.in_(ap_ids)))
+            posts = await session.scalars(_POSTS_BY_AP_ID, {"ap_ids": ap_ids})
             found: dict[str, Post | Comment] = {post.ap_id: post for post in posts}
-            for comment in await session.scalars(select(Comment).where(Comment.ap_id.in_(ap_ids))):
+            for comment in await session.scalars(_COMMENTS_BY_AP_ID, {"ap_ids": ap_ids}):
                 found.setdefault(comment.ap_id, comment)  # a post first, as find_object has it
         return found
 
     async def find_object(self, ap_id: str) -> Post | Comment | None:
         async with self.db.read() as session:
-            post = await session.scalar(select(Post).where(Post.ap_id == ap_id))
+            post = await session.scalar(_POST_BY_AP_ID, {"ap_id": ap_id})
             if post is not None:
                 return post
-            return await session.scalar(select(Comment).where(Comment.ap_id == ap_id))
+            return await session.scalar(_COMMENT_BY_AP_ID, {"ap_id": ap_id})
 
     async def community_of(self, parsed: ParsedPost) -> Community:
         for candidate in parsed.community_candidates:
@@ -288,7 +299,7 @@ class Resolver:
         """Create or update by `ap_id`, in the caller's transaction. An update that says nothing new changes
         nothing (a redelivery, or the loser of two concurrent stores, never marks the post edited)."""
         parsed, actor = parts.parsed, RemoteActor(person=parts.author)
-        existing = await session.scalar(select(Post).where(Post.ap_id == parsed.ap_id))
+        existing = await session.scalar(_POST_BY_AP_ID, {"ap_id": parsed.ap_id})
         if existing is not None:
             if existing.creator_id != parts.author.id:
                 raise Refused("an update of a post by someone other than its author")
@@ -324,7 +335,7 @@ class Resolver:
         """Create or update by `ap_id`, in the caller's transaction (as `write_post`)."""
         parsed, actor = parts.parsed, RemoteActor(person=parts.author)
         language_id = _language_id(parsed.language)
-        existing = await session.scalar(select(Comment).where(Comment.ap_id == parsed.ap_id))
+        existing = await session.scalar(_COMMENT_BY_AP_ID, {"ap_id": parsed.ap_id})
         if existing is not None:
             if existing.creator_id != parts.author.id:
                 raise Refused("an update of a comment by someone other than its author")
