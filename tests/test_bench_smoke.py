@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
@@ -250,3 +251,20 @@ async def test_run_measures_every_scenario(
     assert all(p["peak_rss_mib"] > 0 for p in report["server_memory"])
     # The run wrote comments and votes through the real actions: the counters still add up.
     assert await _mismatches(conn) == {k: 0 for k in await _mismatches(conn)}
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="valgrind is not installed")
+async def test_instructions_counts_a_request_and_a_vote(seeded: dict[str, Any], bench_db: DatabaseUnderTest) -> None:
+    """`moot bench instructions` counts the instructions of the measured requests (callgrind), an anonymous read
+    and a logged-in vote that changes each time (SCORE flipped): each costs millions (nothing counted would be
+    zero: instrumentation never switched on), and far less than the start-up it leaves out (hundreds of millions)."""
+
+    async def counted(*args: str) -> float:
+        out = await _moot(bench_db, "instructions", *args, "--requests", "3")
+        assert "measured 3 requests" in out, out
+        return float(out.rsplit(": ", 1)[1].split(" M instructions")[0])
+
+    read = await counted("/api/v3/post?id=1")
+    body = '{"post_id": 1, "score": SCORE}'
+    vote = await counted("/api/v3/post/like", "--method", "POST", "--body", body, "--flip", "--login", "bench_1")
+    assert 1 < read < 100 and 1 < vote < 100

@@ -82,6 +82,20 @@ def _federation(settings: Settings, args: argparse.Namespace) -> int:
     return run_federation_bench(settings, options)
 
 
+def _instructions(settings: Settings, args: argparse.Namespace) -> int:
+    from moot.bench.instructions import InstructionsOptions, run_instructions
+
+    options = InstructionsOptions(
+        path=args.path,
+        method=args.method.upper(),
+        body=args.body,
+        flip=args.flip,
+        login=args.login,
+        requests=args.requests,
+    )
+    return run_instructions(_with_url(settings, args.database_url), options)
+
+
 def _redact(url: str) -> str:
     scheme, sep, rest = url.partition("://")
     if "@" in rest:
@@ -143,3 +157,17 @@ def add_bench_commands(bench: argparse.ArgumentParser) -> None:
     federation.add_argument("--out", default=None, help="write the JSON report here")
     federation.add_argument("--label", default="", help="a note stored in the report")
     federation.set_defaults(run=_federation)
+
+    instructions = commands.add_parser(
+        "instructions", help="CPU instructions per request of Moot's own process (callgrind: repeatable, unlike req/s)"
+    )
+    instructions.add_argument("path", help="the request's path and query, e.g. /api/v3/post?id=1")
+    instructions.add_argument("--database-url", help="a seeded database (default: the configured one)")
+    instructions.add_argument("--method", default="GET")
+    instructions.add_argument(
+        "--body", default="", help="a JSON body; with --flip, SCORE is replaced by 1 and -1 in turn"
+    )
+    instructions.add_argument("--flip", action="store_true", help="alternate SCORE in the body (votes that change)")
+    instructions.add_argument("--login", default=None, help="a bench account to send the requests as (bench_0 ...)")
+    instructions.add_argument("--requests", type=int, default=50, help="requests counted, after 20 uncounted ones")
+    instructions.set_defaults(run=_instructions)

@@ -1,0 +1,157 @@
+"""`moot bench instructions`: the CPU instructions one request costs Moot's own process, counted by callgrind.
+
+Requests per second swing by a third between runs on a shared machine; an instruction count does not (the same
+code, data and request give the same count to within a few thousandths). The app runs in-process (no server, no
+HTTP: what is counted is the ASGI app, from its middleware to the JSON), under valgrind with instrumentation off
+until the warm-up requests are done; it is switched on for the measured requests only (callgrind_control), so
+imports and start-up are not counted. The database's own work happens in its server process and is not counted:
+this measures Python's share, which is what limits a 2-core machine once the statements are cheap.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import orjson
+
+from moot.settings import Settings
+
+WARMUP = 20
+
+
+@dataclass(frozen=True, slots=True)
+class InstructionsOptions:
+    path: str
+    method: str = "GET"
+    body: str = ""  # JSON; with `flip`, SCORE in it is replaced by 1 and -1 in turn (a vote that changes each time)
+    flip: bool = False
+    login: str | None = None  # a bench account (`bench_0` ...), its password the seed's
+    requests: int = 50
+
+
+def run_instructions(settings: Settings, options: InstructionsOptions) -> int:
+    """Runs the measurement in a child process under callgrind; prints instructions per request."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None or shutil.which("callgrind_control") is None:
+        print("bench: valgrind (callgrind) is not installed", file=sys.stderr)
+        return 2
+    env = {
+        **os.environ,
+        "MOOT_DATABASE_URL": settings.effective_database_url,
+        "MOOT_RUN_JOBS": "0",
+        "MOOT_RUN_DELIVERY": "0",
+        "MOOT_ANON_CACHE_SECONDS": "0",
+        "MOOT_BENCH_INSTRUCTIONS": orjson.dumps(asdict(options)).decode(),
+    }
+    command = [
+        valgrind,
+        "--tool=callgrind",
+        "--instr-atstart=no",
+        "--callgrind-out-file=/dev/null",
+        sys.executable,
+        "-m",
+        "moot.bench.instructions",
+    ]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)  # noqa: S603 - fixed command
+    collected = re.search(r"Collected\s*:\s*(\d+)", done.stderr)
+    if done.returncode != 0 or collected is None or "measured" not in done.stdout:
+        print(done.stdout[-2000:], done.stderr[-2000:], sep="\n", file=sys.stderr)
+        return 1
+    print(done.stdout.strip())
+    per_request = int(collected.group(1)) / options.requests
+    print(f"{options.method} {options.path}: {per_request / 1e6:.3f} M instructions per request")
+    return 0
+
+
+def _toggle(state: str) -> None:
+    """Instrumentation on or off in this process (valgrind reads the command while the process runs)."""
+    command = [shutil.which("callgrind_control") or "callgrind_control", "-i", state, str(os.getpid())]
+    control = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: S603 - fixed command
+    while control.poll() is None:
+        time.sleep(0.005)
+
+
+async def _call(app: Any, method: str, path: str, body: bytes, headers: list[tuple[bytes, bytes]]) -> tuple[int, bytes]:
+    route, _, query = path.partition("?")
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": route,
+        "raw_path": route.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": [(b"host", b"localhost"), (b"content-type", b"application/json"), *headers],
+        "client": ("127.0.0.1", 5000),
+        "server": ("localhost", 8536),
+    }
+    received = False
+    answer: dict[str, Any] = {"status": 0, "body": b""}
+
+    async def receive() -> dict[str, Any]:
+        nonlocal received
+        if not received:
+            received = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await asyncio.Event().wait()  # the client never disconnects
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            answer["status"] = message["status"]
+        elif message["type"] == "http.response.body":
+            answer["body"] += message.get("body", b"")
+
+    await app(scope, receive, send)
+    return int(answer["status"]), bytes(answer["body"])
+
+
+async def _measure(options: InstructionsOptions) -> None:
+    from moot.app import create_app
+    from moot.bench.seed import BENCH_PASSWORD
+
+    app = create_app(migrate=False)
+    async with app.router.lifespan_context(app):
+        headers: list[tuple[bytes, bytes]] = []
+        if options.login:
+            login = orjson.dumps({"username_or_email": options.login, "password": BENCH_PASSWORD})
+            status, answer = await _call(app, "POST", "/api/v3/user/login", login, [])
+            if status != 200:
+                raise SystemExit(f"bench: login as {options.login} failed: {answer[:200]!r}")
+            headers.append((b"authorization", b"Bearer " + orjson.loads(answer)["jwt"].encode()))
+        scores = [1, -1]
+
+        def body() -> bytes:
+            if not options.flip:
+                return options.body.encode()
+            scores.reverse()
+            return options.body.replace("SCORE", str(scores[0])).encode()
+
+        for _ in range(WARMUP):
+            status, answer = await _call(app, options.method, options.path, body(), headers)
+        if status != 200:
+            raise SystemExit(f"bench: {options.method} {options.path} answered {status}: {answer[:200]!r}")
+        _toggle("on")
+        for _ in range(options.requests):
+            await _call(app, options.method, options.path, body(), headers)
+        _toggle("off")
+        print(f"measured {options.requests} requests ({len(answer)} bytes each)")
+
+
+def main() -> None:
+    raw = orjson.loads(os.environ["MOOT_BENCH_INSTRUCTIONS"])
+    asyncio.run(_measure(InstructionsOptions(**raw)))
+
+
+if __name__ == "__main__":
+    main()
