@@ -56,7 +56,7 @@ async def _moot(db: DatabaseUnderTest, *args: str) -> str:
         sys.executable, "-m", "moot.cli", "bench", *args, "--database-url", db.url,
         env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
-    out, err = await asyncio.wait_for(process.communicate(), timeout=120)
+    out, err = await asyncio.wait_for(process.communicate(), timeout=300)
     assert process.returncode == 0, err.decode()[-3000:]
     return out.decode()
 

@@ -31,7 +31,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from moot.actions import mail, previews
 from moot.actions.access import banned_here, check_can_comment, check_community_user_action
-from moot.actions.posts import count_vote, load_post, mark_comments_read
+from moot.actions.posts import count_comment_vote, load_post, mark_comments_read
 from moot.actions.previews import original_markdown as original
 from moot.actions.urlblocklist import check_blocked_urls
 from moot.db.comment import Comment, CommentActions, CommentReply, PersonMention
@@ -517,7 +517,7 @@ async def vote_comment(
     await session.flush()
     if federate and viewer.person.local:
         await outbox.vote(session, viewer.person, comment.ap_id, post.community_id, old, score)
-    await count_vote(session, Comment, comment, old, score)
+    await count_comment_vote(session, comment, old, score)
     return comment
 
 

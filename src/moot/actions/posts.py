@@ -50,7 +50,6 @@ from moot.domain.ranking import controversy_rank
 from moot.domain.timefmt import utcnow
 from moot.federation import outbox
 from moot.queries.posts import PostView
-from moot.queries.rows import PostRow
 from moot.queries.site import load_local_site
 from moot.queries.viewer import Actor
 from moot.settings import Settings
@@ -486,23 +485,22 @@ def _rank_statement(model: type[Post] | type[Comment]) -> Update:
     )
 
 
-# Built once, on the tables (see _POST): a comment vote's counters and the controversy rank they give.
-_COUNT_VOTE = {model: _count_vote_statement(model) for model in (Post, Comment)}
+# Built once, on the tables (see _POST): a comment vote's counters, and the controversy rank a vote's counts give
+# (`_settle`, for posts and comments).
+_COUNT_COMMENT_VOTE = _count_vote_statement(Comment)
 _RANK = {model: _rank_statement(model) for model in (Post, Comment)}
 
 
-async def count_vote(
-    session: AsyncSession, model: type[Post] | type[Comment], item: Post | Comment, old: int, new: int
-) -> None:
-    """A vote's change to the counters of a post or comment, as increments: two votes at once on the same item
-    both count (an absolute value written from the copy read earlier would lose one). The row's new counts
-    come back with the UPDATE; the controversy rank, computed from them, is written only when it changes (an
-    item with upvotes only stays at 0)."""
+async def count_comment_vote(session: AsyncSession, comment: Comment, old: int, new: int) -> None:
+    """A vote's change to a comment's counters, as increments: two votes at once on the same comment both count
+    (an absolute value written from the copy read earlier would lose one). The row's new counts come back with
+    the UPDATE; the controversy rank, computed from them, is written only when it changes (a comment with upvotes
+    only stays at 0). A post's vote moves its counters in its own statement (`_write_post_vote`)."""
     up = (1 if new == 1 else 0) - (1 if old == 1 else 0)
     down = (1 if new == -1 else 0) - (1 if old == -1 else 0)
-    moved = {"voted_item": item.id, "move_up": up, "move_down": down, "move_score": new - old}
-    counted = (await session.execute(_COUNT_VOTE[model], moved)).one()
-    await _settle(session, model, item, counted)
+    moved = {"voted_item": comment.id, "move_up": up, "move_down": down, "move_score": new - old}
+    counted = (await session.execute(_COUNT_COMMENT_VOTE, moved)).one()
+    await _settle(session, Comment, comment, counted)
 
 
 async def vote_post(
@@ -589,9 +587,10 @@ async def mark_opened(session: AsyncSession, viewer: Actor, post_id: int) -> Non
     await session.execute(statement, {"reader": viewer.person_id, "opened_post": post_id, "opened_at": utcnow()})
 
 
-async def mark_comments_read(session: AsyncSession, viewer: Actor, post: Post | PostRow) -> None:
-    """Opening a post remembers how many comments it had, for `unread_comments`. One upsert (commenting ends
-    with it), unless the row is in the session already (then it is written from there)."""
+async def mark_comments_read(session: AsyncSession, viewer: Actor, post: Post) -> None:
+    """A new comment's author has read the thread up to it: the post's comment count remembered, for
+    `unread_comments`. One upsert, unless the row is in the session already (then it is written from there).
+    Opening a post goes through `mark_opened`."""
     amount, now = post.comments, utcnow()
     row = session.sync_session.identity_map.get(identity_key(PostActions, (viewer.person_id, post.id)))
     if isinstance(row, PostActions):
