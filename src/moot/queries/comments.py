@@ -394,6 +394,23 @@ def _bound_values(q: CommentQuery, bound: dict[str, BindParameter[Any]]) -> dict
     return {param.key: getattr(q, name) for name, param in bound.items() if getattr(q, name) is not None}
 
 
+def _shape(q: CommentQuery, bound: dict[str, BindParameter[Any]], *, unshaped: tuple[str, ...]) -> tuple[Any, ...]:
+    """What of the query shapes a statement built once: every field but `unshaped`, those `bound` reduced to
+    whether they are given (their values are parameters)."""
+    return tuple(
+        (f.name, getattr(q, f.name) is not None if f.name in bound else getattr(q, f.name))
+        for f in fields(q)
+        if f.name not in unshaped
+    )
+
+
+def _bound_query(q: CommentQuery, bound: dict[str, BindParameter[Any]]) -> CommentQuery:
+    """The query with the parameters in place of the values of its `bound` fields, where the filters compare
+    them (as posts.py builds its listings)."""
+    values = {name: param for name, param in bound.items() if getattr(q, name) is not None}
+    return replace(q, **values)  # type: ignore[arg-type]
+
+
 # A flat listing's values that change from request to request but not its statement's shape: bound when it runs.
 _FLAT_BOUND_FIELDS = {
     "post_id": bindparam("flat_post_id", type_=Integer),
@@ -412,19 +429,14 @@ def _flat_statement(
     tenth of a person's page (GET /user). The shape is every field of the query, those bound reduced to whether
     they are given, the page (its bounds are written into the SQL for the planner), the way it reads
     (`_reads_its_candidates`) and what of the reader it reads. None when the answer is known to be empty."""
-    shape = tuple(
-        (f.name, getattr(q, f.name) is not None if f.name in _FLAT_BOUND_FIELDS else getattr(q, f.name))
-        for f in fields(q)
-        if f.name not in ("page", "limit")
-    )
+    shape = _shape(q, _FLAT_BOUND_FIELDS, unshaped=("page", "limit"))
     reader_shape = None if viewer is None else viewer.local_user.show_bot_accounts
     key = (session.get_bind().dialect.name, shape, reader_shape, unindexed, paging.limit, paging.offset)
     if key in _FLAT_CACHE:
         return _FLAT_CACHE[key]
     if len(_FLAT_CACHE) >= _FLAT_CACHE_SIZE:
         _FLAT_CACHE.clear()
-    values = {name: param for name, param in _FLAT_BOUND_FIELDS.items() if getattr(q, name) is not None}
-    bound_query = replace(q, **values)  # type: ignore[arg-type]
+    bound_query = _bound_query(q, _FLAT_BOUND_FIELDS)
     reader = _reader(viewer, bound=True)
     stmt = _filtered(_live_posts(select_comment_views(viewer, bound=True)), bound_query, reader)
     if stmt is not None:
@@ -567,19 +579,14 @@ def _tree_statement(session: AsyncSession, q: CommentQuery, viewer: Viewer | Non
     statement reads (logged in or not, bots shown); their ids, the post, the depth and the parent are bound.
     None when the answer is known to be empty."""
     dialect = session.get_bind().dialect.name
-    shape = tuple(
-        (f.name, getattr(q, f.name) is not None if f.name in _TREE_BOUND_FIELDS else getattr(q, f.name))
-        for f in fields(q)
-        if f.name not in ("page", "limit", "max_depth")  # a tree is not paged; the depth is bound
-    )
+    # A tree is not paged; its depth is bound.
+    shape = _shape(q, _TREE_BOUND_FIELDS, unshaped=("page", "limit", "max_depth"))
     key = (dialect, shape, None if viewer is None else viewer.local_user.show_bot_accounts)
     if key in _TREE_CACHE:
         return _TREE_CACHE[key]
     if len(_TREE_CACHE) >= _TREE_CACHE_SIZE:
         _TREE_CACHE.clear()
-    # The query's ids as parameters where the filters compare them (as posts.py builds its listings).
-    values = {name: param for name, param in _TREE_BOUND_FIELDS.items() if getattr(q, name) is not None}
-    bound_query = replace(q, **values)  # type: ignore[arg-type]
+    bound_query = _bound_query(q, _TREE_BOUND_FIELDS)
     reader = _reader(viewer, bound=True)
     stmt = _tree_filtered(bound_query, reader, viewer)
     if stmt is not None:
