@@ -206,10 +206,18 @@ async def test_reads_send_no_begin_or_rollback_on_postgresql(app: Any, user: Api
         (anon, "/site", {}),
     ]
     for api, path, params in reads:
-        with transaction_control(db) as sent:
-            await api.ok_get(path, **params)
-        await asyncio.sleep(0)  # asyncpg's loggers run on the next turn of the loop
-        assert sent == [], (path, sent)
+        # The app's background jobs (a link preview of _fill's posts, the rank job) share the database object and
+        # may write during a read: a read passes when one of three tries sees no transaction control, which a
+        # read that sends BEGIN itself never does.
+        tries = []
+        for _ in range(3):
+            with transaction_control(db) as sent:
+                await api.ok_get(path, **params)
+            await asyncio.sleep(0)  # asyncpg's loggers run on the next turn of the loop
+            tries.append(sent)
+            if not sent:
+                break
+        assert [] in tries, (path, tries)
     # A write keeps its transaction, and the logger sees it: the check above could fail.
     with transaction_control(db) as sent:
         await user.ok_post("/post/like", {"post_id": post_id, "score": -1})
