@@ -14,7 +14,7 @@ from sqlalchemy import select
 from moot import __version__
 from moot.api.lemmy_v3.site import LEMMY_API_VERSION
 from moot.db.site import LocalSite
-from moot.http.state import AppState, app_state
+from moot.http.state import AppState, state_of
 from moot.queries.site import local_counts
 
 router = APIRouter()
@@ -22,7 +22,7 @@ SOFTWARE_VERSION = f"{LEMMY_API_VERSION}+moot.{__version__}"
 
 
 @router.get("/.well-known/nodeinfo")
-async def well_known(state: AppState = Depends(app_state)) -> JSONResponse:
+async def well_known(state: AppState = Depends(state_of)) -> JSONResponse:
     base = state.settings.base_url
     return JSONResponse(
         {
@@ -60,11 +60,11 @@ async def _document(state: AppState, schema: str) -> dict[str, Any]:
 
 @router.get("/nodeinfo/2.1")
 @router.get("/nodeinfo/2.1.json")
-async def nodeinfo_21(state: AppState = Depends(app_state)) -> JSONResponse:
+async def nodeinfo_21(state: AppState = Depends(state_of)) -> JSONResponse:
     return JSONResponse(await _document(state, "2.1"))
 
 
 @router.get("/nodeinfo/2.0")
 @router.get("/nodeinfo/2.0.json")
-async def nodeinfo_20(state: AppState = Depends(app_state)) -> JSONResponse:
+async def nodeinfo_20(state: AppState = Depends(state_of)) -> JSONResponse:
     return JSONResponse(await _document(state, "2.0"))

@@ -20,12 +20,20 @@ from __future__ import annotations
 
 import copy
 import functools
+import inspect
 import json
+from collections.abc import Iterator, Sequence
 from importlib.resources import files
-from typing import Any, Final, TypedDict
+from typing import Annotated, Any, Final, TypedDict
 
-from fastapi import FastAPI
+import fastapi.routing
+from fastapi import FastAPI, Query
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
+from starlette.routing import BaseRoute
+
+from moot.api.lemmy_v3.context import QUERY_FORM
 
 API_PREFIX: Final = "/api/v3"
 REF: Final = "#/components/schemas/"
@@ -261,6 +269,56 @@ def _with_extensions(schemas: dict[str, Any]) -> dict[str, Any]:
     return schemas
 
 
+def api_routes(routes: Sequence[BaseRoute]) -> Iterator[APIRoute]:
+    """Every APIRoute of the app: flat in `app.routes` before FastAPI 0.165, behind its included routers since
+    (whose route contexts carry the original routes)."""
+    contexts = getattr(fastapi.routing, "iter_route_contexts", None)
+    for route in contexts(routes) if contexts is not None else routes:
+        original = getattr(route, "original_route", route)
+        if isinstance(original, APIRoute):
+            yield original
+
+
+def query_forms(routes: Sequence[BaseRoute]) -> dict[str, type[BaseModel]]:
+    """Operation id -> the form its handler reads with `query_form(Model)` (api/lemmy_v3/context.py)."""
+    found: dict[str, type[BaseModel]] = {}
+    for route in api_routes(routes):
+        for dependency in route.dependant.dependencies:
+            model = getattr(dependency.call, QUERY_FORM, None)
+            if model is not None and route.operation_id is not None:
+                found[route.operation_id] = model
+    return found
+
+
+def _declared_query(model: type[BaseModel]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The query parameters and schemas FastAPI documents for `form: Annotated[model, Query()]`: a query_form
+    route reads its query string itself, so FastAPI sees no parameters on it; a route declared that way, in an
+    app of its own, is described instead."""
+
+    async def declared() -> None:
+        """Never called: its signature describes the form."""
+
+    form = inspect.Parameter("form", inspect.Parameter.KEYWORD_ONLY, annotation=Annotated[model, Query()])
+    declared.__signature__ = inspect.Signature([form])  # type: ignore[attr-defined]
+    app = FastAPI()
+    app.get("/")(declared)
+    doc = get_openapi(title="", version="", routes=app.routes)
+    parameters: list[dict[str, Any]] = doc["paths"]["/"]["get"]["parameters"]
+    return parameters, doc.get("components", {}).get("schemas", {})
+
+
+def _withquery_forms(doc: dict[str, Any], forms: dict[str, type[BaseModel]]) -> None:
+    """The query_form routes' parameters (and the schemas they refer to) put into FastAPI's document."""
+    schemas: dict[str, Any] = doc.setdefault("components", {}).setdefault("schemas", {})
+    for operations in doc["paths"].values():
+        for operation in operations.values():
+            model = forms.get(operation.get("operationId", ""))
+            if model is not None:
+                parameters, used = _declared_query(model)
+                operation["parameters"] = [*operation.get("parameters", []), *parameters]
+                schemas.update(used)
+
+
 def build_document(app: FastAPI) -> dict[str, Any]:
     """The v3 API's OpenAPI document (see the module docstring)."""
     doc = get_openapi(
@@ -271,6 +329,7 @@ def build_document(app: FastAPI) -> dict[str, Any]:
         description=DESCRIPTION,
         routes=app.routes,
     )
+    _withquery_forms(doc, query_forms(app.routes))
     doc["paths"] = {path: ops for path, ops in doc["paths"].items() if path.startswith(API_PREFIX + "/")}
     for path, operations in doc["paths"].items():
         for method, operation in operations.items():

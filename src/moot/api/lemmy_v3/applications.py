@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from moot.actions import applications
 from moot.actions.access import check_is_admin
 from moot.api.lemmy_v3 import convert
-from moot.api.lemmy_v3.context import Ctx, context, ok
+from moot.api.lemmy_v3.context import Ctx, context, ok, query_form
 from moot.api.lemmy_v3.forms import Flag, Form, Id, QueryFlag, QueryForm, QueryId, QueryInt64
 from moot.api.openapi import v3
 from moot.domain.timefmt import lemmy_time
@@ -76,7 +76,7 @@ async def _verified_email_only(c: Ctx) -> bool:
     **v3("listRegistrationApplications", "ListRegistrationApplicationsResponse", login=True),
 )
 async def list_registration_applications(
-    form: Annotated[ListRegistrationApplications, Query()], c: Ctx = Depends(context)
+    form: ListRegistrationApplications = Depends(query_form(ListRegistrationApplications)), c: Ctx = Depends(context)
 ) -> JSONResponse:
     viewer = c.require_viewer()
     check_is_admin(viewer)
@@ -110,7 +110,7 @@ async def unread_registration_application_count(c: Ctx = Depends(context)) -> JS
     **v3("getRegistrationApplication", "RegistrationApplicationResponse", login=True, not_found=True),
 )
 async def get_registration_application(
-    form: Annotated[GetRegistrationApplication, Query()], c: Ctx = Depends(context)
+    form: GetRegistrationApplication = Depends(query_form(GetRegistrationApplication)), c: Ctx = Depends(context)
 ) -> JSONResponse:
     viewer = c.require_viewer()
     check_is_admin(viewer)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from moot.actions import comments
 from moot.api.lemmy_v3 import convert
-from moot.api.lemmy_v3.context import Ctx, context, ok
+from moot.api.lemmy_v3.context import Ctx, context, ok, query_form
 from moot.api.lemmy_v3.forms import (
     CreateComment,
     CreateCommentLike,
@@ -71,7 +69,7 @@ async def edit_comment(form: EditComment, c: Ctx = Depends(context)) -> JSONResp
 
 
 @router.get("/comment", **v3("getComment", "CommentResponse", not_found=True))
-async def get_comment(form: Annotated[GetComment, Query()], c: Ctx = Depends(context)) -> JSONResponse:
+async def get_comment(form: GetComment = Depends(query_form(GetComment)), c: Ctx = Depends(context)) -> JSONResponse:
     return await comment_response(c, form.id, c.viewer, [])
 
 
@@ -113,7 +111,7 @@ async def mark_reply_read(form: MarkReplyRead, c: Ctx = Depends(context)) -> JSO
 
 
 @router.get("/comment/list", **v3("getComments", "GetCommentsResponse", not_found=True))
-async def list_all(form: Annotated[GetComments, Query()], c: Ctx = Depends(context)) -> JSONResponse:
+async def list_all(form: GetComments = Depends(query_form(GetComments)), c: Ctx = Depends(context)) -> JSONResponse:
     async with c.db.read() as session:
         community_id = form.community_id
         if community_id is None and form.community_name:

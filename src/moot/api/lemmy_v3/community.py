@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.actions import communities
 from moot.api.lemmy_v3 import convert
-from moot.api.lemmy_v3.context import Ctx, context, ok
+from moot.api.lemmy_v3.context import Ctx, context, ok, query_form
 from moot.api.lemmy_v3.forms import (
     BlockCommunity,
     CreateCommunity,
@@ -74,7 +74,9 @@ async def create_community(form: CreateCommunity, c: Ctx = Depends(context)) -> 
 
 
 @router.get("/community", **v3("getCommunity", "GetCommunityResponse", not_found=True))
-async def get_community(form: Annotated[GetCommunity, Query()], c: Ctx = Depends(context)) -> JSONResponse:
+async def get_community(
+    form: GetCommunity = Depends(query_form(GetCommunity)), c: Ctx = Depends(context)
+) -> JSONResponse:
     if form.id is not None:
         community_id = form.id
     elif form.name:
@@ -105,7 +107,9 @@ async def edit_community(form: EditCommunity, c: Ctx = Depends(context)) -> JSON
 
 
 @router.get("/community/list", **v3("listCommunities", "ListCommunitiesResponse"))
-async def list_all(form: Annotated[ListCommunities, Query()], c: Ctx = Depends(context)) -> JSONResponse:
+async def list_all(
+    form: ListCommunities = Depends(query_form(ListCommunities)), c: Ctx = Depends(context)
+) -> JSONResponse:
     async with c.db.read() as session:
         views = await list_communities(
             session,

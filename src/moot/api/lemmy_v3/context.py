@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from fastapi import Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ValidationError
 
 from moot.api.lemmy_v3 import convert
 from moot.db.engine import Database
@@ -95,3 +98,31 @@ def ok(body: Any, viewer: Viewer | None = None) -> JSONResponse:
     response = FastJSONResponse(body)
     response.headers["Cache-Control"] = "private" if viewer is not None else "public, max-age=60"
     return response
+
+
+FormT = TypeVar("FormT", bound=BaseModel)
+
+
+def query_form(model: type[FormT]) -> Callable[[Request], Awaitable[FormT]]:
+    """A GET handler's form, read from the query string: `form: GetPosts = Depends(query_form(GetPosts))`.
+
+    What `Annotated[GetPosts, Query()]` did, without FastAPI's per-request walk over the model's fields (it
+    inspects each field's annotation again for every request: 79 us against 2 us for the model's own validation,
+    measured on the front page's form). A repeated key takes its last value, as FastAPI's did; a form that does
+    not parse is the same RequestValidationError (api/errors.py answers it 400). The OpenAPI document still
+    lists the form's fields as query parameters: api/openapi.py describes each such route as if it were declared
+    with `Query()` (`QUERY_FORM`)."""
+
+    async def read(request: Request) -> FormT:  # async: a plain def would run on a worker thread
+        try:
+            return model.model_validate(dict(request.query_params))
+        except ValidationError as exc:
+            errors = exc.errors(include_url=False)
+            raise RequestValidationError([{**e, "loc": ("query", *e["loc"])} for e in errors]) from None
+
+    setattr(read, QUERY_FORM, model)
+    return read
+
+
+# The attribute by which api/openapi.py finds the form model behind a query_form dependency.
+QUERY_FORM = "moot_query_form"

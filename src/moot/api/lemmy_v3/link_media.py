@@ -3,14 +3,13 @@ through the federation guard (federation/previews.py, federation/fetch.py)."""
 
 from __future__ import annotations
 
-from typing import Annotated
 from urllib.parse import unquote
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from moot.api.lemmy_v3.context import Ctx, context, ok
+from moot.api.lemmy_v3.context import Ctx, context, ok, query_form
 from moot.api.openapi import v3
 from moot.domain import validation
 from moot.domain.errors import LemmyError
@@ -43,7 +42,9 @@ class ImageProxyParams(BaseModel):
 
 
 @router.get("/post/site_metadata", **v3("getSiteMetadata", "GetSiteMetadataResponse", login=True))
-async def site_metadata(form: Annotated[GetSiteMetadata, Query()], c: Ctx = Depends(context)) -> JSONResponse:
+async def site_metadata(
+    form: GetSiteMetadata = Depends(query_form(GetSiteMetadata)), c: Ctx = Depends(context)
+) -> JSONResponse:
     """Lemmy 0.19 asks for a login ("Require an account for this API") and answers empty metadata for a page it
     cannot read as HTML; an address the guard refuses, or a site that does not answer, is `invalid_url`."""
     viewer = c.require_viewer()
@@ -58,7 +59,9 @@ async def site_metadata(form: Annotated[GetSiteMetadata, Query()], c: Ctx = Depe
 
 
 @router.get("/image_proxy", include_in_schema=False)
-async def image_proxy(form: Annotated[ImageProxyParams, Query()], c: Ctx = Depends(context)) -> Response:
+async def image_proxy(
+    form: ImageProxyParams = Depends(query_form(ImageProxyParams)), c: Ctx = Depends(context)
+) -> Response:
     """A remote image, for readers who should not tell its host they read the thread. Only URLs recorded from
     stored content (remote_image), only PNG, JPEG, GIF and WebP as the bytes say (an SVG or a page never), within
     the upload cap, through the guard; served as the sniffed type, never the remote's own header."""

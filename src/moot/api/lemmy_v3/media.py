@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from moot.actions.access import check_is_admin
 from moot.api.lemmy_v3 import convert
-from moot.api.lemmy_v3.context import Ctx, context, ok
+from moot.api.lemmy_v3.context import Ctx, context, ok, query_form
 from moot.api.lemmy_v3.forms import QueryForm, QueryInt64
 from moot.api.openapi import v3
 from moot.db.image import LocalImage
@@ -41,7 +41,7 @@ def local_image_view(image: LocalImage, person: Person) -> dict[str, Any]:
 
 
 @router.get("/account/list_media", **v3("listMedia", "ListMediaResponse", login=True))
-async def list_own_media(form: Annotated[ListMedia, Query()], c: Ctx = Depends(context)) -> JSONResponse:
+async def list_own_media(form: ListMedia = Depends(query_form(ListMedia)), c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.read() as session:
         rows = await list_media(session, local_user_id=viewer.local_user.id, page=form.page, limit=form.limit)
@@ -49,7 +49,7 @@ async def list_own_media(form: Annotated[ListMedia, Query()], c: Ctx = Depends(c
 
 
 @router.get("/admin/list_all_media", **v3("listAllMedia", "ListMediaResponse", login=True))
-async def list_all_media(form: Annotated[ListMedia, Query()], c: Ctx = Depends(context)) -> JSONResponse:
+async def list_all_media(form: ListMedia = Depends(query_form(ListMedia)), c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     check_is_admin(viewer)
     async with c.db.read() as session:

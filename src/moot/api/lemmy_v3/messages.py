@@ -3,15 +3,15 @@ The rules are in actions/messages.py and the access gate; the views in queries/m
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from moot.actions import access, messages
 from moot.api.lemmy_v3 import convert
-from moot.api.lemmy_v3.context import Ctx, context, ok
+from moot.api.lemmy_v3.context import Ctx, context, ok, query_form
 from moot.api.lemmy_v3.forms import Flag, Form, Id, QueryFlag, QueryForm, QueryId, QueryInt64
 from moot.api.openapi import v3
 from moot.domain.timefmt import lemmy_time
@@ -182,7 +182,9 @@ async def mark_private_message_read(form: MarkPrivateMessageAsRead, c: Ctx = Dep
 
 
 @router.get("/private_message/list", **v3("getPrivateMessages", "PrivateMessagesResponse", login=True))
-async def get_private_messages(form: Annotated[GetPrivateMessages, Query()], c: Ctx = Depends(context)) -> JSONResponse:
+async def get_private_messages(
+    form: GetPrivateMessages = Depends(query_form(GetPrivateMessages)), c: Ctx = Depends(context)
+) -> JSONResponse:
     viewer = c.require_viewer()
     query = PrivateMessageQuery(
         unread_only=bool(form.unread_only), creator_id=form.creator_id, page=form.page, limit=form.limit
@@ -221,7 +223,7 @@ async def resolve_private_message_report(form: ResolvePrivateMessageReport, c: C
     **v3("listPrivateMessageReports", "ListPrivateMessageReportsResponse", login=True),
 )
 async def list_private_message_report_views(
-    form: Annotated[ListPrivateMessageReports, Query()], c: Ctx = Depends(context)
+    form: ListPrivateMessageReports = Depends(query_form(ListPrivateMessageReports)), c: Ctx = Depends(context)
 ) -> JSONResponse:
     viewer = c.require_viewer()
     access.check_is_admin(viewer)

@@ -3,9 +3,7 @@ hide communities (admins). The rules are in actions/moderation.py; this module r
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
@@ -13,7 +11,7 @@ from moot.actions import moderation
 from moot.api.lemmy_v3 import convert
 from moot.api.lemmy_v3.comment import comment_response
 from moot.api.lemmy_v3.community import community_response
-from moot.api.lemmy_v3.context import Ctx, context, ok
+from moot.api.lemmy_v3.context import Ctx, context, ok, query_form
 from moot.api.lemmy_v3.forms import Flag, Form, Id, QueryForm, QueryId, QueryInt64
 from moot.api.lemmy_v3.post import post_response
 from moot.api.openapi import v3
@@ -129,7 +127,9 @@ async def distinguish_comment(form: DistinguishComment, c: Ctx = Depends(context
 
 
 @router.get("/post/like/list", **v3("listPostLikes", "ListPostLikesResponse", login=True, not_found=True))
-async def list_post_likes(form: Annotated[ListPostLikes, Query()], c: Ctx = Depends(context)) -> JSONResponse:
+async def list_post_likes(
+    form: ListPostLikes = Depends(query_form(ListPostLikes)), c: Ctx = Depends(context)
+) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.read() as session:
         views = await moderation.list_post_votes(session, viewer, form.post_id, form.page, form.limit)
@@ -137,7 +137,9 @@ async def list_post_likes(form: Annotated[ListPostLikes, Query()], c: Ctx = Depe
 
 
 @router.get("/comment/like/list", **v3("listCommentLikes", "ListCommentLikesResponse", login=True, not_found=True))
-async def list_comment_likes(form: Annotated[ListCommentLikes, Query()], c: Ctx = Depends(context)) -> JSONResponse:
+async def list_comment_likes(
+    form: ListCommentLikes = Depends(query_form(ListCommentLikes)), c: Ctx = Depends(context)
+) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.read() as session:
         views = await moderation.list_comment_votes(session, viewer, form.comment_id, form.page, form.limit)

@@ -7,15 +7,15 @@ still answers the moderator's id in `mod_person_id` then, which names them all t
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from moot.actions import access
 from moot.actions.modlog import ModlogKind
 from moot.api.lemmy_v3 import convert
-from moot.api.lemmy_v3.context import Ctx, context, ok
+from moot.api.lemmy_v3.context import Ctx, context, ok, query_form
 from moot.api.lemmy_v3.forms import QueryForm, QueryId, QueryInt64
 from moot.api.openapi import v3
 from moot.domain.timefmt import lemmy_time
@@ -195,7 +195,7 @@ VIEWS: dict[str, tuple[str, Callable[[ModlogRow], Json]]] = {
 
 
 @router.get("/modlog", **v3("getModlog", "GetModlogResponse"))
-async def get_modlog(form: Annotated[GetModlog, Query()], c: Ctx = Depends(context)) -> JSONResponse:
+async def get_modlog(form: GetModlog = Depends(query_form(GetModlog)), c: Ctx = Depends(context)) -> JSONResponse:
     query = ModlogQuery(
         community_id=form.community_id,
         mod_person_id=form.mod_person_id,

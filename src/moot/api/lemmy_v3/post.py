@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 
 from moot.actions import posts
 from moot.api.lemmy_v3 import convert
-from moot.api.lemmy_v3.context import Ctx, context, ok
+from moot.api.lemmy_v3.context import Ctx, context, ok, query_form
 from moot.api.lemmy_v3.forms import (
     CreatePost,
     CreatePostLike,
@@ -68,7 +66,7 @@ async def create_post(form: CreatePost, c: Ctx = Depends(context)) -> JSONRespon
 
 
 @router.get("/post", **v3("getPost", "GetPostResponse", not_found=True))
-async def get_post(form: Annotated[GetPost, Query()], c: Ctx = Depends(context)) -> JSONResponse:
+async def get_post(form: GetPost = Depends(query_form(GetPost)), c: Ctx = Depends(context)) -> JSONResponse:
     async with c.db.read() as session:
         post_id = form.id
         if post_id is None and form.comment_id is not None:
@@ -158,7 +156,7 @@ def default_listing(c: Ctx, requested: ListingType | None, default: str) -> List
 
 
 @router.get("/post/list", **v3("getPosts", "GetPostsResponse", not_found=True))
-async def list_all(form: Annotated[GetPosts, Query()], c: Ctx = Depends(context)) -> JSONResponse:
+async def list_all(form: GetPosts = Depends(query_form(GetPosts)), c: Ctx = Depends(context)) -> JSONResponse:
     # A logged-in community page: PostgreSQL planned it anew for every request (2 ms for the biggest community;
     # its custom plans looked cheaper), where the generic plan is the same walk of the community's sort index.
     # Not for the Top time windows: their bound start time hides how narrow the window is, and the generic plan

@@ -3,15 +3,15 @@ The rules are in actions/reports.py and the access gate; the views in queries/re
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from moot.actions import access, reports
 from moot.api.lemmy_v3 import convert
-from moot.api.lemmy_v3.context import Ctx, context, ok
+from moot.api.lemmy_v3.context import Ctx, context, ok, query_form
 from moot.api.lemmy_v3.forms import Flag, Form, Id, QueryFlag, QueryForm, QueryId, QueryInt64
 from moot.api.openapi import v3
 from moot.domain.timefmt import lemmy_time
@@ -172,7 +172,9 @@ async def resolve_post_report(form: ResolveReport, c: Ctx = Depends(context)) ->
 
 
 @router.get("/post/report/list", **v3("listPostReports", "ListPostReportsResponse", login=True))
-async def list_post_report_views(form: Annotated[ListPostReports, Query()], c: Ctx = Depends(context)) -> JSONResponse:
+async def list_post_report_views(
+    form: ListPostReports = Depends(query_form(ListPostReports)), c: Ctx = Depends(context)
+) -> JSONResponse:
     viewer = c.require_viewer()
     query = ReportQuery(
         unresolved_only=bool(form.unresolved_only),
@@ -207,7 +209,7 @@ async def resolve_comment_report(form: ResolveReport, c: Ctx = Depends(context))
 
 @router.get("/comment/report/list", **v3("listCommentReports", "ListCommentReportsResponse", login=True))
 async def list_comment_report_views(
-    form: Annotated[ListCommentReports, Query()], c: Ctx = Depends(context)
+    form: ListCommentReports = Depends(query_form(ListCommentReports)), c: Ctx = Depends(context)
 ) -> JSONResponse:
     viewer = c.require_viewer()
     query = ReportQuery(
@@ -224,7 +226,9 @@ async def list_comment_report_views(
 
 
 @router.get("/user/report_count", **v3("getReportCount", "GetReportCountResponse", login=True))
-async def get_report_count(form: Annotated[GetReportCount, Query()], c: Ctx = Depends(context)) -> JSONResponse:
+async def get_report_count(
+    form: GetReportCount = Depends(query_form(GetReportCount)), c: Ctx = Depends(context)
+) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.read() as session:
         await access.check_mod_of_any_or_admin(session, viewer)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.api.lemmy_v3 import convert
-from moot.api.lemmy_v3.context import Ctx, context, ok
+from moot.api.lemmy_v3.context import Ctx, context, ok, query_form
 from moot.api.lemmy_v3.forms import ResolveObject, Search
 from moot.api.lemmy_v3.remote import resolve_remote_object
 from moot.api.openapi import v3
@@ -44,7 +44,7 @@ def _wants(kind: SearchType, *own: SearchType) -> bool:
 
 
 @router.get("/search", **v3("search", "SearchResponse", not_found=True))
-async def search(form: Annotated[Search, Query()], c: Ctx = Depends(context)) -> JSONResponse:
+async def search(form: Search = Depends(query_form(Search)), c: Ctx = Depends(context)) -> JSONResponse:
     kind = form.type_ or SearchType.ALL
     listing = form.listing_type or ListingType.ALL
     body: dict[str, Any] = {"type_": kind.value, "comments": [], "posts": [], "communities": [], "users": []}
@@ -138,7 +138,9 @@ def _check_alive(gone: bool) -> None:
 
 
 @router.get("/resolve_object", **v3("resolveObject", "ResolveObjectResponse", not_found=True))
-async def resolve_object(form: Annotated[ResolveObject, Query()], c: Ctx = Depends(context)) -> JSONResponse:
+async def resolve_object(
+    form: ResolveObject = Depends(query_form(ResolveObject)), c: Ctx = Depends(context)
+) -> JSONResponse:
     async with c.db.read() as session:
         try:
             return ok(await _resolve_local(session, c, form.q, c.viewer), c.viewer)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from moot.actions import accounts, blocks, captcha, comments, messages
 from moot.api.lemmy_v3 import convert
-from moot.api.lemmy_v3.context import Ctx, context, ok
+from moot.api.lemmy_v3.context import Ctx, context, ok, query_form
 from moot.api.lemmy_v3.forms import (
     BlockPerson,
     ChangePassword,
@@ -126,7 +124,9 @@ async def save_user_settings(form: SaveUserSettings, c: Ctx = Depends(context)) 
 
 
 @router.get("/user", **v3("getPersonDetails", "GetPersonDetailsResponse", not_found=True))
-async def person_details(form: Annotated[GetPersonDetails, Query()], c: Ctx = Depends(context)) -> JSONResponse:
+async def person_details(
+    form: GetPersonDetails = Depends(query_form(GetPersonDetails)), c: Ctx = Depends(context)
+) -> JSONResponse:
     if form.person_id is not None:
         person_id = form.person_id
     elif form.username:
@@ -196,7 +196,7 @@ def _comment_sort(sort: SortType | None) -> CommentSortType:
 
 
 @router.get("/user/replies", **v3("getReplies", "GetRepliesResponse", login=True))
-async def get_replies(form: Annotated[Paged, Query()], c: Ctx = Depends(context)) -> JSONResponse:
+async def get_replies(form: Paged = Depends(query_form(Paged)), c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.read() as session:
         rows = await inbox.replies(session, viewer, form.sort, bool(form.unread_only), form.page, form.limit)
@@ -204,7 +204,7 @@ async def get_replies(form: Annotated[Paged, Query()], c: Ctx = Depends(context)
 
 
 @router.get("/user/mention", **v3("getPersonMentions", "GetPersonMentionsResponse", login=True))
-async def get_mentions(form: Annotated[Paged, Query()], c: Ctx = Depends(context)) -> JSONResponse:
+async def get_mentions(form: Paged = Depends(query_form(Paged)), c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.read() as session:
         rows = await inbox.mentions(session, viewer, form.sort, bool(form.unread_only), form.page, form.limit)
