@@ -89,12 +89,17 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app = FastAPI(title="Moot", version=__version__, lifespan=lifespan, docs_url="/api/docs", redoc_url=None)
     app.state.moot = state
     install_error_handlers(app)
+    # Routes are matched one by one in the order they are included (FastAPI walks every route of an included
+    # router; each costs ~18,000 instructions): the busiest first. The shared inbox took 117 checks behind the API,
+    # now 1; the federation router's four paths never begin with /api/v3, nor does one path belong to two API
+    # modules, so the order changes nothing else.
+    app.include_router(federation_router)
     for module in (
-        site,
-        user,
-        community,
         post,
         comment,
+        user,
+        community,
+        site,
         search,
         federation,
         moderation,
@@ -114,7 +119,6 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     install_openapi(app)
     app.include_router(nodeinfo_router)
     app.include_router(pictrs_router)
-    app.include_router(federation_router)
     install_web(app)
     app.add_middleware(ActivityPubNegotiation)
     # Uploads may carry an image of MOOT_IMAGE_MAX_BYTES and the form around it.

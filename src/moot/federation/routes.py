@@ -22,7 +22,7 @@ from moot.domain.visibility import visible_to_other_servers
 from moot.federation import protocol
 from moot.federation.outbox import comment_note, origin
 from moot.federation.protocol import ACTIVITY_JSON, CONTEXT
-from moot.http.state import AppState, app_state
+from moot.http.state import AppState, state_of
 from moot.queries import activitypub as ap_queries
 from moot.queries.defaults import site_switches
 
@@ -52,7 +52,7 @@ def _not_found() -> Response:
 
 
 @router.get("/.well-known/webfinger")
-async def webfinger(resource: str = "", state: AppState = Depends(app_state)) -> Response:
+async def webfinger(resource: str = "", state: AppState = Depends(state_of)) -> Response:
     """`acct:name@host` for people and communities (which may share a name: the community link comes last),
     `acct:host@host` for the site actor."""
     match = re.fullmatch(r"(?:acct:)?@?([^@\s]+)@([^@\s]+)", resource.strip())
@@ -108,17 +108,17 @@ async def _inbox(request: Request, state: AppState) -> Response:
 
 
 @router.post("/inbox")
-async def shared_inbox(request: Request, state: AppState = Depends(app_state)) -> Response:
+async def shared_inbox(request: Request, state: AppState = Depends(state_of)) -> Response:
     return await _inbox(request, state)
 
 
 @router.post("/c/{name}/inbox")
-async def community_inbox(name: str, request: Request, state: AppState = Depends(app_state)) -> Response:
+async def community_inbox(name: str, request: Request, state: AppState = Depends(state_of)) -> Response:
     return await _inbox(request, state)
 
 
 @router.post("/u/{name}/inbox")
-async def person_inbox(name: str, request: Request, state: AppState = Depends(app_state)) -> Response:
+async def person_inbox(name: str, request: Request, state: AppState = Depends(state_of)) -> Response:
     return await _inbox(request, state)
 
 

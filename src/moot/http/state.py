@@ -27,3 +27,9 @@ class AppState:
 def app_state(request: Request) -> AppState:
     state: AppState = request.app.state.moot
     return state
+
+
+async def state_of(request: Request) -> AppState:
+    """`app_state` as a route dependency (`state: AppState = Depends(state_of)`): FastAPI runs a plain `def`
+    dependency on a worker thread, a thread hop for every request (every inbox POST took one)."""
+    return app_state(request)
