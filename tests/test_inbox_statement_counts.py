@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from conftest import HOSTNAME, Api, make_community, make_post
+from conftest import HOSTNAME, Api, backend, make_community, make_post
 from moot.actions.remote import upsert_remote_person
 from moot.db.engine import Database, count_queries
 from moot.domain.keys import KeyPair, generate_keypair
@@ -104,6 +104,12 @@ async def test_inbound_reply_statements(http: httpx.AsyncClient, settings: Setti
     ]
     assert names[: len(inbox_part)] == inbox_part, names
     assert "INSERT comment" in names[len(inbox_part) :], names
+    # The counters come last: they lock the thread's post and community until the commit, so nothing may be
+    # written after them (the notification, flushed at the commit, kept every other reply to the thread waiting).
+    counters = names.index("WITH counted_post" if backend() == "postgres" else "UPDATE post")
+    assert "INSERT comment_reply" in names[:counters], names
+    counted = ("UPDATE", "INSERT comment_actions", "INSERT post_actions")
+    assert [name for name in names[counters + 1 :] if not name.startswith(counted)] == [], names
 
     async with count_queries() as statements:
         again = await _deliver(http, sender, keys, activity)
