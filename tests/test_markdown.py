@@ -6,6 +6,7 @@ import html
 import json
 import re
 import time
+import uuid
 
 import pytest
 
@@ -346,3 +347,21 @@ def test_seed_thread_quotes_become_blockquotes() -> None:
         # The reply after the quote stays outside it.
         last = text.splitlines()[-1]
         assert html.escape(last, quote=False) not in quoted
+
+
+def test_rendered_html_is_kept_for_short_texts_only() -> None:
+    """A thread's page renders its comments' markdown for every reader: short texts are rendered once per
+    process; long ones each time, so what is kept stays bounded."""
+    from moot.domain import markdown as md
+
+    text = f"kept once: **{uuid.uuid4().hex}**"
+    before = md._render_kept.cache_info()
+    first = md.render_markdown(text, mentions=True)
+    assert md.render_markdown(text, mentions=True) == first
+    after = md._render_kept.cache_info()
+    assert (after.misses - before.misses, after.hits - before.hits) == (1, 1)
+    assert md.render_markdown(text) == md._render(text, False)  # without mentions: its own entry
+    long_text = "word " * (md.RENDERED_CHARS // 5 + 1)
+    size = md._render_kept.cache_info().currsize
+    assert md.render_markdown(long_text) == md._render(long_text, False)
+    assert md._render_kept.cache_info().currsize == size

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 from html import unescape
@@ -143,7 +144,27 @@ _MD_PAGES = _build_parser(mentions=True)
 
 def render_markdown(text: str, *, mentions: bool = False) -> str:
     """Markdown (as Lemmy clients send it) to sanitised HTML; with `mentions`, `!c@host`, `@p@host`, `u/name` and
-    `c/name` link to this site's pages of them."""
+    `c/name` link to this site's pages of them.
+
+    The HTML depends on the text alone, so the last RENDERED_KEPT texts of up to RENDERED_CHARS characters are
+    answered from memory: a thread's page rendered the markdown of its 300 comments anew for every reader (a third
+    of the page's time for the 20,000-comment thread). Longer texts, rare, are rendered each time, which bounds
+    the memory kept (a few MB for ordinary comments, at most ~30 MB per process)."""
+    if len(text) <= RENDERED_CHARS:
+        return _render_kept(text, mentions)
+    return _render(text, mentions)
+
+
+RENDERED_CHARS = 4_000
+RENDERED_KEPT = 2_048
+
+
+@functools.lru_cache(maxsize=RENDERED_KEPT)
+def _render_kept(text: str, mentions: bool) -> str:
+    return _render(text, mentions)
+
+
+def _render(text: str, mentions: bool) -> str:
     # Our own output is shallow (MAX_NESTING), so it is cleaned whole even when it outgrows the input cap.
     # Text is cleaned as it comes in (clean_text); done again here because nh3 cannot take a lone surrogate.
     parser = _MD_PAGES if mentions else _MD

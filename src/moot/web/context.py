@@ -50,6 +50,10 @@ class Web:
     reports: int | None = None
     # Cookies to set on whatever response this request ends with (a login sets `jwt`).
     cookies: dict[str, str | None] = field(default_factory=dict)
+    # A page asks for these once per form and link: a thread's page, a few times per comment. Kept for the request:
+    # the CSRF token with the cookies it was made for (a login changes them), a GET's own address quoted.
+    _csrf: tuple[tuple[str, str | None], str] | None = field(default=None, repr=False)
+    _here_quoted: str | None = field(default=None, repr=False)
 
     @property
     def db(self) -> Database:
@@ -61,7 +65,10 @@ class Web:
 
     @property
     def csrf(self) -> str:
-        return csrf_token(self.state.jwt_secret, self.nonce, self.jwt_cookie)
+        made_for = (self.nonce, self.jwt_cookie)
+        if self._csrf is None or self._csrf[0] != made_for:
+            self._csrf = (made_for, csrf_token(self.state.jwt_secret, self.nonce, self.jwt_cookie))
+        return self._csrf[1]
 
     @property
     def wants_json(self) -> bool:
@@ -119,7 +126,11 @@ class Web:
 
     def login_url(self, anchor: str = "") -> str:
         """The login form, coming back here (at `anchor`, such as `#c12`) once logged in."""
-        return f"/login?next={quote(self.here + anchor, safe='/')}"
+        if self.request.method != "GET":  # after a POST, `here` comes from the form, read during the request
+            return f"/login?next={quote(self.here + anchor, safe='/')}"
+        if self._here_quoted is None:
+            self._here_quoted = quote(self.here, safe="/")
+        return f"/login?next={self._here_quoted}{quote(anchor, safe='/')}"  # quote works character by character
 
 
 async def web_context(request: Request) -> Web:
