@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from moot.http.routes import add_routes
 from moot.web.account import router as account_pages
 from moot.web.account_security import router as account_security_pages
 from moot.web.admin import router as admin_pages
@@ -51,7 +52,7 @@ def install_web(app: FastAPI) -> None:
         message_pages,
         mail_pages,
     ):
-        app.include_router(router)
+        add_routes(app, router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_not_found_page(app)
     app.add_middleware(SecurityHeaders)

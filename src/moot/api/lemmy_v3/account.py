@@ -11,13 +11,13 @@ from fastapi.responses import JSONResponse
 from moot.actions import account_lifecycle, accounts, captcha, totp
 from moot.api.lemmy_v3.context import Ctx, context, ok
 from moot.api.lemmy_v3.forms import Flag, Form, Id
-from moot.api.openapi import REF, v3
+from moot.api.openapi import API_PREFIX, REF, v3
 from moot.domain.errors import LemmyError
 from moot.domain.timefmt import lemmy_time
 from moot.queries.logins import list_logins
 from moot.queries.site import load_local_site
 
-router = APIRouter()
+router = APIRouter(prefix=API_PREFIX)
 
 
 class UpdateTotp(Form):

@@ -16,13 +16,13 @@ from moot.api.lemmy_v3.community import community_languages
 from moot.api.lemmy_v3.context import Ctx, context, ok
 from moot.api.lemmy_v3.forms import Flag, Form, Id, Int64
 from moot.api.lemmy_v3.site import get_site_json
-from moot.api.openapi import v3
+from moot.api.openapi import API_PREFIX, v3
 from moot.domain.errors import LemmyError
 from moot.queries.communities import get_community_view, moderators
 from moot.queries.persons import admins, get_person_view
 from moot.queries.viewer import Viewer
 
-router = APIRouter()
+router = APIRouter(prefix=API_PREFIX)
 
 # An outer bound against absurd bodies; the action refuses a reason over Lemmy's 10,000 (`invalid_body_field`).
 _REASON = 200_000

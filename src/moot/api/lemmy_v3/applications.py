@@ -13,7 +13,7 @@ from moot.actions.access import check_is_admin
 from moot.api.lemmy_v3 import convert
 from moot.api.lemmy_v3.context import Ctx, context, ok, query_form
 from moot.api.lemmy_v3.forms import Flag, Form, Id, QueryFlag, QueryForm, QueryId, QueryInt64
-from moot.api.openapi import v3
+from moot.api.openapi import API_PREFIX, v3
 from moot.domain.timefmt import lemmy_time
 from moot.queries.applications import (
     RegistrationApplicationView,
@@ -24,7 +24,7 @@ from moot.queries.applications import (
 )
 from moot.queries.site import load_local_site
 
-router = APIRouter()
+router = APIRouter(prefix=API_PREFIX)
 
 
 class ListRegistrationApplications(QueryForm):

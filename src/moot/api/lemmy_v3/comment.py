@@ -18,7 +18,7 @@ from moot.api.lemmy_v3.forms import (
     MarkReplyRead,
     SaveComment,
 )
-from moot.api.openapi import v3
+from moot.api.openapi import API_PREFIX, v3
 from moot.domain.enums import CommentSortType, ListingType
 from moot.domain.errors import LemmyError
 from moot.queries.comments import CommentQuery, CommentView, get_comment_view, list_comments
@@ -26,7 +26,7 @@ from moot.queries.communities import find_community_id
 from moot.queries.link_groups import merged_comments
 from moot.queries.viewer import Viewer
 
-router = APIRouter()
+router = APIRouter(prefix=API_PREFIX)
 
 
 def comment_view_response(view: CommentView, viewer: Viewer | None, recipients: list[int]) -> JSONResponse:

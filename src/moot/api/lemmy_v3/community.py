@@ -23,7 +23,7 @@ from moot.api.lemmy_v3.forms import (
 )
 from moot.api.lemmy_v3.remote import community_id_by_name
 from moot.api.lemmy_v3.site import ALL_LANGUAGE_IDS
-from moot.api.openapi import v3
+from moot.api.openapi import API_PREFIX, v3
 from moot.db.community import CommunityLanguage
 from moot.domain.enums import ListingType, SortType
 from moot.domain.errors import LemmyError
@@ -35,7 +35,7 @@ from moot.queries.communities import (
 )
 from moot.queries.viewer import Viewer
 
-router = APIRouter()
+router = APIRouter(prefix=API_PREFIX)
 
 
 async def community_languages(session: AsyncSession, community_id: int) -> list[int]:

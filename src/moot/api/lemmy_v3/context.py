@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import orjson
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ValidationError
@@ -113,7 +113,9 @@ def query_form(model: type[FormT]) -> Callable[[Request], Awaitable[FormT]]:
     lists the form's fields as query parameters: api/openapi.py describes each such route as if it were declared
     with `Query()` (`QUERY_FORM`)."""
 
-    async def read(request: Request) -> FormT:  # async: a plain def would run on a worker thread
+    async def read(request: Request, _: Ctx = Depends(context)) -> FormT:  # async: a def runs on a worker thread
+        # The context first (FastAPI runs it once per request, for the handler too): a private instance refuses an
+        # anonymous read before its form is looked at, as when FastAPI parsed the query after the dependencies.
         try:
             return model.model_validate(dict(request.query_params))
         except ValidationError as exc:

@@ -12,11 +12,11 @@ from moot.actions import emojis
 from moot.api.lemmy_v3 import convert
 from moot.api.lemmy_v3.context import Ctx, context, ok
 from moot.api.lemmy_v3.forms import Form, Id
-from moot.api.openapi import v3
+from moot.api.openapi import API_PREFIX, v3
 from moot.domain.timefmt import lemmy_time
 from moot.queries.emojis import CustomEmojiView, get_emoji_view
 
-router = APIRouter()
+router = APIRouter(prefix=API_PREFIX)
 
 # The columns' own bounds (varchar(128) in Lemmy as here); the other texts are bounded loosely.
 Shortcode = Annotated[str, Field(max_length=128)]

@@ -9,14 +9,14 @@ from fastapi.responses import JSONResponse
 
 from moot.api.lemmy_v3 import convert
 from moot.api.lemmy_v3.context import Ctx, context, ok
-from moot.api.openapi import v3
+from moot.api.openapi import API_PREFIX, v3
 from moot.db.federation import FederationQueueState
 from moot.db.instance import Instance
 from moot.domain.timefmt import lemmy_time
 from moot.queries.admin import federated_instances as known_instances
 from moot.queries.defaults import site_switches
 
-router = APIRouter()
+router = APIRouter(prefix=API_PREFIX)
 
 
 def _with_state(instance: Instance, state: FederationQueueState | None) -> dict[str, Any]:

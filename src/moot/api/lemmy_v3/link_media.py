@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from moot.api.lemmy_v3.context import Ctx, context, ok, query_form
-from moot.api.openapi import v3
+from moot.api.openapi import API_PREFIX, v3
 from moot.domain import validation
 from moot.domain.errors import LemmyError
 from moot.federation.fetch import FetchError, fetch_bytes
@@ -18,7 +18,7 @@ from moot.federation.previews import IMAGE_ACCEPT, fetch_site_metadata, image_po
 from moot.media.images import sniff
 from moot.queries.remote_images import is_recorded
 
-router = APIRouter()
+router = APIRouter(prefix=API_PREFIX)
 
 # What a proxied image may do in a browser: nothing; and it may be cached a day by the browser and any shared
 # cache (the answer depends on the URL alone, never on who asks).

@@ -10,9 +10,9 @@ from pydantic import Field
 from moot.actions import mail
 from moot.api.lemmy_v3.context import Ctx, context, ok
 from moot.api.lemmy_v3.forms import Form
-from moot.api.openapi import v3
+from moot.api.openapi import API_PREFIX, v3
 
-router = APIRouter()
+router = APIRouter(prefix=API_PREFIX)
 
 _SHORT = 1_000
 

@@ -12,13 +12,13 @@ from moot.actions.access import check_is_admin
 from moot.api.lemmy_v3 import convert
 from moot.api.lemmy_v3.context import Ctx, context, ok, query_form
 from moot.api.lemmy_v3.forms import QueryForm, QueryInt64
-from moot.api.openapi import v3
+from moot.api.openapi import API_PREFIX, v3
 from moot.db.image import LocalImage
 from moot.db.person import Person
 from moot.domain.timefmt import lemmy_time
 from moot.queries.images import list_media
 
-router = APIRouter()
+router = APIRouter(prefix=API_PREFIX)
 
 
 class ListMedia(QueryForm):

@@ -13,7 +13,7 @@ from moot.actions import access, messages
 from moot.api.lemmy_v3 import convert
 from moot.api.lemmy_v3.context import Ctx, context, ok, query_form
 from moot.api.lemmy_v3.forms import Flag, Form, Id, QueryFlag, QueryForm, QueryId, QueryInt64
-from moot.api.openapi import v3
+from moot.api.openapi import API_PREFIX, v3
 from moot.domain.timefmt import lemmy_time
 from moot.queries.messages import (
     PrivateMessageQuery,
@@ -25,7 +25,7 @@ from moot.queries.messages import (
     list_private_messages,
 )
 
-router = APIRouter()
+router = APIRouter(prefix=API_PREFIX)
 
 # Outer bounds only: the actions refuse more than Lemmy's 10,000 characters (`invalid_body_field`) and 1000 for a
 # report's reason (`report_too_long`).

@@ -14,11 +14,11 @@ from moot.api.lemmy_v3.community import community_response
 from moot.api.lemmy_v3.context import Ctx, context, ok, query_form
 from moot.api.lemmy_v3.forms import Flag, Form, Id, QueryForm, QueryId, QueryInt64
 from moot.api.lemmy_v3.post import post_response
-from moot.api.openapi import v3
+from moot.api.openapi import API_PREFIX, v3
 from moot.domain.enums import PostFeatureType
 from moot.queries.votes import VoteView
 
-router = APIRouter()
+router = APIRouter(prefix=API_PREFIX)
 
 _REASON = 2_000  # an outer bound; Lemmy's own limit is checked nowhere for reasons either
 

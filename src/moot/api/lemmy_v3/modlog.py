@@ -17,12 +17,12 @@ from moot.actions.modlog import ModlogKind
 from moot.api.lemmy_v3 import convert
 from moot.api.lemmy_v3.context import Ctx, context, ok, query_form
 from moot.api.lemmy_v3.forms import QueryForm, QueryId, QueryInt64
-from moot.api.openapi import v3
+from moot.api.openapi import API_PREFIX, v3
 from moot.domain.timefmt import lemmy_time
 from moot.queries.defaults import site_switches
 from moot.queries.modlog import ModlogQuery, ModlogRow, list_modlog
 
-router = APIRouter()
+router = APIRouter(prefix=API_PREFIX)
 
 Json = dict[str, Any]
 # Who acted, when the reader may not know it.

@@ -19,7 +19,7 @@ from moot.api.lemmy_v3.forms import (
     MarkPostAsRead,
     SavePost,
 )
-from moot.api.openapi import v3
+from moot.api.openapi import API_PREFIX, v3
 from moot.db.comment import Comment
 from moot.domain.enums import ListingType, SortType
 from moot.domain.errors import LemmyError
@@ -30,7 +30,7 @@ from moot.queries.link_groups import link_group
 from moot.queries.posts import PostQuery, PostView, get_post_view, list_posts
 from moot.queries.viewer import Viewer
 
-router = APIRouter()
+router = APIRouter(prefix=API_PREFIX)
 
 
 def post_view_response(view: PostView, viewer: Viewer | None) -> JSONResponse:

@@ -13,7 +13,7 @@ from moot.actions import access, reports
 from moot.api.lemmy_v3 import convert
 from moot.api.lemmy_v3.context import Ctx, context, ok, query_form
 from moot.api.lemmy_v3.forms import Flag, Form, Id, QueryFlag, QueryForm, QueryId, QueryInt64
-from moot.api.openapi import v3
+from moot.api.openapi import API_PREFIX, v3
 from moot.domain.timefmt import lemmy_time
 from moot.queries.reports import (
     CommentReportView,
@@ -26,7 +26,7 @@ from moot.queries.reports import (
     report_counts,
 )
 
-router = APIRouter()
+router = APIRouter(prefix=API_PREFIX)
 
 # An outer bound only: the action refuses more than Lemmy's 1000 characters with `report_too_long`.
 _REASON = 100_000

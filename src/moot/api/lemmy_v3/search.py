@@ -12,7 +12,7 @@ from moot.api.lemmy_v3 import convert
 from moot.api.lemmy_v3.context import Ctx, context, ok, query_form
 from moot.api.lemmy_v3.forms import ResolveObject, Search
 from moot.api.lemmy_v3.remote import resolve_remote_object
-from moot.api.openapi import v3
+from moot.api.openapi import API_PREFIX, v3
 from moot.db.search import exact_bitmaps, load_word_shares
 from moot.domain.enums import CommentSortType, ListingType, SearchType, SortType
 from moot.domain.errors import LemmyError
@@ -23,7 +23,7 @@ from moot.queries.posts import PostQuery, get_post_view, list_posts
 from moot.queries.resolve import find_local_object
 from moot.queries.viewer import Viewer
 
-router = APIRouter()
+router = APIRouter(prefix=API_PREFIX)
 
 
 def _comment_sort(sort: SortType | None) -> CommentSortType:

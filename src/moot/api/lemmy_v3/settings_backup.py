@@ -18,12 +18,12 @@ from moot.actions import accounts, settings_backup
 from moot.api.lemmy_v3 import convert
 from moot.api.lemmy_v3.context import Ctx, context, ok
 from moot.api.lemmy_v3.forms import Flag, Form
-from moot.api.openapi import v3
+from moot.api.openapi import API_PREFIX, v3
 from moot.domain.enums import ListingType, PostListingMode, SortType
 from moot.federation.settings_import import ID_LISTS, import_lists
 from moot.queries.settings_backup import backup_lists
 
-router = APIRouter()
+router = APIRouter(prefix=API_PREFIX)
 
 _URL = 2_000
 # The form's own bound: the total count gets Lemmy's `too_many_items` from the action.

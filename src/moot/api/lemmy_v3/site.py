@@ -13,7 +13,7 @@ from moot.api.lemmy_v3 import convert
 from moot.api.lemmy_v3.context import Ctx, context, ok
 from moot.api.lemmy_v3.emojis import emoji_view
 from moot.api.lemmy_v3.forms import EditSite
-from moot.api.openapi import v3
+from moot.api.openapi import API_PREFIX, v3
 from moot.db.moderation import LocalSiteUrlBlocklist
 from moot.domain.languages import LANGUAGES
 from moot.domain.timefmt import lemmy_time
@@ -22,7 +22,7 @@ from moot.queries.site import SiteView, get_my_user, get_site_view
 from moot.queries.urlblocklist import blocked_urls
 from moot.queries.viewer import Viewer
 
-router = APIRouter()
+router = APIRouter(prefix=API_PREFIX)
 
 ALL_LANGUAGE_IDS = [lang.id for lang in LANGUAGES]
 # The Lemmy version whose API this server speaks; clients gate features on it.

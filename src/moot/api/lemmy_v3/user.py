@@ -19,7 +19,7 @@ from moot.api.lemmy_v3.forms import (
     SaveUserSettings,
 )
 from moot.api.lemmy_v3.remote import person_id_by_name
-from moot.api.openapi import v3
+from moot.api.openapi import API_PREFIX, v3
 from moot.domain.enums import CommentSortType, SortType
 from moot.domain.errors import LemmyError
 from moot.queries import inbox
@@ -29,7 +29,7 @@ from moot.queries.persons import get_person_view
 from moot.queries.posts import PostQuery, list_posts
 from moot.queries.site import site_of_instance
 
-router = APIRouter()
+router = APIRouter(prefix=API_PREFIX)
 
 
 def _login_response(
