@@ -71,6 +71,22 @@ async def test_window_first_then_every_comment_when_it_does_not_fill_the_page(
     assert _comment_ids(await search(anon, rare, type_="Comments")) == [old_rare]
 
 
+async def test_the_whole_word_first_then_the_words_it_begins(user: Api, other: Api, anon: Api) -> None:
+    """A site-wide comment search takes the last word whole first (its GIN list is read three times faster than
+    as a prefix), and as a prefix when the whole word does not fill the page."""
+    post = await make_post(user, (await make_community(user))["id"])
+    w = word()
+    (longer,) = await _comments(user, post["id"], f"about {w}ing", 1)
+    await _upvote_comment(other, longer)  # the best match of the prefix
+    whole = await _comments(user, post["id"], f"about {w}", 2)
+    # Two comments have the whole word: a page of two is theirs, though the longer word's comment ranks higher.
+    assert sorted(_comment_ids(await search(anon, w, type_="Comments", sort="TopAll", limit=2))) == sorted(whole)
+    # A page of three is not filled by them: the prefix's matches come in, ranked with them.
+    assert _comment_ids(await search(anon, w, type_="Comments", sort="TopAll", limit=3))[0] == longer
+    # A prefix that is no word of its own finds the words it begins.
+    assert longer in _comment_ids(await search(anon, w[:-1], type_="Comments", sort="TopAll", limit=3))
+
+
 async def test_top_posts_are_ranked_among_the_newest_candidates(
     user: Api, other: Api, admin: Api, anon: Api, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -75,9 +75,10 @@ def _nothing() -> ColumnElement[bool]:
     return literal_column("1") == literal_column("0")
 
 
-def _fts_ids(table: str, terms: list[str]) -> Any:
-    """Row ids whose FTS5 entry has every term (the last as a prefix); terms are quoted, so no operators."""
-    match = " ".join(f'"{t}"' for t in terms[:-1]) + f' "{terms[-1]}"*'
+def _fts_ids(table: str, terms: list[str], whole_words: bool = False) -> Any:
+    """Row ids whose FTS5 entry has every term (the last as a prefix, unless `whole_words`); terms are quoted, so
+    no operators."""
+    match = " ".join(f'"{t}"' for t in terms[:-1]) + f' "{terms[-1]}"' + ("" if whole_words else "*")
     return (
         select(literal_column("rowid"))
         .select_from(text(table))
@@ -89,10 +90,10 @@ _SIMPLE: Any = literal_column("'simple'")
 _EMPTY: Any = literal_column("''")
 
 
-def _tsquery_match(document: Any, terms: list[str]) -> ColumnElement[bool]:
+def _tsquery_match(document: Any, terms: list[str], whole_words: bool = False) -> ColumnElement[bool]:
     # Constants are inlined (not bound) so the expression is the index's own and PostgreSQL can use the index.
     matched: ColumnElement[bool] = func.to_tsvector(_SIMPLE, document).op("@@")(
-        func.to_tsquery(_SIMPLE, _pg_query(terms))
+        func.to_tsquery(_SIMPLE, _pg_query(terms, whole_words))
     )
     return matched
 
@@ -201,9 +202,12 @@ async def comment_window_floor(session: AsyncSession) -> int:
     return max(0, (newest or 0) - SEARCH_WINDOW)
 
 
-def comment_candidates(session: AsyncSession, query: str, newer_than: int = 0) -> ColumnElement[bool]:
+def comment_candidates(
+    session: AsyncSession, query: str, newer_than: int = 0, *, whole_words: bool = False
+) -> ColumnElement[bool]:
     """A WHERE clause: the comment is one of the newest SEARCH_CANDIDATES live comments matching `query`, of
-    those with an id above `newer_than` (0: of all).
+    those with an id above `newer_than` (0: of all); with `whole_words`, the last word too is matched whole, not
+    as a prefix (queries/comments.py asks that first: see `_searched`).
 
     Why bounded: a word in 1% of ten million comments matches 117,000 rows, and ranking them all (Top, Hot)
     reads every one from the heap: 0.6-1.7 s on the bench database. The GIN index cannot give the matches in
@@ -218,7 +222,11 @@ def comment_candidates(session: AsyncSession, query: str, newer_than: int = 0) -
     # Inlined, as the words are: a bound floor gets a generic plan after five runs, estimated at a third of
     # the table, and PostgreSQL would then read every match again.
     floor: ColumnElement[int] = literal_column(str(int(newer_than)))
-    matched = c.id.in_(_fts_ids("comment_fts", terms)) if _is_sqlite(session) else _tsquery_match(c.content, terms)
+    matched = (
+        c.id.in_(_fts_ids("comment_fts", terms, whole_words))
+        if _is_sqlite(session)
+        else _tsquery_match(c.content, terms, whole_words)
+    )
     newest = (
         select(c.id)
         .where(matched, c.deleted.is_(False), c.removed.is_(False), c.id > floor)
@@ -228,10 +236,10 @@ def comment_candidates(session: AsyncSession, query: str, newer_than: int = 0) -
     return Comment.id.in_(newest.scalar_subquery())
 
 
-def _pg_query(terms: list[str]) -> str:
+def _pg_query(terms: list[str], whole_words: bool = False) -> str:
     # Words only (no operators reach to_tsquery); the last one matches as a prefix, as people type.
     quoted = [t.replace("'", "") for t in terms]
-    return " & ".join([*quoted[:-1], quoted[-1] + ":*"])
+    return " & ".join([*quoted[:-1], quoted[-1] + ("" if whole_words else ":*")])
 
 
 def exact_bitmaps(session: AsyncSession) -> AbstractAsyncContextManager[None]:

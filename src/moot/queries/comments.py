@@ -512,7 +512,7 @@ async def _searched(
     session: AsyncSession, stmt: Select[Any], q: CommentQuery, viewer: Viewer | None
 ) -> list[CommentView]:
     """Live comments with the words, in the sort's order: the newest matches ranked, among the window's first,
-    of all when the window does not fill the page."""
+    of all when the window does not fill the page; the last word whole first, then as a prefix."""
     assert q.search_text
     paging = page_of(q.page, q.limit)
     stmt = paging.of(stmt.order_by(*_sort_order(q.sort), Comment.id.desc()))
@@ -524,10 +524,19 @@ async def _searched(
     if not _bounded_search(q):
         return await page(search.comment_matches(session, q.search_text))
     floor = await search.comment_window_floor(session)
-    found = await page(search.comment_candidates(session, q.search_text, newer_than=floor))
-    if len(found) == paging.limit or floor == 0:
-        return found
-    return await page(search.comment_candidates(session, q.search_text))
+    # The newest comments with the last word whole first: reading a word's GIN list whole costs a third of reading
+    # it as a prefix (30 against 79 ms for a word in 1% of ten million comments: the prefix's matches are gathered
+    # into a bitmap before anything else), and a whole word found in enough comments ranks above the longer words
+    # it begins. Then as a prefix, then among all comments, until the page is full.
+    tries = [(floor, True), (floor, False)] + ([(0, False)] if floor else [])
+    found: list[CommentView] = []
+    for newer_than, whole_words in tries:
+        found = await page(
+            search.comment_candidates(session, q.search_text, newer_than=newer_than, whole_words=whole_words)
+        )
+        if len(found) == paging.limit:
+            break
+    return found
 
 
 async def _tree(session: AsyncSession, q: CommentQuery, viewer: Viewer | None) -> list[CommentView]:
