@@ -90,7 +90,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     app = FastAPI(title="Moot", version=__version__, lifespan=lifespan, docs_url="/api/docs", redoc_url=None)
     app.state.moot = state
     install_error_handlers(app)
-    # Routes are tried one by one in the order they are added (~9,000 instructions each: http/routes.py): the
+    # Routes are tried one by one in the order they are added (0.7 us each: http/routes.py): the
     # busiest first. The shared inbox was tried after 117 routes, now after 7; the federation router's four paths
     # never begin with /api/v3, nor does one path belong to two API modules, so the order changes nothing else.
     add_routes(app, federation_router)

@@ -270,8 +270,8 @@ def _with_extensions(schemas: dict[str, Any]) -> dict[str, Any]:
 
 
 def api_routes(routes: Sequence[BaseRoute]) -> Iterator[APIRoute]:
-    """Every APIRoute of the app: flat in `app.routes` before FastAPI 0.165, behind its included routers since
-    (whose route contexts carry the original routes)."""
+    """Every APIRoute of the app: Moot's are the app's own (http/routes.py); a router included the usual way is
+    looked into too (since FastAPI 0.165 its routes are found through route contexts)."""
     contexts = getattr(fastapi.routing, "iter_route_contexts", None)
     for route in contexts(routes) if contexts is not None else routes:
         original = getattr(route, "original_route", route)
@@ -307,7 +307,7 @@ def _declared_query(model: type[BaseModel]) -> tuple[list[dict[str, Any]], dict[
     return parameters, doc.get("components", {}).get("schemas", {})
 
 
-def _withquery_forms(doc: dict[str, Any], forms: dict[str, type[BaseModel]]) -> None:
+def _with_query_forms(doc: dict[str, Any], forms: dict[str, type[BaseModel]]) -> None:
     """The query_form routes' parameters (and the schemas they refer to) put into FastAPI's document."""
     schemas: dict[str, Any] = doc.setdefault("components", {}).setdefault("schemas", {})
     for operations in doc["paths"].values():
@@ -329,7 +329,7 @@ def build_document(app: FastAPI) -> dict[str, Any]:
         description=DESCRIPTION,
         routes=app.routes,
     )
-    _withquery_forms(doc, query_forms(app.routes))
+    _with_query_forms(doc, query_forms(app.routes))
     doc["paths"] = {path: ops for path, ops in doc["paths"].items() if path.startswith(API_PREFIX + "/")}
     for path, operations in doc["paths"].items():
         for method, operation in operations.items():
