@@ -3,6 +3,7 @@ for among the newest SEARCH_WINDOW first. The constants are patched small so tha
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -125,3 +126,16 @@ async def test_common_and_other_words_find_the_same_candidates(
     data = await search(anon, w, sort="TopAll", limit=2)
     assert ids(data["posts"], "post") == [posts[2], posts[1]]
     assert _comment_ids(data) == [comments[2], comments[1]]
+
+
+async def test_a_whole_word_is_common_by_its_own_share(app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plan of a bounded search (walk the key for a common word, the GIN index otherwise) counts the last word
+    as a prefix, or whole when the search asks for whole words: a rare word that begins common ones would
+    otherwise walk the whole window."""
+    async with app.state.moot.db.read() as session:
+        database = session.get_bind().engine.url.render_as_string(hide_password=True)
+        shares = {"zqword": 0.001, "zqwording": 0.5}
+        monkeypatch.setitem(fts._word_shares, (database, "ix_comment_fts"), (time.monotonic(), shares))
+        assert fts._is_common(session, "ix_comment_fts", ["zqword"])
+        assert not fts._is_common(session, "ix_comment_fts", ["zqword"], whole_words=True)
+        assert fts._is_common(session, "ix_comment_fts", ["zqwording"], whole_words=True)

@@ -176,13 +176,16 @@ _WORD_SHARES = text(
 )
 
 
-def _is_common(session: AsyncSession, index: str, terms: list[str]) -> bool:
-    """Every term (the last as a prefix) is in at least COMMON_SHARE of the rows, as far as the statistics
-    loaded by load_word_shares know."""
+def _is_common(session: AsyncSession, index: str, terms: list[str], whole_words: bool = False) -> bool:
+    """Every term (the last as a prefix, unless `whole_words`) is in at least COMMON_SHARE of the rows, as far as
+    the statistics loaded by load_word_shares know."""
     database = session.get_bind().engine.url.render_as_string(hide_password=True)
     shares = _word_shares.get((database, index), (0.0, {}))[1]
     words = [t.lower() for t in terms]
-    last = sum(share for word, share in shares.items() if word.startswith(words[-1]))
+    if whole_words:
+        last = shares.get(words[-1], 0.0)
+    else:
+        last = sum(share for word, share in shares.items() if word.startswith(words[-1]))
     return min([shares.get(w, 0.0) for w in words[:-1]] + [last]) >= COMMON_SHARE
 
 
@@ -230,14 +233,15 @@ def comment_candidates(
     newest = (
         select(c.id)
         .where(matched, c.deleted.is_(False), c.removed.is_(False), c.id > floor)
-        .order_by(_newest(session, c.id, _is_common(session, "ix_comment_fts", terms)))
+        .order_by(_newest(session, c.id, _is_common(session, "ix_comment_fts", terms, whole_words)))
         .limit(literal_int(SEARCH_CANDIDATES))
     )
     return Comment.id.in_(newest.scalar_subquery())
 
 
 def _pg_query(terms: list[str], whole_words: bool = False) -> str:
-    # Words only (no operators reach to_tsquery); the last one matches as a prefix, as people type.
+    # Words only (no operators reach to_tsquery); the last one matches as a prefix, as people type, unless the
+    # search asks for whole words.
     quoted = [t.replace("'", "") for t in terms]
     return " & ".join([*quoted[:-1], quoted[-1] + ("" if whole_words else ":*")])
 
