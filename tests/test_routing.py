@@ -51,7 +51,7 @@ def route_checks(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 async def test_busy_paths_are_matched_early(http: httpx.AsyncClient, route_checks: list[str]) -> None:
     """FastAPI tries routes one by one (0.7-2 us each): the shared inbox was tried after every API
-    route (117), the front page after 43. app.py includes the busiest routers first."""
+    route (117), the front page after 43. app.py adds the busiest routers first."""
     for method, path, most in (
         ("POST", "/inbox", 8),
         ("GET", "/api/v3/post?id=1", 15),
