@@ -110,6 +110,10 @@ async def test_inbound_reply_statements(http: httpx.AsyncClient, settings: Setti
     assert "INSERT comment_reply" in names[:counters], names
     counted = ("UPDATE", "INSERT comment_actions", "INSERT post_actions")
     assert [name for name in names[counters + 1 :] if not name.startswith(counted)] == [], names
+    if backend() == "postgres":
+        # ... and go out with the COMMIT, in one round trip (db/engine.py send_counts).
+        sent = next(statement for statement in statements if statement.startswith("WITH counted_post"))
+        assert sent.endswith("; COMMIT AND CHAIN; SET TRANSACTION READ ONLY"), sent
 
     async with count_queries() as statements:
         again = await _deliver(http, sender, keys, activity)

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     Select,
     Update,
+    any_,
     bindparam,
     exists,
     func,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
@@ -36,6 +38,7 @@ from moot.actions.previews import original_markdown as original
 from moot.actions.urlblocklist import check_blocked_urls
 from moot.db.comment import Comment, CommentActions, CommentReply, PersonMention
 from moot.db.community import Community, CommunityBlock
+from moot.db.engine import count_at_commit, counts_at_commit
 from moot.db.person import InstanceBlock, LocalUser, Person, PersonBlock
 from moot.db.post import Post, PostActions
 from moot.db.search import index_comment
@@ -222,11 +225,15 @@ async def adjust_counts(
     params: dict[str, object] = {f"new_{key}": value for key, value in post_values.items()}
     params |= {"counted_post": comment.post_id, "author": comment.creator_id, "diff": diff, "new_comment": comment.id}
     params |= {"now": utcnow(), "ancestor_ids": ancestors or []}
+    post = await session.get(Post, comment.post_id)  # in the session already (the callers loaded it): no statement
+    if counts_at_commit(session):
+        # Sent with the COMMIT (db/engine.py): the thread's rows stay locked for the statement's own time only.
+        count_at_commit(session, statements[0], params, [(post, ["comments", *post_values])] if post else [])
+        return
     comments = (await session.execute(statements[0], params)).scalar_one()
     for statement in statements[1:]:
         await session.execute(statement, params)
-    post = await session.get(Post, comment.post_id)
-    if post is not None:  # in the session already (the callers loaded it): no statement
+    if post is not None:
         for name, value in {"comments": comments, **post_values}.items():
             set_committed_value(post, name, value)
         if created_by is not None and not postgresql:
@@ -268,8 +275,13 @@ def _count_statements(
         own_vote = {"person_id": creator_id, "comment_id": bindparam("new_comment", type_=Integer), "post_id": post_id}
         writes.append(insert(CommentActions).values(**own_vote, like_score=1, liked=now))
     if reply:
-        ancestors = bindparam("ancestor_ids", expanding=True, type_=Integer)
-        writes.append(update(Comment).where(Comment.id.in_(ancestors)).values(child_count=Comment.child_count + 1))
+        # An array on PostgreSQL, so that the statement can be written out whole for a simple query (db/engine.py).
+        replied = (
+            Comment.id == any_(bindparam("ancestor_ids", type_=ARRAY(Integer)))
+            if postgresql
+            else Comment.id.in_(bindparam("ancestor_ids", expanding=True, type_=Integer))
+        )
+        writes.append(update(Comment).where(replied).values(child_count=Comment.child_count + 1))
     if not postgresql:
         return (post_change, *(write.execution_options(synchronize_session=False) for write in writes))
     if created:

@@ -1,16 +1,22 @@
-"""The engine, sessions for reading and for writing, and the query counter tests use on hot paths."""
+"""The engine, sessions for reading and for writing (and the counters a write sends with its COMMIT), and the query
+counter tests use on hot paths."""
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
+import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.sql.expression import Executable
 
+from moot.db.simple_query import written_out
 from moot.settings import Settings
 
 # Counts statements per task when a test asks for it (`count_queries`), and costs nothing otherwise.
@@ -92,13 +98,72 @@ class Database:
         if self._write_lock is None:
             async with self.sessions() as session, session.begin():
                 await _plan_mode(session, generic=False)
+                session.info[_COUNTS] = _Counts()
                 yield session
+                await send_counts(session)
             return
         async with self._write_lock, self.sessions() as session, session.begin():
             yield session
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+_COUNTS = "counts_at_commit"  # the key, in a PostgreSQL write session's info, of the counters it keeps for its end
+
+
+@dataclass(slots=True)
+class _Counts:
+    statements: list[str] = field(default_factory=list)
+    stale: list[tuple[object, Sequence[str]]] = field(default_factory=list)
+
+
+def counts_at_commit(session: AsyncSession) -> bool:
+    """Whether counters in this session wait for its commit (`count_at_commit`): a PostgreSQL write block's."""
+    return session.info.get(_COUNTS) is not None
+
+
+def count_at_commit(
+    session: AsyncSession, statement: Executable, params: dict[str, Any], stale: Iterable[tuple[object, Sequence[str]]]
+) -> None:
+    """Keep a counter statement for the commit (`counts_at_commit(session)` must hold). `stale`: objects of the
+    session and the attributes the statement changes, expired once it has run.
+
+    A comment moves counts that every comment in its thread moves too: its post's, its community's, its author's,
+    its ancestors' reply counts. An UPDATE's row locks are held until the commit; run as a statement of its own, the
+    counters' were held for the statement, its answer's way back, a turn of the busy event loop and the COMMIT's
+    way out (4 ms p50, 16 ms p90 with 16 inbound replies to one post, measured) while every other reply to the
+    thread waited. Kept for the end, they go out with the COMMIT in one simple query (`send_counts`), and their
+    locks are held for the statements' own time. SQLite runs one writer at a time (nothing waits on its locks) and
+    runs counters where they are asked for; so does a session that is not a write block's (a test's, a script's)."""
+    counts: _Counts = session.info[_COUNTS]
+    counts.statements.append(written_out(statement, params, session.get_bind().dialect))
+    counts.stale.extend(stale)
+
+
+async def send_counts(session: AsyncSession) -> None:
+    """The kept counters and the COMMIT in one round trip (`COMMIT AND CHAIN`); the session goes on in a new
+    transaction, READ ONLY: a write there would not commit with the change, so the database refuses it. The write
+    block calls this as it ends; a caller that reads after its change (the API's answer to a new comment) calls it
+    first. Nothing when no counter was kept: the block commits as usual."""
+    counts: _Counts | None = session.info.get(_COUNTS)
+    if counts is None or not counts.statements:
+        return
+    driver = await _driver(session)
+    if not driver.is_in_transaction():  # kept counters follow the change's own statements, which began it
+        raise RuntimeError("counters kept for a commit with no transaction begun")
+    sql = "; ".join([*counts.statements, "COMMIT AND CHAIN", "SET TRANSACTION READ ONLY"])
+    _count_statement(None, None, sql)
+    try:
+        await driver.execute(sql)
+    except asyncpg.IntegrityConstraintViolationError as error:  # as SQLAlchemy would raise it (retried on a race)
+        raise IntegrityError(sql, None, error) from error
+    except asyncpg.PostgresError as error:
+        raise DBAPIError(sql, None, error) from error
+    counts.statements.clear()
+    for item, names in counts.stale:
+        session.expire(item, list(names))
+    counts.stale.clear()
 
 
 _GENERIC = "generic_plans"  # the key, in a pooled connection's info, of the plan mode it was left in

@@ -19,6 +19,7 @@ from moot.api.lemmy_v3.forms import (
     SaveComment,
 )
 from moot.api.openapi import API_PREFIX, v3
+from moot.db.engine import send_counts
 from moot.domain.enums import CommentSortType, ListingType
 from moot.domain.errors import LemmyError
 from moot.queries.comments import CommentQuery, CommentView, get_comment_view, list_comments
@@ -53,7 +54,9 @@ async def create_comment(form: CreateComment, c: Ctx = Depends(context)) -> JSON
             parent_id=form.parent_id,
             language_id=form.language_id,
         )
-        # Read in the comment's own transaction: what it wrote, without a second one.
+        # The change commits with its counters, then the view is read on the same connection: what it wrote, the
+        # thread's rows no longer locked (db/engine.py send_counts).
+        await send_counts(session)
         view = await get_comment_view(session, comment.id, viewer)
     return comment_view_response(view, viewer, recipients)
 

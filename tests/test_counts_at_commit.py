@@ -1,0 +1,153 @@
+"""A comment's counters go out with its COMMIT (PostgreSQL, db/engine.py `send_counts`): the thread's rows are
+locked for the statement's own time, not from the counters to the commit; the change and its counts commit
+together or not at all; nothing is written after them. And the statements written out for that simple query
+(db/simple_query.py) carry numbers, times and integer arrays only."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import ARRAY, DateTime, Float, Integer, bindparam, select, text, update
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+from sqlalchemy.exc import DBAPIError
+
+from conftest import Api, backend, make_community, make_post
+from moot.actions import comments
+from moot.db.engine import Database, counts_at_commit, send_counts
+from moot.db.post import Post
+from moot.db.simple_query import written_out
+from moot.queries.viewer import load_viewer
+from moot.settings import Settings
+
+postgres_only = pytest.mark.skipif(backend() != "postgres", reason="SQLite runs counters where they are asked for")
+
+
+async def _comments_counted(db: Database, post_id: int) -> int:
+    async with db.read() as session:
+        return int(await session.scalar(select(Post.comments).where(Post.id == post_id)) or 0)
+
+
+async def _locked(db: Database, post_id: int) -> bool:
+    """Whether another transaction holds the post's row for an update (as the counters' UPDATE does)."""
+    async with db.read() as session:
+        try:
+            await session.execute(text("SELECT id FROM post WHERE id = :id FOR NO KEY UPDATE NOWAIT"), {"id": post_id})
+        except DBAPIError as error:
+            assert "could not obtain lock" in str(error)
+            return True
+    return False
+
+
+@postgres_only
+async def test_the_counters_go_out_with_the_commit(app: Any, settings: Settings, user: Api, other: Api) -> None:
+    community = await make_community(user)
+    post = await make_post(user, community["id"])
+    db = Database(settings)
+    try:
+        async with db.write() as session:
+            viewer = await load_viewer(session, other.jwt, app.state.moot.jwt_secret)
+            assert viewer is not None and counts_at_commit(session)
+            comment, _ = await comments.create_comment(session, settings, viewer, post_id=post["id"], content="hi")
+            # The comment is written, its counters kept: the thread's row is free for every other writer.
+            assert not await _locked(db, post["id"])
+            assert await _comments_counted(db, post["id"]) == 0
+            await send_counts(session)
+            # Committed with its counters; the session reads on (the API's answer), the row still free.
+            assert await _comments_counted(db, post["id"]) == 1
+            assert not await _locked(db, post["id"])
+            assert (await session.scalar(select(Post.comments).where(Post.id == post["id"]))) == 1
+            loaded = await session.get(Post, post["id"])
+            assert loaded is not None and loaded.comments == 1  # the session's copy was expired, then read again
+            with pytest.raises(DBAPIError, match="read-only transaction"):
+                # A write after the counters would not commit with the change: the database refuses it.
+                await session.execute(update(Post).where(Post.id == post["id"]).values(comments=99))
+    finally:
+        await db.dispose()
+    assert await user.ok_get("/comment", id=comment.id)
+    assert (await user.ok_get("/post", id=post["id"]))["post_view"]["counts"]["comments"] == 1
+
+
+@postgres_only
+async def test_a_change_that_fails_before_its_commit_leaves_no_count(
+    app: Any, settings: Settings, user: Api, other: Api
+) -> None:
+    community = await make_community(user)
+    post = await make_post(user, community["id"])
+    db = Database(settings)
+    try:
+        with pytest.raises(RuntimeError, match="after the counters were kept"):
+            async with db.write() as session:
+                viewer = await load_viewer(session, other.jwt, app.state.moot.jwt_secret)
+                assert viewer is not None
+                await comments.create_comment(session, settings, viewer, post_id=post["id"], content="lost")
+                raise RuntimeError("after the counters were kept")
+    finally:
+        await db.dispose()
+    assert (await user.ok_get("/post", id=post["id"]))["post_view"]["counts"]["comments"] == 0
+    assert (await user.ok_get("/comment/list", post_id=post["id"]))["comments"] == []
+
+
+async def test_the_api_answer_to_a_new_comment_shows_its_counts(user: Api, other: Api) -> None:
+    """Read after the counters were sent (PostgreSQL) or run (SQLite): the author's own vote, counted."""
+    community = await make_community(user)
+    post = await make_post(user, community["id"])
+    answer = await other.ok_post("/comment", {"post_id": post["id"], "content": "counted"})
+    assert answer["comment_view"]["my_vote"] == 1
+    assert answer["comment_view"]["counts"]["score"] == 1
+    reply = await user.ok_post(
+        "/comment",
+        {"post_id": post["id"], "content": "and a reply", "parent_id": answer["comment_view"]["comment"]["id"]},
+    )
+    assert reply["comment_view"]["counts"]["child_count"] == 0
+    parent = await user.ok_get("/comment", id=answer["comment_view"]["comment"]["id"])
+    assert parent["comment_view"]["counts"]["child_count"] == 1
+    assert (await user.ok_get("/post", id=post["id"]))["post_view"]["counts"]["comments"] == 2
+
+
+def test_values_written_into_sql() -> None:
+    when = datetime(2026, 12, 1, 12, 30, 5, 123456, tzinfo=UTC)
+    statement = select(
+        bindparam("n", type_=Integer),
+        bindparam("negative", type_=Integer),
+        bindparam("t"),
+        bindparam("none"),
+        bindparam("ids", type_=ARRAY(Integer)),
+    )
+    sql = written_out(
+        statement, {"n": 12, "negative": -3, "t": when, "none": None, "ids": [1, 2, 3]}, asyncpg_dialect()
+    )
+    assert "$" not in sql
+    for written in ("12", "-3", "'2026-12-01T12:30:05.123456+00:00'", "NULL", "'{1,2,3}'"):
+        assert written in sql, sql
+
+
+@pytest.mark.parametrize("value", ["it's text", b"bytes", [1, "2"], [True], {"a": 1}])
+def test_anything_but_numbers_times_and_integer_arrays_is_refused(value: object) -> None:
+    statement = select(bindparam("value"))
+    with pytest.raises(TypeError, match="only numbers, times, NULL and integer arrays"):
+        written_out(statement, {"value": value}, asyncpg_dialect())
+
+
+@postgres_only
+async def test_a_statement_written_out_reads_as_the_prepared_one(settings: Settings) -> None:
+    when = datetime(2026, 12, 1, 12, 30, 5, 123456, tzinfo=UTC)
+    statement = select(
+        bindparam("n", type_=Integer) + 1,
+        bindparam("negative", type_=Integer) * 2,
+        bindparam("t", type_=DateTime(timezone=True)),
+        bindparam("ids", type_=ARRAY(Integer)),
+        bindparam("half", type_=Float),
+    )
+    params = {"n": 41, "negative": -3, "t": when, "ids": [5, 6], "half": 0.5}
+    db = Database(settings)
+    try:
+        async with db.read() as session:
+            prepared = tuple((await session.execute(statement, params)).one())
+            driver = (await (await session.connection()).get_raw_connection()).driver_connection
+            assert driver is not None
+            written = tuple(await driver.fetchrow(written_out(statement, params, session.get_bind().dialect)))
+    finally:
+        await db.dispose()
+    assert written == prepared == (42, -6, when, [5, 6], 0.5)
