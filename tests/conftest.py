@@ -80,7 +80,11 @@ def settings_for(db: DatabaseUnderTest, hostname: str = HOSTNAME) -> Settings:
         setup_admin_username=ADMIN_NAME,
         setup_admin_password=ADMIN_PASSWORD,
         setup_site_name="Moot Test",
+        # No task of the app's own: the jobs are run by the tests that need them, and delivery by real servers
+        # (tests/cluster.py); a task sharing the pool with the requests left tests that look at a pooled
+        # connection's state (plan mode, transaction) seeing the task's now and then.
         run_jobs=False,
+        run_delivery=False,
         # Tests read anonymously right after writing; the cache has tests of its own (test_anon_cache.py).
         anon_cache_seconds=0,
         password_hash_profile=TEST_PASSWORD_HASH_PROFILE,
