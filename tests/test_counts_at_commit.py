@@ -17,7 +17,7 @@ from conftest import Api, backend, make_community, make_post
 from moot.actions import comments
 from moot.db.engine import Database, counts_at_commit, send_counts
 from moot.db.post import Post
-from moot.db.simple_query import written_out
+from moot.db.simple_query import prepared
 from moot.queries.viewer import load_viewer
 from moot.settings import Settings
 
@@ -58,6 +58,9 @@ async def test_the_counters_go_out_with_the_commit(app: Any, settings: Settings,
             assert await _comments_counted(db, post["id"]) == 1
             assert not await _locked(db, post["id"])
             assert (await session.scalar(select(Post.comments).where(Post.id == post["id"]))) == 1
+            # Planned once for the connection: the statement stays PREPAREd on it.
+            kept = await session.scalars(text("SELECT name FROM pg_prepared_statements WHERE name LIKE 'moot_%'"))
+            assert list(kept)
             loaded = await session.get(Post, post["id"])
             assert loaded is not None and loaded.comments == 1  # the session's copy was expired, then read again
             with pytest.raises(DBAPIError, match="read-only transaction"):
@@ -115,23 +118,21 @@ def test_values_written_into_sql() -> None:
         bindparam("none"),
         bindparam("ids", type_=ARRAY(Integer)),
     )
-    sql = written_out(
-        statement, {"n": 12, "negative": -3, "t": when, "none": None, "ids": [1, 2, 3]}, asyncpg_dialect()
-    )
-    assert "$" not in sql
-    for written in ("12", "-3", "'2026-12-01T12:30:05.123456+00:00'", "NULL", "'{1,2,3}'"):
-        assert written in sql, sql
+    kept = prepared(statement, asyncpg_dialect())
+    assert kept.prepare.startswith(f"PREPARE {kept.name} AS SELECT $1")
+    execute = kept.execute({"n": 12, "negative": -3, "t": when, "none": None, "ids": [1, 2, 3]})
+    assert execute == f"EXECUTE {kept.name}(12, -3, '2026-12-01T12:30:05.123456+00:00', NULL, '{{1,2,3}}')"
 
 
 @pytest.mark.parametrize("value", ["it's text", b"bytes", [1, "2"], [True], {"a": 1}])
 def test_anything_but_numbers_times_and_integer_arrays_is_refused(value: object) -> None:
     statement = select(bindparam("value"))
     with pytest.raises(TypeError, match="only numbers, times, NULL and integer arrays"):
-        written_out(statement, {"value": value}, asyncpg_dialect())
+        prepared(statement, asyncpg_dialect()).execute({"value": value})
 
 
 @postgres_only
-async def test_a_statement_written_out_reads_as_the_prepared_one(settings: Settings) -> None:
+async def test_an_execute_with_values_written_out_reads_as_the_bound_statement(settings: Settings) -> None:
     when = datetime(2026, 12, 1, 12, 30, 5, 123456, tzinfo=UTC)
     statement = select(
         bindparam("n", type_=Integer) + 1,
@@ -144,10 +145,13 @@ async def test_a_statement_written_out_reads_as_the_prepared_one(settings: Setti
     db = Database(settings)
     try:
         async with db.read() as session:
-            prepared = tuple((await session.execute(statement, params)).one())
+            bound = tuple((await session.execute(statement, params)).one())
             driver = (await (await session.connection()).get_raw_connection()).driver_connection
             assert driver is not None
-            written = tuple(await driver.fetchrow(written_out(statement, params, session.get_bind().dialect)))
+            kept = prepared(statement, session.get_bind().dialect)
+            await driver.execute(kept.prepare)
+            written = tuple(await driver.fetchrow(kept.execute(params)))
+            await driver.execute(f"DEALLOCATE {kept.name}")
     finally:
         await db.dispose()
-    assert written == prepared == (42, -6, when, [5, 6], 0.5)
+    assert written == bound == (42, -6, when, [5, 6], 0.5)

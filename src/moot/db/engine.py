@@ -16,7 +16,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.sql.expression import Executable
 
-from moot.db.simple_query import written_out
+from moot.db.simple_query import Prepared, prepared
 from moot.settings import Settings
 
 # Counts statements per task when a test asks for it (`count_queries`), and costs nothing otherwise.
@@ -110,11 +110,12 @@ class Database:
 
 
 _COUNTS = "counts_at_commit"  # the key, in a PostgreSQL write session's info, of the counters it keeps for its end
+_PREPARED = "prepared"  # the key, in a pooled connection's info, of the names PREPAREd on it (db/simple_query.py)
 
 
 @dataclass(slots=True)
 class _Counts:
-    statements: list[str] = field(default_factory=list)
+    statements: list[tuple[Prepared, str]] = field(default_factory=list)  # each with its EXECUTE
     stale: list[tuple[object, Sequence[str]]] = field(default_factory=list)
 
 
@@ -137,7 +138,8 @@ def count_at_commit(
     locks are held for the statements' own time. SQLite runs one writer at a time (nothing waits on its locks) and
     runs counters where they are asked for; so does a session that is not a write block's (a test's, a script's)."""
     counts: _Counts = session.info[_COUNTS]
-    counts.statements.append(written_out(statement, params, session.get_bind().dialect))
+    kept = prepared(statement, session.get_bind().dialect)
+    counts.statements.append((kept, kept.execute(params)))
     counts.stale.extend(stale)
 
 
@@ -152,9 +154,18 @@ async def send_counts(session: AsyncSession) -> None:
     driver = await _driver(session)
     if not driver.is_in_transaction():  # kept counters follow the change's own statements, which began it
         raise RuntimeError("counters kept for a commit with no transaction begun")
-    sql = "; ".join([*counts.statements, "COMMIT AND CHAIN", "SET TRANSACTION READ ONLY"])
-    _count_statement(None, None, sql)
+    # Each statement is planned once per connection, as the driver's own prepared statements are (a PREPARE
+    # outlives a rollback: a name is remembered once its PREPARE has run).
+    known: set[str] = (await session.connection()).info.setdefault(_PREPARED, set())
+    end = ["COMMIT AND CHAIN", "SET TRANSACTION READ ONLY"]
+    sql = "; ".join([*(execute for _, execute in counts.statements), *end])
+    # count_queries records the statements the EXECUTEs run (tests name statements by their verb and table).
+    _count_statement(None, None, "; ".join([*(kept.compiled.string for kept, _ in counts.statements), *end]))
     try:
+        for kept, _ in counts.statements:
+            if kept.name not in known:
+                await driver.execute(kept.prepare)
+                known.add(kept.name)
         await driver.execute(sql)
     except asyncpg.IntegrityConstraintViolationError as error:  # as SQLAlchemy would raise it (retried on a race)
         raise IntegrityError(sql, None, error) from error

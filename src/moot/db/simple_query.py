@@ -1,14 +1,15 @@
-"""Statements written out whole, for PostgreSQL's simple query protocol (several statements, one round trip).
-
-A simple query takes no parameters: the values are written into the statement. Only numbers, times, NULL and
-arrays of integers are accepted (`_literal`); anything else is refused rather than quoted, so no text ever
-reaches SQL this way. Used for the counters sent with a COMMIT (db/engine.py `send_counts`).
+"""Statements sent in PostgreSQL's simple query protocol (several statements, one round trip), which takes no
+parameters: a statement is PREPAREd once per connection, by a name made from its text, and EXECUTEd with its
+values written out. Only numbers, times, NULL and arrays of integers are written out (`_literal`); anything else
+is refused rather than quoted, so no text ever reaches SQL this way. Used for the counters sent with a COMMIT
+(db/engine.py `send_counts`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
-import re
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -17,24 +18,30 @@ from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.expression import ClauseElement, Executable
 
-_PLACEHOLDER = re.compile(r"\$(\d+)")
 
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A statement as PostgreSQL keeps it for a connection: `PREPARE name AS ...` with $1, $2 ... in it."""
 
-def written_out(statement: Executable, params: dict[str, Any], dialect: Dialect) -> str:
-    """The statement as the driver would prepare it (compiled once), its placeholders $1, $2 ... replaced by
-    their values."""
-    compiled = _compiled(statement, dialect)
-    bound = compiled.construct_params(params)
-    values = [bound[name] for name in compiled.positiontup or ()]
-    return _PLACEHOLDER.sub(lambda found: _literal(values[int(found[1]) - 1]), compiled.string)
+    name: str
+    prepare: str
+    compiled: SQLCompiler
+
+    def execute(self, params: dict[str, Any]) -> str:
+        """`EXECUTE name(...)`, the values in the order of the statement's placeholders."""
+        bound = self.compiled.construct_params(params)
+        values = ", ".join(_literal(bound[name]) for name in self.compiled.positiontup or ())
+        return f"EXECUTE {self.name}({values})" if values else f"EXECUTE {self.name}"
 
 
 @cache
-def _compiled(statement: Executable, dialect: Dialect) -> SQLCompiler:
+def prepared(statement: Executable, dialect: Dialect) -> Prepared:
+    """The statement compiled as the driver would prepare it (once per statement)."""
     assert isinstance(statement, ClauseElement)
     compiled = statement.compile(dialect=dialect)
     assert isinstance(compiled, SQLCompiler)
-    return compiled
+    name = "moot_" + hashlib.sha256(compiled.string.encode()).hexdigest()[:16]
+    return Prepared(name, f"PREPARE {name} AS {compiled.string}", compiled)
 
 
 def _literal(value: object) -> str:
