@@ -5,6 +5,7 @@ together or not at all; nothing is written after them. And the statements writte
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,8 +17,10 @@ from sqlalchemy.exc import DBAPIError
 from conftest import Api, backend, make_community, make_post
 from moot.actions import comments
 from moot.db.engine import Database, counts_at_commit, send_counts
+from moot.db.mail import EmailOutbox
 from moot.db.post import Post
 from moot.db.simple_query import prepared
+from moot.domain.timefmt import utcnow
 from moot.queries.viewer import load_viewer
 from moot.settings import Settings
 
@@ -69,6 +72,28 @@ async def test_the_counters_go_out_with_the_commit(app: Any, settings: Settings,
     finally:
         await db.dispose()
     assert await user.ok_get("/comment", id=comment.id)
+    assert (await user.ok_get("/post", id=post["id"]))["post_view"]["counts"]["comments"] == 1
+
+
+@postgres_only
+async def test_what_the_change_adds_after_its_counters_commits_with_it(
+    app: Any, settings: Settings, user: Api, other: Api
+) -> None:
+    community = await make_community(user)
+    post = await make_post(user, community["id"])
+    address = f"{uuid.uuid4().hex}@example.org"
+    db = Database(settings)
+    try:
+        async with db.write() as session:
+            viewer = await load_viewer(session, other.jwt, app.state.moot.jwt_secret)
+            assert viewer is not None
+            await comments.create_comment(session, settings, viewer, post_id=post["id"], content="and a mail")
+            now = utcnow()
+            session.add(EmailOutbox(to_address=address, subject="s", body_text="b", next_attempt=now, published=now))
+        async with db.read() as session:
+            assert await session.scalar(select(EmailOutbox.id).where(EmailOutbox.to_address == address))
+    finally:
+        await db.dispose()
     assert (await user.ok_get("/post", id=post["id"]))["post_view"]["counts"]["comments"] == 1
 
 

@@ -151,6 +151,7 @@ async def send_counts(session: AsyncSession) -> None:
     counts: _Counts | None = session.info.get(_COUNTS)
     if counts is None or not counts.statements:
         return
+    await session.flush()  # what the change added since its counters commits with it
     driver = await _driver(session)
     if not driver.is_in_transaction():  # kept counters follow the change's own statements, which began it
         raise RuntimeError("counters kept for a commit with no transaction begun")

@@ -266,8 +266,8 @@ class Inbox:
             comment_parts = await resolver.comment_parts(parsed_comment)
 
             async def store_comment(session: AsyncSession) -> None:
-                # The announce first: the write ends with the counters, which lock the thread's busiest rows
-                # (its post, its community) until the commit; every reply to the thread waits for them.
+                # The announce, then the comment, whose counters (the thread's busiest rows: its post, its
+                # community) go out with the commit (db/engine.py count_at_commit).
                 await self._announce_reply_if_ours(session, activity, comment_parts.post_id, by)
                 await resolver.write_comment(session, comment_parts)
 
