@@ -58,12 +58,15 @@ class PostParts:
     community: Community
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class CommentParts:
     parsed: ParsedComment
     author: Person
     parent: Post | Comment | None  # None when the comment was already stored (an update)
     post_id: int  # the thread it is (or will be) in
+    # Looked for just before the transaction and not found: its first write inserts without looking again (a copy
+    # stored meanwhile fails the insert on its unique ap_id, and the transaction runs once more: that one looks).
+    unseen: bool = False
 
 
 # The lookups by ActivityPub id every inbound activity makes, built once (built for each, they cost more Python
@@ -293,7 +296,9 @@ class Resolver:
         if existing is not None:
             return CommentParts(parsed, author, None, existing.post_id)
         parent = found.get(parsed.in_reply_to) or await self.object(parsed.in_reply_to)
-        return CommentParts(parsed, author, parent, parent.id if isinstance(parent, Post) else parent.post_id)
+        return CommentParts(
+            parsed, author, parent, parent.id if isinstance(parent, Post) else parent.post_id, unseen=True
+        )
 
     async def write_post(self, session: AsyncSession, parts: PostParts) -> Post:
         """Create or update by `ap_id`, in the caller's transaction. An update that says nothing new changes
@@ -335,7 +340,11 @@ class Resolver:
         """Create or update by `ap_id`, in the caller's transaction (as `write_post`)."""
         parsed, actor = parts.parsed, RemoteActor(person=parts.author)
         language_id = _language_id(parsed.language)
-        existing = await session.scalar(_COMMENT_BY_AP_ID, {"ap_id": parsed.ap_id})
+        existing = None
+        if parts.unseen:
+            parts.unseen = False  # once: a run after a lost race looks
+        else:
+            existing = await session.scalar(_COMMENT_BY_AP_ID, {"ap_id": parsed.ap_id})
         if existing is not None:
             if existing.creator_id != parts.author.id:
                 raise Refused("an update of a comment by someone other than its author")
