@@ -268,3 +268,17 @@ async def test_instructions_counts_a_request_and_a_vote(seeded: dict[str, Any], 
     body = '{"post_id": 1, "score": SCORE}'
     vote = await counted("/api/v3/post/like", "--method", "POST", "--body", body, "--flip", "--login", "bench_1")
     assert 1 < read < 100 and 1 < vote < 100
+    # Signed inbound replies (signed before the count): each one answered 200 and stored, 20 warm-up ones too.
+    before = await _comments_on(bench_db, 1)
+    inbound = await counted("/inbox", "--inbound-reply-to", "1")
+    assert 1 < inbound < 100
+    assert await _comments_on(bench_db, 1) == before + 23
+
+
+async def _comments_on(db: DatabaseUnderTest, post_id: int) -> int:
+    engine = create_async_engine(db.url)
+    try:
+        async with engine.connect() as conn:
+            return int(await conn.scalar(text("SELECT count(*) FROM comment WHERE post_id = :id"), {"id": post_id}))
+    finally:
+        await engine.dispose()

@@ -87,11 +87,12 @@ def _instructions(settings: Settings, args: argparse.Namespace) -> int:
 
     options = InstructionsOptions(
         path=args.path,
-        method=args.method.upper(),
+        method="POST" if args.inbound_reply_to is not None else args.method.upper(),
         body=args.body,
         flip=args.flip,
         login=args.login,
         requests=args.requests,
+        inbound_reply_to=args.inbound_reply_to,
     )
     return run_instructions(_with_url(settings, args.database_url), options)
 
@@ -170,4 +171,10 @@ def add_bench_commands(bench: argparse.ArgumentParser) -> None:
     instructions.add_argument("--flip", action="store_true", help="alternate SCORE in the body (votes that change)")
     instructions.add_argument("--login", default=None, help="a bench account to send the requests as (bench_0 ...)")
     instructions.add_argument("--requests", type=int, default=50, help="requests counted, after 20 uncounted ones")
+    instructions.add_argument(
+        "--inbound-reply-to",
+        type=int,
+        default=None,
+        help="a post id: POST signed Create{Note} replies to it (path: /inbox), signed before the count starts",
+    )
     instructions.set_defaults(run=_instructions)

@@ -211,6 +211,16 @@ def make_senders(peer: Peer, count: int) -> list[Sender]:
 
 def signed_reply(sender: Sender, moot: str, post_ap_id: str, community_ap_id: str, n: int) -> bytes:
     """One raw HTTP request: a signed Create{Note} replying to the post, for Moot's shared inbox."""
+    body, headers = signed_reply_parts(sender, moot, post_ap_id, community_ap_id, n)
+    lines = ["POST /inbox HTTP/1.1", *(f"{k}: {v}" for k, v in headers.items()), f"Content-Length: {len(body)}"]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
+def signed_reply_parts(
+    sender: Sender, moot: str, post_ap_id: str, community_ap_id: str, n: int
+) -> tuple[bytes, dict[str, str]]:
+    """The body and headers of a signed Create{Note} replying to the post, for Moot's shared inbox (`moot`: the
+    host and port the request is sent to, as signed)."""
     host = sender.ap_id.split("/")[2]
     note_id = f"http://{host}/comment/{uuid.uuid4().hex}"
     activity = {
@@ -239,8 +249,7 @@ def signed_reply(sender: Sender, moot: str, post_ap_id: str, community_ap_id: st
     url = f"http://{moot}/inbox"
     headers = {"Content-Type": AP_TYPE}
     headers.update(sign_request("POST", url, headers, body, sender.key_id, sender.keys.private_pem))
-    lines = ["POST /inbox HTTP/1.1", *(f"{k}: {v}" for k, v in headers.items()), f"Content-Length: {len(body)}"]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+    return body, headers
 
 
 @dataclass(slots=True)

@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import time
+import uuid
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -38,6 +39,9 @@ class InstructionsOptions:
     flip: bool = False
     login: str | None = None  # a bench account (`bench_0` ...), its password the seed's
     requests: int = 50
+    # A post's id: each request a Create{Note} replying to it, signed by one of four remote people, to `path`
+    # (Moot's shared inbox). The requests are signed before the count starts: the sender's work is not counted.
+    inbound_reply_to: int | None = None
 
 
 def run_instructions(settings: Settings, options: InstructionsOptions) -> int:
@@ -95,6 +99,8 @@ def _toggle(state: str) -> None:
 
 async def _call(app: Any, method: str, path: str, body: bytes, headers: list[tuple[bytes, bytes]]) -> tuple[int, bytes]:
     route, _, query = path.partition("?")
+    given = {name for name, _ in headers}
+    defaults = [(b"host", b"localhost"), (b"content-type", b"application/json")]
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -105,7 +111,7 @@ async def _call(app: Any, method: str, path: str, body: bytes, headers: list[tup
         "raw_path": route.encode(),
         "query_string": query.encode(),
         "root_path": "",
-        "headers": [(b"host", b"localhost"), (b"content-type", b"application/json"), *headers],
+        "headers": [*(header for header in defaults if header[0] not in given), *headers],
         "client": ("127.0.0.1", 5000),
         "server": ("localhost", 8536),
     }
@@ -144,6 +150,9 @@ async def _measure(options: InstructionsOptions) -> None:
                 raise SystemExit(f"bench: login as {options.login} failed: {answer[:200]!r}")
             headers.append((b"authorization", b"Bearer " + orjson.loads(answer)["jwt"].encode()))
         scores = [1, -1]
+        signed: list[tuple[bytes, list[tuple[bytes, bytes]]]] = []
+        if options.inbound_reply_to is not None:
+            signed = await _signed_replies(app, options.inbound_reply_to, WARMUP + options.requests)
 
         def body() -> bytes:
             if not options.flip:
@@ -152,7 +161,11 @@ async def _measure(options: InstructionsOptions) -> None:
             return options.body.replace("SCORE", str(scores[0])).encode()
 
         async def request() -> bytes:
-            status, answer = await _call(app, options.method, options.path, body(), headers)
+            if signed:
+                activity, signature = signed.pop()
+                status, answer = await _call(app, "POST", options.path, activity, signature)
+            else:
+                status, answer = await _call(app, options.method, options.path, body(), headers)
             if status != 200:  # an error answer costs less than the request: it must not be counted as one
                 raise SystemExit(f"bench: {options.method} {options.path} answered {status}: {answer[:200]!r}")
             return answer
@@ -164,6 +177,45 @@ async def _measure(options: InstructionsOptions) -> None:
             await request()
         _toggle("off")
         print(f"measured {options.requests} requests ({len(answer)} bytes each)")
+
+
+async def _signed_replies(app: Any, post_id: int, count: int) -> list[tuple[bytes, list[tuple[bytes, bytes]]]]:
+    """`count` signed replies to the post by four remote people, stored with their keys (nothing is fetched)."""
+    from sqlalchemy import select
+
+    from moot.actions.remote import upsert_remote_person
+    from moot.bench.federation import Sender, signed_reply_parts
+    from moot.db.community import Community
+    from moot.db.post import Post
+    from moot.domain.keys import generate_keypair
+
+    db = app.state.moot.db
+    senders = []
+    run = uuid.uuid4().hex[:8]  # people of this run's own: two runs at once each sign with their own keys
+    async with db.write() as session:
+        found = (
+            await session.execute(
+                select(Post.ap_id, Community.ap_id)
+                .join(Community, Community.id == Post.community_id)
+                .where(Post.id == post_id)
+            )
+        ).first()
+        if found is None:
+            raise SystemExit(f"bench: no post {post_id} to reply to")
+        for index in range(4):
+            ap_id = f"http://{REMOTE_HOST}/u/sender{index}_{run}"
+            keys = generate_keypair()
+            person = await upsert_remote_person(session, ap_id=ap_id, name=f"sender{index}_{run}", domain=REMOTE_HOST)
+            person.public_key = keys.public_pem
+            senders.append(Sender(ap_id=ap_id, key_id=f"{ap_id}#main-key", keys=keys))
+    replies = []
+    for n in range(count):
+        body, signature = signed_reply_parts(senders[n % len(senders)], "localhost", found[0], found[1], n)
+        replies.append((body, [(name.lower().encode(), value.encode()) for name, value in signature.items()]))
+    return replies
+
+
+REMOTE_HOST = "remote.bench.example"
 
 
 def main() -> None:
