@@ -112,12 +112,11 @@ class Inbox:
             return InboxResult(400, exc.reason if isinstance(exc, Refused) else f"body refused: {exc}")
         if _domain(activity.actor) == self.settings.domain:
             return InboxResult(400, "activities from our own host are never accepted from outside")
-        if not await self._instance_allowed(activity.actor):
-            return InboxResult(403, "instance is blocked or not in the allowlist")
         resolver = Resolver(self.db, self.settings, self.policy)
         try:
-            self._check_signed_for_us(headers, activity.actor)
-            seen = await self._sender_and_seen(resolver, activity)
+            seen = await self._first_reads(resolver, activity, headers)
+            if seen is None:
+                return InboxResult(403, "instance is blocked or not in the allowlist")
             await self._verify(resolver, method, path_with_query, headers, body, activity.actor)
         except (SignatureError, Refused) as exc:
             return InboxResult(401, f"signature refused: {getattr(exc, 'reason', exc)}")
@@ -146,10 +145,17 @@ class Inbox:
         if not _key_of(key_id, actor):
             raise SignatureError("the signing key does not belong to the activity's actor")
 
-    async def _sender_and_seen(self, resolver: Resolver, activity: ParsedActivity) -> bool:
-        """The two reads every activity starts with, in one session (a session costs round trips of its own):
-        the sender as stored (its key, and mostly the author too), and whether the activity was received."""
+    async def _first_reads(
+        self, resolver: Resolver, activity: ParsedActivity, headers: Mapping[str, str]
+    ) -> bool | None:
+        """What every activity starts with, in one session (a session costs a pooled connection and round trips of
+        its own): the instance lists (kept in memory: no statement, mostly), then, if the sender's instance may
+        send and the request was signed for us, the sender as stored (its key, and mostly the author too) and
+        whether the activity was received. None: the instance is refused."""
         async with self.db.read() as session:
+            if not (await instance_lists(session)).permits(activity.actor):
+                return None
+            self._check_signed_for_us(headers, activity.actor)
             await resolver.read_person(session, activity.actor)
             return await _received(session, activity.ap_id)
 
