@@ -6,6 +6,7 @@ together or not at all; nothing is written after them. And the statements writte
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,9 +14,11 @@ import pytest
 from sqlalchemy import ARRAY, DateTime, Float, Integer, bindparam, select, text, update
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from conftest import Api, backend, make_community, make_post
 from moot.actions import comments
+from moot.db.comment import Comment
 from moot.db.engine import Database, counts_at_commit, send_counts
 from moot.db.mail import EmailOutbox
 from moot.db.post import Post
@@ -43,84 +46,82 @@ async def _locked(db: Database, post_id: int) -> bool:
     return False
 
 
+@pytest.fixture
+async def post(user: Api) -> dict[str, Any]:
+    return await make_post(user, (await make_community(user))["id"])
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    database = Database(settings)
+    yield database
+    await database.dispose()
+
+
+async def _comment(app: Any, session: AsyncSession, commenter: Api, post: dict[str, Any], content: str) -> Comment:
+    viewer = await load_viewer(session, commenter.jwt, app.state.moot.jwt_secret)
+    assert viewer is not None
+    comment, _ = await comments.create_comment(
+        session, app.state.moot.settings, viewer, post_id=post["id"], content=content
+    )
+    return comment
+
+
 @postgres_only
-async def test_the_counters_go_out_with_the_commit(app: Any, settings: Settings, user: Api, other: Api) -> None:
-    community = await make_community(user)
-    post = await make_post(user, community["id"])
-    db = Database(settings)
-    try:
-        async with db.write() as session:
-            viewer = await load_viewer(session, other.jwt, app.state.moot.jwt_secret)
-            assert viewer is not None and counts_at_commit(session)
-            comment, _ = await comments.create_comment(session, settings, viewer, post_id=post["id"], content="hi")
-            # The comment is written, its counters kept: the thread's row is free for every other writer.
-            assert not await _locked(db, post["id"])
-            assert await _comments_counted(db, post["id"]) == 0
-            await send_counts(session)
-            # Committed with its counters; the session reads on (the API's answer), the row still free.
-            assert await _comments_counted(db, post["id"]) == 1
-            assert not await _locked(db, post["id"])
-            assert (await session.scalar(select(Post.comments).where(Post.id == post["id"]))) == 1
-            # Planned once for the connection: the statement stays PREPAREd on it.
-            kept = await session.scalars(text("SELECT name FROM pg_prepared_statements WHERE name LIKE 'moot_%'"))
-            assert list(kept)
-            loaded = await session.get(Post, post["id"])
-            assert loaded is not None and loaded.comments == 1  # the session's copy was expired, then read again
-            with pytest.raises(DBAPIError, match="read-only transaction"):
-                # A write after the counters would not commit with the change: the database refuses it.
-                await session.execute(update(Post).where(Post.id == post["id"]).values(comments=99))
-    finally:
-        await db.dispose()
+async def test_the_counters_go_out_with_the_commit(
+    app: Any, db: Database, user: Api, other: Api, post: dict[str, Any]
+) -> None:
+    async with db.write() as session:
+        assert counts_at_commit(session)
+        comment = await _comment(app, session, other, post, "hi")
+        # The comment is written, its counters kept: the thread's row is free for every other writer.
+        assert not await _locked(db, post["id"])
+        assert await _comments_counted(db, post["id"]) == 0
+        await send_counts(session)
+        # Committed with its counters; the session reads on (the API's answer), the row still free.
+        assert await _comments_counted(db, post["id"]) == 1
+        assert not await _locked(db, post["id"])
+        assert (await session.scalar(select(Post.comments).where(Post.id == post["id"]))) == 1
+        # Planned once for the connection: the statement stays PREPAREd on it.
+        kept = await session.scalars(text("SELECT name FROM pg_prepared_statements WHERE name LIKE 'moot_%'"))
+        assert list(kept)
+        loaded = await session.get(Post, post["id"])
+        assert loaded is not None and loaded.comments == 1  # the session's copy was expired, then read again
+        with pytest.raises(DBAPIError, match="read-only transaction"):
+            # A write after the counters would not commit with the change: the database refuses it.
+            await session.execute(update(Post).where(Post.id == post["id"]).values(comments=99))
     assert await user.ok_get("/comment", id=comment.id)
     assert (await user.ok_get("/post", id=post["id"]))["post_view"]["counts"]["comments"] == 1
 
 
 @postgres_only
 async def test_what_the_change_adds_after_its_counters_commits_with_it(
-    app: Any, settings: Settings, user: Api, other: Api
+    app: Any, db: Database, user: Api, other: Api, post: dict[str, Any]
 ) -> None:
-    community = await make_community(user)
-    post = await make_post(user, community["id"])
     address = f"{uuid.uuid4().hex}@example.org"
-    db = Database(settings)
-    try:
-        async with db.write() as session:
-            viewer = await load_viewer(session, other.jwt, app.state.moot.jwt_secret)
-            assert viewer is not None
-            await comments.create_comment(session, settings, viewer, post_id=post["id"], content="and a mail")
-            now = utcnow()
-            session.add(EmailOutbox(to_address=address, subject="s", body_text="b", next_attempt=now, published=now))
-        async with db.read() as session:
-            assert await session.scalar(select(EmailOutbox.id).where(EmailOutbox.to_address == address))
-    finally:
-        await db.dispose()
+    async with db.write() as session:
+        await _comment(app, session, other, post, "and a mail")
+        now = utcnow()
+        session.add(EmailOutbox(to_address=address, subject="s", body_text="b", next_attempt=now, published=now))
+    async with db.read() as session:
+        assert await session.scalar(select(EmailOutbox.id).where(EmailOutbox.to_address == address))
     assert (await user.ok_get("/post", id=post["id"]))["post_view"]["counts"]["comments"] == 1
 
 
 @postgres_only
 async def test_a_change_that_fails_before_its_commit_leaves_no_count(
-    app: Any, settings: Settings, user: Api, other: Api
+    app: Any, db: Database, user: Api, other: Api, post: dict[str, Any]
 ) -> None:
-    community = await make_community(user)
-    post = await make_post(user, community["id"])
-    db = Database(settings)
-    try:
-        with pytest.raises(RuntimeError, match="after the counters were kept"):
-            async with db.write() as session:
-                viewer = await load_viewer(session, other.jwt, app.state.moot.jwt_secret)
-                assert viewer is not None
-                await comments.create_comment(session, settings, viewer, post_id=post["id"], content="lost")
-                raise RuntimeError("after the counters were kept")
-    finally:
-        await db.dispose()
+    with pytest.raises(RuntimeError, match="after the counters were kept"):
+        async with db.write() as session:
+            await _comment(app, session, other, post, "lost")
+            raise RuntimeError("after the counters were kept")
     assert (await user.ok_get("/post", id=post["id"]))["post_view"]["counts"]["comments"] == 0
     assert (await user.ok_get("/comment/list", post_id=post["id"]))["comments"] == []
 
 
-async def test_the_api_answer_to_a_new_comment_shows_its_counts(user: Api, other: Api) -> None:
+async def test_the_api_answer_to_a_new_comment_shows_its_counts(user: Api, other: Api, post: dict[str, Any]) -> None:
     """Read after the counters were sent (PostgreSQL) or run (SQLite): the author's own vote, counted."""
-    community = await make_community(user)
-    post = await make_post(user, community["id"])
     answer = await other.ok_post("/comment", {"post_id": post["id"], "content": "counted"})
     assert answer["comment_view"]["my_vote"] == 1
     assert answer["comment_view"]["counts"]["score"] == 1
