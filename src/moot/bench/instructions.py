@@ -29,6 +29,7 @@ from moot.settings import Settings
 WARMUP = 20
 # The measured part, start-up excluded, takes a minute or two under valgrind for 50 requests of a few ms each.
 TIMEOUT_SECONDS = 1800
+REMOTE_HOST = "remote.bench.example"  # the inbound senders' (`inbound_reply_to`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,9 +214,6 @@ async def _signed_replies(app: Any, post_id: int, count: int) -> list[tuple[byte
         body, signature = signed_reply_parts(senders[n % len(senders)], "localhost", found[0], found[1], n)
         replies.append((body, [(name.lower().encode(), value.encode()) for name, value in signature.items()]))
     return replies
-
-
-REMOTE_HOST = "remote.bench.example"
 
 
 def main() -> None:
