@@ -10,12 +10,11 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy import event
-from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.sql.expression import Executable
 
+from moot.db.fast_read import READ_SESSION, driver_errors
 from moot.db.simple_query import Prepared, prepared
 from moot.settings import Settings
 
@@ -88,8 +87,10 @@ class Database:
         None: either mode does (lookups by primary key, such as the reader's login), and the connection is
         taken as it is: a logged-in request then changes the mode at most once."""
         async with self.read_sessions() as session:
-            if not self.is_sqlite and generic_plans is not None:
-                await _plan_mode(session, generic=generic_plans)
+            if not self.is_sqlite:
+                session.info[READ_SESSION] = True  # autocommit: a FastRead runs on its connection as it is
+                if generic_plans is not None:
+                    await _plan_mode(session, generic=generic_plans)
             yield session
 
     @asynccontextmanager
@@ -162,16 +163,12 @@ async def send_counts(session: AsyncSession) -> None:
     sql = "; ".join([*(execute for _, execute in counts.statements), *end])
     # count_queries records the statements the EXECUTEs run (tests name statements by their verb and table).
     _count_statement(None, None, "; ".join([*(kept.compiled.string for kept, _ in counts.statements), *end]))
-    try:
+    with driver_errors(sql):  # as SQLAlchemy would raise them (a race on a unique key is retried)
         for kept, _ in counts.statements:
             if kept.name not in known:
                 await driver.execute(kept.prepare)
                 known.add(kept.name)
         await driver.execute(sql)
-    except asyncpg.IntegrityConstraintViolationError as error:  # as SQLAlchemy would raise it (retried on a race)
-        raise IntegrityError(sql, None, error) from error
-    except asyncpg.PostgresError as error:
-        raise DBAPIError(sql, None, error) from error
     counts.statements.clear()
     for item, names in counts.stale:
         session.expire(item, list(names))

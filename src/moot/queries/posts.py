@@ -29,6 +29,7 @@ from moot.db import search
 from moot.db.base import UTCDateTime
 from moot.db.community import Community, CommunityFollower, CommunityModerator
 from moot.db.engine import setting
+from moot.db.fast_read import FastRead
 from moot.db.params import literal_param
 from moot.db.person import LocalUserLanguage, Person
 from moot.db.post import Post, PostActions
@@ -176,13 +177,13 @@ async def get_post_view(session: AsyncSession, post_id: int, viewer: Viewer | No
     # read from the database (no identity map hands back the changed object), and sessions do not autoflush.
     # No SQL when clean.
     await session.flush()
-    stmt = _BY_ID.get(viewer is not None)
-    if stmt is None:
-        stmt = _BY_ID[viewer is not None] = _views(viewer).where(Post.id == _POST_ID)
+    read = _BY_ID.get(viewer is not None)
+    if read is None:
+        read = _BY_ID[viewer is not None] = FastRead(_views(viewer).where(Post.id == _POST_ID))
     params = {"view_post_id": post_id}
     if viewer is not None:
         params["viewer_person_id"] = viewer.person_id
-    row = (await session.execute(stmt, params)).first()
+    row = await read.first(session, params)
     if row is None:
         raise LemmyError("couldnt_find_post", status=404)
     view = _to_view(row)
@@ -573,32 +574,33 @@ async def list_posts(session: AsyncSession, q: PostQuery, viewer: Viewer | None)
         wanted = paging.limit + (0 if cursor else paging.offset)
         ids = await _subscribed_ids(session, filtered, params, q, keys, me, wanted)
         stmt = _views_of_page(viewer, filtered.where(Post.id.in_(ids)), keys, cursor)
+        rows = (await session.execute(stmt, params)).all()
     elif shape is None:
         stmt = _views_of_page(viewer, _after(base, keys) if cursor else base, keys, cursor)
+        rows = (await session.execute(stmt, params)).all()
     else:
-        stmt = _page_statement(shape, cursor, viewer, base, keys)
-    views = [_to_view(row) for row in (await session.execute(stmt, params)).all()]
+        rows = await _page_statement(shape, cursor, viewer, base, keys).rows(session, params)
+    views = [_to_view(row) for row in rows]
     return views, encode_cursor(views[-1].post.id) if views else None
 
 
 def _page_statement(
     shape: _ShapeKey, cursor: bool, viewer: Viewer | None, base: Select[Any], keys: list[SortKey]
-) -> Select[Any]:
-    """The whole statement of a listing's shape, with or without a cursor: built once per process, as its base is.
-
-    SQLAlchemy keys its compiled cache by walking the statement's whole tree (6% of a front page's Python, for
-    this statement of a hundred columns and subqueries) unless the statement object is the one it walked
-    before: then the key is remembered. The page's limit, offset and cursor values are bound parameters."""
+) -> FastRead:
+    """The whole statement of a listing's shape, with or without a cursor: built once per process, as its base is,
+    and compiled once (db/fast_read.py: a statement of a hundred columns and subqueries is otherwise walked for
+    SQLAlchemy's cache key on every run). The page's limit, offset and cursor values are bound parameters."""
     key = (shape, cursor)
-    stmt = _PAGE_CACHE.get(key)
-    if stmt is None:
+    read = _PAGE_CACHE.get(key)
+    if read is None:
         if len(_PAGE_CACHE) >= _BASE_CACHE_SIZE:
             _PAGE_CACHE.clear()
-        stmt = _PAGE_CACHE[key] = _views_of_page(viewer, _after(base, keys) if cursor else base, keys, cursor)
-    return stmt
+        statement = _views_of_page(viewer, _after(base, keys) if cursor else base, keys, cursor)
+        read = _PAGE_CACHE[key] = FastRead(statement)
+    return read
 
 
-_PAGE_CACHE: dict[tuple[_ShapeKey, bool], Select[Any]] = {}
+_PAGE_CACHE: dict[tuple[_ShapeKey, bool], FastRead] = {}
 # Written into the SQL (db/params.py): PostgreSQL then plans a page's statement once per connection.
 _LIMIT = literal_param("listing_limit")
 _OFFSET = literal_param("listing_offset")
@@ -639,7 +641,7 @@ def _views(viewer: Viewer | None) -> Select[Any]:
 
 
 _VIEWS: dict[bool, Select[Any]] = {}
-_BY_ID: dict[bool, Select[Any]] = {}
+_BY_ID: dict[bool, FastRead] = {}
 
 
 async def cross_posts(session: AsyncSession, post: PostRow, viewer: Viewer | None) -> list[PostView]:

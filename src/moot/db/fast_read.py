@@ -1,0 +1,156 @@
+"""Hot reads sent straight to the driver: a statement built once is compiled once, and each run is the driver's
+own call with the values in the statement's order.
+
+Through SQLAlchemy every run of a statement computes its cache key (a walk of the whole statement: a post view's
+select hashes ~340 elements), looks the compiled form up, builds an execution context and a result object, and
+through the ORM session adds its own layer on top: about a third of the Python of `GET /post` (cProfile, four
+statements). A read model's statements are built once (module constants, or kept per shape), so that work gives
+the same answer every time. `FastRead` keeps the answer: the SQL, the order of its parameters, the values the
+statement binds itself, and the conversions SQLAlchemy would apply to parameters and columns (none, for most).
+
+Where it runs that way: PostgreSQL, in a session whose connection may take a statement as it is: a read session
+(autocommit, `Database.read`) or a write whose transaction has begun. Anywhere else (SQLite; a write block
+before its first statement, which would otherwise run outside the transaction its BEGIN has not opened yet)
+the statement goes through `session.execute`, with the same rows. Rows are read by position (`tuple(row)`,
+`row[0]`), which both kinds of row support. Every statement is announced to the engine's `before_cursor_execute`
+listeners as SQLAlchemy announces its own (the query counter of the tests, the bench's recorder), and a database
+error reaches the caller as SQLAlchemy's `DBAPIError`, as it would have."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg  # type: ignore[import-untyped]
+from sqlalchemy.engine.interfaces import Dialect
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Select
+from sqlalchemy.sql.compiler import SQLCompiler
+
+READ_SESSION = "read_session"  # the key, in a session's info, set by Database.read (autocommit on PostgreSQL)
+
+
+@dataclass(frozen=True, slots=True)
+class _Compiled:
+    sql: str
+    compiled: SQLCompiler
+    order: tuple[str, ...]  # the parameters' names, in the order of $1, $2, ...
+    binds: dict[str, Any]  # conversions of parameters, by name (few: enums, mostly)
+    # Values written into the SQL (`db/params.literal_param`: a LIMIT, an OFFSET 0 fence): the statement as
+    # written for each set of them met so far (pages come in a few sizes).
+    literal_names: tuple[str, ...]
+    written: dict[tuple[Any, ...], tuple[str, tuple[str, ...], dict[str, Any]]]
+
+
+_WRITTEN_MAX = 32  # sets of written values kept per statement; more are written out per run (as SQLAlchemy does)
+
+
+class FastRead:
+    """A SELECT built once (a module constant, or one kept per shape: never one built per request, which this
+    would keep forever), run by `rows`, `first` or `scalar`."""
+
+    __slots__ = ("_columns", "_compiled", "statement")
+
+    def __init__(self, statement: Select[Any]) -> None:
+        self.statement = statement
+        self._compiled: _Compiled | None = None
+        # The conversions of the columns SQLAlchemy would apply (few types have any on asyncpg: a Numeric
+        # read as float), chosen by the database's column types, as SQLAlchemy chooses them: known after the first
+        # run. An empty tuple: none at all.
+        self._columns: tuple[Callable[[Any], Any] | None, ...] | None = None
+
+    def _compile(self, dialect: Dialect) -> _Compiled:
+        compiled = self.statement.compile(dialect=dialect)
+        assert isinstance(compiled, SQLCompiler)
+        if compiled.post_compile_params:
+            # An expanding IN is written out with every run's list: `= ANY(:array)` keeps one statement.
+            raise ValueError("a FastRead statement takes no expanding parameters")
+        self._compiled = _Compiled(
+            sql=compiled.string,
+            compiled=compiled,
+            order=tuple(compiled.positiontup or ()),
+            binds=dict(compiled._bind_processors),
+            literal_names=tuple(compiled.bind_names[param] for param in compiled.literal_execute_params),
+            written={},
+        )
+        return self._compiled
+
+    @staticmethod
+    def _written(compiled: _Compiled, given: Any) -> tuple[str, tuple[str, ...], dict[str, Any]]:
+        """The SQL with this run's literal values written in, its parameters' order and their conversions."""
+        if not compiled.literal_names:
+            return compiled.sql, compiled.order, compiled.binds
+        key = tuple(given[name] for name in compiled.literal_names)
+        found = compiled.written.get(key)
+        if found is None:
+            state = compiled.compiled._process_parameters_for_postcompile(given)
+            found = (state.statement, tuple(state.positiontup or ()), {**compiled.binds, **state.processors})
+            if len(compiled.written) < _WRITTEN_MAX:
+                compiled.written[key] = found
+        return found
+
+    async def rows(self, session: AsyncSession, params: dict[str, Any] | None = None) -> Sequence[Sequence[Any]]:
+        bind = session.get_bind()
+        usual: Sequence[Sequence[Any]]
+        if bind.dialect.name != "postgresql":
+            usual = (await session.execute(self.statement, params)).all()
+            return usual
+        connection = await session.connection()
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None
+        if not (session.info.get(READ_SESSION) or driver.is_in_transaction()):
+            usual = (await session.execute(self.statement, params)).all()
+            return usual
+        compiled = self._compiled or self._compile(bind.dialect)
+        given = compiled.compiled.construct_params(params, escape_names=False)
+        sql, order, binds = self._written(compiled, given)
+        values = tuple(binds[name](given[name]) if name in binds else given[name] for name in order)
+        if bind.dispatch.before_cursor_execute:
+            bind.dispatch.before_cursor_execute(connection.sync_connection, None, sql, values, None, False)
+        with driver_errors(sql):
+            if self._columns is None:
+                prepared = await driver.prepare(sql)
+                self._columns = self._converters(compiled.compiled, bind.dialect, prepared.get_attributes())
+                found = await prepared.fetch(*values)
+            else:
+                found = await driver.fetch(sql, *values)
+        if not self._columns:
+            return found  # type: ignore[no-any-return]
+        columns = self._columns
+        return [
+            tuple(value if convert is None else convert(value) for convert, value in zip(columns, row, strict=True))
+            for row in found
+        ]
+
+    @staticmethod
+    def _converters(
+        compiled: SQLCompiler, dialect: Dialect, attributes: Sequence[Any]
+    ) -> tuple[Callable[[Any], Any] | None, ...]:
+        converters = tuple(
+            column[3].dialect_impl(dialect).result_processor(dialect, attribute.type.oid)
+            for column, attribute in zip(compiled._result_columns, attributes, strict=True)
+        )
+        return converters if any(converters) else ()
+
+    async def first(self, session: AsyncSession, params: dict[str, Any] | None = None) -> Sequence[Any] | None:
+        found = await self.rows(session, params)
+        return found[0] if found else None
+
+    async def scalar(self, session: AsyncSession, params: dict[str, Any] | None = None) -> Any:
+        row = await self.first(session, params)
+        return None if row is None else row[0]
+
+
+@contextmanager
+def driver_errors(sql: str) -> Any:
+    """asyncpg's errors as SQLAlchemy raises them, for statements sent to the driver itself: callers catch
+    those (a unique key's race is retried on IntegrityError)."""
+    try:
+        yield
+    except asyncpg.IntegrityConstraintViolationError as error:
+        raise IntegrityError(sql, None, error) from error
+    except asyncpg.PostgresError as error:
+        raise DBAPIError(sql, None, error) from error

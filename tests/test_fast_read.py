@@ -1,0 +1,115 @@
+"""Hot reads sent straight to the driver (db/fast_read.py): the same rows as SQLAlchemy's own path, the page sizes
+written into the SQL each as its statement, counted and recorded like any statement, inside a write's transaction
+once it has begun, and a database error raised as SQLAlchemy raises it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Integer, Numeric, bindparam, cast, event, func, select
+from sqlalchemy.exc import DBAPIError
+
+from conftest import Api, backend, make_community, make_post
+from moot.db.engine import Database, count_queries
+from moot.db.fast_read import FastRead
+from moot.db.params import literal_param
+from moot.db.post import Post
+from moot.settings import Settings
+
+postgres_only = pytest.mark.skipif(backend() != "postgres", reason="SQLite reads through SQLAlchemy")
+
+_POSTS = FastRead(
+    select(Post.id, Post.name, Post.url, Post.nsfw, Post.published, Post.hot_rank, Post.updated)
+    .where(Post.community_id == bindparam("fast_community", type_=Integer))
+    .order_by(Post.id)
+)
+_PAGE = FastRead(select(Post.id).order_by(Post.id).limit(literal_param("fast_limit")))
+_NOW = FastRead(select(func.now()))
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    database = Database(settings)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+async def posts(user: Api) -> tuple[int, list[int]]:
+    community = (await make_community(user))["id"]
+    made = [await make_post(user, community, name=f"fast {i}") for i in range(3)]
+    return community, [post["id"] for post in made]
+
+
+async def test_the_rows_are_the_ones_sqlalchemy_reads(db: Database, posts: tuple[int, list[int]]) -> None:
+    community, ids = posts
+    async with db.read() as session:
+        fast = await _POSTS.rows(session, {"fast_community": community})
+        usual = (await session.execute(_POSTS.statement, {"fast_community": community})).all()
+    assert [tuple(row) for row in fast] == [tuple(row) for row in usual]
+    assert [row[0] for row in fast] == ids
+    assert all(row[4].tzinfo is not None for row in fast)  # times aware, as SQLAlchemy gives them
+
+
+async def test_a_column_sqlalchemy_converts_is_converted(db: Database, posts: tuple[int, list[int]]) -> None:
+    # A NUMERIC read as float (SQLAlchemy's asyncpg conversion, chosen by the column's type in the database).
+    as_float = FastRead(select(cast(Post.score, Numeric(asdecimal=False))).where(Post.id == bindparam("fast_id")))
+    async with db.read() as session:
+        usual = await session.scalar(as_float.statement, {"fast_id": posts[1][0]})
+        for _ in range(2):  # the first run learns the columns' types, the next ones use them
+            value = await as_float.scalar(session, {"fast_id": posts[1][0]})
+            assert type(value) is type(usual) and value == usual == 1
+    if backend() == "postgres":
+        assert type(usual) is float  # asyncpg gave a Decimal
+
+
+@postgres_only
+async def test_each_page_size_is_written_into_its_own_statement(db: Database, posts: tuple[int, list[int]]) -> None:
+    async with db.read() as session, count_queries() as recorded:
+        assert len(await _PAGE.rows(session, {"fast_limit": 1})) == 1
+        assert len(await _PAGE.rows(session, {"fast_limit": 2})) == 2
+        assert len(await _PAGE.rows(session, {"fast_limit": 1})) == 1
+    assert [sql.split("LIMIT")[1].strip() for sql in recorded] == ["1", "2", "1"]
+
+
+@postgres_only
+async def test_an_expanding_in_is_refused(db: Database) -> None:
+    expanding = FastRead(select(Post.id).where(Post.id.in_(bindparam("fast_ids", expanding=True))))
+    async with db.read() as session:
+        with pytest.raises(ValueError, match="expanding"):
+            await expanding.rows(session, {"fast_ids": [1, 2]})
+
+
+async def test_the_engines_listeners_see_each_statement(db: Database, posts: tuple[int, list[int]]) -> None:
+    # A listener added after the engine was made (the bench's recorder) sees reads of a read session too.
+    seen: list[tuple[str, Any]] = []
+    event.listen(db.engine.sync_engine, "before_cursor_execute", lambda *args: seen.append((args[2], args[3])))
+    async with db.read() as session, count_queries() as recorded:
+        await _POSTS.rows(session, {"fast_community": posts[0]})
+    assert len(recorded) == 1 and recorded[0].startswith("SELECT post.id")
+    assert [sql for sql, _ in seen] == recorded
+    assert posts[0] in tuple(seen[0][1])  # the values, as the driver took them (the bench replays them)
+
+
+async def test_inside_a_write_it_reads_the_transaction(db: Database, posts: tuple[int, list[int]]) -> None:
+    community, ids = posts
+    async with db.write() as session:
+        # The block's first statement: it begins the transaction the later ones run in (now() stays the same).
+        began = await _NOW.scalar(session)
+        await session.execute(Post.__table__.update().where(Post.id == ids[0]).values(name="renamed"))
+        rows = await _POSTS.rows(session, {"fast_community": community})
+        assert rows[0][1] == "renamed"  # the write not committed yet, seen from inside
+        assert await _NOW.scalar(session) == began
+    async with db.read() as session:
+        assert (await _POSTS.rows(session, {"fast_community": community}))[0][1] == "renamed"
+
+
+@postgres_only
+async def test_a_database_error_is_raised_as_sqlalchemy_raises_it(db: Database) -> None:
+    division = FastRead(select(bindparam("fast_a", type_=Integer) / bindparam("fast_b", type_=Integer)))
+    async with db.read() as session:
+        assert await division.scalar(session, {"fast_a": 6, "fast_b": 3}) == 2
+        with pytest.raises(DBAPIError, match="division by zero"):
+            await division.scalar(session, {"fast_a": 1, "fast_b": 0})
