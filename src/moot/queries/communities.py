@@ -9,6 +9,7 @@ from sqlalchemy import ColumnElement, Integer, Select, and_, bindparam, false, f
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.db.community import Community, CommunityBlock, CommunityFollower, CommunityModerator
+from moot.db.fast_read import FastRead
 from moot.db.instance import Instance
 from moot.db.person import Person
 from moot.db.site import Site
@@ -26,7 +27,7 @@ from moot.queries.common import (
     site_has_content_warning,
     subscribed_type,
 )
-from moot.queries.rows import view_row
+from moot.queries.rows import CommunityRow, CreatorRow, columns_of, view_row
 from moot.queries.viewer import Viewer
 from moot.queries.visibility import visible_communities
 
@@ -141,8 +142,11 @@ async def find_community_id(session: AsyncSession, name: str, local_domain: str)
     return found
 
 
-_MODERATORS = (
-    select(Community, Person)
+_COMMUNITY_COLUMNS = columns_of(CommunityRow, Community)
+_AT_MODERATOR = len(_COMMUNITY_COLUMNS)
+# Read with every GET /post, community page and thread page: plain rows, compiled once (db/fast_read.py).
+_MODERATORS = FastRead(
+    select(*_COMMUNITY_COLUMNS, *columns_of(CreatorRow, Person))
     .join(CommunityModerator, CommunityModerator.community_id == Community.id)
     .join(Person, Person.id == CommunityModerator.person_id)
     .where(Community.id == bindparam("moderated_community_id", type_=Integer))
@@ -150,9 +154,13 @@ _MODERATORS = (
 )
 
 
-async def moderators(session: AsyncSession, community_id: int) -> list[tuple[Community, Person]]:
-    rows = await session.execute(_MODERATORS, {"moderated_community_id": community_id})
-    return [(c, p) for c, p in rows.all()]
+async def moderators(session: AsyncSession, community_id: int) -> list[tuple[CommunityRow, CreatorRow]]:
+    """The community's moderators, first appointed first, each with the community (as Lemmy's ModeratorView)."""
+    rows = await _MODERATORS.rows(session, {"moderated_community_id": community_id})
+    if not rows:
+        return []
+    community = CommunityRow(*rows[0][:_AT_MODERATOR])
+    return [(community, CreatorRow(*row[_AT_MODERATOR:])) for row in rows]
 
 
 # moderated_by's statement for an anonymous reader (False) and a logged-in one (True), built once: GET /user and

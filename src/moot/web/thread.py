@@ -10,7 +10,6 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.actions import posts as post_actions
-from moot.db.person import Person
 from moot.domain import commentpath
 from moot.domain.enums import CommentSortType
 from moot.domain.timefmt import utcnow
@@ -19,6 +18,7 @@ from moot.queries.comments import CommentQuery, CommentView, get_comment_view, l
 from moot.queries.communities import CommunityView, get_community_view, moderators
 from moot.queries.link_groups import LinkGroup, joined_comments, link_group
 from moot.queries.posts import PostView, get_post_view
+from moot.queries.rows import CreatorRow
 from moot.queries.viewer import Viewer
 from moot.queries.visits import last_visit
 from moot.web.context import Web, web_context
@@ -39,7 +39,7 @@ class PostHead:
 
     view: PostView
     community: CommunityView
-    moderators: list[Person]
+    moderators: list[CreatorRow]
     group: LinkGroup
 
     @property

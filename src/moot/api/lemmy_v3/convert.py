@@ -133,7 +133,7 @@ def community_view(v: CommunityView) -> Json:
     }
 
 
-def moderator_view(c: Community, p: Person) -> Json:
+def moderator_view(c: Community | CommunityRow, p: Person | CreatorRow) -> Json:
     return {"community": community(c), "moderator": person(p)}
 
 
