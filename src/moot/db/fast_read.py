@@ -10,8 +10,9 @@ statement binds itself, and the conversions SQLAlchemy would apply to parameters
 
 Where it runs that way: PostgreSQL, in a session whose connection may take a statement as it is: a read session
 (autocommit, `Database.read`) or a write whose transaction has begun. Anywhere else (SQLite; a write block
-before its first statement, which would otherwise run outside the transaction its BEGIN has not opened yet)
-the statement goes through `session.execute`, with the same rows. Rows are read by position (`tuple(row)`,
+before its first statement, which would otherwise run outside the transaction its BEGIN has not opened yet; a
+statement with an expanding IN, whose SQL changes with each run's list) the statement goes through
+`session.execute`, with the same rows. Rows are read by position (`tuple(row)`,
 `row[0]`), which both kinds of row support. Every statement is announced to the engine's `before_cursor_execute`
 listeners as SQLAlchemy announces its own (the query counter of the tests, the bench's recorder), and a database
 error reaches the caller as SQLAlchemy's `DBAPIError`, as it would have."""
@@ -42,6 +43,7 @@ class _Compiled:
     # Values written into the SQL (`db/params.literal_param`: a LIMIT, an OFFSET 0 fence): the statement as
     # written for each set of them met so far (pages come in a few sizes).
     literal_names: tuple[str, ...]
+    usual: bool  # run through SQLAlchemy all the same
     written: dict[tuple[Any, ...], tuple[str, tuple[str, ...], dict[str, Any]]]
 
 
@@ -65,9 +67,6 @@ class FastRead:
     def _compile(self, dialect: Dialect) -> _Compiled:
         compiled = self.statement.compile(dialect=dialect)
         assert isinstance(compiled, SQLCompiler)
-        if compiled.post_compile_params:
-            # An expanding IN is written out with every run's list: `= ANY(:array)` keeps one statement.
-            raise ValueError("a FastRead statement takes no expanding parameters")
         self._compiled = _Compiled(
             sql=compiled.string,
             compiled=compiled,
@@ -75,6 +74,9 @@ class FastRead:
             binds=dict(compiled._bind_processors),
             literal_names=tuple(compiled.bind_names[param] for param in compiled.literal_execute_params),
             written={},
+            # An expanding IN is written out with every run's list, as SQLAlchemy does: such a statement keeps
+            # going through it (`= ANY(:array)` would keep one statement).
+            usual=bool(compiled.post_compile_params),
         )
         return self._compiled
 
@@ -101,10 +103,10 @@ class FastRead:
         connection = await session.connection()
         driver = (await connection.get_raw_connection()).driver_connection
         assert driver is not None
-        if not (session.info.get(READ_SESSION) or driver.is_in_transaction()):
+        compiled = self._compiled or self._compile(bind.dialect)
+        if compiled.usual or not (session.info.get(READ_SESSION) or driver.is_in_transaction()):
             usual = (await session.execute(self.statement, params)).all()
             return usual
-        compiled = self._compiled or self._compile(bind.dialect)
         given = compiled.compiled.construct_params(params, escape_names=False)
         sql, order, binds = self._written(compiled, given)
         values = tuple(binds[name](given[name]) if name in binds else given[name] for name in order)

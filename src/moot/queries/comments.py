@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any
@@ -29,6 +30,7 @@ from sqlalchemy.orm import aliased
 from moot.db import search
 from moot.db.comment import Comment, CommentActions
 from moot.db.community import Community, CommunityFollower
+from moot.db.fast_read import FastRead
 from moot.db.params import literal_int
 from moot.db.person import LocalUserLanguage, Person
 from moot.db.post import Post
@@ -50,9 +52,8 @@ from moot.queries.common import (
     is_moderator,
     page_of,
     subscribed_type,
-    without_keys,
 )
-from moot.queries.rows import CreatorRow, view_row
+from moot.queries.rows import CommunityRow, CreatorRow, PostRow, columns_of, view_row
 from moot.queries.viewer import Viewer
 from moot.queries.visibility import visible_communities
 
@@ -92,13 +93,16 @@ class CommentRow:
 
 _COMMENT_FIELDS = tuple(field.name for field in fields(CommentRow))
 _CREATOR_FIELDS = tuple(field.name for field in fields(CreatorRow))
-# A view row starts with the comment's columns, then its creator's, in the rows' order; the post and the
-# community follow (entities), then the flags, by name.
+# A view row starts with the comment's columns, then its creator's, its post's and its community's, each in its
+# row's field order, then the flags, by name.
 COMMENT_COLUMNS = tuple(getattr(Comment, name) for name in _COMMENT_FIELDS)
 CREATOR_COLUMNS = tuple(getattr(Creator, name) for name in _CREATOR_FIELDS)
+_POST_COLUMNS = columns_of(PostRow, Post)
+_COMMUNITY_COLUMNS = columns_of(CommunityRow, Community)
 _CREATOR = len(_COMMENT_FIELDS)
 _POST = _CREATOR + len(_CREATOR_FIELDS)
-_FLAGS = _POST + 2  # after the post and the community: the flags, in _view_columns' order
+_COMMUNITY = _POST + len(_POST_COLUMNS)
+_FLAGS = _COMMUNITY + len(_COMMUNITY_COLUMNS)  # the flags, in _view_columns' order
 _POST_ID = _COMMENT_FIELDS.index("post_id")
 
 
@@ -106,8 +110,8 @@ _POST_ID = _COMMENT_FIELDS.index("post_id")
 class CommentView:
     comment: CommentRow
     creator: CreatorRow
-    post: Post
-    community: Community
+    post: PostRow
+    community: CommunityRow
     creator_is_moderator: bool
     creator_is_admin: bool
     creator_banned_from_community: bool
@@ -158,8 +162,8 @@ def _view_columns(reader: _Reader | None, c: Any, community_id: Col[int]) -> lis
     return [
         *(getattr(c, name) for name in _COMMENT_FIELDS),
         *CREATOR_COLUMNS,
-        Post,
-        Community,
+        *_POST_COLUMNS,
+        *_COMMUNITY_COLUMNS,
         # per_row: looked up by index for each returned row; otherwise PostgreSQL hashes the whole moderator
         # table for every tree and person page (queries/common.py, `_exists`).
         is_moderator(community_id, c.creator_id, per_row=True).label("creator_is_moderator"),
@@ -190,12 +194,11 @@ def select_comment_views(viewer: Viewer | None, *, bound: bool = False) -> Selec
         .join(Community, Community.id == Post.community_id)
         .outerjoin(CommentActions, _my_actions(reader))
         .where(visible_communities(viewer))
-        .options(*without_keys(Community))
     )
 
 
 def comment_view_of(
-    row: Any, viewer: Viewer | None, post: Post | None = None, community: Community | None = None
+    row: Any, viewer: Viewer | None, post: PostRow | None = None, community: CommunityRow | None = None
 ) -> CommentView:
     """The view of a row of `select_comment_views` (or of a tree, which names each post and community once:
     then they come as arguments)."""
@@ -208,8 +211,8 @@ def comment_view_of(
     return CommentView(
         comment=comment,
         creator=CreatorRow(*values[_CREATOR:_POST]),
-        post=post or values[_POST],
-        community=community or values[_POST + 1],
+        post=post or PostRow(*values[_POST:_COMMUNITY]),
+        community=community or CommunityRow(*values[_COMMUNITY:_FLAGS]),
         creator_is_moderator=bool(moderator),
         creator_is_admin=bool(admin),
         creator_banned_from_community=bool(creator_banned),
@@ -224,16 +227,16 @@ def comment_view_of(
 _VIEWED = bindparam("viewed_comment_id", type_=Integer)
 # get_comment_view's statement for an anonymous reader (False) and a logged-in one (True): only whether there is
 # a reader shapes it, their ids are bound (built for each view, it cost more Python than the database's work).
-_VIEW_STATEMENTS: dict[bool, Select[*tuple[Any, ...]]] = {}
+_VIEW_STATEMENTS: dict[bool, FastRead] = {}
 
 
-def _comment_view_statement(viewer: Viewer | None) -> Select[*tuple[Any, ...]]:
+def _comment_view_statement(viewer: Viewer | None) -> FastRead:
     logged_in = viewer is not None
-    statement = _VIEW_STATEMENTS.get(logged_in)
-    if statement is None:
-        statement = select_comment_views(viewer, bound=True).where(Comment.id == _VIEWED)
-        _VIEW_STATEMENTS[logged_in] = statement
-    return statement
+    read = _VIEW_STATEMENTS.get(logged_in)
+    if read is None:
+        read = FastRead(select_comment_views(viewer, bound=True).where(Comment.id == _VIEWED))
+        _VIEW_STATEMENTS[logged_in] = read
+    return read
 
 
 async def get_comment_view(session: AsyncSession, comment_id: int, viewer: Viewer | None) -> CommentView:
@@ -241,7 +244,7 @@ async def get_comment_view(session: AsyncSession, comment_id: int, viewer: Viewe
     # database (no identity map hands back the changed object), and sessions do not autoflush. No SQL when clean.
     await session.flush()
     params = {**_reader_params(viewer), _VIEWED.key: comment_id}
-    row = (await session.execute(_comment_view_statement(viewer), params)).first()
+    row = await _comment_view_statement(viewer).first(session, params)
     if row is None:
         raise LemmyError("couldnt_find_comment", status=404)
     view = comment_view_of(row, viewer)
@@ -386,7 +389,7 @@ async def _flat(session: AsyncSession, q: CommentQuery, viewer: Viewer | None) -
     if stmt is None:
         return []
     params = {**_reader_params(viewer), **_bound_values(q, _FLAT_BOUND_FIELDS)}
-    return [comment_view_of(row, viewer) for row in (await session.execute(stmt, params)).all()]
+    return [comment_view_of(row, viewer) for row in await stmt.rows(session, params)]
 
 
 def _bound_values(q: CommentQuery, bound: dict[str, BindParameter[Any]]) -> dict[str, Any]:
@@ -418,13 +421,13 @@ _FLAT_BOUND_FIELDS = {
     "community_id": bindparam("flat_community_id", type_=Integer),
     "creator_id": bindparam("flat_creator_id", type_=Integer),
 }
-_FLAT_CACHE: dict[tuple[Any, ...], Select[Any] | None] = {}
+_FLAT_CACHE: dict[tuple[Any, ...], FastRead | None] = {}
 _FLAT_CACHE_SIZE = 256
 
 
 def _flat_statement(
     session: AsyncSession, q: CommentQuery, viewer: Viewer | None, unindexed: bool, paging: Page
-) -> Select[Any] | None:
+) -> FastRead | None:
     """A flat listing's statement, built once per shape as a tree's is (`_tree_statement`): building it was a
     tenth of a person's page (GET /user). The shape is every field of the query, those bound reduced to whether
     they are given, the page (its bounds are written into the SQL for the planner), the way it reads
@@ -450,8 +453,8 @@ def _flat_statement(
             stmt = stmt.where(Comment.id.in_(page)).order_by(*ordered)
         else:
             stmt = paging.of(stmt.order_by(*ordered))
-    _FLAT_CACHE[key] = stmt
-    return stmt
+    read = _FLAT_CACHE[key] = None if stmt is None else FastRead(stmt)
+    return read
 
 
 # A flat listing narrowed to a community, a person or the communities a reader follows either reads every
@@ -554,17 +557,24 @@ async def _tree(session: AsyncSession, q: CommentQuery, viewer: Viewer | None) -
     params[_DEPTH_LIMIT.key] = base_depth + depth
     if q.post_ids is not None and len(q.post_ids) == 1 and q.post_id in (None, q.post_ids[0]):
         q = replace(q, post_id=q.post_ids[0], post_ids=None)  # a link's only post: its thread
+    rows: Sequence[Sequence[Any]]
     if q.post_ids is not None:
-        views = _joined_tree_statement(session, q, viewer)
+        joined = _joined_tree_statement(session, q, viewer)  # built for the request: its posts are values
+        if joined is None:
+            return []
+        rows = (await session.execute(joined, params)).all()
     else:
         views = _tree_statement(session, q, viewer)
-        params |= _bound_values(q, _TREE_BOUND_FIELDS)
-    if views is None:
-        return []
-    rows = (await session.execute(views, params)).all()
+        if views is None:
+            return []
+        rows = await views.rows(session, params | _bound_values(q, _TREE_BOUND_FIELDS))
     # Each post (and its community) came once, on its first row: the other rows name it by their post_id.
-    places = {row[_POST].id: (row[_POST], row[_POST + 1]) for row in rows if row[_POST] is not None}
-    ordered = sorted(rows, key=lambda row: int(row.tree_rank))
+    places = {
+        row[_POST]: (PostRow(*row[_POST:_COMMUNITY]), CommunityRow(*row[_COMMUNITY:_FLAGS]))
+        for row in rows
+        if row[_POST] is not None
+    }
+    ordered = sorted(rows, key=lambda row: int(row[-1]))  # the tree's rank, the last column
     return _depth_first([comment_view_of(row, viewer, *places[row[_POST_ID]]) for row in ordered], root_path)
 
 
@@ -577,11 +587,11 @@ _TREE_BOUND_FIELDS = {
     "community_id": bindparam("tree_community_id", type_=Integer),
     "creator_id": bindparam("tree_creator_id", type_=Integer),
 }
-_TREE_CACHE: dict[tuple[Any, ...], Select[Any] | None] = {}
+_TREE_CACHE: dict[tuple[Any, ...], FastRead | None] = {}
 _TREE_CACHE_SIZE = 256
 
 
-def _tree_statement(session: AsyncSession, q: CommentQuery, viewer: Viewer | None) -> Select[Any] | None:
+def _tree_statement(session: AsyncSession, q: CommentQuery, viewer: Viewer | None) -> FastRead | None:
     """One thread's tree (or a comment's replies) as one statement, built once per shape: building it was an
     eighth of a 300-comment tree's request (1.8 ms of SQLAlchemy expressions). The shape is every field of the
     query, those bound (`_TREE_BOUND_FIELDS`) reduced to whether they are given, and what of the reader the
@@ -603,8 +613,8 @@ def _tree_statement(session: AsyncSession, q: CommentQuery, viewer: Viewer | Non
         rank = func.row_number().over(order_by=order).label("tree_rank")
         best = stmt.add_columns(rank).order_by(*order).limit(literal_int(TREE_CAP)).subquery("best")
         stmt = _views_of(best, reader, with_comments=True)
-    _TREE_CACHE[key] = stmt
-    return stmt
+    read = _TREE_CACHE[key] = None if stmt is None else FastRead(stmt)
+    return read
 
 
 def _joined_tree_statement(session: AsyncSession, q: CommentQuery, viewer: Viewer | None) -> Select[Any] | None:
@@ -663,7 +673,6 @@ def _views_of(best: Subquery, reader: _Reader | None, *, with_comments: bool) ->
         .outerjoin(Post, Post.id == ranked.c.first_post_id)
         .outerjoin(Community, Community.id == Post.community_id)
         .outerjoin(CommentActions, _my_actions(reader, ranked.c.id))
-        .options(*without_keys(Community))
     )
 
 

@@ -251,13 +251,13 @@ class _Memo:
         self.communities: dict[int, Json] = {}
         self.people: dict[int, Json] = {}
 
-    def post(self, p: Post) -> Json:
+    def post(self, p: Post | PostRow) -> Json:
         found = self.posts.get(p.id)
         if found is None:
             found = self.posts[p.id] = post(p)
         return found
 
-    def community(self, c: Community) -> Json:
+    def community(self, c: Community | CommunityRow) -> Json:
         found = self.communities.get(c.id)
         if found is None:
             found = self.communities[c.id] = community(c)
