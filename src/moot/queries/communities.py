@@ -163,17 +163,19 @@ async def moderators(session: AsyncSession, community_id: int) -> list[tuple[Com
     return [(community, CreatorRow(*row[_AT_MODERATOR:])) for row in rows]
 
 
-# moderated_by's statement for an anonymous reader (False) and a logged-in one (True), built once: GET /user and
-# every logged-in GET /site read it.
-_MODERATED_BY: dict[bool, Select[Community, Person]] = {}
+# moderated_by's statement for an anonymous reader (False) and a logged-in one (True), built and compiled once:
+# GET /user and every logged-in GET /site read it.
+_MODERATED_BY: dict[bool, FastRead] = {}
 
 
-async def moderated_by(session: AsyncSession, person_id: int, viewer: Viewer | None) -> list[tuple[Community, Person]]:
+async def moderated_by(
+    session: AsyncSession, person_id: int, viewer: Viewer | None
+) -> list[tuple[CommunityRow, CreatorRow]]:
     """The live communities a person moderates, those `viewer` may read (queries/visibility.py)."""
-    statement = _MODERATED_BY.get(viewer is not None)
-    if statement is None:
-        statement = _MODERATED_BY[viewer is not None] = (
-            select(Community, Person)
+    read = _MODERATED_BY.get(viewer is not None)
+    if read is None:
+        read = _MODERATED_BY[viewer is not None] = FastRead(
+            select(*_COMMUNITY_COLUMNS, *columns_of(CreatorRow, Person))
             .join(CommunityModerator, CommunityModerator.community_id == Community.id)
             .join(Person, Person.id == CommunityModerator.person_id)
             .where(
@@ -184,8 +186,8 @@ async def moderated_by(session: AsyncSession, person_id: int, viewer: Viewer | N
             )
             .order_by(CommunityModerator.published, Community.id)
         )
-    rows = await session.execute(statement, {"moderator_id": person_id})
-    return [(c, p) for c, p in rows.all()]
+    rows = await read.rows(session, {"moderator_id": person_id})
+    return [(CommunityRow(*row[:_AT_MODERATOR]), CreatorRow(*row[_AT_MODERATOR:])) for row in rows]
 
 
 _COMMUNITY_SORTS: dict[SortType, Any] = {

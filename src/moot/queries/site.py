@@ -18,6 +18,7 @@ from moot.db.site import LocalSite, LocalSiteRateLimit, Secret, Site, SiteCounts
 from moot.domain.errors import LemmyError
 from moot.queries.communities import blocked_communities, follows, moderated_by
 from moot.queries.persons import PersonView, admins, blocked_instances, blocked_people
+from moot.queries.rows import CommunityRow
 from moot.queries.viewer import Viewer
 
 
@@ -64,7 +65,7 @@ class SiteView:
 class MyUser:
     viewer: Viewer
     follows: list[Community]
-    moderates: list[Community]
+    moderates: list[CommunityRow]
     community_blocks: list[Community]
     person_blocks: list[Person]
     instance_blocks: list[Instance]
