@@ -109,6 +109,21 @@ async def test_inside_a_write_it_reads_the_transaction(db: Database, posts: tupl
 
 
 @postgres_only
+async def test_a_lost_connection_leaves_the_pool(db: Database, posts: tuple[int, list[int]]) -> None:
+    async with db.read() as session:
+        backend_pid = await session.scalar(select(func.pg_backend_pid()))
+        async with db.read() as other:
+            # The server ends the connection's backend, and waits (up to 5 s) until it has gone.
+            assert await other.scalar(select(func.pg_terminate_backend(backend_pid, 5000)))
+        with pytest.raises(DBAPIError) as lost:
+            await _POSTS.rows(session, {"fast_community": posts[0]})
+        assert lost.value.connection_invalidated
+    for _ in range(3):  # the pool hands out working connections only
+        async with db.read() as session:
+            assert [row[0] for row in await _POSTS.rows(session, {"fast_community": posts[0]})] == posts[1]
+
+
+@postgres_only
 async def test_a_database_error_is_raised_as_sqlalchemy_raises_it(db: Database) -> None:
     division = FastRead(select(bindparam("fast_a", type_=Integer) / bindparam("fast_b", type_=Integer)))
     async with db.read() as session:

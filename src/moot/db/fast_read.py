@@ -112,13 +112,22 @@ class FastRead:
         values = tuple(binds[name](given[name]) if name in binds else given[name] for name in order)
         if bind.dispatch.before_cursor_execute:
             bind.dispatch.before_cursor_execute(connection.sync_connection, None, sql, values, None, False)
-        with driver_errors(sql):
+        try:
             if self._columns is None:
                 prepared = await driver.prepare(sql)
                 self._columns = self._converters(compiled.compiled, bind.dialect, prepared.get_attributes())
                 found = await prepared.fetch(*values)
             else:
                 found = await driver.fetch(sql, *values)
+        except Exception as error:
+            lost = isinstance(error, asyncpg.PostgresConnectionError) or driver.is_closed()
+            if isinstance(error, asyncpg.PostgresError) and not lost:
+                with driver_errors(sql):  # the statement's own error (the connection goes on)
+                    raise
+            # The connection is lost or in a state no one knows: it leaves the pool, as SQLAlchemy's own path
+            # takes such a connection out (the next request gets a new one instead of failing on it again).
+            await connection.invalidate(error)
+            raise DBAPIError(sql, None, error, connection_invalidated=True) from error
         if not self._columns:
             return found  # type: ignore[no-any-return]
         columns = self._columns
