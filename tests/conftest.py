@@ -24,6 +24,7 @@ import httpx
 import pytest
 
 from moot.app import create_app
+from moot.db.engine import Database
 from moot.settings import Settings
 
 ADMIN_NAME = "moot_admin"
@@ -154,6 +155,14 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseUnder
 @pytest.fixture(scope="session")
 def settings(database: DatabaseUnderTest) -> Settings:
     return settings_for(database)
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    """A Database of its own on the test database (its own pool), for tests that open sessions themselves."""
+    database = Database(settings)
+    yield database
+    await database.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -56,13 +56,6 @@ async def api(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
             yield client
 
 
-@pytest.fixture
-async def db(settings: Settings) -> AsyncIterator[Database]:
-    database = Database(settings)
-    yield database
-    await database.dispose()
-
-
 async def _reference(db: Database, prepared: Prepared, name: str) -> list[Any]:
     sql, parameters = prepared.reference[name]
     async with db.engine.connect() as conn:

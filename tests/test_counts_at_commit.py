@@ -6,7 +6,6 @@ together or not at all; nothing is written after them. And the statements writte
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,13 +48,6 @@ async def _locked(db: Database, post_id: int) -> bool:
 @pytest.fixture
 async def post(user: Api) -> dict[str, Any]:
     return await make_post(user, (await make_community(user))["id"])
-
-
-@pytest.fixture
-async def db(settings: Settings) -> AsyncIterator[Database]:
-    database = Database(settings)
-    yield database
-    await database.dispose()
 
 
 async def _comment(app: Any, session: AsyncSession, commenter: Api, post: dict[str, Any], content: str) -> Comment:

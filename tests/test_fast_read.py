@@ -4,7 +4,6 @@ once it has begun, and a database error raised as SQLAlchemy raises it."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -16,7 +15,6 @@ from moot.db.engine import Database, count_queries
 from moot.db.fast_read import FastRead
 from moot.db.params import literal_param
 from moot.db.post import Post
-from moot.settings import Settings
 
 postgres_only = pytest.mark.skipif(backend() != "postgres", reason="SQLite reads through SQLAlchemy")
 
@@ -27,13 +25,6 @@ _POSTS = FastRead(
 )
 _PAGE = FastRead(select(Post.id).order_by(Post.id).limit(literal_param("fast_limit")))
 _NOW = FastRead(select(func.now()))
-
-
-@pytest.fixture
-async def db(settings: Settings) -> AsyncIterator[Database]:
-    database = Database(settings)
-    yield database
-    await database.dispose()
 
 
 @pytest.fixture
