@@ -7,12 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import Integer, Numeric, bindparam, cast, event, func, select
+from sqlalchemy import Integer, Numeric, bindparam, cast, event, func, select, update
 from sqlalchemy.exc import DBAPIError
 
 from conftest import Api, backend, make_community, make_post
-from moot.db.engine import Database, count_queries
-from moot.db.fast_read import FastRead
+from moot.db.engine import Database, WriteInReadSession, count_queries
+from moot.db.fast_read import FastRead, FastWrite
 from moot.db.params import literal_param
 from moot.db.post import Post
 
@@ -121,3 +121,36 @@ async def test_a_database_error_is_raised_as_sqlalchemy_raises_it(db: Database) 
         assert await division.scalar(session, {"fast_a": 6, "fast_b": 3}) == 2
         with pytest.raises(DBAPIError, match="division by zero"):
             await division.scalar(session, {"fast_a": 1, "fast_b": 0})
+
+
+_RENAME = FastWrite(
+    update(Post.__table__)
+    .where(Post.__table__.c.id == bindparam("fast_id", type_=Integer))
+    .values(name=bindparam("fast_name"))
+    .returning(Post.__table__.c.name)
+)
+
+
+async def test_a_write_runs_in_the_blocks_transaction(db: Database, posts: tuple[int, list[int]]) -> None:
+    community, ids = posts
+    with pytest.raises(RuntimeError, match="undone"):
+        async with db.write() as session:
+            await _NOW.scalar(session)  # the block's first statement begins its transaction
+            async with count_queries() as recorded:
+                assert await _RENAME.first(session, {"fast_id": ids[0], "fast_name": "written"}) == ("written",)
+            assert recorded[0].startswith("UPDATE post")
+            raise RuntimeError("undone")
+    async with db.read() as session:  # rolled back with the block: it ran inside its transaction
+        assert (await _POSTS.rows(session, {"fast_community": community}))[0][1] == "fast 0"
+    async with db.write() as session:
+        # As a block's first statement it goes through SQLAlchemy, which begins the transaction.
+        assert await _RENAME.first(session, {"fast_id": ids[0], "fast_name": "kept"}) == ("kept",)
+    async with db.read() as session:
+        assert (await _POSTS.rows(session, {"fast_community": community}))[0][1] == "kept"
+
+
+@postgres_only
+async def test_a_write_in_a_read_session_is_refused(db: Database, posts: tuple[int, list[int]]) -> None:
+    async with db.read() as session:
+        with pytest.raises(WriteInReadSession):
+            await _RENAME.first(session, {"fast_id": posts[1][0], "fast_name": "never"})

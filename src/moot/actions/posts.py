@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -14,7 +14,6 @@ from sqlalchemy import (
     DateTime,
     Float,
     Integer,
-    Row,
     SmallInteger,
     Table,
     Update,
@@ -38,6 +37,7 @@ from moot.actions.urlblocklist import check_blocked_urls
 from moot.db.base import table_of
 from moot.db.comment import Comment
 from moot.db.community import Community, CommunityLanguage
+from moot.db.fast_read import FastWrite
 from moot.db.person import Person
 from moot.db.post import Post, PostActions
 from moot.db.search import index_post
@@ -404,7 +404,7 @@ def _pg_vote() -> Update:
     )
 
 
-_PG_VOTE = _pg_vote()
+_PG_VOTE = FastWrite(_pg_vote())  # compiled once, run through the driver (db/fast_read.py)
 _SQLITE_UPSERT = _vote_upsert(sqlite_insert)
 _SQLITE_COUNT = _count_post_vote(
     bindparam("move_up", type_=Integer),
@@ -434,9 +434,9 @@ async def _write_post_vote(session: AsyncSession, person_id: int, post: Post, sc
             for was, name in _WAS.items()
             for field in ("up", "down", "score", "rank")
         }
-        counted = (await session.execute(_PG_VOTE, {**voted, **picks, "cast": score})).first()
-        # No row: the vote was already this one, and no counter moved.
-        old = score if counted is None else int(counted.replaced)
+        counted = await _PG_VOTE.first(session, {**voted, **picks, "cast": score})
+        # No row: the vote was already this one, and no counter moved. Else the counts, then the vote replaced.
+        old = score if counted is None else int(counted[4])
     else:
         old = (await session.scalar(_VOTE_REPLACED, ids)) or 0
         await session.execute(_SQLITE_UPSERT, voted)
@@ -450,14 +450,16 @@ async def _write_post_vote(session: AsyncSession, person_id: int, post: Post, sc
 
 
 async def _settle(
-    session: AsyncSession, model: type[Post] | type[Comment], item: Post | Comment, counted: Row[int, int, int, float]
+    session: AsyncSession, model: type[Post] | type[Comment], item: Post | Comment, counted: Sequence[Any]
 ) -> None:
-    """The counts an UPDATE returned land on the item in the session (a view read in the same transaction shows
-    them), and the controversy rank they give is written if the row does not hold it yet."""
-    rank = controversy_rank(counted.upvotes, counted.downvotes)
-    if rank != counted.controversy_rank:
+    """The counts an UPDATE returned (upvotes, downvotes, score and controversy rank, first in its row) land on the
+    item in the session (a view read in the same transaction shows them), and the controversy rank they give is
+    written if the row does not hold it yet."""
+    upvotes, downvotes, score, held_rank = counted[:4]
+    rank = controversy_rank(upvotes, downvotes)
+    if rank != held_rank:
         await session.execute(_RANK[model], {"ranked_item": item.id, "new_rank": rank})
-    for name, value in (("upvotes", counted.upvotes), ("downvotes", counted.downvotes), ("score", counted.score)):
+    for name, value in (("upvotes", upvotes), ("downvotes", downvotes), ("score", score)):
         set_committed_value(item, name, value)
     set_committed_value(item, "controversy_rank", rank)
 

@@ -30,6 +30,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.dml import UpdateBase
 
 READ_SESSION = "read_session"  # the key, in a session's info, set by Database.read (autocommit on PostgreSQL)
 
@@ -56,7 +57,7 @@ class FastRead:
 
     __slots__ = ("_columns", "_compiled", "statement")
 
-    def __init__(self, statement: Select[Any]) -> None:
+    def __init__(self, statement: Select[Any] | UpdateBase) -> None:
         self.statement = statement
         self._compiled: _Compiled | None = None
         # The conversions of the columns SQLAlchemy would apply (few types have any on asyncpg: a Numeric
@@ -96,17 +97,14 @@ class FastRead:
 
     async def rows(self, session: AsyncSession, params: dict[str, Any] | None = None) -> Sequence[Sequence[Any]]:
         bind = session.get_bind()
-        usual: Sequence[Sequence[Any]]
         if bind.dialect.name != "postgresql":
-            usual = (await session.execute(self.statement, params)).all()
-            return usual
+            return await self._through_sqlalchemy(session, params)
         connection = await session.connection()
         driver = (await connection.get_raw_connection()).driver_connection
         assert driver is not None
         compiled = self._compiled or self._compile(bind.dialect)
-        if compiled.usual or not (session.info.get(READ_SESSION) or driver.is_in_transaction()):
-            usual = (await session.execute(self.statement, params)).all()
-            return usual
+        if compiled.usual or not self._runs_here(session.info.get(READ_SESSION, False), driver.is_in_transaction()):
+            return await self._through_sqlalchemy(session, params)
         given = compiled.compiled.construct_params(params, escape_names=False)
         sql, order, binds = self._written(compiled, given)
         values = tuple(binds[name](given[name]) if name in binds else given[name] for name in order)
@@ -146,6 +144,19 @@ class FastRead:
         )
         return converters if any(converters) else ()
 
+    async def _through_sqlalchemy(
+        self, session: AsyncSession, params: dict[str, Any] | None
+    ) -> Sequence[Sequence[Any]]:
+        result = await session.execute(self.statement, params)
+        returns_rows = getattr(result, "returns_rows", True)  # a CursorResult: False for a write without RETURNING
+        rows: Sequence[Sequence[Any]] = result.all() if returns_rows else []
+        return rows
+
+    @staticmethod
+    def _runs_here(read_session: bool, in_transaction: bool) -> bool:
+        """Whether the driver takes the statement on the session's connection as it is now."""
+        return read_session or in_transaction
+
     async def first(self, session: AsyncSession, params: dict[str, Any] | None = None) -> Sequence[Any] | None:
         found = await self.rows(session, params)
         return found[0] if found else None
@@ -165,3 +176,19 @@ def driver_errors(sql: str) -> Any:
         raise IntegrityError(sql, None, error) from error
     except asyncpg.PostgresError as error:
         raise DBAPIError(sql, None, error) from error
+
+
+class FastWrite(FastRead):
+    """An INSERT, UPDATE or DELETE built once, run the same way inside a write whose transaction has begun (its
+    rows, with RETURNING, by `rows`/`first`; none without). Never in a read session: there it goes through
+    SQLAlchemy, whose listener refuses a write (db/engine.py `_refuse_writes`). A write block's first statement
+    goes through SQLAlchemy too (it begins the transaction)."""
+
+    __slots__ = ()
+
+    def __init__(self, statement: UpdateBase) -> None:
+        super().__init__(statement)
+
+    @staticmethod
+    def _runs_here(read_session: bool, in_transaction: bool) -> bool:
+        return in_transaction and not read_session

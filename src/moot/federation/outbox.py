@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from moot.db.base import table_of
 from moot.db.comment import Comment
 from moot.db.community import Community, CommunityLanguage
+from moot.db.fast_read import FastWrite
 from moot.db.federation import SentActivity
 from moot.db.message import PrivateMessage
 from moot.db.person import Person
@@ -53,7 +54,7 @@ def _record_statement() -> Insert:
     return insert(table_of(SentActivity)).from_select(list(_RECORDED), row.where(federating))
 
 
-_RECORD = _record_statement()
+_RECORD = FastWrite(_record_statement())  # compiled once, run through the driver (db/fast_read.py)
 
 
 async def record(
@@ -77,7 +78,7 @@ async def record(
         "sent_published": utcnow(),
     }
     await session.flush()  # the change this activity describes goes first, as it always has
-    await session.execute(_RECORD, values)
+    await _RECORD.rows(session, values)
 
 
 async def send_to_community(session: AsyncSession, community: Community, data: Json, extra_inboxes: list[str]) -> None:
