@@ -15,7 +15,8 @@ statement with an expanding IN, whose SQL changes with each run's list) the stat
 `session.execute`, with the same rows. Rows are read by position (`tuple(row)`,
 `row[0]`), which both kinds of row support. Every statement is announced to the engine's `before_cursor_execute`
 listeners as SQLAlchemy announces its own (the query counter of the tests, the bench's recorder), and a database
-error reaches the caller as SQLAlchemy's `DBAPIError`, as it would have."""
+error reaches the caller as SQLAlchemy's `DBAPIError`, as it would have. `FastWrite` does the same for a write
+built once, only inside a write whose transaction has begun."""
 
 from __future__ import annotations
 
