@@ -28,7 +28,7 @@ from typing import Any
 import asyncpg  # type: ignore[import-untyped]
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import UpdateBase
@@ -100,9 +100,7 @@ class FastRead:
         bind = session.get_bind()
         if bind.dialect.name != "postgresql":
             return await self._through_sqlalchemy(session, params)
-        connection = await session.connection()
-        driver = (await connection.get_raw_connection()).driver_connection
-        assert driver is not None
+        connection, driver = await connection_and_driver(session)
         compiled = self._compiled or self._compile(bind.dialect)
         if compiled.usual or not self._runs_here(session.info.get(READ_SESSION, False), driver.is_in_transaction()):
             return await self._through_sqlalchemy(session, params)
@@ -165,6 +163,14 @@ class FastRead:
     async def scalar(self, session: AsyncSession, params: dict[str, Any] | None = None) -> Any:
         row = await self.first(session, params)
         return None if row is None else row[0]
+
+
+async def connection_and_driver(session: AsyncSession) -> tuple[AsyncConnection, Any]:
+    """The session's connection and, under it, its asyncpg connection."""
+    connection = await session.connection()
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None
+    return connection, driver
 
 
 @contextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -144,23 +145,30 @@ async def find_community_id(session: AsyncSession, name: str, local_domain: str)
 
 _COMMUNITY_COLUMNS = columns_of(CommunityRow, Community)
 _AT_MODERATOR = len(_COMMUNITY_COLUMNS)
-# Read with every GET /post, community page and thread page: plain rows, compiled once (db/fast_read.py).
-_MODERATORS = FastRead(
+# A community and one of its moderators per row, as plain rows (`_moderator_rows`): what `moderators` and
+# `moderated_by` narrow.
+_MODERATOR_ROWS = (
     select(*_COMMUNITY_COLUMNS, *columns_of(CreatorRow, Person))
     .join(CommunityModerator, CommunityModerator.community_id == Community.id)
     .join(Person, Person.id == CommunityModerator.person_id)
-    .where(Community.id == bindparam("moderated_community_id", type_=Integer))
-    .order_by(CommunityModerator.published, Person.id)
+)
+
+
+def _moderator_rows(rows: Sequence[Sequence[Any]]) -> list[tuple[CommunityRow, CreatorRow]]:
+    return [(CommunityRow(*row[:_AT_MODERATOR]), CreatorRow(*row[_AT_MODERATOR:])) for row in rows]
+
+
+# Read with every GET /post, community page and thread page: compiled once (db/fast_read.py).
+_MODERATORS = FastRead(
+    _MODERATOR_ROWS.where(Community.id == bindparam("moderated_community_id", type_=Integer)).order_by(
+        CommunityModerator.published, Person.id
+    )
 )
 
 
 async def moderators(session: AsyncSession, community_id: int) -> list[tuple[CommunityRow, CreatorRow]]:
     """The community's moderators, first appointed first, each with the community (as Lemmy's ModeratorView)."""
-    rows = await _MODERATORS.rows(session, {"moderated_community_id": community_id})
-    if not rows:
-        return []
-    community = CommunityRow(*rows[0][:_AT_MODERATOR])
-    return [(community, CreatorRow(*row[_AT_MODERATOR:])) for row in rows]
+    return _moderator_rows(await _MODERATORS.rows(session, {"moderated_community_id": community_id}))
 
 
 # moderated_by's statement for an anonymous reader (False) and a logged-in one (True), built and compiled once:
@@ -175,19 +183,14 @@ async def moderated_by(
     read = _MODERATED_BY.get(viewer is not None)
     if read is None:
         read = _MODERATED_BY[viewer is not None] = FastRead(
-            select(*_COMMUNITY_COLUMNS, *columns_of(CreatorRow, Person))
-            .join(CommunityModerator, CommunityModerator.community_id == Community.id)
-            .join(Person, Person.id == CommunityModerator.person_id)
-            .where(
+            _MODERATOR_ROWS.where(
                 Person.id == bindparam("moderator_id", type_=Integer),
                 Community.deleted.is_(False),
                 Community.removed.is_(False),
                 visible_communities(viewer),  # whether there is a reader, not who it is
-            )
-            .order_by(CommunityModerator.published, Community.id)
+            ).order_by(CommunityModerator.published, Community.id)
         )
-    rows = await read.rows(session, {"moderator_id": person_id})
-    return [(CommunityRow(*row[:_AT_MODERATOR]), CreatorRow(*row[_AT_MODERATOR:])) for row in rows]
+    return _moderator_rows(await read.rows(session, {"moderator_id": person_id}))
 
 
 _COMMUNITY_SORTS: dict[SortType, Any] = {
