@@ -1,18 +1,19 @@
 """Hot reads sent straight to the driver (db/fast_read.py): the same rows as SQLAlchemy's own path, the page sizes
 written into the SQL each as its statement, counted and recorded like any statement, inside a write's transaction
-once it has begun, and a database error raised as SQLAlchemy raises it."""
+(beginning it as a write's first statement), and a database error raised as SQLAlchemy raises it; and ORM entities
+made of a row as a query makes them."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from sqlalchemy import Integer, Numeric, bindparam, cast, event, func, select, update
+from sqlalchemy import Integer, Numeric, bindparam, cast, event, func, inspect, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from conftest import Api, backend, make_community, make_post
 from moot.db.engine import Database, WriteInReadSession, count_queries
-from moot.db.fast_read import FastRead, FastWrite
+from moot.db.fast_read import Entities, FastRead, FastWrite
 from moot.db.params import literal_param
 from moot.db.post import Post
 
@@ -143,10 +144,74 @@ async def test_a_write_runs_in_the_blocks_transaction(db: Database, posts: tuple
     async with db.read() as session:  # rolled back with the block: it ran inside its transaction
         assert (await _POSTS.rows(session, {"fast_community": community}))[0][1] == "fast 0"
     async with db.write() as session:
-        # As a block's first statement it goes through SQLAlchemy, which begins the transaction.
         assert await _RENAME.first(session, {"fast_id": ids[0], "fast_name": "kept"}) == ("kept",)
     async with db.read() as session:
         assert (await _POSTS.rows(session, {"fast_community": community}))[0][1] == "kept"
+
+
+async def test_as_a_writes_first_statement_it_begins_the_transaction(
+    db: Database, posts: tuple[int, list[int]]
+) -> None:
+    community, ids = posts
+    with pytest.raises(RuntimeError, match="undone"):
+        async with db.write() as session:
+            assert await _RENAME.first(session, {"fast_id": ids[0], "fast_name": "first"}) == ("first",)
+            if backend() == "postgres":  # begun before it, as SQLAlchemy begins it: the driver is in it
+                driver = (await (await session.connection()).get_raw_connection()).driver_connection
+                assert driver is not None and driver.is_in_transaction()
+            raise RuntimeError("undone")
+    async with db.read() as session:
+        assert (await _POSTS.rows(session, {"fast_community": community}))[0][1] == "fast 0"
+
+
+_LOCKED = FastRead(select(Post.id).where(Post.id == bindparam("fast_id", type_=Integer)).with_for_update())
+
+
+@postgres_only
+async def test_a_locking_read_first_in_a_write_holds_its_lock_to_the_end(
+    db: Database, posts: tuple[int, list[int]]
+) -> None:
+    """A vote's first statement locks its post until the commit (actions/posts.py `_vote_target`)."""
+    post_id = posts[1][0]
+    nowait = text("SELECT id FROM post WHERE id = :id FOR UPDATE NOWAIT")
+    async with db.write() as session:
+        assert await _LOCKED.scalar(session, {"fast_id": post_id}) == post_id
+        async with db.read() as other:
+            with pytest.raises(DBAPIError, match="could not obtain lock"):
+                await other.execute(nowait, {"id": post_id})
+    async with db.read() as other:
+        assert await other.scalar(nowait, {"id": post_id}) == post_id
+
+
+_POST_ENTITIES = Entities(Post)
+_POST_BY_ID = FastRead(select(*_POST_ENTITIES.columns).where(Post.id == bindparam("fast_id", type_=Integer)))
+
+
+async def test_entities_are_the_ones_a_query_loads(db: Database, posts: tuple[int, list[int]]) -> None:
+    post_id = posts[1][0]
+    async with db.read() as session:
+        loaded = await session.get(Post, post_id)
+        assert loaded is not None
+        row = await _POST_BY_ID.first(session, {"fast_id": post_id})
+        assert row is not None
+        made = _POST_ENTITIES.detached(row)
+        # Every column, as the ORM loaded it; no session, nothing pending.
+        columns = [prop.key for prop in inspect(Post).column_attrs]
+        assert [getattr(made, key) for key in columns] == [getattr(loaded, key) for key in columns]
+        assert inspect(made).detached and not inspect(made).modified
+        # In a session: the entity it holds, when it holds one already (as a query gives it).
+        assert _POST_ENTITIES.in_session(session, row) is loaded
+    async with db.write() as session:
+        row = await _POST_BY_ID.first(session, {"fast_id": post_id})
+        assert row is not None
+        made = _POST_ENTITIES.in_session(session, row)
+        assert inspect(made).persistent
+        async with count_queries() as recorded:
+            assert await session.get(Post, post_id) is made
+        assert recorded == []
+        made.name = "changed through the entity"  # an entity of the session's: its change is written
+    async with db.read() as session:
+        assert await session.scalar(select(Post.name).where(Post.id == post_id)) == "changed through the entity"
 
 
 @postgres_only

@@ -6,6 +6,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -13,7 +14,6 @@ from sqlalchemy import (
     Executable,
     Insert,
     Integer,
-    Select,
     Update,
     any_,
     bindparam,
@@ -30,15 +30,18 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from moot.actions import mail, previews
 from moot.actions.access import banned_here, check_can_comment, check_community_user_action
 from moot.actions.posts import count_comment_vote, load_post, mark_comments_read
 from moot.actions.previews import original_markdown as original
 from moot.actions.urlblocklist import check_blocked_urls
+from moot.db.base import table_of
 from moot.db.comment import Comment, CommentActions, CommentReply, PersonMention
 from moot.db.community import Community, CommunityBlock
 from moot.db.engine import count_at_commit, counts_at_commit
+from moot.db.fast_read import Entities, FastRead, FastWrite
 from moot.db.person import InstanceBlock, LocalUser, Person, PersonBlock
 from moot.db.post import Post, PostActions
 from moot.db.search import index_comment
@@ -99,30 +102,30 @@ async def create_comment(
     if language_id is not None and language_id not in LANGUAGE_BY_ID:
         raise LemmyError("language_not_allowed")
     now = published or utcnow()
-    comment = Comment(
-        creator_id=viewer.person_id,
-        post_id=post.id,
-        content=content,
-        language_id=language_id or 0,
-        ap_id=ap_id or f"urn:moot:pending:{uuid.uuid4()}",
-        local=ap_id is None,
-        instance_id=viewer.person.instance_id,
-        published=now,
-        updated=updated,
-        depth=(parent.depth if parent else 0) + 1,
+    values = {
+        "creator_id": viewer.person_id,
+        "post_id": post.id,
+        "content": content,
+        "language_id": language_id or 0,
+        "ap_id": ap_id or f"urn:moot:pending:{uuid.uuid4()}",
+        "local": ap_id is None,
+        "instance_id": viewer.person.instance_id,
+        "published": now,
+        "updated": updated,
+        "depth": (parent.depth if parent else 0) + 1,
         # The author's own upvote is implied by the Create on every server; it is not federated on its own. A
         # comment nobody else has seen yet has no other vote: its counts are written with it, and its vote row
         # below, with no second pass through the gate asked above.
-        score=1,
-        upvotes=1,
-        downvotes=0,
-    )
+        "score": 1,
+        "upvotes": 1,
+        "downvotes": 0,
+    }
     if target.new_id is not None:  # its path and ap_id name it: written with the row, not by a second UPDATE
-        _name(settings, comment, target.new_id, parent, ap_id)
-    session.add(comment)
-    await session.flush()
+        values |= _names(settings, target.new_id, parent, ap_id)
+    comment = await _insert_comment(session, values)
     if target.new_id is None:
-        _name(settings, comment, comment.id, parent, ap_id)
+        for key, value in _names(settings, comment.id, parent, ap_id).items():
+            setattr(comment, key, value)
     await index_comment(session, comment)
     await previews.record_markdown_images(session, settings, comment.content)
     recipients = await _notify(session, settings, viewer, comment, post, community, created=True)
@@ -146,12 +149,22 @@ class _CommentTarget:
     new_id: int | None  # the new comment's id, taken from its sequence (PostgreSQL)
 
 
+_POSTS, _COMMUNITIES, _AUTHORS = Entities(Post), Entities(Community), Entities(Person)
+
+
 @cache
-def _comment_target_statement(postgresql: bool) -> Select[Post, Community, Person, bool, int | None]:
-    """Built once per engine kind, with bound parameters (building costs more Python than running it)."""
+def _comment_target_statement(postgresql: bool) -> FastRead:
+    """Built once per engine kind, with bound parameters (building costs more Python than running it), and sent
+    to the driver (db/fast_read.py): the post, its community and its author come back as columns."""
     new_id = func.nextval(literal("comment_id_seq")) if postgresql else null()
-    return (
-        select(Post, Community, Person, banned_here(Post.community_id, bindparam("person_id", type_=Integer)), new_id)
+    return FastRead(
+        select(
+            *_POSTS.columns,
+            *_COMMUNITIES.columns,
+            *_AUTHORS.columns,
+            banned_here(Post.community_id, bindparam("person_id", type_=Integer)),
+            new_id,
+        )
         .join(Community, Community.id == Post.community_id)
         .join(Person, Person.id == Post.creator_id)
         .where(Post.id == bindparam("post_id", type_=Integer))
@@ -159,21 +172,59 @@ def _comment_target_statement(postgresql: bool) -> Select[Post, Community, Perso
 
 
 async def _comment_target(session: AsyncSession, person_id: int, post_id: int) -> _CommentTarget:
-    """The post, its community and its author, whether the commenter is banned there and, on PostgreSQL, the new
-    comment's id: one statement. (An id taken for a comment the gate then refuses is a gap in the sequence, as
-    a rolled-back insert leaves.)"""
+    """The post, its community and its author (entities of the session's), whether the commenter is banned
+    there and, on PostgreSQL, the new comment's id: one statement. (An id taken for a comment the gate then
+    refuses is a gap in the sequence, as a rolled-back insert leaves.)"""
     statement = _comment_target_statement(session.get_bind().dialect.name == "postgresql")
-    row = (await session.execute(statement, {"person_id": person_id, "post_id": post_id})).first()
+    row = await statement.first(session, {"person_id": person_id, "post_id": post_id})
     if row is None:
         raise LemmyError("couldnt_find_post", status=404)
-    return _CommentTarget(row[0], row[1], row[2], banned=bool(row[3]), new_id=row[4])
+    community_at = len(_POSTS)
+    author_at = community_at + len(_COMMUNITIES)
+    flags = author_at + len(_AUTHORS)
+    return _CommentTarget(
+        _POSTS.in_session(session, row),
+        _COMMUNITIES.in_session(session, row, community_at),
+        _AUTHORS.in_session(session, row, author_at),
+        banned=bool(row[flags]),
+        new_id=row[flags + 1],
+    )
 
 
-def _name(settings: Settings, comment: Comment, comment_id: int, parent: Comment | None, ap_id: str | None) -> None:
+def _names(settings: Settings, comment_id: int, parent: Comment | None, ap_id: str | None) -> dict[str, Any]:
     """The comment's id, and its path and (for a local one) ap_id, which contain it."""
-    comment.id = comment_id
-    comment.path = child_path(parent.path if parent else None, comment_id)
-    comment.ap_id = ap_id or comment_ap_id(settings.base_url, comment_id)
+    path = child_path(parent.path if parent else None, comment_id)
+    return {"id": comment_id, "path": path, "ap_id": ap_id or comment_ap_id(settings.base_url, comment_id)}
+
+
+_COMMENTS = Entities(Comment)
+
+
+@cache
+def _insert_comment_statement(keys: tuple[str, ...]) -> FastWrite:
+    """The new comment's INSERT for the columns given (with or without its id), returning the whole row. Built
+    once per set of columns, and sent to the driver (db/fast_read.py): through the session's unit of work, an
+    entity's INSERT cost more Python than the rest of a new comment's statements."""
+    table = table_of(Comment)
+    values: dict[str, Any] = {key: bindparam(f"new_{key}", type_=table.c[key].type) for key in keys}
+    for column in table.c:
+        # The columns' defaults, written into the statement: SQLAlchemy's execution adds them, the driver does not.
+        default = column.default
+        if column.key not in values and default is not None:
+            assert isinstance(default, ScalarElementColumnDefault), (
+                column.key  # computed: given by the caller
+            )
+            values[column.key] = default.arg
+    return FastWrite(insert(table).values(values).returning(*[table.c[column.key] for column in _COMMENTS.columns]))
+
+
+async def _insert_comment(session: AsyncSession, values: dict[str, Any]) -> Comment:
+    """The row written, and its entity in the session (columns not given take their defaults, as the ORM's)."""
+    statement = _insert_comment_statement(tuple(sorted(values)))
+    await session.flush()  # what the session holds goes first (the author, stored with the comment that came)
+    row = await statement.first(session, {f"new_{key}": value for key, value in values.items()})
+    assert row is not None  # an INSERT ... RETURNING returns its row
+    return _COMMENTS.in_session(session, row)
 
 
 async def _parent_comment(session: AsyncSession, comment_id: int) -> tuple[Comment, Person]:
@@ -380,8 +431,9 @@ async def _blocks(session: AsyncSession, person_id: int, target_id: int) -> bool
     return (await session.get(PersonBlock, (person_id, target_id))) is not None
 
 
-def _reply_inbox_statement() -> Select[int, bool]:
-    """Built once, with bound values (built for each reply, it cost more Python than the database's work)."""
+def _reply_inbox_statement() -> FastRead:
+    """Built once, with bound values (built for each reply, it cost more Python than the database's work), and
+    sent to the driver (db/fast_read.py)."""
     recipient = bindparam("recipient", type_=Integer)
     shut_out = or_(
         exists().where(PersonBlock.person_id == recipient, PersonBlock.target_id == bindparam("author", type_=Integer)),
@@ -392,7 +444,7 @@ def _reply_inbox_statement() -> Select[int, bool]:
             InstanceBlock.person_id == recipient, InstanceBlock.instance_id == bindparam("instance", type_=Integer)
         ),
     )
-    return select(LocalUser.id, shut_out.label("shut_out")).where(LocalUser.person_id == recipient)
+    return FastRead(select(LocalUser.id, shut_out.label("shut_out")).where(LocalUser.person_id == recipient))
 
 
 _REPLY_INBOX = _reply_inbox_statement()
@@ -402,10 +454,10 @@ async def _reply_inbox(session: AsyncSession, recipient_id: int, author_id: int,
     """The local user whose inbox gets the reply: None for a remote recipient, or one who blocks the author, the
     community or the community's instance (Lemmy's checks). One statement."""
     values = {"recipient": recipient_id, "author": author_id, "community": community.id}
-    row = (await session.execute(_REPLY_INBOX, {**values, "instance": community.instance_id})).first()
-    if row is None or row.shut_out:
+    row = await _REPLY_INBOX.first(session, {**values, "instance": community.instance_id})
+    if row is None or row[1]:  # (the local user's id, shut out)
         return None
-    return int(row.id)
+    return int(row[0])
 
 
 async def _mark_parent_read(session: AsyncSession, viewer: Actor, parent: Comment) -> None:

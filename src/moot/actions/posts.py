@@ -37,7 +37,7 @@ from moot.actions.urlblocklist import check_blocked_urls
 from moot.db.base import table_of
 from moot.db.comment import Comment
 from moot.db.community import Community, CommunityLanguage
-from moot.db.fast_read import FastWrite
+from moot.db.fast_read import Entities, FastRead, FastWrite
 from moot.db.person import Person
 from moot.db.post import Post, PostActions
 from moot.db.search import index_post
@@ -293,11 +293,13 @@ class _VoteTarget:
 
 
 # The vote's statements are built once, with bound parameters: building one costs more Python (about a
-# millisecond) than the database takes to run it.
-_VOTE_TARGET = (
+# millisecond) than the database takes to run it. The target is sent to the driver (db/fast_read.py): the post
+# and the community come back as columns, made entities of the session's here.
+_POSTS, _COMMUNITIES = Entities(Post), Entities(Community)
+_VOTE_TARGET = FastRead(
     select(
-        Post,
-        Community,
+        *_POSTS.columns,
+        *_COMMUNITIES.columns,
         banned_here(Post.community_id, bindparam("voter", type_=Integer)),
         select(LocalSite.enable_downvotes).scalar_subquery(),
     )
@@ -311,12 +313,15 @@ async def _vote_target(session: AsyncSession, person_id: int, post_id: int) -> _
     """The post, its community, the voter's ban there and the site's `enable_downvotes`: one statement. The
     post's row is locked until the commit (PostgreSQL; SQLite's writers take turns anyway), so that votes on one
     post take turns: two votes of one person at once each see the vote they replace, and the counts read here
-    are the latest. The post and the community stay in the session (later `session.get` calls run no SQL)."""
-    row = (await session.execute(_VOTE_TARGET, {"voter": person_id, "voted_post": post_id})).first()
+    are the latest. The post and the community are the session's (later `session.get` calls run no SQL)."""
+    row = await _VOTE_TARGET.first(session, {"voter": person_id, "voted_post": post_id})
     if row is None:
         raise LemmyError("couldnt_find_post", status=404)
+    post = _POSTS.in_session(session, row)
+    flags = len(_POSTS) + len(_COMMUNITIES)
+    community = None if row[len(_POSTS)] is None else _COMMUNITIES.in_session(session, row, len(_POSTS))
     # No site yet (never in a running server) is no switch turned off, as before.
-    return _VoteTarget(post=row[0], community=row[1], banned=bool(row[2]), downvotes_enabled=row[3] is not False)
+    return _VoteTarget(post, community, banned=bool(row[flags]), downvotes_enabled=row[flags + 1] is not False)
 
 
 @dataclass(frozen=True, slots=True)

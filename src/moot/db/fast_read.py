@@ -7,31 +7,36 @@ through the ORM session adds its own layer on top: about a third of the Python o
 statements). A read model's statements are built once (module constants, or kept per shape), so that work gives
 the same answer every time. `FastRead` keeps the answer: the SQL, the order of its parameters, the values the
 statement binds itself, and the conversions SQLAlchemy would apply to parameters and columns (none, for most).
+`Entities` makes ORM entities of a row's columns where a caller needs them (the viewer, a vote's post).
 
-Where it runs that way: PostgreSQL, in a session whose connection may take a statement as it is: a read session
-(autocommit, `Database.read`) or a write whose transaction has begun. Anywhere else (SQLite; a write block
-before its first statement, which would otherwise run outside the transaction its BEGIN has not opened yet; a
-statement with an expanding IN, whose SQL changes with each run's list) the statement goes through
-`session.execute`, with the same rows. Rows are read by position (`tuple(row)`,
+Where it runs that way: PostgreSQL, in a read session (autocommit, `Database.read`) or a write (a session with a
+transaction: its BEGIN is sent first when the statement is the write's first, as SQLAlchemy would send it).
+Anywhere else (SQLite; a statement with an expanding IN, whose SQL changes with each run's list) the statement
+goes through `session.execute`, with the same rows. Rows are read by position (`tuple(row)`,
 `row[0]`), which both kinds of row support. Every statement is announced to the engine's `before_cursor_execute`
 listeners as SQLAlchemy announces its own (the query counter of the tests, the bench's recorder), and a database
 error reaches the caller as SQLAlchemy's `DBAPIError`, as it would have. `FastWrite` does the same for a write
-built once, only inside a write whose transaction has begun."""
+built once, never in a read session."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import asyncpg  # type: ignore[import-untyped]
+from sqlalchemy import inspect
 from sqlalchemy.engine.interfaces import Dialect
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute, make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_dict, instance_state
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import UpdateBase
+
+E = TypeVar("E")
 
 READ_SESSION = "read_session"  # the key, in a session's info, set by Database.read (autocommit on PostgreSQL)
 
@@ -58,7 +63,7 @@ class FastRead:
 
     __slots__ = ("_columns", "_compiled", "statement")
 
-    def __init__(self, statement: Select[Any] | UpdateBase) -> None:
+    def __init__(self, statement: Select[*tuple[Any, ...]] | UpdateBase) -> None:
         self.statement = statement
         self._compiled: _Compiled | None = None
         # The conversions of the columns SQLAlchemy would apply (few types have any on asyncpg: a Numeric
@@ -102,7 +107,10 @@ class FastRead:
             return await self._through_sqlalchemy(session, params)
         connection, driver = await connection_and_driver(session)
         compiled = self._compiled or self._compile(bind.dialect)
-        if compiled.usual or not self._runs_here(session.info.get(READ_SESSION, False), driver.is_in_transaction()):
+        read_session = session.info.get(READ_SESSION, False)
+        if compiled.usual or not self._runs_here(read_session):
+            return await self._through_sqlalchemy(session, params)
+        if not read_session and not driver.is_in_transaction() and not await _begin(connection, driver):
             return await self._through_sqlalchemy(session, params)
         given = compiled.compiled.construct_params(params, escape_names=False)
         sql, order, binds = self._written(compiled, given)
@@ -152,9 +160,9 @@ class FastRead:
         return rows
 
     @staticmethod
-    def _runs_here(read_session: bool, in_transaction: bool) -> bool:
-        """Whether the driver takes the statement on the session's connection as it is now."""
-        return read_session or in_transaction
+    def _runs_here(read_session: bool) -> bool:
+        """Whether the driver takes the statement in this kind of session (a read: in both)."""
+        return True
 
     async def first(self, session: AsyncSession, params: dict[str, Any] | None = None) -> Sequence[Any] | None:
         found = await self.rows(session, params)
@@ -173,6 +181,24 @@ async def connection_and_driver(session: AsyncSession) -> tuple[AsyncConnection,
     return connection, driver
 
 
+async def _begin(connection: AsyncConnection, driver: Any) -> bool:
+    """BEGIN a write's transaction before its first statement, as SQLAlchemy's asyncpg adapter does before its own
+    first statement, and through the adapter's own method: asyncpg refuses a transaction begun behind the back
+    of the one the adapter keeps, and the adapter commits or rolls back the transaction it began. False where
+    the adapter has no such method (another SQLAlchemy): the statement then goes through SQLAlchemy, which
+    begins it."""
+    adapted = (await connection.get_raw_connection()).dbapi_connection
+    start = getattr(adapted, "_start_transaction", None)
+    if start is None or getattr(adapted, "_transaction", None) is not None:
+        return False
+    try:
+        await start()
+    except Exception as error:  # the adapter's own translation of the driver's error: the connection is suspect
+        await connection.invalidate(error)
+        raise DBAPIError("BEGIN", None, error, connection_invalidated=True) from error
+    return bool(driver.is_in_transaction())
+
+
 @contextmanager
 def driver_errors(sql: str) -> Any:
     """asyncpg's errors as SQLAlchemy raises them, for statements sent to the driver itself: callers catch
@@ -186,10 +212,9 @@ def driver_errors(sql: str) -> Any:
 
 
 class FastWrite(FastRead):
-    """An INSERT, UPDATE or DELETE built once, run the same way inside a write whose transaction has begun (its
-    rows, with RETURNING, by `rows`/`first`; none without). Never in a read session: there it goes through
-    SQLAlchemy, whose listener refuses a write (db/engine.py `_refuse_writes`). A write block's first statement
-    goes through SQLAlchemy too (it begins the transaction)."""
+    """An INSERT, UPDATE or DELETE built once, run the same way in a write (its rows, with RETURNING, by
+    `rows`/`first`; none without). Never in a read session: there it goes through SQLAlchemy, whose listener
+    refuses a write (db/engine.py `_refuse_writes`)."""
 
     __slots__ = ()
 
@@ -197,5 +222,42 @@ class FastWrite(FastRead):
         super().__init__(statement)
 
     @staticmethod
-    def _runs_here(read_session: bool, in_transaction: bool) -> bool:
-        return in_transaction and not read_session
+    def _runs_here(read_session: bool) -> bool:
+        return not read_session
+
+
+class Entities(Generic[E]):
+    """ORM entities of one model made from a FastRead's row, for a caller that needs entities (the viewer, whom
+    actions take as a Person; a vote's post, whose counts land on it): `columns` go in the statement's select,
+    in this order. Made as a session would load them: `detached` as after the session closed (the viewer, read in
+    a session of its own), `in_session` as one of the session's (the entity it holds already, if any, as a
+    query would give it)."""
+
+    __slots__ = ("_keys", "_manager", "columns")
+
+    def __init__(self, model: type[E]) -> None:
+        mapper = inspect(model)
+        self._keys = tuple(prop.key for prop in mapper.column_attrs)
+        self.columns: tuple[InstrumentedAttribute[Any], ...] = tuple(getattr(model, key) for key in self._keys)
+        self._manager = mapper.class_manager
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def detached(self, row: Sequence[Any], start: int = 0) -> E:
+        """The entity of the values from `row[start]` on."""
+        entity: E = self._manager.new_instance()
+        values = instance_dict(entity)
+        for index, key in enumerate(self._keys, start):
+            values[key] = row[index]
+        make_transient_to_detached(entity)
+        return entity
+
+    def in_session(self, session: AsyncSession, row: Sequence[Any], start: int = 0) -> E:
+        entity = self.detached(row, start)
+        key = instance_state(entity).key
+        held: E | None = None if key is None else session.sync_session.identity_map.get(key)
+        if held is not None:
+            return held
+        session.add(entity)
+        return entity

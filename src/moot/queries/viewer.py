@@ -9,6 +9,7 @@ from sqlalchemy import Integer, String, bindparam, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.db.community import CommunityModerator
+from moot.db.fast_read import Entities, FastRead
 from moot.db.person import LocalUser, LoginToken, Person
 from moot.domain.tokens import decode_login
 
@@ -58,9 +59,10 @@ class Viewer:
         return self.local_user.admin
 
 
-# Built once: every logged-in request runs it.
-_VIEWER = (
-    select(LocalUser, Person, exists().where(CommunityModerator.person_id == Person.id))
+_USER, _PERSON = Entities(LocalUser), Entities(Person)
+# Built once and sent to the driver (db/fast_read.py): every logged-in request runs it.
+_VIEWER = FastRead(
+    select(*_USER.columns, *_PERSON.columns, exists().where(CommunityModerator.person_id == Person.id))
     .join(Person, Person.id == LocalUser.person_id)
     .join(LoginToken, LoginToken.user_id == LocalUser.id)
     .where(
@@ -72,13 +74,15 @@ _VIEWER = (
 
 
 async def load_viewer(session: AsyncSession, token: str | None, secret: str) -> Viewer | None:
-    """A token counts only if we signed it and its login row still exists; anything else is anonymous."""
+    """A token counts only if we signed it and its login row still exists; anything else is anonymous. The
+    account's entities are the session's no longer (as if read in a session of their own, which closed)."""
     if not token:
         return None
     user_id = decode_login(token, secret)
     if user_id is None:
         return None
-    row = (await session.execute(_VIEWER, {"token": token, "user_id": user_id})).first()
+    row = await _VIEWER.first(session, {"token": token, "user_id": user_id})
     if row is None:
         return None
-    return Viewer(local_user=row[0], person=row[1], token=token, moderates_any=bool(row[2]))
+    moderates_any = bool(row[len(_USER) + len(_PERSON)])
+    return Viewer(_USER.detached(row), _PERSON.detached(row, len(_USER)), token, moderates_any)
