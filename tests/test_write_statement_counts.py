@@ -8,13 +8,15 @@ change that adds one should say why here."""
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from conftest import Api, backend, make_comment, make_community, make_post, register
 from moot.db.engine import Database, count_queries
+from moot.db.federation import SentActivity
 from moot.db.post import Post
 from moot.domain.ranking import controversy_rank
 from moot.queries import defaults
@@ -210,3 +212,25 @@ async def test_votes_write_the_controversy_rank_of_their_counts(
         await db.dispose()
     assert (row.upvotes, row.downvotes) == (2, 2)  # the author's own and the last voter's; two downs
     assert row.controversy_rank == controversy_rank(2, 2)
+
+
+async def test_a_new_posts_announces_are_recorded_in_one_statement(db: Database, user: Api) -> None:
+    """A local community's new post goes out twice (Announce{Create{Page}}, and Announce{Page} for Mastodon): one
+    INSERT of both rows on PostgreSQL (federation/outbox.py `record_all`), one each on SQLite."""
+    community = await make_community(user)
+    async with db.read() as session:
+        before = await session.scalar(select(func.max(SentActivity.id))) or 0
+    async with count_queries() as statements:
+        post = await make_post(user, community["id"])
+    assert _kinds(statements).count("INSERT sent_activity") == (1 if backend() == "postgres" else 2)
+    async with db.read() as session:
+        rows = (
+            await session.scalars(select(SentActivity).where(SentActivity.id > before).order_by(SentActivity.id))
+        ).all()
+    announced = [json.loads(row.data)["object"] for row in rows]
+    assert [(obj["type"], obj.get("object", obj).get("id")) for obj in announced] == [
+        ("Create", post["ap_id"]),
+        ("Page", post["ap_id"]),
+    ]
+    assert {row.send_community_followers_of for row in rows} == {community["id"]}
+    assert all(row.published is not None and row.actor_ap_id == community["actor_id"] for row in rows)

@@ -41,7 +41,7 @@ from moot.db.base import table_of
 from moot.db.comment import Comment, CommentActions, CommentReply, PersonMention
 from moot.db.community import Community, CommunityBlock
 from moot.db.engine import count_at_commit, counts_at_commit
-from moot.db.fast_read import Entities, FastRead, FastWrite
+from moot.db.fast_read import Entities, FastRead, FastWrite, hold
 from moot.db.person import InstanceBlock, LocalUser, Person, PersonBlock
 from moot.db.post import Post, PostActions
 from moot.db.search import index_comment
@@ -85,16 +85,14 @@ async def create_comment(
     document's `published` and `updated`)."""
     content = validation.check_comment_content(await _without_slurs(session, original(settings, content)))
     await check_blocked_urls(session, content)
-    # The authors of the post and of the parent comment are loaded with them: the reply notification and the
-    # Note sent (outbox.comment_note) both ask for them, and these names keep them in the session until then
-    # (it holds unchanged rows weakly).
+    # The authors of the post and of the parent comment are loaded with them, and held in the session: the reply
+    # notification and the Note sent (outbox.comment_note) ask for them, the inbox's announce for the community.
     target = await _comment_target(session, viewer.person_id, post_id)
-    post, community, _post_author = target.post, target.community, target.post_author
+    post, community = target.post, target.community
     await check_can_comment(session, viewer, post, community, banned=target.banned)
     parent: Comment | None = None
-    _parent_author: Person | None = None
     if parent_id is not None:
-        parent, _parent_author = await _parent_comment(session, parent_id)
+        parent = await _parent_comment(session, parent_id)
         if parent.post_id != post.id:
             raise LemmyError("couldnt_create_comment")
         if parent.depth >= validation.MAX_COMMENT_DEPTH:
@@ -149,7 +147,13 @@ class _CommentTarget:
     new_id: int | None  # the new comment's id, taken from its sequence (PostgreSQL)
 
 
-_POSTS, _COMMUNITIES, _AUTHORS = Entities(Post), Entities(Community), Entities(Person)
+_POSTS, _COMMUNITIES, _AUTHORS, _COMMENTS = Entities(Post), Entities(Community), Entities(Person), Entities(Comment)
+# Built once and sent to the driver (db/fast_read.py), as the target's statement below.
+_PARENT = FastRead(
+    select(*_COMMENTS.columns, *_AUTHORS.columns)
+    .join(Person, Person.id == Comment.creator_id)
+    .where(Comment.id == bindparam("parent_id", type_=Integer))
+)
 
 
 @cache
@@ -182,22 +186,21 @@ async def _comment_target(session: AsyncSession, person_id: int, post_id: int) -
     community_at = len(_POSTS)
     author_at = community_at + len(_COMMUNITIES)
     flags = author_at + len(_AUTHORS)
-    return _CommentTarget(
+    target = _CommentTarget(
         _POSTS.in_session(session, row),
         _COMMUNITIES.in_session(session, row, community_at),
         _AUTHORS.in_session(session, row, author_at),
         banned=bool(row[flags]),
         new_id=row[flags + 1],
     )
+    hold(session, target.post, target.community, target.post_author)
+    return target
 
 
 def _names(settings: Settings, comment_id: int, parent: Comment | None, ap_id: str | None) -> dict[str, Any]:
     """The comment's id, and its path and (for a local one) ap_id, which contain it."""
     path = child_path(parent.path if parent else None, comment_id)
     return {"id": comment_id, "path": path, "ap_id": ap_id or comment_ap_id(settings.base_url, comment_id)}
-
-
-_COMMENTS = Entities(Comment)
 
 
 @cache
@@ -227,16 +230,14 @@ async def _insert_comment(session: AsyncSession, values: dict[str, Any]) -> Comm
     return _COMMENTS.in_session(session, row)
 
 
-async def _parent_comment(session: AsyncSession, comment_id: int) -> tuple[Comment, Person]:
-    """The comment replied to and its author, in one statement."""
-    row = (
-        await session.execute(
-            select(Comment, Person).join(Person, Person.id == Comment.creator_id).where(Comment.id == comment_id)
-        )
-    ).first()
+async def _parent_comment(session: AsyncSession, comment_id: int) -> Comment:
+    """The comment replied to and its author (held in the session, as the target's), in one statement."""
+    row = await _PARENT.first(session, {"parent_id": comment_id})
     if row is None:
         raise LemmyError("couldnt_find_comment", status=404)
-    return row[0], row[1]
+    parent = _COMMENTS.in_session(session, row)
+    hold(session, parent, _AUTHORS.in_session(session, row, len(_COMMENTS)))
+    return parent
 
 
 async def _count_new_comment(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
+from functools import cache
 
-from sqlalchemy import delete, select
+from sqlalchemy import DateTime, String, bindparam, delete, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -14,6 +15,7 @@ from moot.actions.communities import count_follower
 from moot.actions.instances import get_or_create_instance
 from moot.db.base import table_of
 from moot.db.community import Community, CommunityFollower
+from moot.db.fast_read import FastWrite
 from moot.db.federation import ReceivedActivity
 from moot.db.instance import Instance
 from moot.db.person import Person
@@ -22,20 +24,27 @@ from moot.domain.timefmt import utcnow
 ALIVE_RESOLUTION = timedelta(minutes=1)
 
 
+@cache
+def _record_received_statement(postgresql: bool, count: int) -> FastWrite:
+    """Built once per engine kind and number of ids (an activity's own, and the announces' around it: a few),
+    with bound values: written with its values, the statement was compiled anew for every activity."""
+    table = table_of(ReceivedActivity)
+    insert = pg_insert if postgresql else sqlite_insert
+    now = bindparam("received_at", type_=DateTime(timezone=True))
+    rows = [{"ap_id": bindparam(f"received_{index}", type_=String), "published": now} for index in range(count)]
+    return FastWrite(
+        insert(table).values(rows).on_conflict_do_nothing(index_elements=["ap_id"]).returning(table.c.ap_id)
+    )
+
+
 async def record_received(session: AsyncSession, ap_ids: Sequence[str]) -> bool:
     """Records the ids as received: True when none had been (a first delivery), False for a redelivery or a
     replay. The check is the INSERT itself (ON CONFLICT DO NOTHING RETURNING, one statement for all the ids):
     a delivery racing another of the same activity waits for that one's transaction, then finds the ids taken."""
-    table = table_of(ReceivedActivity)
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    now = utcnow()
-    added = await session.scalars(
-        insert(table)
-        .values([{"ap_id": ap_id, "published": now} for ap_id in ap_ids])
-        .on_conflict_do_nothing(index_elements=["ap_id"])
-        .returning(table.c.ap_id)
-    )
-    return len(added.all()) == len(ap_ids)
+    statement = _record_received_statement(session.get_bind().dialect.name == "postgresql", len(ap_ids))
+    values = {f"received_{index}": ap_id for index, ap_id in enumerate(ap_ids)}
+    added = await statement.rows(session, {**values, "received_at": utcnow()})
+    return len(added) == len(ap_ids)
 
 
 async def mark_instance_alive(session: AsyncSession, domain: str) -> None:

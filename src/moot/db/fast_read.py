@@ -261,3 +261,13 @@ class Entities(Generic[E]):
             return held
         session.add(entity)
         return entity
+
+
+_HELD = "held"  # the key, in a session's info, of the entities `hold` keeps
+
+
+def hold(session: AsyncSession, *entities: object) -> None:
+    """Keep entities in the session until it closes. Its identity map holds unchanged entities weakly: once no
+    name refers to one, a later `session.get` by its id (the Note a new comment sends, the inbox's announce of
+    it) would read it again."""
+    session.info.setdefault(_HELD, []).extend(entities)

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sqlalchemy import Integer, String, bindparam, select
+from sqlalchemy import String, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -272,10 +272,11 @@ class Inbox:
             comment_parts = await resolver.comment_parts(parsed_comment)
 
             async def store_comment(session: AsyncSession) -> None:
-                # The announce, then the comment, whose counters (the thread's busiest rows: its post, its
-                # community) go out with the commit (db/engine.py count_at_commit).
-                await self._announce_reply_if_ours(session, activity, comment_parts.post_id, by)
-                await resolver.write_comment(session, comment_parts)
+                # The comment, then its announce: its thread's post and community are the session's by then (read
+                # with the comment's target: no statement of their own). Its counters (the thread's busiest rows)
+                # go out with the commit on PostgreSQL (db/engine.py count_at_commit).
+                comment = await resolver.write_comment(session, comment_parts)
+                await self._announce_if_ours(session, activity, await _community_of_post(session, comment.post_id), by)
 
             return await self._apply(received, store_comment)
         parsed = parse_page(obj)
@@ -477,15 +478,6 @@ class Inbox:
             return
         await _announce_in(session, activity, await session.get(Community, community_id))
 
-    async def _announce_reply_if_ours(
-        self, session: AsyncSession, activity: ParsedActivity, post_id: int, by: Community | None
-    ) -> None:
-        """`_announce_if_ours` for a comment on `post_id`: the post's community read in one statement."""
-        if by is not None:
-            return
-        community = await session.scalar(_COMMUNITY_OF_POST, {"post_id": post_id})
-        await _announce_in(session, activity, community)
-
 
 # Built once: every activity asks it (session.get built its statement anew each time).
 _RECEIVED = select(ReceivedActivity.ap_id).where(ReceivedActivity.ap_id == bindparam("received_id", type_=String))
@@ -493,14 +485,6 @@ _RECEIVED = select(ReceivedActivity.ap_id).where(ReceivedActivity.ap_id == bindp
 
 async def _received(session: AsyncSession, ap_id: str) -> bool:
     return await session.scalar(_RECEIVED, {"received_id": ap_id}) is not None
-
-
-# Built once: every inbound reply reads it.
-_COMMUNITY_OF_POST = (
-    select(Community)
-    .join(Post, Post.community_id == Community.id)
-    .where(Post.id == bindparam("post_id", type_=Integer))
-)
 
 
 async def _announce_in(session: AsyncSession, activity: ParsedActivity, community: Community | None) -> None:
@@ -511,9 +495,10 @@ async def _announce_in(session: AsyncSession, activity: ParsedActivity, communit
 
 
 async def _community_of_post(session: AsyncSession, post_id: int) -> int:
-    community_id = await session.scalar(select(Post.community_id).where(Post.id == post_id))
-    assert community_id is not None
-    return community_id
+    """The post's community's id: the session's copy of the post when it holds one (no statement)."""
+    post = await session.get(Post, post_id)
+    assert post is not None
+    return post.community_id
 
 
 def _same_community(community_id: int, by: Community | None) -> None:

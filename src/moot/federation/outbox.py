@@ -8,11 +8,13 @@ instance, surviving restarts."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import Insert, bindparam, exists, insert, select
+from sqlalchemy import ColumnElement, Insert, bindparam, exists, func, insert, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.db.base import table_of
@@ -49,12 +51,49 @@ def _record_statement() -> Insert:
     bound values (`sent_<column>`): building it for each activity cost more Python than the database's work."""
     columns = SentActivity.__table__.c
     row = select(*[bindparam(f"sent_{name}", type_=columns[name].type).label(name) for name in _RECORDED])
-    federating = exists().where(LocalSite.federation_enabled.is_(True))
     # The table, not the entity: with a dict of values the ORM would take an entity insert for a bulk one.
-    return insert(table_of(SentActivity)).from_select(list(_RECORDED), row.where(federating))
+    return insert(table_of(SentActivity)).from_select(list(_RECORDED), row.where(_federating()))
 
 
-_RECORD = FastWrite(_record_statement())  # compiled once, run through the driver (db/fast_read.py)
+def _records_statement() -> Insert:
+    """The same for several activities at once (PostgreSQL): each column's values as an array, the rows their
+    `unnest`: one round trip for the activities of one change (a local community's announces)."""
+    columns = SentActivity.__table__.c
+    arrays = [bindparam(f"sent_{name}", type_=ARRAY(columns[name].type)) for name in _RECORDED]
+    rows = func.unnest(*arrays).table_valued(*_RECORDED).render_derived()
+    each = select(*[rows.c[name] for name in _RECORDED]).where(_federating())
+    return insert(table_of(SentActivity)).from_select(list(_RECORDED), each)
+
+
+def _federating() -> ColumnElement[bool]:
+    return exists().where(LocalSite.federation_enabled.is_(True))
+
+
+# Compiled once, run through the driver (db/fast_read.py).
+_RECORD = FastWrite(_record_statement())
+_RECORDS = FastWrite(_records_statement())
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """An activity for the log, and where it goes: `inboxes`, the followers of the community `followers_of`, or
+    every instance we know (`all_instances`)."""
+
+    data: Json
+    inboxes: list[str] | None = None
+    followers_of: int | None = None
+    all_instances: bool = False
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "ap_id": str(self.data["id"]),
+            "data": json.dumps(self.data, separators=(",", ":"), ensure_ascii=False),
+            "send_inboxes": json.dumps(sorted(set(self.inboxes or []))),
+            "send_community_followers_of": self.followers_of,
+            "send_all_instances": self.all_instances,
+            "actor_ap_id": str(self.data["actor"]),
+            "published": utcnow(),
+        }
 
 
 async def record(
@@ -68,17 +107,18 @@ async def record(
     """One row in the log, unless the admin turned federation off (`federation_enabled`): then nothing made
     meanwhile is ever sent, not even after it is turned on again (as Lemmy refuses every send while it is off).
     The switch is read by the INSERT itself, so a write pays no extra statement for it."""
-    values: dict[str, Any] = {
-        "sent_ap_id": str(data["id"]),
-        "sent_data": json.dumps(data, separators=(",", ":"), ensure_ascii=False),
-        "sent_send_inboxes": json.dumps(sorted(set(inboxes or []))),
-        "sent_send_community_followers_of": followers_of,
-        "sent_send_all_instances": all_instances,
-        "sent_actor_ap_id": str(data["actor"]),
-        "sent_published": utcnow(),
-    }
-    await session.flush()  # the change this activity describes goes first, as it always has
-    await _RECORD.rows(session, values)
+    await record_all(session, [Activity(data, inboxes, followers_of, all_instances)])
+
+
+async def record_all(session: AsyncSession, activities: list[Activity]) -> None:
+    """`record` for the activities of one change, in one statement on PostgreSQL."""
+    await session.flush()  # the change these activities describe goes first, as it always has
+    rows = [activity.values() for activity in activities]
+    if len(rows) > 1 and session.get_bind().dialect.name == "postgresql":
+        await _RECORDS.rows(session, {f"sent_{name}": [row[name] for row in rows] for name in _RECORDED})
+        return
+    for row in rows:  # SQLite has no arrays (and its round trips cost nothing)
+        await _RECORD.rows(session, {f"sent_{name}": value for name, value in row.items()})
 
 
 async def send_to_community(session: AsyncSession, community: Community, data: Json, extra_inboxes: list[str]) -> None:
@@ -87,19 +127,20 @@ async def send_to_community(session: AsyncSession, community: Community, data: J
     Nothing of a local-only community ever leaves this server, to anyone (domain/visibility.py)."""
     if not visible_to_other_servers(community):
         return
-    if community.local:
-        await record(session, protocol.announce(origin(community.ap_id), community, data), followers_of=community.id)
-        if data.get("type") in ("Create", "Update") and isinstance(data.get("object"), dict):
-            obj = data["object"]
-            if obj.get("type") == "Page":
-                # Mastodon and Pleroma cannot handle Announce{Create{Page}}; they get Announce{Page} too.
-                page_announce = protocol.announce(origin(community.ap_id), community, {**obj, "actor": data["actor"]})
-                await record(session, page_announce, followers_of=community.id)
-        if extra_inboxes:
-            await record(session, data, inboxes=extra_inboxes)
+    if not community.local:
+        inbox = community.inbox_url or f"{community.ap_id}/inbox"
+        await record(session, data, inboxes=[inbox, *extra_inboxes])
         return
-    inbox = community.inbox_url or f"{community.ap_id}/inbox"
-    await record(session, data, inboxes=[inbox, *extra_inboxes])
+    announces = [Activity(protocol.announce(origin(community.ap_id), community, data), followers_of=community.id)]
+    if data.get("type") in ("Create", "Update") and isinstance(data.get("object"), dict):
+        obj = data["object"]
+        if obj.get("type") == "Page":
+            # Mastodon and Pleroma cannot handle Announce{Create{Page}}; they get Announce{Page} too.
+            page_announce = protocol.announce(origin(community.ap_id), community, {**obj, "actor": data["actor"]})
+            announces.append(Activity(page_announce, followers_of=community.id))
+    if extra_inboxes:
+        announces.append(Activity(data, inboxes=extra_inboxes))
+    await record_all(session, announces)
 
 
 async def _community(session: AsyncSession, community_id: int) -> Community:
