@@ -1,4 +1,4 @@
-"""A comment's counters go out with its COMMIT (PostgreSQL, db/engine.py `send_counts`): the thread's rows are
+"""A comment's counters go out with its COMMIT (PostgreSQL, db/engine.py `commit`): the thread's rows are
 locked for the statement's own time, not from the counters to the commit; the change and its counts commit
 together or not at all; nothing is written after them. And the statements written out for that simple query
 (db/simple_query.py) carry numbers, times and integer arrays only."""
@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from conftest import Api, backend, make_community, make_post
 from moot.actions import comments
 from moot.db.comment import Comment
-from moot.db.engine import Database, counts_at_commit, send_counts
+from moot.db.engine import Database, WriteInReadSession, commit, counts_at_commit
 from moot.db.mail import EmailOutbox
 from moot.db.post import Post
 from moot.db.simple_query import prepared
@@ -69,7 +69,7 @@ async def test_the_counters_go_out_with_the_commit(
         # The comment is written, its counters kept: the thread's row is free for every other writer.
         assert not await _locked(db, post["id"])
         assert await _comments_counted(db, post["id"]) == 0
-        await send_counts(session)
+        await commit(session)
         # Committed with its counters; the session reads on (the API's answer), the row still free.
         assert await _comments_counted(db, post["id"]) == 1
         assert not await _locked(db, post["id"])
@@ -79,8 +79,8 @@ async def test_the_counters_go_out_with_the_commit(
         assert list(kept)
         loaded = await session.get(Post, post["id"])
         assert loaded is not None and loaded.comments == 1  # the session's copy was expired, then read again
-        with pytest.raises(DBAPIError, match="read-only transaction"):
-            # A write after the counters would not commit with the change: the database refuses it.
+        with pytest.raises(WriteInReadSession):
+            # A write after the commit would not commit with the change: it is refused.
             await session.execute(update(Post).where(Post.id == post["id"]).values(comments=99))
     assert await user.ok_get("/comment", id=comment.id)
     assert (await user.ok_get("/post", id=post["id"]))["post_view"]["counts"]["comments"] == 1

@@ -82,7 +82,7 @@ async def test_create_comment_statement_count(user: Api, other: Api) -> None:
     if backend() == "postgres":
         expected.remove("UPDATE comment")
         # The counters, the author's vote and read mark as one statement (data-modifying CTEs), sent with the
-        # COMMIT (db/engine.py send_counts): the answer is read after it.
+        # COMMIT (db/engine.py commit): the answer is read after it.
         at = expected.index("UPDATE post")
         expected[at : at + 5] = ["WITH counted_post"]
     if backend() == "sqlite":
@@ -91,7 +91,7 @@ async def test_create_comment_statement_count(user: Api, other: Api) -> None:
         expected[at:at] = ["DELETE comment_fts", "INSERT comment_fts"]
     assert names == expected, "\n".join(statements)
     if backend() == "postgres":
-        assert statements[names.index("WITH counted_post")].endswith("; COMMIT AND CHAIN; SET TRANSACTION READ ONLY")
+        assert statements[names.index("WITH counted_post")].endswith("; COMMIT")
 
 
 async def test_vote_statement_count(user: Api, other: Api) -> None:

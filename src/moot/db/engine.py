@@ -1,5 +1,5 @@
-"""The engine, sessions for reading and for writing (and the counters a write sends with its COMMIT), and the query
-counter tests use on hot paths."""
+"""The engine, sessions for reading and for writing (a write's transaction, and the counters it sends with its
+COMMIT), and the query counter tests use on hot paths."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.sql.expression import Executable
 
-from moot.db.fast_read import READ_SESSION, connection_and_driver, driver_errors
+from moot.db.fast_read import READ_SESSION, connection_and_driver, driver_errors, release
 from moot.db.simple_query import Prepared, prepared
 from moot.settings import Settings
 
@@ -46,6 +46,15 @@ def _refuse_writes(_conn: Any, _cursor: Any, statement: str, _params: Any, conte
         raise WriteInReadSession(f"a read session may not write: {statement[:80]}")
 
 
+_ENDED = "write_ended"  # the key, in a write block's connection's info: its transaction has committed
+
+
+def _refuse_writes_once_ended(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
+    """After a write block's commit (`commit`) its session reads only: a write would run outside any transaction."""
+    if conn.info.get(_ENDED):
+        _refuse_writes(conn, cursor, statement, params, context, many)
+
+
 class Database:
     """One per process. On SQLite, writes take a process-wide lock so that transactions never race to upgrade."""
 
@@ -73,10 +82,17 @@ class Database:
         # own snapshot either way, so BEGIN and ROLLBACK bought nothing but two round trips per read (a front
         # page: three round trips -> one). Nothing can be rolled back there, so a read session refuses writes.
         self.read_sessions = self.sessions
+        # A write block's transaction on PostgreSQL is Moot's own (`write`): its BEGIN, and its end sent with the
+        # counters kept for it, in one round trip. SQLAlchemy's connection is in autocommit under it (it sends
+        # neither), and refuses a write once the block's transaction has ended (`_refuse_writes`).
+        self.write_sessions = self.sessions
         if not self.is_sqlite:
             reader = self.engine.execution_options(isolation_level="AUTOCOMMIT")
             event.listen(reader.sync_engine, "before_cursor_execute", _refuse_writes)
             self.read_sessions = async_sessionmaker(reader, expire_on_commit=False, autoflush=False)
+            writer = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+            event.listen(writer.sync_engine, "before_cursor_execute", _refuse_writes_once_ended)
+            self.write_sessions = async_sessionmaker(writer, expire_on_commit=False, autoflush=False)
         self._write_lock = asyncio.Lock() if self.is_sqlite else None
 
     @asynccontextmanager
@@ -95,16 +111,28 @@ class Database:
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
-        """A transaction that commits when the block ends without an exception, and rolls back otherwise."""
-        if self._write_lock is None:
-            async with self.sessions() as session, session.begin():
-                await _plan_mode(session, generic=False)
-                session.info[_COUNTS] = _Counts()
+        """A transaction that commits when the block ends without an exception, and rolls back otherwise.
+
+        On PostgreSQL the transaction is sent by Moot itself: BEGIN as the block opens, and as it ends what the
+        session holds (flushed), the counters kept for the commit and the COMMIT, in one round trip (`commit`).
+        SQLAlchemy's commit of its own transaction was a round trip more, and the counters' COMMIT AND CHAIN
+        needed it. A block that fails sends ROLLBACK; a connection that cannot take it leaves the pool."""
+        if self._write_lock is not None:
+            async with self._write_lock, self.sessions() as session, session.begin():
                 yield session
-                await send_counts(session)
             return
-        async with self._write_lock, self.sessions() as session, session.begin():
-            yield session
+        async with self.write_sessions() as session:
+            await _plan_mode(session, generic=False)
+            connection, driver = await connection_and_driver(session)
+            connection.info[_ENDED] = False
+            await driver.execute("BEGIN")
+            session.info[_COUNTS] = _Counts()
+            try:
+                yield session
+                await commit(session)
+            except BaseException as error:
+                await _roll_back(connection, driver, error)
+                raise
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -135,7 +163,7 @@ def count_at_commit(
     its ancestors' reply counts. An UPDATE's row locks are held until the commit; run as a statement of its own, the
     counters' were held for the statement, its answer's way back, a turn of the busy event loop and the COMMIT's
     way out (4 ms p50, 16 ms p90 with 16 inbound replies to one post, measured) while every other reply to the
-    thread waited. Kept for the end, they go out with the COMMIT in one simple query (`send_counts`), and their
+    thread waited. Kept for the end, they go out with the COMMIT in one simple query (`commit`), and their
     locks are held for the statements' own time. SQLite runs one writer at a time (nothing waits on its locks) and
     runs counters where they are asked for; so does a session that is not a write block's (a test's, a script's)."""
     counts: _Counts = session.info[_COUNTS]
@@ -144,35 +172,56 @@ def count_at_commit(
     counts.stale.extend(stale)
 
 
-async def send_counts(session: AsyncSession) -> None:
-    """The kept counters and the COMMIT in one round trip (`COMMIT AND CHAIN`); the session goes on in a new
-    transaction, READ ONLY: a write there would not commit with the change, so the database refuses it. The write
-    block calls this as it ends; a caller that reads after its change (the API's answer to a new comment) calls it
-    first. Nothing when no counter was kept: the block commits as usual."""
+async def commit(session: AsyncSession) -> None:
+    """End a write block's transaction (PostgreSQL): what the session holds (flushed), the counters kept for the
+    commit and the COMMIT, in one round trip. The block may go on reading (the API's answer to a new comment,
+    read with the thread's rows no longer locked): its session reads as a read session does, and refuses a
+    write, which would not commit with the change. The block calls this as it ends (nothing then, if its
+    caller did already). Elsewhere (SQLite, a session that is not a write block's) nothing: the session's own
+    transaction ends with it."""
     counts: _Counts | None = session.info.get(_COUNTS)
-    if counts is None or not counts.statements:
+    if counts is None:
+        return
+    if session.info.get(READ_SESSION):  # committed already: what was added since would be lost
+        if session.new or session.dirty or session.deleted:
+            raise WriteInReadSession("a change made after its write block's commit")
         return
     await session.flush()  # what the change added since its counters commits with it
-    driver = await _driver(session)
-    if not driver.is_in_transaction():  # kept counters follow the change's own statements, which began it
-        raise RuntimeError("counters kept for a commit with no transaction begun")
+    connection, driver = await connection_and_driver(session)
     # Each statement is planned once per connection, as the driver's own prepared statements are (a PREPARE
     # outlives a rollback: a name is remembered once its PREPARE has run).
-    known: set[str] = (await session.connection()).info.setdefault(_PREPARED, set())
-    end = ["COMMIT AND CHAIN", "SET TRANSACTION READ ONLY"]
-    sql = "; ".join([*(execute for _, execute in counts.statements), *end])
-    # count_queries records the statements the EXECUTEs run (tests name statements by their verb and table).
-    _count_statement(None, None, "; ".join([*(kept.compiled.string for kept, _ in counts.statements), *end]))
+    known: set[str] = connection.info.setdefault(_PREPARED, set())
+    sql = "; ".join([*(execute for _, execute in counts.statements), "COMMIT"])
+    if counts.statements:
+        # count_queries records the statements the EXECUTEs run (tests name statements by their verb and table).
+        _count_statement(None, None, "; ".join([*(kept.compiled.string for kept, _ in counts.statements), "COMMIT"]))
     with driver_errors(sql):  # as SQLAlchemy would raise them (a race on a unique key is retried)
         for kept, _ in counts.statements:
             if kept.name not in known:
                 await driver.execute(kept.prepare)
                 known.add(kept.name)
         await driver.execute(sql)
+    if driver.is_in_transaction():  # a COMMIT the server could not do (a failed transaction rolls back instead)
+        raise RuntimeError("the write block's transaction did not commit")
     counts.statements.clear()
+    release(session)
     for item, names in counts.stale:
         session.expire(item, list(names))
     counts.stale.clear()
+    connection.info[_ENDED] = True
+    session.info[READ_SESSION] = True  # FastReads run on it as on a read session's; FastWrites are refused
+
+
+async def _roll_back(connection: AsyncConnection, driver: Any, error: BaseException) -> None:
+    """A failed block's transaction is rolled back, unless it had ended; a connection that cannot say (lost, or
+    left mid-statement by a cancelled task) is taken out of the pool instead of being handed to the next."""
+    try:
+        if not driver.is_closed() and driver.is_in_transaction():
+            await driver.execute("ROLLBACK")
+        if driver.is_closed() or driver.is_in_transaction():
+            raise RuntimeError("the transaction is still open")
+    except BaseException:
+        await connection.invalidate(error if isinstance(error, Exception) else None)
 
 
 _GENERIC = "generic_plans"  # the key, in a pooled connection's info, of the plan mode it was left in
@@ -182,8 +231,8 @@ async def _plan_mode(session: AsyncSession, *, generic: bool) -> None:
     """Leave the session's connection in the plan mode asked for: `plan_cache_mode = force_generic_plan`, or the
     server's own. Every read and write asks (Database.read, Database.write), and the mode a pooled connection is
     in is remembered with it, so a connection changes mode only when the request before it wanted the other one:
-    a SET and a RESET around every such read cost 0.4 ms. Sent as a simple query outside any transaction (a
-    write's BEGIN goes out with its first statement), so no rollback can undo it behind the remembered mode."""
+    a SET and a RESET around every such read cost 0.4 ms. Sent as a simple query outside any transaction (before
+    a write's BEGIN), so no rollback can undo it behind the remembered mode."""
     connection = await session.connection()
     if connection.info.get(_GENERIC, False) == generic:
         return

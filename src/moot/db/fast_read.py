@@ -267,7 +267,13 @@ _HELD = "held"  # the key, in a session's info, of the entities `hold` keeps
 
 
 def hold(session: AsyncSession, *entities: object) -> None:
-    """Keep entities in the session until it closes. Its identity map holds unchanged entities weakly: once no
-    name refers to one, a later `session.get` by its id (the Note a new comment sends, the inbox's announce of
-    it) would read it again."""
+    """Keep entities in the session until its write commits (`release`). Its identity map holds unchanged
+    entities weakly: once no name refers to one, a later `session.get` by its id (the Note a new comment sends,
+    the inbox's announce of it) would read it again."""
     session.info.setdefault(_HELD, []).extend(entities)
+
+
+def release(session: AsyncSession) -> None:
+    """Let go of what `hold` kept: after the commit a `session.get` reads a row anew, where it would hand back a
+    held copy whose expired columns cannot load by themselves (no implicit IO under asyncio)."""
+    session.info.pop(_HELD, None)

@@ -2,7 +2,7 @@
 parameters: a statement is PREPAREd once per connection, by a name made from its text, and EXECUTEd with its
 values written out. Only numbers, times, NULL and arrays of integers are written out (`_literal`); anything else
 is refused rather than quoted, so no text ever reaches SQL this way. Used for the counters sent with a COMMIT
-(db/engine.py `send_counts`).
+(db/engine.py `commit`).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from moot.api.lemmy_v3.forms import (
     SaveComment,
 )
 from moot.api.openapi import API_PREFIX, v3
-from moot.db.engine import send_counts
+from moot.db.engine import commit
 from moot.domain.enums import CommentSortType, ListingType
 from moot.domain.errors import LemmyError
 from moot.queries.comments import CommentQuery, CommentView, get_comment_view, list_comments
@@ -55,8 +55,8 @@ async def create_comment(form: CreateComment, c: Ctx = Depends(context)) -> JSON
             language_id=form.language_id,
         )
         # The change commits with its counters, then the view is read on the same connection: what it wrote, the
-        # thread's rows no longer locked (db/engine.py send_counts).
-        await send_counts(session)
+        # thread's rows no longer locked (db/engine.py commit).
+        await commit(session)
         view = await get_comment_view(session, comment.id, viewer)
     return comment_view_response(view, viewer, recipients)
 

@@ -1,0 +1,128 @@
+"""A write block's transaction (db/engine.py `Database.write`): it commits when the block ends and rolls back when it
+fails; on PostgreSQL Moot sends BEGIN, and the end with the counters kept for it, itself. A block that fails however
+(its statement's error, its connection lost, its task cancelled mid-statement) never hands a connection on inside
+a transaction; a block that committed early reads on and refuses a change."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from conftest import backend
+from moot.db.engine import Database, WriteInReadSession, commit
+from moot.db.federation import ReceivedActivity
+from moot.domain.timefmt import utcnow
+
+postgres_only = pytest.mark.skipif(backend() != "postgres", reason="SQLite's transactions are SQLAlchemy's own")
+
+
+@pytest.fixture(autouse=True)
+def _migrated(app: Any) -> None:
+    """The test database's tables (the app migrates it as it starts)."""
+
+
+def _received(ap_id: str) -> ReceivedActivity:
+    return ReceivedActivity(ap_id=ap_id, published=utcnow())
+
+
+async def _stored(db: Database, ap_id: str) -> bool:
+    async with db.read() as session:
+        return await session.scalar(select(ReceivedActivity.ap_id).where(ReceivedActivity.ap_id == ap_id)) is not None
+
+
+async def _every_pooled_connection_is_idle(db: Database) -> None:
+    """Several blocks at once take every pooled connection (and new ones): each starts outside a transaction."""
+
+    async def block() -> None:
+        async with db.write() as session:
+            assert await session.scalar(text("SELECT 1")) == 1
+            if backend() == "postgres":
+                # One transaction, begun by the block: the same transaction id for both statements.
+                first = await session.scalar(text("SELECT txid_current()"))
+                assert await session.scalar(text("SELECT txid_current()")) == first
+
+    await asyncio.gather(*(block() for _ in range(6)))
+
+
+async def test_a_block_commits_or_rolls_back_whole(db: Database) -> None:
+    kept, lost = f"https://t.example/{uuid.uuid4()}", f"https://t.example/{uuid.uuid4()}"
+    async with db.write() as session:
+        session.add(_received(kept))
+    assert await _stored(db, kept)
+    with pytest.raises(RuntimeError, match="after the change"):
+        async with db.write() as session:
+            session.add(_received(lost))
+            await session.flush()
+            raise RuntimeError("after the change")
+    await _every_pooled_connection_is_idle(db)
+    assert not await _stored(db, lost)  # nor committed by a block handed its connection
+
+
+async def test_a_statements_error_rolls_the_block_back(db: Database) -> None:
+    taken, lost = f"https://t.example/{uuid.uuid4()}", f"https://t.example/{uuid.uuid4()}"
+    async with db.write() as session:
+        session.add(_received(taken))
+    with pytest.raises(IntegrityError):
+        async with db.write() as session:
+            session.add(_received(lost))
+            await session.flush()
+            session.add(_received(taken))  # its key is taken
+            await session.flush()
+    await _every_pooled_connection_is_idle(db)
+    assert not await _stored(db, lost)  # nor committed by a block handed its connection
+
+
+@postgres_only
+async def test_a_lost_connection_leaves_the_pool(db: Database) -> None:
+    lost = f"https://t.example/{uuid.uuid4()}"
+    with pytest.raises(DBAPIError):
+        async with db.write() as session:
+            session.add(_received(lost))
+            await session.flush()
+            backend_pid = await session.scalar(select(func.pg_backend_pid()))
+            async with db.read() as other:
+                assert await other.scalar(select(func.pg_terminate_backend(backend_pid, 5000)))
+            await session.execute(text("SELECT 1"))
+    await _every_pooled_connection_is_idle(db)
+    assert not await _stored(db, lost)  # nor committed by a block handed its connection
+
+
+@postgres_only
+async def test_a_block_cancelled_mid_statement_hands_on_no_transaction(db: Database) -> None:
+    lost = f"https://t.example/{uuid.uuid4()}"
+    started = asyncio.Event()
+
+    async def slow_block() -> None:
+        async with db.write() as session:
+            session.add(_received(lost))
+            await session.flush()
+            started.set()
+            await session.execute(text("SELECT pg_sleep(30)"))
+
+    task = asyncio.create_task(slow_block())
+    await asyncio.wait_for(started.wait(), 10)
+    await asyncio.sleep(0.05)  # the sleep's statement is on its way (it is cancelled either way)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    await _every_pooled_connection_is_idle(db)
+    assert not await _stored(db, lost)  # nor committed by a block handed its connection
+
+
+@postgres_only
+async def test_after_an_early_commit_the_block_reads_and_refuses_changes(db: Database) -> None:
+    kept, refused = f"https://t.example/{uuid.uuid4()}", f"https://t.example/{uuid.uuid4()}"
+    with pytest.raises(WriteInReadSession):
+        async with db.write() as session:
+            session.add(_received(kept))
+            await commit(session)
+            assert await session.scalar(select(ReceivedActivity.ap_id).where(ReceivedActivity.ap_id == kept))
+            session.add(_received(refused))  # left pending: it would be lost, so the block's end refuses it
+    assert await _stored(db, kept)
+    assert not await _stored(db, refused)
+    await _every_pooled_connection_is_idle(db)
