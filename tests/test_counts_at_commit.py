@@ -10,15 +10,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import ARRAY, DateTime, Float, Integer, bindparam, select, text, update
+from sqlalchemy import ARRAY, DateTime, Float, Integer, String, bindparam, select, text, update
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conftest import Api, backend, make_community, make_post
 from moot.actions import comments
+from moot.db import simple_query
 from moot.db.comment import Comment
-from moot.db.engine import Database, WriteInReadSession, commit, counts_at_commit
+from moot.db.engine import Database, WriteInReadSession, commit, writes_at_commit
 from moot.db.mail import EmailOutbox
 from moot.db.post import Post
 from moot.db.simple_query import prepared
@@ -64,7 +65,7 @@ async def test_the_counters_go_out_with_the_commit(
     app: Any, db: Database, user: Api, other: Api, post: dict[str, Any]
 ) -> None:
     async with db.write() as session:
-        assert counts_at_commit(session)
+        assert writes_at_commit(session)
         comment = await _comment(app, session, other, post, "hi")
         # The comment is written, its counters kept: the thread's row is free for every other writer.
         assert not await _locked(db, post["id"])
@@ -142,11 +143,64 @@ def test_values_written_into_sql() -> None:
     assert execute == f"EXECUTE {kept.name}(12, -3, '2026-12-01T12:30:05.123456+00:00', NULL, '{{1,2,3}}')"
 
 
-@pytest.mark.parametrize("value", ["it's text", b"bytes", [1, "2"], [True], {"a": 1}])
-def test_anything_but_numbers_times_and_integer_arrays_is_refused(value: object) -> None:
+@pytest.mark.parametrize("value", [b"bytes", [1, "2"], [True], {"a": 1}])
+def test_anything_but_numbers_times_integer_arrays_and_text_is_refused(value: object) -> None:
     statement = select(bindparam("value"))
-    with pytest.raises(TypeError, match="only numbers, times, NULL and integer arrays"):
+    with pytest.raises(TypeError, match="only numbers, times, NULL, integer arrays and text"):
         prepared(statement, asyncpg_dialect()).execute({"value": value})
+
+
+def test_text_is_dollar_quoted_under_a_tag_it_does_not_hold(monkeypatch: pytest.MonkeyPatch) -> None:
+    kept = prepared(select(bindparam("value", type_=String)), asyncpg_dialect())
+    written = kept.execute({"value": "it's $$ text"})
+    tag = written.removeprefix(f"EXECUTE {kept.name}(").split("$", 2)[1]
+    assert written == f"EXECUTE {kept.name}(${tag}$it's $$ text${tag}$)"
+    # A text holding the tag drawn gets another one.
+    drawn = iter(["aaaa", "aaaa", "bbbb"])
+    monkeypatch.setattr(simple_query.secrets, "token_hex", lambda _n: next(drawn))
+    assert kept.execute({"value": "x $t_aaaa$ y"}) == f"EXECUTE {kept.name}($t_bbbb$x $t_aaaa$ y$t_bbbb$)"
+    with pytest.raises(ValueError, match="NUL"):
+        kept.execute({"value": "a\x00b"})
+
+
+# Text that would end or escape a quoted constant: quotes, backslashes (read as escapes where
+# standard_conforming_strings is off), dollar quotes of every shape, a statement after it, and the tags' own prefix.
+_HOSTILE = [
+    "",
+    "'",
+    "''; DROP TABLE post; --",
+    "\\",
+    "\\'; SELECT 1; --",
+    "$$",
+    "$$ ; SELECT 1; $$",
+    "$t_$",
+    "$t_0123456789abcdef$",
+    "E'\\x41'",
+    "snowman \u2603, emoji \U0001f600, RTL \u202e, NEL \x85",
+    '{"type": "Note", "content": "<p>it\'s</p>"}',
+    "line\nbreak\r\ttab",
+]
+
+
+@postgres_only
+async def test_hostile_text_written_out_reads_back_as_it_was(settings: Settings) -> None:
+    statement = select(bindparam("value", type_=String), bindparam("after", type_=Integer))
+    db = Database(settings)
+    try:
+        async with db.read() as session:
+            driver = (await (await session.connection()).get_raw_connection()).driver_connection
+            assert driver is not None
+            kept = prepared(statement, session.get_bind().dialect)
+            await driver.execute(kept.prepare)
+            for standard_strings in ("on", "off"):
+                await driver.execute(f"SET standard_conforming_strings = {standard_strings}")
+                for text_value in [*_HOSTILE, *(f"{a}{b}" for a in _HOSTILE for b in _HOSTILE[:6])]:
+                    row = await driver.fetchrow(kept.execute({"value": text_value, "after": 7}))
+                    assert tuple(row) == (text_value, 7), text_value
+            await driver.execute("RESET standard_conforming_strings")
+            await driver.execute(f"DEALLOCATE {kept.name}")
+    finally:
+        await db.dispose()
 
 
 @postgres_only

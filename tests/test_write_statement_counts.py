@@ -81,17 +81,18 @@ async def test_create_comment_statement_count(user: Api, other: Api) -> None:
     ]
     if backend() == "postgres":
         expected.remove("UPDATE comment")
-        # The counters, the author's vote and read mark as one statement (data-modifying CTEs), sent with the
-        # COMMIT (db/engine.py commit): the answer is read after it.
-        at = expected.index("UPDATE post")
-        expected[at : at + 5] = ["WITH counted_post"]
+        # The Announce, and the counters, the author's vote and read mark as one statement (data-modifying CTEs),
+        # kept for the COMMIT and sent with it in one round trip (db/engine.py commit): the answer is read after.
+        at = expected.index("INSERT sent_activity")
+        expected[at : at + 6] = ["INSERT sent_activity"]
     if backend() == "sqlite":
         # FTS5, kept by the action (PostgreSQL's GIN index follows the row by itself)
         at = expected.index("INSERT comment") + 1
         expected[at:at] = ["DELETE comment_fts", "INSERT comment_fts"]
     assert names == expected, "\n".join(statements)
     if backend() == "postgres":
-        assert statements[names.index("WITH counted_post")].endswith("; COMMIT")
+        sent = statements[names.index("INSERT sent_activity")]
+        assert "; WITH counted_post" in sent and sent.endswith("; COMMIT"), sent
 
 
 async def test_vote_statement_count(user: Api, other: Api) -> None:
@@ -111,10 +112,15 @@ async def test_vote_statement_count(user: Api, other: Api) -> None:
         "SELECT post",  # the answer, read in the same transaction
     ]
     if backend() == "postgres":
-        # The vote replaced, the upsert and the counters as one statement (a data-modifying CTE).
+        # The vote replaced, the upsert and the counters as one statement (a data-modifying CTE); the Announce
+        # kept for the COMMIT, sent with it after the answer was read (db/engine.py commit).
         at = expected.index("SELECT post_actions")
         expected[at : at + 3] = ["WITH replaced"]
+        expected.remove("INSERT sent_activity")
+        expected.append("INSERT sent_activity")
     assert _kinds(statements) == expected, "\n".join(statements)
+    if backend() == "postgres":
+        assert statements[-1].endswith("; COMMIT"), statements[-1]
     # Changing it: the Dislike alone is sent (as Lemmy sends it), the controversy rank moves with the counts.
     async with count_queries() as changed:
         data = await other.ok_post("/post/like", {"post_id": post["id"], "score": -1})
@@ -144,6 +150,9 @@ async def test_comment_vote_statement_count(user: Api, other: Api) -> None:
         "UPDATE comment",  # the controversy rank of the counts it leaves (a downvote beside an upvote)
         "SELECT comment",  # the answer
     ]
+    if backend() == "postgres":
+        expected.remove("INSERT sent_activity")  # kept for the COMMIT, and sent with it (db/engine.py commit)
+        expected.insert(-1, "INSERT sent_activity")
     assert _kinds(statements) == expected, "\n".join(statements)
 
 

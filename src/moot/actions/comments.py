@@ -40,7 +40,7 @@ from moot.actions.urlblocklist import check_blocked_urls
 from moot.db.base import table_of
 from moot.db.comment import Comment, CommentActions, CommentReply, PersonMention
 from moot.db.community import Community, CommunityBlock
-from moot.db.engine import count_at_commit, counts_at_commit
+from moot.db.engine import write_at_commit, writes_at_commit
 from moot.db.fast_read import Entities, FastRead, FastWrite, hold
 from moot.db.person import InstanceBlock, LocalUser, Person, PersonBlock
 from moot.db.post import Post, PostActions
@@ -278,9 +278,9 @@ async def adjust_counts(
     params |= {"counted_post": comment.post_id, "author": comment.creator_id, "diff": diff, "new_comment": comment.id}
     params |= {"now": utcnow(), "ancestor_ids": ancestors or []}
     post = await session.get(Post, comment.post_id)  # in the session already (the callers loaded it): no statement
-    if counts_at_commit(session):
+    if writes_at_commit(session):
         # Sent with the COMMIT (db/engine.py): the thread's rows stay locked for the statement's own time only.
-        count_at_commit(session, statements[0], params, [(post, ["comments", *post_values])] if post else [])
+        write_at_commit(session, statements[0], params, [(post, ["comments", *post_values])] if post else [])
         return
     comments = (await session.execute(statements[0], params)).scalar_one()
     for statement in statements[1:]:

@@ -1,4 +1,4 @@
-"""The engine, sessions for reading and for writing (a write's transaction, and the counters it sends with its
+"""The engine, sessions for reading and for writing (a write's transaction, and the writes it sends with its
 COMMIT), and the query counter tests use on hot paths."""
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ class Database:
         # page: three round trips -> one). Nothing can be rolled back there, so a read session refuses writes.
         self.read_sessions = self.sessions
         # A write block's transaction on PostgreSQL is Moot's own (`write`): its BEGIN, and its end sent with the
-        # counters kept for it, in one round trip. SQLAlchemy's connection is in autocommit under it (it sends
+        # writes kept for it, in one round trip. SQLAlchemy's connection is in autocommit under it (it sends
         # neither), and refuses a write once the block's transaction has ended (`_refuse_writes`).
         self.write_sessions = self.sessions
         if not self.is_sqlite:
@@ -114,7 +114,7 @@ class Database:
         """A transaction that commits when the block ends without an exception, and rolls back otherwise.
 
         On PostgreSQL the transaction is sent by Moot itself: BEGIN as the block opens, and as it ends what the
-        session holds (flushed), the counters kept for the commit and the COMMIT, in one round trip (`commit`).
+        session holds (flushed), the writes kept for the commit and the COMMIT, in one round trip (`commit`).
         SQLAlchemy's commit of its own transaction was a round trip more, and the counters' COMMIT AND CHAIN
         needed it. A block that fails sends ROLLBACK; a connection that cannot take it leaves the pool."""
         if self._write_lock is not None:
@@ -126,7 +126,7 @@ class Database:
             connection, driver = await connection_and_driver(session)
             connection.info[_ENDED] = False
             await driver.execute("BEGIN")
-            session.info[_COUNTS] = _Counts()
+            session.info[_KEPT] = _Kept()
             try:
                 yield session
                 await commit(session)
@@ -138,55 +138,60 @@ class Database:
         await self.engine.dispose()
 
 
-_COUNTS = "counts_at_commit"  # the key, in a PostgreSQL write session's info, of the counters it keeps for its end
+_KEPT = "writes_at_commit"  # the key, in a PostgreSQL write session's info, of the writes it keeps for its end
 _PREPARED = "prepared"  # the key, in a pooled connection's info, of the names PREPAREd on it (db/simple_query.py)
 
 
 @dataclass(slots=True)
-class _Counts:
+class _Kept:
     statements: list[tuple[Prepared, str]] = field(default_factory=list)  # each with its EXECUTE
     stale: list[tuple[object, Sequence[str]]] = field(default_factory=list)
 
 
-def counts_at_commit(session: AsyncSession) -> bool:
-    """Whether counters in this session wait for its commit (`count_at_commit`): a PostgreSQL write block's."""
-    return session.info.get(_COUNTS) is not None
+def writes_at_commit(session: AsyncSession) -> bool:
+    """Whether writes in this session may wait for its commit (`write_at_commit`): a PostgreSQL write block's."""
+    return session.info.get(_KEPT) is not None
 
 
-def count_at_commit(
-    session: AsyncSession, statement: Executable, params: dict[str, Any], stale: Iterable[tuple[object, Sequence[str]]]
+def write_at_commit(
+    session: AsyncSession,
+    statement: Executable,
+    params: dict[str, Any],
+    stale: Iterable[tuple[object, Sequence[str]]] = (),
 ) -> None:
-    """Keep a counter statement for the commit (`counts_at_commit(session)` must hold). `stale`: objects of the
-    session and the attributes the statement changes, expired once it has run.
+    """Keep a write whose answer nobody reads for the commit (`writes_at_commit(session)` must hold): it goes out
+    with the COMMIT in one simple query (`commit`), its values written out (db/simple_query.py). `stale`: objects
+    of the session and the attributes the statement changes, expired once it has run.
 
     A comment moves counts that every comment in its thread moves too: its post's, its community's, its author's,
     its ancestors' reply counts. An UPDATE's row locks are held until the commit; run as a statement of its own, the
     counters' were held for the statement, its answer's way back, a turn of the busy event loop and the COMMIT's
     way out (4 ms p50, 16 ms p90 with 16 inbound replies to one post, measured) while every other reply to the
-    thread waited. Kept for the end, they go out with the COMMIT in one simple query (`commit`), and their
-    locks are held for the statements' own time. SQLite runs one writer at a time (nothing waits on its locks) and
-    runs counters where they are asked for; so does a session that is not a write block's (a test's, a script's)."""
-    counts: _Counts = session.info[_COUNTS]
-    kept = prepared(statement, session.get_bind().dialect)
-    counts.statements.append((kept, kept.execute(params)))
-    counts.stale.extend(stale)
+    thread waited. Kept for the end, their locks are held for the statements' own time. The activities a change
+    records for federation (federation/outbox.py `record`) go the same way: a round trip less for each. SQLite
+    runs one writer at a time (nothing waits on its locks, its round trips cost nothing) and runs writes where they
+    are asked for; so does a session that is not a write block's (a test's, a script's)."""
+    kept: _Kept = session.info[_KEPT]
+    statement_kept = prepared(statement, session.get_bind().dialect)
+    kept.statements.append((statement_kept, statement_kept.execute(params)))
+    kept.stale.extend(stale)
 
 
 async def commit(session: AsyncSession) -> None:
-    """End a write block's transaction (PostgreSQL): what the session holds (flushed), the counters kept for the
+    """End a write block's transaction (PostgreSQL): what the session holds (flushed), the writes kept for the
     commit and the COMMIT, in one round trip. The block may go on reading (the API's answer to a new comment,
     read with the thread's rows no longer locked): its session reads as a read session does, and refuses a
     write, which would not commit with the change. The block calls this as it ends (nothing then, if its
     caller did already). Elsewhere (SQLite, a session that is not a write block's) nothing: the session's own
     transaction ends with it."""
-    counts: _Counts | None = session.info.get(_COUNTS)
+    counts: _Kept | None = session.info.get(_KEPT)
     if counts is None:
         return
     if session.info.get(READ_SESSION):  # committed already: what was added since would be lost
         if session.new or session.dirty or session.deleted:
             raise WriteInReadSession("a change made after its write block's commit")
         return
-    await session.flush()  # what the change added since its counters commits with it
+    await session.flush()  # what the change added since its kept writes commits with it
     connection, driver = await connection_and_driver(session)
     # Each statement is planned once per connection, as the driver's own prepared statements are (a PREPARE
     # outlives a rollback: a name is remembered once its PREPARE has run).

@@ -1,14 +1,17 @@
 """Statements sent in PostgreSQL's simple query protocol (several statements, one round trip), which takes no
 parameters: a statement is PREPAREd once per connection, by a name made from its text, and EXECUTEd with its
-values written out. Only numbers, times, NULL and arrays of integers are written out (`_literal`); anything else
-is refused rather than quoted, so no text ever reaches SQL this way. Used for the counters sent with a COMMIT
-(db/engine.py `commit`).
+values written out (`_literal`): numbers, times, NULL, arrays of integers, and text. Text is never quoted by
+escaping: it is written dollar-quoted (`$t_<random>$...$t_<random>$`), which PostgreSQL reads with no escape of
+any kind, under a tag drawn at random for each value and checked not to occur in it, so nothing in the text can
+end the quote (and text with a NUL, which PostgreSQL cannot hold, is refused). Anything else is refused. Used for
+the writes sent with a COMMIT (db/engine.py `commit`): a comment's counters, the activities a change records.
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -45,7 +48,9 @@ def prepared(statement: Executable, dialect: Dialect) -> Prepared:
 
 
 def _literal(value: object) -> str:
-    """A value written into SQL: a number, a time, NULL or an array of integers, never text."""
+    """A value written into SQL: a number, a time, NULL, an array of integers, or text (dollar-quoted)."""
+    if isinstance(value, str):
+        return _dollar_quoted(value)
     if value is None:
         return "NULL"
     if isinstance(value, bool):
@@ -58,4 +63,16 @@ def _literal(value: object) -> str:
         return f"'{value.isoformat()}'"
     if isinstance(value, (list, tuple)) and all(type(item) is int for item in value):
         return "'{" + ",".join(str(item) for item in value) + "}'"
-    raise TypeError(f"only numbers, times, NULL and integer arrays are written into SQL, not {type(value).__name__}")
+    raise TypeError(
+        f"only numbers, times, NULL, integer arrays and text are written into SQL, not {type(value).__name__}"
+    )
+
+
+def _dollar_quoted(text: str) -> str:
+    """Text as a dollar-quoted constant: read as it is, whatever it holds, up to the one closing tag."""
+    if "\x00" in text:
+        raise ValueError("text with a NUL character cannot be stored")
+    while True:
+        tag = f"$t_{secrets.token_hex(8)}$"
+        if tag not in text:
+            return f"{tag}{text}{tag}"

@@ -274,7 +274,7 @@ class Inbox:
             async def store_comment(session: AsyncSession) -> None:
                 # The comment, then its announce: its thread's post and community are the session's by then (read
                 # with the comment's target: no statement of their own). Its counters (the thread's busiest rows)
-                # go out with the commit on PostgreSQL (db/engine.py count_at_commit).
+                # go out with the commit on PostgreSQL (db/engine.py write_at_commit).
                 comment = await resolver.write_comment(session, comment_parts)
                 await self._announce_if_ours(session, activity, await _community_of_post(session, comment.post_id), by)
 

@@ -13,13 +13,13 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import ColumnElement, Insert, bindparam, exists, func, insert, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import ColumnElement, Insert, bindparam, exists, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.db.base import table_of
 from moot.db.comment import Comment
 from moot.db.community import Community, CommunityLanguage
+from moot.db.engine import write_at_commit, writes_at_commit
 from moot.db.fast_read import FastWrite
 from moot.db.federation import SentActivity
 from moot.db.message import PrivateMessage
@@ -55,23 +55,11 @@ def _record_statement() -> Insert:
     return insert(table_of(SentActivity)).from_select(list(_RECORDED), row.where(_federating()))
 
 
-def _records_statement() -> Insert:
-    """The same for several activities at once (PostgreSQL): each column's values as an array, the rows their
-    `unnest`: one round trip for the activities of one change (a local community's announces)."""
-    columns = SentActivity.__table__.c
-    arrays = [bindparam(f"sent_{name}", type_=ARRAY(columns[name].type)) for name in _RECORDED]
-    rows = func.unnest(*arrays).table_valued(*_RECORDED).render_derived()
-    each = select(*[rows.c[name] for name in _RECORDED]).where(_federating())
-    return insert(table_of(SentActivity)).from_select(list(_RECORDED), each)
-
-
 def _federating() -> ColumnElement[bool]:
     return exists().where(LocalSite.federation_enabled.is_(True))
 
 
-# Compiled once, run through the driver (db/fast_read.py).
-_RECORD = FastWrite(_record_statement())
-_RECORDS = FastWrite(_records_statement())
+_RECORD = FastWrite(_record_statement())  # compiled once, run through the driver (db/fast_read.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,14 +99,15 @@ async def record(
 
 
 async def record_all(session: AsyncSession, activities: list[Activity]) -> None:
-    """`record` for the activities of one change, in one statement on PostgreSQL."""
-    await session.flush()  # the change these activities describe goes first, as it always has
-    rows = [activity.values() for activity in activities]
-    if len(rows) > 1 and session.get_bind().dialect.name == "postgresql":
-        await _RECORDS.rows(session, {f"sent_{name}": [row[name] for row in rows] for name in _RECORDED})
-        return
-    for row in rows:  # SQLite has no arrays (and its round trips cost nothing)
-        await _RECORD.rows(session, {f"sent_{name}": value for name, value in row.items()})
+    """`record` for the activities of one change. In a write block on PostgreSQL they go out with its COMMIT
+    (db/engine.py `write_at_commit`): no round trip of their own."""
+    for activity in activities:
+        values = {f"sent_{name}": value for name, value in activity.values().items()}
+        if writes_at_commit(session):
+            write_at_commit(session, _RECORD.statement, values)
+        else:
+            await session.flush()  # the change this activity describes goes first, as it always has
+            await _RECORD.rows(session, values)
 
 
 async def send_to_community(session: AsyncSession, community: Community, data: Json, extra_inboxes: list[str]) -> None:
