@@ -159,6 +159,9 @@ def test_text_is_dollar_quoted_under_a_tag_it_does_not_hold(monkeypatch: pytest.
     drawn = iter(["aaaa", "aaaa", "bbbb"])
     monkeypatch.setattr(simple_query.secrets, "token_hex", lambda _n: next(drawn))
     assert kept.execute({"value": "x $t_aaaa$ y"}) == f"EXECUTE {kept.name}($t_bbbb$x $t_aaaa$ y$t_bbbb$)"
+    # Nor one whose beginning ends the text: `$t_cccc` + `$t_cccc$` would close the quote early.
+    drawn = iter(["cccc", "dddd"])
+    assert kept.execute({"value": "ends $t_cccc"}) == f"EXECUTE {kept.name}($t_dddd$ends $t_cccc$t_dddd$)"
     with pytest.raises(ValueError, match="NUL"):
         kept.execute({"value": "a\x00b"})
 

@@ -386,9 +386,10 @@ async def _eventually(check: Any, timeout: float = 30.0) -> Any:  # noqa: ASYNC1
 async def test_a_crash_mid_activity_loses_nothing_and_announces_once(
     node: Node, peers: tuple[Peer, Peer], tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    """The server is killed while it applies an inbound reply: after storing the comment, while it waits to
-    record the community's Announce (the test holds a lock on the outgoing log). Nothing of it may stay behind
-    as "received"; the sender's retry after the restart applies it, and the Announce goes out exactly once."""
+    """The server is killed while it applies an inbound reply: after recording its id as received, while it
+    waits to store the comment (the test holds a lock on the comment table). Nothing of it may stay behind as
+    "received"; the sender's retry after the restart applies it, and the Announce goes out exactly once. (The
+    Announce is written with the COMMIT, in the same round trip: once that is sent, the activity is whole.)"""
     import asyncpg
 
     peer, _ = peers
@@ -432,20 +433,20 @@ async def test_a_crash_mid_activity_loses_nothing_and_announces_once(
     try:
         locker_tx = locker.transaction()
         await locker_tx.start()
-        # Inserts into the outgoing log wait; reads of it (the delivery feed) do not.
-        await locker.execute("LOCK TABLE sent_activity IN SHARE ROW EXCLUSIVE MODE")
+        # Inserts into the comment table wait; reads of it do not.
+        await locker.execute("LOCK TABLE comment IN SHARE ROW EXCLUSIVE MODE")
         async with httpx.AsyncClient(timeout=60) as http:
             body, headers = _signed(f"{node.base}/inbox", create, replier, replier_keys)
             sending = asyncio.ensure_future(http.post(f"{node.base}/inbox", content=body, headers=headers))
 
-            async def blocked_on_the_log() -> bool:
+            async def blocked_on_the_comment_table() -> bool:
                 waiting = await locker.fetchval(
                     "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation"
-                    " WHERE c.relname = 'sent_activity' AND NOT l.granted AND l.pid <> pg_backend_pid()"
+                    " WHERE c.relname = 'comment' AND NOT l.granted AND l.pid <> pg_backend_pid()"
                 )
                 return bool(waiting)
 
-            await _eventually(blocked_on_the_log)
+            await _eventually(blocked_on_the_comment_table)
             node.server.process.kill()
             node.server.process.wait(timeout=30)
             with pytest.raises(httpx.HTTPError):

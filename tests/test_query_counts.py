@@ -171,9 +171,11 @@ def transaction_control(db: Database) -> Iterator[list[str]]:
     watched: dict[int, Any] = {}
 
     def log(record: Any) -> None:
-        command = record.query.split()[0].rstrip(";")
-        if command in ("BEGIN", "COMMIT", "ROLLBACK"):  # not a block's SET and RESET (db.engine.setting)
-            sent.append(command)
+        # Each statement of a simple query: a write's end sends its kept writes and its COMMIT together.
+        for statement in record.query.split(";"):
+            command = statement.split()[0] if statement.split() else ""
+            if command in ("BEGIN", "COMMIT", "ROLLBACK"):  # not a block's SET and RESET (db.engine.setting)
+                sent.append(command)
 
     def attach(_dbapi: Any, record: Any, _proxy: Any) -> None:
         connection = record.driver_connection

@@ -10,11 +10,11 @@ import uuid
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from conftest import backend
-from moot.db.engine import Database, WriteInReadSession, commit
+from moot.db.engine import Database, WriteInReadSession, commit, write_at_commit
 from moot.db.federation import ReceivedActivity
 from moot.domain.timefmt import utcnow
 
@@ -126,3 +126,41 @@ async def test_after_an_early_commit_the_block_reads_and_refuses_changes(db: Dat
     assert await _stored(db, kept)
     assert not await _stored(db, refused)
     await _every_pooled_connection_is_idle(db)
+
+
+async def test_what_waits_for_the_commit_runs_after_it(db: Database) -> None:
+    """A session's after_commit listeners run once its write commits (a settings change forgets this process's
+    copies then: actions/site.py), and not when it rolls back."""
+    committed: list[str] = []
+    async with db.write() as session:
+        event.listen(session.sync_session, "after_commit", lambda _s: committed.append("kept"), once=True)
+        session.add(_received(f"https://t.example/{uuid.uuid4()}"))
+    assert committed == ["kept"]
+    with pytest.raises(RuntimeError, match="undone"):
+        async with db.write() as session:
+            event.listen(session.sync_session, "after_commit", lambda _s: committed.append("undone"), once=True)
+            session.add(_received(f"https://t.example/{uuid.uuid4()}"))
+            await session.flush()
+            raise RuntimeError("undone")
+    assert committed == ["kept"]
+
+
+@postgres_only
+async def test_a_block_whose_transaction_failed_does_not_pass_for_committed(db: Database) -> None:
+    lost = f"https://t.example/{uuid.uuid4()}"
+    with pytest.raises(RuntimeError, match="did not commit"):
+        async with db.write() as session:
+            session.add(_received(lost))
+            await session.flush()
+            with pytest.raises(DBAPIError):  # swallowed in the block: the transaction has failed all the same
+                await session.execute(text("SELECT 1 / 0"))
+    await _every_pooled_connection_is_idle(db)
+    assert not await _stored(db, lost)
+
+
+@postgres_only
+async def test_a_write_kept_after_the_commit_is_refused(db: Database) -> None:
+    with pytest.raises(WriteInReadSession):
+        async with db.write() as session:
+            await commit(session)
+            write_at_commit(session, text("SELECT 1"), {})

@@ -104,14 +104,15 @@ async def check_community_user_action(
     as the caller read it with the community (`banned_here`, a column of its statement: one round trip less on
     the busiest writes); without it, it is read here."""
     check_person_valid(actor.person)
+    # First: to a person of another server a local-only community does not exist, whatever else is true of it.
+    if community.visibility == "LocalOnly" and not actor.person.local:
+        raise LemmyError("couldnt_find_community", status=404)
     if banned is None:
         banned = await is_banned_from(session, community.id, actor.person_id)
     if banned:
         raise LemmyError("banned_from_community")
     if community.deleted or community.removed:
         raise LemmyError("deleted")
-    if community.visibility == "LocalOnly" and not actor.person.local:
-        raise LemmyError("couldnt_find_community", status=404)
 
 
 async def check_can_post(session: AsyncSession, actor: Actor, community: Community) -> None:

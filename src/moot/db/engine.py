@@ -125,9 +125,9 @@ class Database:
             await _plan_mode(session, generic=False)
             connection, driver = await connection_and_driver(session)
             connection.info[_ENDED] = False
-            await driver.execute("BEGIN")
             session.info[_KEPT] = _Kept()
             try:
+                await driver.execute("BEGIN")
                 yield session
                 await commit(session)
             except BaseException as error:
@@ -171,6 +171,8 @@ def write_at_commit(
     records for federation (federation/outbox.py `record`) go the same way: a round trip less for each. SQLite
     runs one writer at a time (nothing waits on its locks, its round trips cost nothing) and runs writes where they
     are asked for; so does a session that is not a write block's (a test's, a script's)."""
+    if session.info.get(READ_SESSION):  # after the block's commit: it would never be sent
+        raise WriteInReadSession("a write kept after its write block's commit")
     kept: _Kept = session.info[_KEPT]
     statement_kept = prepared(statement, session.get_bind().dialect)
     kept.statements.append((statement_kept, statement_kept.execute(params)))
@@ -184,43 +186,66 @@ async def commit(session: AsyncSession) -> None:
     write, which would not commit with the change. The block calls this as it ends (nothing then, if its
     caller did already). Elsewhere (SQLite, a session that is not a write block's) nothing: the session's own
     transaction ends with it."""
-    counts: _Kept | None = session.info.get(_KEPT)
-    if counts is None:
+    if session.info.get(_KEPT) is None:
         return
     if session.info.get(READ_SESSION):  # committed already: what was added since would be lost
         if session.new or session.dirty or session.deleted:
             raise WriteInReadSession("a change made after its write block's commit")
         return
-    await session.flush()  # what the change added since its kept writes commits with it
+    connection = await _send_kept(session, "COMMIT")
+    release(session)
+    connection.info[_ENDED] = True
+    session.info[READ_SESSION] = True  # FastReads run on it as on a read session's; FastWrites are refused
+    # What waits for the commit (a settings change forgets this process's copies) runs as SQLAlchemy runs it.
+    session.sync_session.dispatch.after_commit(session.sync_session)
+
+
+async def send_kept_writes(session: AsyncSession) -> None:
+    """The writes kept for the commit, sent now, in the transaction (one round trip), for a caller that acts on
+    what they wrote before it ends (the demo takes its activities back out of the log). Nothing where none are
+    kept (SQLite, a session that is not a write block's: they ran where they were asked for)."""
+    kept: _Kept | None = session.info.get(_KEPT)
+    if kept is not None and kept.statements:
+        await _send_kept(session, None)
+
+
+async def _send_kept(session: AsyncSession, end: str | None) -> AsyncConnection:
+    """What the session holds (flushed), the kept writes and `end` (the COMMIT) in one simple query."""
+    kept: _Kept = session.info[_KEPT]
+    await session.flush()  # what the change added since its kept writes goes with them
     connection, driver = await connection_and_driver(session)
     # Each statement is planned once per connection, as the driver's own prepared statements are (a PREPARE
     # outlives a rollback: a name is remembered once its PREPARE has run).
     known: set[str] = connection.info.setdefault(_PREPARED, set())
-    sql = "; ".join([*(execute for _, execute in counts.statements), "COMMIT"])
-    if counts.statements:
+    ending = [end] if end else []
+    sql = "; ".join([*(execute for _, execute in kept.statements), *ending])
+    if kept.statements:
         # count_queries records the statements the EXECUTEs run (tests name statements by their verb and table).
-        _count_statement(None, None, "; ".join([*(kept.compiled.string for kept, _ in counts.statements), "COMMIT"]))
+        _count_statement(
+            None, None, "; ".join([*(statement.compiled.string for statement, _ in kept.statements), *ending])
+        )
     with driver_errors(sql):  # as SQLAlchemy would raise them (a race on a unique key is retried)
-        for kept, _ in counts.statements:
-            if kept.name not in known:
-                await driver.execute(kept.prepare)
-                known.add(kept.name)
-        await driver.execute(sql)
-    if driver.is_in_transaction():  # a COMMIT the server could not do (a failed transaction rolls back instead)
-        raise RuntimeError("the write block's transaction did not commit")
-    counts.statements.clear()
-    release(session)
-    for item, names in counts.stale:
+        for statement, _ in kept.statements:
+            if statement.name not in known:
+                await driver.execute(statement.prepare)
+                known.add(statement.name)
+        status = await driver.execute(sql) if sql else None
+    if end is not None and status != end:  # a transaction that had failed (an error swallowed) rolls back instead
+        raise RuntimeError(f"the write block's transaction did not commit ({status})")
+    kept.statements.clear()
+    for item, names in kept.stale:
         session.expire(item, list(names))
-    counts.stale.clear()
-    connection.info[_ENDED] = True
-    session.info[READ_SESSION] = True  # FastReads run on it as on a read session's; FastWrites are refused
+    kept.stale.clear()
+    return connection
 
 
 async def _roll_back(connection: AsyncConnection, driver: Any, error: BaseException) -> None:
-    """A failed block's transaction is rolled back, unless it had ended; a connection that cannot say (lost, or
-    left mid-statement by a cancelled task) is taken out of the pool instead of being handed to the next."""
+    """A failed block's transaction is rolled back, unless it had ended. A connection that cannot say for sure is
+    taken out of the pool instead of being handed to the next block: one lost, or one whose task was cancelled
+    (a statement, its BEGIN included, may still be on its way: the driver's state is not known yet)."""
     try:
+        if not isinstance(error, Exception):  # a cancellation (or an exit) at any point of the block
+            raise RuntimeError("the connection's state is not known")
         if not driver.is_closed() and driver.is_in_transaction():
             await driver.execute("ROLLBACK")
         if driver.is_closed() or driver.is_in_transaction():

@@ -2,9 +2,10 @@
 parameters: a statement is PREPAREd once per connection, by a name made from its text, and EXECUTEd with its
 values written out (`_literal`): numbers, times, NULL, arrays of integers, and text. Text is never quoted by
 escaping: it is written dollar-quoted (`$t_<random>$...$t_<random>$`), which PostgreSQL reads with no escape of
-any kind, under a tag drawn at random for each value and checked not to occur in it, so nothing in the text can
-end the quote (and text with a NUL, which PostgreSQL cannot hold, is refused). Anything else is refused. Used for
-the writes sent with a COMMIT (db/engine.py `commit`): a comment's counters, the activities a change records.
+any kind, under a tag drawn at random for each value and checked not to occur in it (nor its beginning), so
+nothing in the text can end the quote (and text with a NUL, which PostgreSQL cannot hold, is refused). Anything
+else is refused. Used for the writes sent with a COMMIT (db/engine.py `commit`): a comment's counters, the
+activities a change records (a private message's never: its text stays out of SQL text, which logs may show).
 """
 
 from __future__ import annotations
@@ -74,5 +75,5 @@ def _dollar_quoted(text: str) -> str:
         raise ValueError("text with a NUL character cannot be stored")
     while True:
         tag = f"$t_{secrets.token_hex(8)}$"
-        if tag not in text:
+        if tag[:-1] not in text:  # nor its beginning, which would end the quote with the text's last characters
             return f"{tag}{text}{tag}"

@@ -30,7 +30,7 @@ from moot.actions.posts import create_post
 from moot.actions.remote import upsert_remote_community, upsert_remote_person
 from moot.actions.site import block_instances, ensure_site
 from moot.db.community import Community
-from moot.db.engine import Database
+from moot.db.engine import Database, send_kept_writes
 from moot.db.federation import SentActivity
 from moot.db.instance import Instance
 from moot.db.person import LocalUser, Person
@@ -194,6 +194,7 @@ async def _import(session: AsyncSession, settings: Settings, thread: dict[str, A
 async def _keep_to_itself(session: AsyncSession, importer: _Importer, known: set[str], log_end: int) -> tuple[str, ...]:
     """Nothing of the demo is ever sent: its activities leave the log before the transaction commits, and the
     instances it made up are blocked. Instances known before the import (real peers) are left as they were."""
+    await send_kept_writes(session)  # the activities kept for the commit (PostgreSQL) are in the log first
     await session.execute(
         delete(SentActivity).where(
             SentActivity.id > log_end, SentActivity.actor_ap_id.in_(sorted(importer.local_ap_ids))

@@ -71,6 +71,9 @@ class Activity:
     inboxes: list[str] | None = None
     followers_of: int | None = None
     all_instances: bool = False
+    # A private message's: its text is never written into SQL text (as the commit's kept writes are: the
+    # server's logs may show a statement), it goes out with bound values.
+    private: bool = False
 
     def values(self) -> dict[str, Any]:
         return {
@@ -91,11 +94,12 @@ async def record(
     inboxes: list[str] | None = None,
     followers_of: int | None = None,
     all_instances: bool = False,
+    private: bool = False,
 ) -> None:
     """One row in the log, unless the admin turned federation off (`federation_enabled`): then nothing made
     meanwhile is ever sent, not even after it is turned on again (as Lemmy refuses every send while it is off).
     The switch is read by the INSERT itself, so a write pays no extra statement for it."""
-    await record_all(session, [Activity(data, inboxes, followers_of, all_instances)])
+    await record_all(session, [Activity(data, inboxes, followers_of, all_instances, private)])
 
 
 async def record_all(session: AsyncSession, activities: list[Activity]) -> None:
@@ -103,7 +107,7 @@ async def record_all(session: AsyncSession, activities: list[Activity]) -> None:
     (db/engine.py `write_at_commit`): no round trip of their own."""
     for activity in activities:
         values = {f"sent_{name}": value for name, value in activity.values().items()}
-        if writes_at_commit(session):
+        if writes_at_commit(session) and not activity.private:
             write_at_commit(session, _RECORD.statement, values)
         else:
             await session.flush()  # the change this activity describes goes first, as it always has
@@ -444,7 +448,7 @@ async def private_message_saved(
     obj = protocol.chat_message_json(message, actor, recipient)
     kind = "Create" if created else "Update"
     data = protocol.private_message_activity(origin(actor.ap_id), kind, actor.ap_id, obj, recipient.ap_id)
-    await record(session, data, inboxes=_inbox_of(recipient))
+    await record(session, data, inboxes=_inbox_of(recipient), private=True)
 
 
 async def private_message_deleted(
@@ -457,4 +461,4 @@ async def private_message_deleted(
     data = protocol.private_message_activity(base, "Delete", actor.ap_id, message.ap_id, recipient.ap_id)
     if not deleted:
         data = protocol.private_message_activity(base, "Undo", actor.ap_id, data, recipient.ap_id)
-    await record(session, data, inboxes=_inbox_of(recipient))
+    await record(session, data, inboxes=_inbox_of(recipient), private=True)
