@@ -539,11 +539,12 @@ class _CommentVoteTarget:
     downvotes_enabled: bool
 
 
-_COMMENT_VOTE_TARGET = (
+# Built once and sent to the driver (db/fast_read.py): the comment, its post and community come back as columns.
+_COMMENT_VOTE_TARGET = FastRead(
     select(
-        Comment,
-        Post,
-        Community,
+        *_COMMENTS.columns,
+        *_POSTS.columns,
+        *_COMMUNITIES.columns,
         banned_here(Post.community_id, bindparam("voter", type_=Integer)),
         select(LocalSite.enable_downvotes).scalar_subquery(),
     )
@@ -554,13 +555,23 @@ _COMMENT_VOTE_TARGET = (
 
 
 async def _comment_vote_target(session: AsyncSession, person_id: int, comment_id: int) -> _CommentVoteTarget:
-    """The comment, its post and community, the voter's ban there and the site's `enable_downvotes`: one
-    statement, built once (they were five, each built for every vote)."""
-    row = (await session.execute(_COMMENT_VOTE_TARGET, {"voter": person_id, "voted_comment": comment_id})).first()
+    """The comment, its post and community (entities of the session's, held there), the voter's ban there and
+    the site's `enable_downvotes`: one statement, built once (they were five, each built for every vote)."""
+    row = await _COMMENT_VOTE_TARGET.first(session, {"voter": person_id, "voted_comment": comment_id})
     if row is None:
         raise LemmyError("couldnt_find_comment", status=404)
-    # No site yet (never in a running server) is no switch turned off.
-    return _CommentVoteTarget(row[0], row[1], row[2], banned=bool(row[3]), downvotes_enabled=row[4] is not False)
+    post_at = len(_COMMENTS)
+    community_at = post_at + len(_POSTS)
+    flags = community_at + len(_COMMUNITIES)
+    target = _CommentVoteTarget(
+        _COMMENTS.in_session(session, row),
+        _POSTS.in_session(session, row, post_at),
+        _COMMUNITIES.in_session(session, row, community_at),
+        banned=bool(row[flags]),
+        downvotes_enabled=row[flags + 1] is not False,  # no site yet (never in a running server): no switch off
+    )
+    hold(session, target.post, target.community)  # the activity sent asks for the community by id
+    return target
 
 
 async def vote_comment(

@@ -89,7 +89,10 @@ async def like_comment(form: CreateCommentLike, c: Ctx = Depends(context)) -> JS
     viewer = c.require_viewer()
     async with c.db.write() as session:
         await comments.vote_comment(session, viewer, form.comment_id, form.score)
-    return await comment_response(c, form.comment_id, viewer, [])
+        # The vote commits, then the view is read on the same connection (no session of its own).
+        await commit(session)
+        view = await get_comment_view(session, form.comment_id, viewer)
+    return comment_view_response(view, viewer, [])
 
 
 @router.put("/comment/save", **v3("saveComment", "CommentResponse", login=True, not_found=True))
