@@ -8,12 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import Integer, Numeric, bindparam, cast, event, func, inspect, select, text, update
+from sqlalchemy import Integer, Numeric, bindparam, cast, event, func, inspect, literal, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from conftest import Api, backend, make_community, make_post
+from moot.db.community import Community
 from moot.db.engine import Database, WriteInReadSession, count_queries
-from moot.db.fast_read import Entities, FastRead, FastWrite
+from moot.db.fast_read import Entities, EntityRow, FastRead, FastWrite
 from moot.db.params import literal_param
 from moot.db.post import Post
 
@@ -219,3 +220,19 @@ async def test_a_write_in_a_read_session_is_refused(db: Database, posts: tuple[i
     async with db.read() as session:
         with pytest.raises(WriteInReadSession):
             await _RENAME.first(session, {"fast_id": posts[1][0], "fast_name": "never"})
+
+
+async def test_an_entity_row_reads_its_entities_then_its_values(db: Database, posts: tuple[int, list[int]]) -> None:
+    communities = Entities(Community)
+    statement = FastRead(
+        select(*_POST_ENTITIES.columns, *communities.columns, literal(7, Integer))
+        .outerjoin(Community, Community.id == -1)  # none: an outer join's NULL columns
+        .where(Post.id == bindparam("fast_id", type_=Integer))
+    )
+    async with db.read() as session:
+        row = await statement.first(session, {"fast_id": posts[1][0]})
+        assert row is not None
+        read = EntityRow(session, row)
+        assert read.entity(_POST_ENTITIES).id == posts[1][0]
+        assert read.entity_or_none(communities) is None
+        assert read.value() == 7

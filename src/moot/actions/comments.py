@@ -41,7 +41,7 @@ from moot.db.base import table_of
 from moot.db.comment import Comment, CommentActions, CommentReply, PersonMention
 from moot.db.community import Community, CommunityBlock
 from moot.db.engine import write_at_commit, writes_at_commit
-from moot.db.fast_read import Entities, FastRead, FastWrite, hold
+from moot.db.fast_read import Entities, EntityRow, FastRead, FastWrite, hold
 from moot.db.person import InstanceBlock, LocalUser, Person, PersonBlock
 from moot.db.post import Post, PostActions
 from moot.db.search import index_comment
@@ -183,15 +183,13 @@ async def _comment_target(session: AsyncSession, person_id: int, post_id: int) -
     row = await statement.first(session, {"person_id": person_id, "post_id": post_id})
     if row is None:
         raise LemmyError("couldnt_find_post", status=404)
-    community_at = len(_POSTS)
-    author_at = community_at + len(_COMMUNITIES)
-    flags = author_at + len(_AUTHORS)
+    read = EntityRow(session, row)
     target = _CommentTarget(
-        _POSTS.in_session(session, row),
-        _COMMUNITIES.in_session(session, row, community_at),
-        _AUTHORS.in_session(session, row, author_at),
-        banned=bool(row[flags]),
-        new_id=row[flags + 1],
+        read.entity(_POSTS),
+        read.entity(_COMMUNITIES),
+        read.entity(_AUTHORS),
+        banned=bool(read.value()),
+        new_id=read.value(),
     )
     hold(session, target.post, target.community, target.post_author)
     return target
@@ -235,8 +233,9 @@ async def _parent_comment(session: AsyncSession, comment_id: int) -> Comment:
     row = await _PARENT.first(session, {"parent_id": comment_id})
     if row is None:
         raise LemmyError("couldnt_find_comment", status=404)
-    parent = _COMMENTS.in_session(session, row)
-    hold(session, parent, _AUTHORS.in_session(session, row, len(_COMMENTS)))
+    read = EntityRow(session, row)
+    parent = read.entity(_COMMENTS)
+    hold(session, parent, read.entity(_AUTHORS))
     return parent
 
 
@@ -560,15 +559,13 @@ async def _comment_vote_target(session: AsyncSession, person_id: int, comment_id
     row = await _COMMENT_VOTE_TARGET.first(session, {"voter": person_id, "voted_comment": comment_id})
     if row is None:
         raise LemmyError("couldnt_find_comment", status=404)
-    post_at = len(_COMMENTS)
-    community_at = post_at + len(_POSTS)
-    flags = community_at + len(_COMMUNITIES)
+    read = EntityRow(session, row)
     target = _CommentVoteTarget(
-        _COMMENTS.in_session(session, row),
-        _POSTS.in_session(session, row, post_at),
-        _COMMUNITIES.in_session(session, row, community_at),
-        banned=bool(row[flags]),
-        downvotes_enabled=row[flags + 1] is not False,  # no site yet (never in a running server): no switch off
+        read.entity(_COMMENTS),
+        read.entity(_POSTS),
+        read.entity(_COMMUNITIES),
+        banned=bool(read.value()),
+        downvotes_enabled=read.value() is not False,  # no site yet (never in a running server): no switch off
     )
     hold(session, target.post, target.community)  # the activity sent asks for the community by id
     return target

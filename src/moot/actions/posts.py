@@ -37,7 +37,7 @@ from moot.actions.urlblocklist import check_blocked_urls
 from moot.db.base import table_of
 from moot.db.comment import Comment
 from moot.db.community import Community, CommunityLanguage
-from moot.db.fast_read import Entities, FastRead, FastWrite
+from moot.db.fast_read import Entities, EntityRow, FastRead, FastWrite
 from moot.db.person import Person
 from moot.db.post import Post, PostActions
 from moot.db.search import index_post
@@ -317,11 +317,10 @@ async def _vote_target(session: AsyncSession, person_id: int, post_id: int) -> _
     row = await _VOTE_TARGET.first(session, {"voter": person_id, "voted_post": post_id})
     if row is None:
         raise LemmyError("couldnt_find_post", status=404)
-    post = _POSTS.in_session(session, row)
-    flags = len(_POSTS) + len(_COMMUNITIES)
-    community = None if row[len(_POSTS)] is None else _COMMUNITIES.in_session(session, row, len(_POSTS))
+    read = EntityRow(session, row)
+    post, community = read.entity(_POSTS), read.entity_or_none(_COMMUNITIES)
     # No site yet (never in a running server) is no switch turned off, as before.
-    return _VoteTarget(post, community, banned=bool(row[flags]), downvotes_enabled=row[flags + 1] is not False)
+    return _VoteTarget(post, community, banned=bool(read.value()), downvotes_enabled=read.value() is not False)
 
 
 @dataclass(frozen=True, slots=True)

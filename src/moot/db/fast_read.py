@@ -263,6 +263,39 @@ class Entities(Generic[E]):
         return entity
 
 
+class EntityRow:
+    """A FastRead's row read from left to right: the entities of its columns, in turn (`Entities.columns` of each,
+    in the select's order), then its other values."""
+
+    __slots__ = ("_at", "_row", "_session")
+
+    def __init__(self, session: AsyncSession, row: Sequence[Any]) -> None:
+        self._session, self._row, self._at = session, row, 0
+
+    def entity(self, kind: Entities[E]) -> E:
+        """The next entity, one of the session's (`Entities.in_session`)."""
+        found = kind.in_session(self._session, self._row, self._at)
+        self._at += len(kind)
+        return found
+
+    def detached(self, kind: Entities[E]) -> E:
+        found = kind.detached(self._row, self._at)
+        self._at += len(kind)
+        return found
+
+    def entity_or_none(self, kind: Entities[E]) -> E | None:
+        """The next entity, or None where an outer join found none (its first column, the key, is NULL)."""
+        if self._row[self._at] is None:
+            self._at += len(kind)
+            return None
+        return self.entity(kind)
+
+    def value(self) -> Any:
+        found = self._row[self._at]
+        self._at += 1
+        return found
+
+
 _HELD = "held"  # the key, in a session's info, of the entities `hold` keeps
 
 

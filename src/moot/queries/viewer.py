@@ -9,7 +9,7 @@ from sqlalchemy import Integer, String, bindparam, exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.db.community import CommunityModerator
-from moot.db.fast_read import Entities, FastRead
+from moot.db.fast_read import Entities, EntityRow, FastRead
 from moot.db.person import LocalUser, LoginToken, Person
 from moot.domain.tokens import decode_login
 
@@ -84,5 +84,5 @@ async def load_viewer(session: AsyncSession, token: str | None, secret: str) -> 
     row = await _VIEWER.first(session, {"token": token, "user_id": user_id})
     if row is None:
         return None
-    moderates_any = bool(row[len(_USER) + len(_PERSON)])
-    return Viewer(_USER.detached(row), _PERSON.detached(row, len(_USER)), token, moderates_any)
+    read = EntityRow(session, row)
+    return Viewer(read.detached(_USER), read.detached(_PERSON), token, moderates_any=bool(read.value()))
