@@ -1,6 +1,6 @@
 """Hot reads sent straight to the driver (db/fast_read.py): the same rows as SQLAlchemy's own path, the page sizes
 written into the SQL each as its statement, counted and recorded like any statement, inside a write's transaction
-(beginning it as a write's first statement), and a database error raised as SQLAlchemy raises it; and ORM entities
+(a write block's first statement included), and a database error raised as SQLAlchemy raises it; and ORM entities
 made of a row as a query makes them."""
 
 from __future__ import annotations
@@ -91,7 +91,7 @@ async def test_the_engines_listeners_see_each_statement(db: Database, posts: tup
 async def test_inside_a_write_it_reads_the_transaction(db: Database, posts: tuple[int, list[int]]) -> None:
     community, ids = posts
     async with db.write() as session:
-        # The block's first statement: it begins the transaction the later ones run in (now() stays the same).
+        # The block's first statement, in the transaction the later ones run in too (now() stays the same).
         began = await _NOW.scalar(session)
         await session.execute(Post.__table__.update().where(Post.id == ids[0]).values(name="renamed"))
         rows = await _POSTS.rows(session, {"fast_community": community})
@@ -137,7 +137,7 @@ async def test_a_write_runs_in_the_blocks_transaction(db: Database, posts: tuple
     community, ids = posts
     with pytest.raises(RuntimeError, match="undone"):
         async with db.write() as session:
-            await _NOW.scalar(session)  # the block's first statement begins its transaction
+            await _NOW.scalar(session)  # the block's first statement
             async with count_queries() as recorded:
                 assert await _RENAME.first(session, {"fast_id": ids[0], "fast_name": "written"}) == ("written",)
             assert recorded[0].startswith("UPDATE post")

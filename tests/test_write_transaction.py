@@ -106,7 +106,18 @@ async def test_a_block_cancelled_mid_statement_hands_on_no_transaction(db: Datab
 
     task = asyncio.create_task(slow_block())
     await asyncio.wait_for(started.wait(), 10)
-    await asyncio.sleep(0.05)  # the sleep's statement is on its way (it is cancelled either way)
+
+    async def sleeping() -> bool:  # the server runs the block's statement: it is cancelled mid-statement
+        async with db.read() as session:
+            running = text(
+                "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%pg_sleep(30)%'"
+            )
+            return bool(await session.scalar(running))
+
+    deadline = asyncio.get_running_loop().time() + 10
+    while not await sleeping():
+        assert asyncio.get_running_loop().time() < deadline, "the block's statement never ran"
+        await asyncio.sleep(0.01)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

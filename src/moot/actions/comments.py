@@ -212,9 +212,8 @@ def _insert_comment_statement(keys: tuple[str, ...]) -> FastWrite:
         # The columns' defaults, written into the statement: SQLAlchemy's execution adds them, the driver does not.
         default = column.default
         if column.key not in values and default is not None:
-            assert isinstance(default, ScalarElementColumnDefault), (
-                column.key  # computed: given by the caller
-            )
+            # A computed default would be the caller's to give (every column's is a constant today).
+            assert isinstance(default, ScalarElementColumnDefault), column.key
             values[column.key] = default.arg
     return FastWrite(insert(table).values(values).returning(*[table.c[column.key] for column in _COMMENTS.columns]))
 

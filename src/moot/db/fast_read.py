@@ -9,10 +9,10 @@ the same answer every time. `FastRead` keeps the answer: the SQL, the order of i
 statement binds itself, and the conversions SQLAlchemy would apply to parameters and columns (none, for most).
 `Entities` makes ORM entities of a row's columns where a caller needs them (the viewer, a vote's post).
 
-Where it runs that way: PostgreSQL, in a read session (autocommit, `Database.read`) or a write (a session with a
-transaction: its BEGIN is sent first when the statement is the write's first, as SQLAlchemy would send it).
-Anywhere else (SQLite; a statement with an expanding IN, whose SQL changes with each run's list) the statement
-goes through `session.execute`, with the same rows. Rows are read by position (`tuple(row)`,
+Where it runs that way: PostgreSQL, in a read session (autocommit, `Database.read`) or a write whose transaction
+has begun (a write block's, from its start: db/engine.py sends its BEGIN). Anywhere else (SQLite; a session
+before its first statement; a statement with an expanding IN, whose SQL changes with each run's list) the
+statement goes through `session.execute`, with the same rows. Rows are read by position (`tuple(row)`,
 `row[0]`), which both kinds of row support. Every statement is announced to the engine's `before_cursor_execute`
 listeners as SQLAlchemy announces its own (the query counter of the tests, the bench's recorder), and a database
 error reaches the caller as SQLAlchemy's `DBAPIError`, as it would have. `FastWrite` does the same for a write
@@ -110,7 +110,9 @@ class FastRead:
         read_session = session.info.get(READ_SESSION, False)
         if compiled.usual or not self._runs_here(read_session):
             return await self._through_sqlalchemy(session, params)
-        if not read_session and not driver.is_in_transaction() and not await _begin(connection, driver):
+        if not read_session and not driver.is_in_transaction():
+            # A session whose transaction has not begun (a write block has: it sends its BEGIN as it opens; a
+            # test's or a script's session begins with its first statement): SQLAlchemy begins it.
             return await self._through_sqlalchemy(session, params)
         given = compiled.compiled.construct_params(params, escape_names=False)
         sql, order, binds = self._written(compiled, given)
@@ -179,24 +181,6 @@ async def connection_and_driver(session: AsyncSession) -> tuple[AsyncConnection,
     driver = (await connection.get_raw_connection()).driver_connection
     assert driver is not None
     return connection, driver
-
-
-async def _begin(connection: AsyncConnection, driver: Any) -> bool:
-    """BEGIN a write's transaction before its first statement, as SQLAlchemy's asyncpg adapter does before its own
-    first statement, and through the adapter's own method: asyncpg refuses a transaction begun behind the back
-    of the one the adapter keeps, and the adapter commits or rolls back the transaction it began. False where
-    the adapter has no such method (another SQLAlchemy): the statement then goes through SQLAlchemy, which
-    begins it."""
-    adapted = (await connection.get_raw_connection()).dbapi_connection
-    start = getattr(adapted, "_start_transaction", None)
-    if start is None or getattr(adapted, "_transaction", None) is not None:
-        return False
-    try:
-        await start()
-    except Exception as error:  # the adapter's own translation of the driver's error: the connection is suspect
-        await connection.invalidate(error)
-        raise DBAPIError("BEGIN", None, error, connection_invalidated=True) from error
-    return bool(driver.is_in_transaction())
 
 
 @contextmanager

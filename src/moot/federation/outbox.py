@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import ColumnElement, Insert, bindparam, exists, insert, select
+from sqlalchemy import Insert, bindparam, exists, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.db.base import table_of
@@ -51,12 +51,9 @@ def _record_statement() -> Insert:
     bound values (`sent_<column>`): building it for each activity cost more Python than the database's work."""
     columns = SentActivity.__table__.c
     row = select(*[bindparam(f"sent_{name}", type_=columns[name].type).label(name) for name in _RECORDED])
+    federating = exists().where(LocalSite.federation_enabled.is_(True))
     # The table, not the entity: with a dict of values the ORM would take an entity insert for a bulk one.
-    return insert(table_of(SentActivity)).from_select(list(_RECORDED), row.where(_federating()))
-
-
-def _federating() -> ColumnElement[bool]:
-    return exists().where(LocalSite.federation_enabled.is_(True))
+    return insert(table_of(SentActivity)).from_select(list(_RECORDED), row.where(federating))
 
 
 _RECORD = FastWrite(_record_statement())  # compiled once, run through the driver (db/fast_read.py)
