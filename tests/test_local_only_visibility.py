@@ -346,3 +346,24 @@ async def test_the_author_still_sees_it_in_their_own_details(secret: Secret) -> 
     anonymous = await Api(client=secret.author.client).ok_get("/user", person_id=secret.author.person_id)
     assert secret.community["id"] not in [m["community"]["id"] for m in anonymous["moderates"]]
     assert json.dumps(anonymous).count(secret.mark) == 0
+
+
+async def test_a_local_only_community_is_not_found_by_a_remote_person_before_anything_else(db: Any) -> None:
+    """The access gate's first answer to a person of another server in a local-only community, whatever else
+    holds (here: banned from it, and the community removed), is that it does not exist: nothing else leaks."""
+    from moot.actions.access import check_community_user_action
+    from moot.db.community import Community
+    from moot.db.person import Person
+    from moot.domain.errors import LemmyError
+    from moot.queries.viewer import RemoteActor
+
+    remote = RemoteActor(person=Person(id=1, local=False, banned=False, ban_expires=None, deleted=False))
+    community = Community(id=1, visibility="LocalOnly", deleted=False, removed=True)
+    async with db.read() as session:
+        with pytest.raises(LemmyError) as refused:
+            await check_community_user_action(session, remote, community, banned=True)
+        assert refused.value.error == "couldnt_find_community"
+        community.visibility = "Public"  # the same person, once the community is visible to other servers
+        with pytest.raises(LemmyError) as refused:
+            await check_community_user_action(session, remote, community, banned=True)
+        assert refused.value.error == "banned_from_community"
