@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -259,7 +259,11 @@ class ServerProcess:
 
 
 def start_server(
-    db: DatabaseUnderTest, port: int, env_extra: dict[str, str] | None = None, host: str = "127.0.0.1"
+    db: DatabaseUnderTest,
+    port: int,
+    env_extra: dict[str, str] | None = None,
+    host: str = "127.0.0.1",
+    args: Sequence[str] = (),
 ) -> ServerProcess:
     log = db.data_dir / f"server-{host}-{port}.log"
     env = {
@@ -275,7 +279,19 @@ def start_server(
     }
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "moot.cli", "serve", "--host", host, "--port", str(port), "--log-level", "warning"],
+            [
+                sys.executable,
+                "-m",
+                "moot.cli",
+                "serve",
+                "--host",
+                host,
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+                *args,
+            ],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -98,6 +98,7 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
 
     from moot.db.migrate import upgrade
     from moot.http_guard import PROTOCOL, allow_open_files
+    from moot.processes import PortTaken, Processes
 
     if bool(settings.tls_cert_file) != bool(settings.tls_key_file):
         print("moot: MOOT_TLS_CERT_FILE and MOOT_TLS_KEY_FILE go together: set both or neither.", file=sys.stderr)
@@ -134,25 +135,35 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
             background = subprocess.Popen(command)  # noqa: S603 - our own module, no user input
         os.environ["MOOT_RUN_JOBS"] = "false"
         os.environ["MOOT_RUN_DELIVERY"] = "false"
+    config = uvicorn.Config(
+        "moot.app:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        proxy_headers=settings.trusted_proxy_headers,
+        # Serving HTTPS itself (no proxy in front): the certificate chain and key as PEM files.
+        ssl_certfile=settings.tls_cert_file or None,
+        ssl_keyfile=settings.tls_key_file or None,
+        # Slow or oversized requests: deadlines for each request's head and body, a cap on the head
+        # (moot/http_guard.py), and past this many connections in a process a 503 (uvicorn's own count).
+        http=PROTOCOL,
+        limit_concurrency=settings.http_max_connections,
+        # Moot serves no WebSocket: an upgrade request is an ordinary request.
+        ws="none",
+    )
     try:
-        uvicorn.run(
-            "moot.app:create_app",
-            factory=True,
-            host=args.host,
-            port=args.port,
-            workers=args.workers,
-            log_level=args.log_level,
-            proxy_headers=settings.trusted_proxy_headers,
-            # Serving HTTPS itself (no proxy in front): the certificate chain and key as PEM files.
-            ssl_certfile=settings.tls_cert_file or None,
-            ssl_keyfile=settings.tls_key_file or None,
-            # Slow or oversized requests: deadlines for each request's head and body, a cap on the head
-            # (moot/http_guard.py), and past this many connections in a process a 503 (uvicorn's own count).
-            http=PROTOCOL,
-            limit_concurrency=settings.http_max_connections,
-            # Moot serves no WebSocket: an upgrade request is an ordinary request.
-            ws="none",
-        )
+        if args.workers > 1:
+            # A listening socket per process, so that connections spread over them (moot/processes.py).
+            Processes(config, args.workers).run()
+        else:
+            server = uvicorn.Server(config)
+            server.run()
+            if not server.started:
+                return 3  # the app did not start (uvicorn logged why): uvicorn's own exit code for it
+    except PortTaken as exc:
+        print(f"moot: {exc}: is another server running on this port?", file=sys.stderr)
+        return 2
     finally:
         if background is not None:
             background.terminate()

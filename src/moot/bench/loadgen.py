@@ -22,6 +22,8 @@ class Measurement:
     errors: int = 0
     seconds: float = 0.0
     first_error: str | None = None
+    # Connections per server process, read halfway through (`probe`): [16] means one process had them all.
+    spread: list[int] = field(default_factory=list)
 
 
 def http_request(method: str, path: str, host: str, token: str | None = None, body: bytes | None = None) -> bytes:
@@ -60,11 +62,25 @@ async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool
     return status, payload, headers.get("connection", "").lower() != "close"
 
 
-async def run_load(host: str, port: int, make: RequestMaker, concurrency: int, duration: float) -> Measurement:
-    """All connections open first, then they start together and stop sending after `duration` seconds."""
+async def run_load(
+    host: str,
+    port: int,
+    make: RequestMaker,
+    concurrency: int,
+    duration: float,
+    probe: Callable[[], dict[int, int]] | None = None,
+) -> Measurement:
+    """All connections open first, then they start together and stop sending after `duration` seconds. `probe`,
+    called halfway, says how many of the connections each server process holds."""
     result = Measurement()
     connections = [await asyncio.open_connection(host, port) for _ in range(concurrency)]
     started = time.perf_counter()
+    if probe is not None:
+
+        def read_spread() -> None:
+            result.spread = sorted(probe().values(), reverse=True)
+
+        asyncio.get_running_loop().call_later(duration / 2, read_spread)
     stop_at = started + duration
     finished: list[float] = []
 

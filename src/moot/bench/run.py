@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import json
 import os
 import platform
@@ -232,16 +233,55 @@ def _status_kib(pid: int, key: str) -> int:
 def peak_memory(root: int) -> list[dict[str, Any]]:
     """Peak resident memory (VmHWM) of the server process and every process under it (the workers)."""
     processes = []
-    todo = [root]
-    while todo:
-        pid = todo.pop()
-        todo.extend(_children(pid))
+    for pid in [root, *descendants(root)]:
         try:
             command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()[:120].strip()
         except OSError:
             command = "?"
         processes.append({"pid": pid, "peak_rss_mib": round(_status_kib(pid, "VmHWM") / 1024, 1), "cmd": command})
     return processes
+
+
+def descendants(root: int) -> list[int]:
+    """The processes under `root` (its children, theirs, ...)."""
+    found, todo = [], [root]
+    while todo:
+        children = _children(todo.pop())
+        found += children
+        todo += children
+    return found
+
+
+def _established_inodes(port: int) -> set[str]:
+    """The socket inodes of the established TCP connections whose local port is `port` (/proc/net/tcp, tcp6)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            # local address "0100007F:1F90", state "01" = ESTABLISHED, inode the tenth field
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":
+                inodes.add(fields[9])
+    return inodes
+
+
+def connection_spread(port: int, root: int) -> dict[int, int]:
+    """How many of the connections to `port` each process under `root` holds (processes holding none left out):
+    whether the server's processes share the clients, or one serves them all."""
+    inodes = _established_inodes(port)
+    spread = {}
+    for pid in descendants(root):
+        try:
+            links = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
+        except OSError:
+            continue
+        held = sum(1 for link in links if link.startswith("socket:[") and link[8:-1] in inodes)
+        if held:
+            spread[pid] = held
+    return spread
 
 
 async def _cell(
@@ -259,11 +299,14 @@ async def _cell(
     writers = write_accounts(prepared.accounts)
     with_reference = available(settings) is None
     runs: dict[str, list[Summary]] = {"moot": [], "direct": [], "reference": []}
+    spreads: list[list[int]] = []
     first_errors: list[str] = []
     for _ in range(options.repeat):
         votes = await _votes_now(settings, scenario, writers, prepared.facts.write_posts)
         maker = http_maker(scenario, f"{HOST}:{server.port}", prepared.accounts, http_targets, concurrency, votes)
-        measured = {"moot": await run_load(HOST, server.port, maker, concurrency, options.duration)}
+        spread = functools.partial(connection_spread, server.port, server.process.pid)
+        measured = {"moot": await run_load(HOST, server.port, maker, concurrency, options.duration, spread)}
+        spreads.append(measured["moot"].spread)
         spec = DirectSpec(
             kind=scenario.kind,
             statements=prepared.captured.get(scenario.name, []),
@@ -290,6 +333,8 @@ async def _cell(
         "moot": moot.as_json(),
         "direct": direct.as_json(),
         "ratio": round(_ratio(moot, direct), 3),
+        # Connections per server process in each measurement (moot/processes.py spreads them).
+        "moot_connection_spread": spreads,
     }
     if "reference" in medians:
         reference = medians["reference"]
@@ -300,7 +345,8 @@ async def _cell(
             f" | reference {reference.rps:8.1f}/s p50 {reference.p50_ms:7.1f} ms"
             f" | moot/ref {cell['moot_over_reference']:4.2f} direct/ref {cell['direct_over_reference']:4.2f}"
         )
-    step(f"{line}  load {os.getloadavg()[0]:.1f}")
+    shown = " ".join("/".join(map(str, spread)) for spread in spreads)
+    step(f"{line}  load {os.getloadavg()[0]:.1f}  connections per process {shown}")
     cell["runs"] = {side: [r.as_json() for r in found] for side, found in runs.items() if found}
     cell["loadavg_1m_after"] = round(os.getloadavg()[0], 2)
     if first_errors:
