@@ -26,7 +26,7 @@ from conftest import (
     start_server,
     stop_server,
 )
-from moot.bench.run import connection_spread, descendants
+from moot.bench.run import connection_spread, descendants, listening_processes
 
 pytestmark = pytest.mark.skipif(backend() != "postgres", reason="several app processes need PostgreSQL")
 
@@ -40,9 +40,19 @@ def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseUnder
     drop_database(db)
 
 
+def _start_two(database: DatabaseUnderTest) -> ServerProcess:
+    """`moot serve --workers 2`, once both processes listen (the first one up answers before the other is)."""
+    server = start_server(database, free_port(), QUIET, args=["--workers", "2"])
+    deadline = time.monotonic() + 60
+    while listening_processes(_port(server), server.process.pid) < 2:
+        assert time.monotonic() < deadline, server.log.read_text()
+        time.sleep(0.1)
+    return server
+
+
 @pytest.fixture
 def server(database: DatabaseUnderTest) -> Iterator[ServerProcess]:
-    server = start_server(database, free_port(), QUIET, args=["--workers", "2"])
+    server = _start_two(database)
     yield server
     stop_server(server)
 
@@ -108,13 +118,11 @@ def test_a_process_that_dies_is_replaced_and_the_other_serves_meanwhile(server: 
     survivor = _spread(server, 16)
     assert killed not in survivor and sum(survivor.values()) == 16, survivor
     deadline = time.monotonic() + 60
-    while True:
-        spread = _spread(server, 32)
-        if len(spread) == 2:
-            break
+    while listening_processes(_port(server), server.process.pid) < 2:
         assert time.monotonic() < deadline, f"no replacement for {killed}: {server.log.read_text()}"
-        time.sleep(0.2)
-    assert killed not in spread and set(before) - {killed} < set(spread), (before, spread)
+        time.sleep(0.1)
+    spread = _spread(server, 16)
+    assert len(spread) == 2 and killed not in spread and set(before) - {killed} < set(spread), (before, spread)
 
 
 def test_a_second_server_on_the_port_refuses_to_start(server: ServerProcess, database: DatabaseUnderTest) -> None:
@@ -128,7 +136,7 @@ def test_a_second_server_on_the_port_refuses_to_start(server: ServerProcess, dat
 
 
 def test_stopping_the_server_stops_every_process(database: DatabaseUnderTest) -> None:
-    server = start_server(database, free_port(), QUIET, args=["--workers", "2"])
+    server = _start_two(database)
     processes = descendants(server.process.pid)
     assert len(_spread(server, 16)) == 2
     server.process.send_signal(signal.SIGTERM)

@@ -79,6 +79,9 @@ def hold_port(host: str, port: int) -> socket.socket:
 def _serve_one(config: uvicorn.Config) -> None:
     """A process's life: its own listening socket, then uvicorn's server on it (which handles SIGINT/SIGTERM)."""
     config.configure_logging()
+    # The app imported and built before the socket listens: the kernel sends no connection to a process that
+    # cannot answer yet (a replacement joins the others only once it can serve).
+    config.load()
     try:
         sock = listening_socket(config.host, config.port)
     except OSError:

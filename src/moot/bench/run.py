@@ -15,6 +15,7 @@ import json
 import os
 import platform
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -187,7 +188,9 @@ def start_server(
         if process.poll() is not None:
             raise RuntimeError(f"the server exited: {log.read_text()[-2000:]}")
         try:
-            if httpx.get(f"http://{HOST}:{port}/api/v3/site", timeout=2).status_code == 200:
+            # Every process listening, not only the first: connections go to the sockets there are.
+            up = listening_processes(port, process.pid) == workers
+            if up and httpx.get(f"http://{HOST}:{port}/api/v3/site", timeout=2).status_code == 200:
                 return Server(process=process, port=port, log=log)
         except httpx.HTTPError:
             pass
@@ -252,8 +255,9 @@ def descendants(root: int) -> list[int]:
     return found
 
 
-def _established_inodes(port: int) -> set[str]:
-    """The socket inodes of the established TCP connections whose local port is `port` (/proc/net/tcp, tcp6)."""
+def _socket_inodes(port: int, state: str) -> set[str]:
+    """The inodes of the TCP sockets whose local port is `port`, in `state` ("01" established, "0A" listening),
+    from /proc/net/tcp and tcp6."""
     inodes = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         try:
@@ -262,26 +266,97 @@ def _established_inodes(port: int) -> set[str]:
             continue
         for line in lines:
             fields = line.split()
-            # local address "0100007F:1F90", state "01" = ESTABLISHED, inode the tenth field
-            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == "01":
+            # local address "0100007F:1F90", then the remote one, the state, ..., the inode tenth
+            if int(fields[1].rsplit(":", 1)[1], 16) == port and fields[3] == state:
                 inodes.add(fields[9])
     return inodes
 
 
-def connection_spread(port: int, root: int) -> dict[int, int]:
-    """How many of the connections to `port` each process under `root` holds (processes holding none left out):
-    whether the server's processes share the clients, or one serves them all."""
-    inodes = _established_inodes(port)
-    spread = {}
-    for pid in descendants(root):
+def _cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User and system CPU time each process has used (one that has exited is left out)."""
+    used = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+    return used
+
+
+def _used_since(before: dict[int, float], now: dict[int, float]) -> float:
+    """CPU seconds used meanwhile by the processes alive at the end (one started meanwhile counts whole; the
+    time of one that ended meanwhile is lost with it)."""
+    return sum(used - before.get(pid, 0.0) for pid, used in now.items())
+
+
+def _postgres_processes() -> list[int]:
+    """Every PostgreSQL server process on this machine (the bench is meant to be its only user)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "comm").read_text().startswith("postgres"):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class CpuUse:
+    """CPU milliseconds per answered request, of Moot's server processes and of PostgreSQL's, over a measurement:
+    which side a request's cost is on. (On a 2-core machine shared by the two, their sum bounds requests/s.)"""
+
+    server_ms: float
+    postgres_ms: float
+
+    def as_json(self) -> dict[str, float]:
+        return {"server_ms": round(self.server_ms, 3), "postgres_ms": round(self.postgres_ms, 3)}
+
+
+@dataclass(frozen=True, slots=True)
+class CpuClock:
+    """The CPU time Moot's server processes and PostgreSQL's had used when a measurement started."""
+
+    root: int
+    server: dict[int, float]
+    postgres: dict[int, float]
+
+    @staticmethod
+    def start(root: int) -> CpuClock:
+        return CpuClock(root, _cpu_seconds([root, *descendants(root)]), _cpu_seconds(_postgres_processes()))
+
+    def per_request(self, answered: int) -> CpuUse:
+        count = max(answered, 1)
+        return CpuUse(
+            server_ms=1000 * _used_since(self.server, _cpu_seconds([self.root, *descendants(self.root)])) / count,
+            postgres_ms=1000 * _used_since(self.postgres, _cpu_seconds(_postgres_processes())) / count,
+        )
+
+
+def _holding(pids: list[int], inodes: set[str]) -> dict[int, int]:
+    """How many of the sockets each process holds (processes holding none left out)."""
+    held = {}
+    for pid in pids:
         try:
             links = [os.readlink(fd) for fd in Path(f"/proc/{pid}/fd").iterdir()]
         except OSError:
             continue
-        held = sum(1 for link in links if link.startswith("socket:[") and link[8:-1] in inodes)
-        if held:
-            spread[pid] = held
-    return spread
+        count = sum(1 for link in links if link.startswith("socket:[") and link[8:-1] in inodes)
+        if count:
+            held[pid] = count
+    return held
+
+
+def connection_spread(port: int, root: int) -> dict[int, int]:
+    """How many of the connections to `port` each process under `root` holds: whether the server's processes
+    share the clients, or one serves them all."""
+    return _holding(descendants(root), _socket_inodes(port, "01"))
+
+
+def listening_processes(port: int, root: int) -> int:
+    """How many of `root` and the processes under it listen on `port`: with `--workers N`, N once all are up."""
+    return len(_holding([root, *descendants(root)], _socket_inodes(port, "0A")))
 
 
 async def _cell(
@@ -300,12 +375,15 @@ async def _cell(
     with_reference = available(settings) is None
     runs: dict[str, list[Summary]] = {"moot": [], "direct": [], "reference": []}
     spreads: list[list[int]] = []
+    cpu_uses: list[CpuUse] = []
     first_errors: list[str] = []
     for _ in range(options.repeat):
         votes = await _votes_now(settings, scenario, writers, prepared.facts.write_posts)
         maker = http_maker(scenario, f"{HOST}:{server.port}", prepared.accounts, http_targets, concurrency, votes)
         spread = functools.partial(connection_spread, server.port, server.process.pid)
+        clock = CpuClock.start(server.process.pid)
         measured = {"moot": await run_load(HOST, server.port, maker, concurrency, options.duration, spread)}
+        cpu_uses.append(clock.per_request(len(measured["moot"].latencies)))
         spreads.append(measured["moot"].spread)
         spec = DirectSpec(
             kind=scenario.kind,
@@ -335,6 +413,12 @@ async def _cell(
         "ratio": round(_ratio(moot, direct), 3),
         # Connections per server process in each measurement (moot/processes.py spreads them).
         "moot_connection_spread": spreads,
+        # CPU ms per request of Moot's processes and of PostgreSQL's in each measurement, and their medians.
+        "moot_cpu_per_request": [use.as_json() for use in cpu_uses],
+        "moot_cpu_ms": {
+            "server": round(statistics.median(u.server_ms for u in cpu_uses), 3),
+            "postgres": round(statistics.median(u.postgres_ms for u in cpu_uses), 3),
+        },
     }
     if "reference" in medians:
         reference = medians["reference"]
@@ -346,7 +430,11 @@ async def _cell(
             f" | moot/ref {cell['moot_over_reference']:4.2f} direct/ref {cell['direct_over_reference']:4.2f}"
         )
     shown = " ".join("/".join(map(str, spread)) for spread in spreads)
-    step(f"{line}  load {os.getloadavg()[0]:.1f}  connections per process {shown}")
+    cpu_ms = cell["moot_cpu_ms"]
+    step(
+        f"{line}  load {os.getloadavg()[0]:.1f}  connections per process {shown}"
+        f"  cpu ms/request server {cpu_ms['server']:.2f} postgres {cpu_ms['postgres']:.2f}"
+    )
     cell["runs"] = {side: [r.as_json() for r in found] for side, found in runs.items() if found}
     cell["loadavg_1m_after"] = round(os.getloadavg()[0], 2)
     if first_errors:
