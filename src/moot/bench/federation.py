@@ -130,7 +130,10 @@ class Peer:
                     name, sep, value = line.partition(":")
                     if sep:
                         headers[name.strip().lower()] = value.strip()
-                body = await reader.readexactly(int(headers.get("content-length", "0")))
+                try:
+                    body = await reader.readexactly(int(headers.get("content-length", "0")))
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    return  # a sender stopped mid-request (its process was stopped at the end of the run)
                 if method == "GET":
                     doc = self.docs.get(path)
                     status, payload = (200, doc) if doc is not None else (404, b"{}")
