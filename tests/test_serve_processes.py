@@ -26,7 +26,7 @@ from conftest import (
     start_server,
     stop_server,
 )
-from moot.bench.run import connection_spread, descendants, listening_processes
+from moot.bench.run import connection_spread, listening_processes, process_tree
 
 pytestmark = pytest.mark.skipif(backend() != "postgres", reason="several app processes need PostgreSQL")
 
@@ -111,7 +111,7 @@ def test_a_process_that_dies_is_replaced_and_the_other_serves_meanwhile(server: 
     # Until the parent has reaped it, its other threads may still be exiting with the socket open (a thread
     # group's leader shows as a zombie before the last thread has closed the files).
     deadline = time.monotonic() + 30
-    while killed in descendants(server.process.pid):
+    while killed in process_tree(server.process.pid):
         assert time.monotonic() < deadline, "the parent did not reap the killed process"
         time.sleep(0.05)
     # The survivor answers every new connection at once (the dead process's socket closed with it).
@@ -137,7 +137,7 @@ def test_a_second_server_on_the_port_refuses_to_start(server: ServerProcess, dat
 
 def test_stopping_the_server_stops_every_process(database: DatabaseUnderTest) -> None:
     server = _start_two(database)
-    processes = descendants(server.process.pid)
+    processes = process_tree(server.process.pid)
     assert len(_spread(server, 16)) == 2
     server.process.send_signal(signal.SIGTERM)
     assert server.process.wait(timeout=30) == 0, server.log.read_text()

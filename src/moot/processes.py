@@ -8,8 +8,9 @@ served while the other idled, and the same code measured 210 or 445 requests/s f
 
 Here each process binds its own socket with SO_REUSEPORT (Linux): the kernel hashes each new connection to one
 of the listening sockets, so connections spread over the processes as they arrive (64 connections split about
-32 +- 4 between two; 16 split from 8/8 to 13/3 in the bench's measurements, never 16/0). A process that dies takes its socket with it: what it had queued is reset,
-new connections go to the others until the parent has started its replacement.
+32 +- 4 between two; 16 split from 8/8 to 13/3 in the bench's measurements, never 16/0). A process that dies
+takes its socket with it: what it had queued is reset, new connections go to the others until the parent has
+started its replacement.
 
 The parent holds the port for its lifetime with a socket bound with SO_REUSEPORT that never listens (the kernel
 gives connections to listening sockets only). A second server started on the same port by mistake fails to bind

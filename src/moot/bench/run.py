@@ -236,7 +236,7 @@ def _status_kib(pid: int, key: str) -> int:
 def peak_memory(root: int) -> list[dict[str, Any]]:
     """Peak resident memory (VmHWM) of the server process and every process under it (the workers)."""
     processes = []
-    for pid in [root, *descendants(root)]:
+    for pid in process_tree(root):
         try:
             command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()[:120].strip()
         except OSError:
@@ -245,9 +245,9 @@ def peak_memory(root: int) -> list[dict[str, Any]]:
     return processes
 
 
-def descendants(root: int) -> list[int]:
-    """The processes under `root` (its children, theirs, ...)."""
-    found, todo = [], [root]
+def process_tree(root: int) -> list[int]:
+    """`root` and the processes under it (its children, theirs, ...): a server and its workers."""
+    found, todo = [root], [root]
     while todo:
         children = _children(todo.pop())
         found += children
@@ -324,12 +324,12 @@ class CpuClock:
 
     @staticmethod
     def start(root: int) -> CpuClock:
-        return CpuClock(root, _cpu_seconds([root, *descendants(root)]), _cpu_seconds(_postgres_processes()))
+        return CpuClock(root, _cpu_seconds(process_tree(root)), _cpu_seconds(_postgres_processes()))
 
     def per_request(self, answered: int) -> CpuUse:
         count = max(answered, 1)
         return CpuUse(
-            server_ms=1000 * _used_since(self.server, _cpu_seconds([self.root, *descendants(self.root)])) / count,
+            server_ms=1000 * _used_since(self.server, _cpu_seconds(process_tree(self.root))) / count,
             postgres_ms=1000 * _used_since(self.postgres, _cpu_seconds(_postgres_processes())) / count,
         )
 
@@ -349,14 +349,14 @@ def _holding(pids: list[int], inodes: set[str]) -> dict[int, int]:
 
 
 def connection_spread(port: int, root: int) -> dict[int, int]:
-    """How many of the connections to `port` each process under `root` holds: whether the server's processes
-    share the clients, or one serves them all."""
-    return _holding(descendants(root), _socket_inodes(port, "01"))
+    """How many of the connections to `port` each of `root` and the processes under it holds: whether the
+    server's processes share the clients, or one serves them all (one process alone, on SQLite, holds them all)."""
+    return _holding(process_tree(root), _socket_inodes(port, "01"))
 
 
 def listening_processes(port: int, root: int) -> int:
     """How many of `root` and the processes under it listen on `port`: with `--workers N`, N once all are up."""
-    return len(_holding([root, *descendants(root)], _socket_inodes(port, "0A")))
+    return len(_holding(process_tree(root), _socket_inodes(port, "0A")))
 
 
 async def _cell(
