@@ -331,3 +331,68 @@ async def test_federation_off_receives_serves_fetches_and_delivers_nothing(moot:
     create = activity(follower, "Create", page(follower, community["actor_id"], again), to=[PUBLIC])
     assert (await send(moot, follower, create)).status_code == 200
     assert again in await moot.titles(community["id"])
+
+
+# ------------------------------------------------------------------ the software of other servers
+
+NODEINFO = "http://nodeinfo.diaspora.software/ns/schema/"
+
+
+def serve_nodeinfo(peer: Peer, name: str, version: str) -> None:
+    """NodeInfo as Lemmy and Mastodon serve it: the index lists 2.0 and 2.1; Moot reads the newest."""
+    peer.docs["/.well-known/nodeinfo"] = {
+        "links": [
+            {"rel": f"{NODEINFO}2.0", "href": f"{peer.base}/nodeinfo/2.0"},
+            {"rel": f"{NODEINFO}2.1", "href": f"{peer.base}/nodeinfo/2.1"},
+        ]
+    }
+    peer.docs["/nodeinfo/2.0"] = {"version": "2.0", "software": {"name": "outdated-document", "version": "0"}}
+    peer.docs["/nodeinfo/2.1"] = {"version": "2.1", "software": {"name": name, "version": version}}
+
+
+def announced_kinds(peer: Peer, title: str) -> list[str]:
+    """The object types of the Announces that carried a post's title here, in the order they came."""
+    return [
+        str(a["object"]["type"]) for a in list(peer.received) if a.get("type") == "Announce" and title in json.dumps(a)
+    ]
+
+
+async def test_group_software_gets_one_announce_per_post_the_rest_get_announce_page_too(moot: Moot) -> None:
+    """Moot reads each follower instance's NodeInfo (as Lemmy does) and shows it in GET /federated_instances.
+    A new post goes out as Announce{Create{Page}} and, for Mastodon and software Moot does not know, also as
+    Announce{Page}; Lemmy gets the first only."""
+    peers = {name: Peer(f"127.0.5.{n}") for n, name in ((3, "lemmy"), (4, "mastodon"), (5, "silent"))}
+    for peer in peers.values():
+        peer.start()
+    try:
+        serve_nodeinfo(peers["lemmy"], "lemmy", "0.19.20")
+        serve_nodeinfo(peers["mastodon"], "mastodon", "4.3.0")
+        # "silent" has no NodeInfo: its software stays unknown.
+        community = await moot.community()
+        for peer in peers.values():
+            await follow(moot, peer, peer.person(), community)
+
+        deadline = time.monotonic() + DEADLINE
+        while True:
+            linked = (await moot.call("GET", "/federated_instances"))["federated_instances"]["linked"]
+            known = {i["domain"]: (i.get("software"), i.get("version")) for i in linked}
+            listed = {name: known.get(peer.base.split("//")[1]) for name, peer in peers.items()}
+            if listed["lemmy"] == ("lemmy", "0.19.20") and listed["mastodon"] == ("mastodon", "4.3.0"):
+                break
+            assert time.monotonic() < deadline, f"Moot never learned the peers' software: {listed}"
+            await asyncio.sleep(0.1)
+        assert listed["silent"] == (None, None), listed
+        assert "/.well-known/nodeinfo" in peers["silent"].fetched  # asked, and got nothing
+
+        first, second = unique("First post"), unique("Second post")
+        await moot.post(community["id"], first)
+        await moot.post(community["id"], second)
+        for peer in peers.values():
+            await peer.wait_for("the second post", lambda peer=peer: "Create" in announced_kinds(peer, second))
+        # Delivered in order: the first post's Announce{Page}, had it been sent, came before the second post.
+        assert announced_kinds(peers["lemmy"], first) == ["Create"]
+        assert announced_kinds(peers["mastodon"], first) == ["Create", "Page"]
+        assert announced_kinds(peers["silent"], first) == ["Create", "Page"]
+    finally:
+        for peer in peers.values():
+            peer.stop()

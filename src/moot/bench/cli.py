@@ -78,6 +78,7 @@ def _federation(settings: Settings, args: argparse.Namespace) -> int:
         recreate=args.recreate,
         out=args.out,
         label=args.label,
+        peer_software=args.peer_software,
     )
     return run_federation_bench(settings, options)
 
@@ -155,6 +156,11 @@ def add_bench_commands(bench: argparse.ArgumentParser) -> None:
     federation.add_argument("--concurrency", default="1,4,16,64", help="comma-separated sender connection counts")
     federation.add_argument("--repeat", type=int, default=3, help="measurements per cell (medians reported)")
     federation.add_argument("--workers", type=int, default=None, help="server processes (default: cores)")
+    federation.add_argument(
+        "--peer-software",
+        default="lemmy",
+        help="what the instances' NodeInfo names (lemmy: one announce per post; mastodon: Announce{Page} too)",
+    )
     federation.add_argument("--out", default=None, help="write the JSON report here")
     federation.add_argument("--label", default="", help="a note stored in the report")
     federation.set_defaults(run=_federation)

@@ -42,6 +42,7 @@ from moot.bench.stats import Summary, median_of, summarize
 from moot.db.comment import Comment
 from moot.db.engine import Database
 from moot.db.federation import FederationQueueState
+from moot.db.instance import Instance
 from moot.db.person import Person
 from moot.domain.keys import KeyPair, generate_keypair
 from moot.federation.protocol import PUBLIC
@@ -68,6 +69,9 @@ class FederationOptions:
     recreate: bool = False
     out: str | None = None
     label: str = ""
+    # What the follower instances' NodeInfo says they run: "lemmy" gets one announce per post, software Moot
+    # does not count as group-aware (e.g. "mastodon") gets Announce{Page} too (federation/software.py).
+    peer_software: str = "lemmy"
 
 
 def instance_address(index: int) -> str:
@@ -91,6 +95,7 @@ class Peer:
     posts_received: int = 0
     servers: list[asyncio.base_events.Server] = field(default_factory=list)
     port: int = 0
+    software: str = "lemmy"
 
     async def start(self, addresses: list[str]) -> None:
         self.port = _free_port(addresses[0])
@@ -135,7 +140,7 @@ class Peer:
                 except (asyncio.IncompleteReadError, ConnectionError):
                     return  # a sender stopped mid-request (its process was stopped at the end of the run)
                 if method == "GET":
-                    doc = self.docs.get(path)
+                    doc = self.docs.get(path) or self._nodeinfo(path, headers.get("host", ""))
                     status, payload = (200, doc) if doc is not None else (404, b"{}")
                 else:
                     self._arrived(headers.get("host", ""), body)
@@ -146,6 +151,15 @@ class Peer:
                 await writer.drain()
         finally:
             writer.close()
+
+    def _nodeinfo(self, path: str, host: str) -> bytes | None:
+        """Each instance's NodeInfo, naming itself (the index must point at the instance's own host)."""
+        if path == "/.well-known/nodeinfo":
+            link = {"rel": "http://nodeinfo.diaspora.software/ns/schema/2.1", "href": f"http://{host}/nodeinfo/2.1"}
+            return json.dumps({"links": [link]}).encode()
+        if path == "/nodeinfo/2.1":
+            return json.dumps({"version": "2.1", "software": {"name": self.software, "version": "bench"}}).encode()
+        return None
 
     def _arrived(self, host: str, body: bytes) -> None:
         self.posts_received += 1
@@ -416,19 +430,25 @@ async def _add_followers(settings: Settings, setup: Setup, peer: Peer, count: in
 
 
 async def _wait_for_workers(settings: Settings, count: int, limit_seconds: float) -> float:
-    """Until the delivery process has a queue (cursor) for every instance: it has seen them all."""
+    """Until the delivery process has a queue (cursor) for every instance (it has seen them all) and knows what
+    software each runs (it read their NodeInfo, as a server that has been running a while knows it)."""
     db = Database(settings)
     started = time.perf_counter()
+    have = learned = 0
     try:
         while time.perf_counter() - started < limit_seconds:
             async with db.read() as session:
                 have = int(await session.scalar(select(func.count()).select_from(FederationQueueState)) or 0)
-            if have >= count:
+                learned = int(await session.scalar(select(func.count()).where(Instance.software.is_not(None))) or 0)
+            if have >= count and learned >= count:
                 return time.perf_counter() - started
             await asyncio.sleep(0.2)
     finally:
         await db.dispose()
-    raise RuntimeError(f"the delivery process started queues for {have} of {count} instances in {limit_seconds:.0f} s")
+    raise RuntimeError(
+        f"in {limit_seconds:.0f} s the delivery process started queues for {have} of {count} instances"
+        f" and learned the software of {learned}"
+    )
 
 
 def _ms(seconds: float) -> float:
@@ -486,7 +506,7 @@ async def _fanout(settings: Settings, setup: Setup, peer: Peer, options: Federat
 
 async def _measure(settings: Settings, options: FederationOptions) -> dict[str, Any]:
     workers = options.workers or (1 if settings.is_sqlite else os.cpu_count() or 1)
-    peer = Peer()
+    peer = Peer(software=options.peer_software)
     await peer.start([SENDER_HOST] + [instance_address(i) for i in range(options.instances)])
     step(f"starting moot serve with {workers} worker(s), federation debug on, delivery on")
     setup = await _start(settings, options, workers)

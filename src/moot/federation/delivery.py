@@ -42,6 +42,8 @@ from moot.db.instance import Instance
 from moot.db.person import Person
 from moot.db.site import Site
 from moot.domain.timefmt import utcnow
+from moot.federation.protocol import is_page_announce
+from moot.federation.software import Lookup, SoftwareSurvey, reads_group_announces
 from moot.queries.defaults import instance_lists
 
 log = logging.getLogger(__name__)
@@ -102,6 +104,7 @@ class Outgoing:
     send_community_followers_of: int | None
     published: datetime
     send_all_instances: bool = False
+    page_announce: bool = False  # only for software that needs it (software.py)
 
     @staticmethod
     def of(row: SentActivity) -> Outgoing:
@@ -113,6 +116,7 @@ class Outgoing:
             send_community_followers_of=row.send_community_followers_of,
             published=row.published,
             send_all_instances=row.send_all_instances,
+            page_announce=is_page_announce(json.loads(row.data)),
         )
 
 
@@ -380,7 +384,8 @@ class InstanceWorker:
                 self._note(state)
 
     async def _deliver(self, activity: Outgoing, state: FederationQueueState) -> None:
-        inboxes = await self.feed.inboxes_for(activity, self.instance)
+        needed = not (activity.page_announce and reads_group_announces(self.instance.software))
+        inboxes = await self.feed.inboxes_for(activity, self.instance) if needed else []
         for inbox in inboxes:
             while True:
                 status = await self.send(inbox, activity.data, activity.actor_ap_id)
@@ -419,7 +424,15 @@ async def deliverable_instances(session: AsyncSession, shard: int, shards: int, 
 class DeliveryManager:
     """Polls the feed and starts and stops one InstanceWorker per deliverable instance of this shard."""
 
-    def __init__(self, db: Database, send: Sender, timing: DeliveryTiming, shard: int = 0, shards: int = 1) -> None:
+    def __init__(
+        self,
+        db: Database,
+        send: Sender,
+        timing: DeliveryTiming,
+        shard: int = 0,
+        shards: int = 1,
+        lookup: Lookup | None = None,
+    ) -> None:
         self.db = db
         self.send = send
         self.timing = timing
@@ -428,6 +441,9 @@ class DeliveryManager:
         self.feed = ActivityFeed(db, timing)
         self.book = CursorBook(db)
         self.workers: dict[int, asyncio.Task[None]] = {}
+        self._worker_of: dict[int, InstanceWorker] = {}
+        # Learns each instance's software (software.py); without a lookup every instance gets every activity.
+        self.survey = SoftwareSurvey(db, lookup) if lookup is not None else None
 
     async def run(self) -> None:
         next_reconcile = next_flush = 0.0
@@ -447,6 +463,8 @@ class DeliveryManager:
                     log.exception("delivery manager failed to read the log, save cursors or list instances; retrying")
                 await asyncio.sleep(self.timing.idle_seconds)
         finally:
+            if self.survey is not None:
+                await self.survey.stop()
             for task in self.workers.values():
                 task.cancel()
             await asyncio.gather(*self.workers.values(), return_exceptions=True)
@@ -462,8 +480,13 @@ class DeliveryManager:
         for instance_id, task in list(self.workers.items()):
             if instance_id not in wanted or task.done():
                 task.cancel()
-                del self.workers[instance_id]
+                del self.workers[instance_id], self._worker_of[instance_id]
         for instance_id, instance in wanted.items():
-            if instance_id not in self.workers:
+            if instance_id in self.workers:
+                self._worker_of[instance_id].instance = instance  # the row as it is now (its software learned)
+            else:
                 worker = InstanceWorker(self.db, instance, self.send, self.timing, self.feed, self.book)
+                self._worker_of[instance_id] = worker
                 self.workers[instance_id] = asyncio.create_task(worker.run(), name=f"deliver-{instance.domain}")
+        if self.survey is not None:
+            self.survey.plan(wanted.values())

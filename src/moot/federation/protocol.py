@@ -256,6 +256,13 @@ def announce(base_url: str, community: Community, inner: Json) -> Json:
     }
 
 
+def is_page_announce(data: Json) -> bool:
+    """Announce{Page}: the copy of a post's announce for software that cannot read Announce{Create{Page}}
+    (outbox.send_to_community sends both; delivery leaves this one out where it is not needed, software.py)."""
+    inner = data.get("object")
+    return data.get("type") == "Announce" and isinstance(inner, dict) and inner.get("type") == "Page"
+
+
 # Moderation activities (Lemmy 0.19 `activities/{deletion,block,community}`): actor = the moderator or admin,
 # `to:[Public]`, `cc:[community]`, `audience` = community, as Lemmy's `send_activity_in_community` sends them.
 

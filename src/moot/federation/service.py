@@ -12,6 +12,7 @@ from moot.federation.fetch import FetchPolicy
 from moot.federation.inbox import Inbox
 from moot.federation.netguard import parse_host_map, parse_networks
 from moot.federation.send import ActivitySender, KeyStore
+from moot.federation.software import fetch_software
 from moot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -47,5 +48,8 @@ def make_inbox(db: Database, settings: Settings) -> Inbox:
 
 def make_delivery(db: Database, settings: Settings, shard: int = 0, shards: int = 1) -> DeliveryManager:
     timing = DeliveryTiming.fast() if settings.federation_debug else DeliveryTiming()
-    sender = ActivitySender(KeyStore(db), fetch_policy(settings))
-    return DeliveryManager(db, sender, timing, shard=shard, shards=shards)
+    policy = fetch_policy(settings)
+    sender = ActivitySender(KeyStore(db), policy)
+    return DeliveryManager(
+        db, sender, timing, shard=shard, shards=shards, lookup=functools.partial(fetch_software, policy=policy)
+    )
