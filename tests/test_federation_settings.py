@@ -62,6 +62,8 @@ class Peer:
     docs: dict[str, dict[str, Any]] = field(default_factory=dict)
     received: list[dict[str, Any]] = field(default_factory=list)  # activities POSTed to any inbox here
     fetched: list[str] = field(default_factory=list)  # paths GET here
+    connections: int = 0  # connections accepted so far (HTTP/1.1: a client may keep one open)
+    open_connections: int = 0
     httpd: ThreadingHTTPServer | None = None
 
     @property
@@ -73,6 +75,17 @@ class Peer:
         peer = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                super().setup()
+                peer.connections += 1
+                peer.open_connections += 1
+
+            def finish(self) -> None:
+                peer.open_connections -= 1
+                super().finish()
+
             def do_GET(self) -> None:
                 peer.fetched.append(self.path)
                 doc = peer.docs.get(self.path.split("?")[0])
@@ -396,3 +409,28 @@ async def test_group_software_gets_one_announce_per_post_the_rest_get_announce_p
     finally:
         for peer in peers.values():
             peer.stop()
+
+
+# ------------------------------------------------------------------ connections
+
+
+async def test_a_run_of_activities_to_one_instance_shares_one_connection_closed_when_idle(
+    moot: Moot, peer: Peer
+) -> None:
+    """Delivery keeps its connection to an instance open while it has more to send (no TCP and TLS handshake per
+    activity), and closes it a few seconds after the last one."""
+    community = await moot.community()
+    await follow(moot, peer, peer.person(), community)
+    before = peer.connections
+    titles = [unique("Burst") for _ in range(5)]
+    for title in titles:
+        await moot.post(community["id"], title)
+    await peer.wait_for("the last post", announced(peer, titles[-1]))
+    assert all(title in peer.texts() for title in titles)
+    # Ten announces (two per post: the peer serves no NodeInfo), over the connection that brought the Accept
+    # or one new one; a connection per request would be ten.
+    assert peer.connections - before <= 1, peer.connections - before
+    deadline = time.monotonic() + DEADLINE
+    while peer.open_connections:
+        assert time.monotonic() < deadline, f"{peer.open_connections} connections still open"
+        await asyncio.sleep(0.1)

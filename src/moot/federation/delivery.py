@@ -8,7 +8,10 @@
             for each activity: inboxes on that instance = explicit inboxes on its host
                                               + inboxes of its followers of the community (one query per
                                                 activity, grouped by instance, shared by all the workers)
-            POST signed to each inbox:  2xx -------------> done
+            (an Announce{Page} is passed over when the instance's software reads the Announce{Create{Page}})
+            POST signed to each inbox, over the worker's own connection to its instance (kept open while
+            there is more to send, closed after IDLE_CLOSE_SECONDS idle):
+                                        2xx -------------> done
                                         4xx (not 408/429) --> done (a refusal is final)
                                         5xx/408/429/error --> wait (growing, capped), retry the same one
             the cursor is noted in the process's CursorBook; the manager writes every changed cursor in one
@@ -27,9 +30,9 @@ import json
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, or_, select, update
@@ -42,6 +45,7 @@ from moot.db.instance import Instance
 from moot.db.person import Person
 from moot.db.site import Site
 from moot.domain.timefmt import utcnow
+from moot.federation.fetch import KeptConnections
 from moot.federation.protocol import is_page_announce
 from moot.federation.software import Lookup, SoftwareSurvey, reads_group_announces
 from moot.queries.defaults import instance_lists
@@ -49,6 +53,9 @@ from moot.queries.defaults import instance_lists
 log = logging.getLogger(__name__)
 
 DEAD_AFTER = timedelta(days=3)
+# A worker with nothing to send closes its connection after this long idle (under the 5 s keep-alive timeout of
+# uvicorn and Node servers; KeptConnections' expiry is the same).
+IDLE_CLOSE_SECONDS = 4.0
 BATCH = 100
 FEED_WINDOW = 2000  # activities kept in memory for the workers; one behind that reads the database
 FOLLOWER_CACHE = 256  # activities whose follower inboxes are kept
@@ -85,8 +92,15 @@ class DeliveryTiming:
         return float(min(self.backoff_cap_seconds, self.backoff_unit_seconds * self.backoff_base ** (failures - 1)))
 
 
-# send(inbox_url, body, signer_ap_id) -> HTTP status (0 for a network error or timeout)
-Sender = Callable[[str, bytes, str], Awaitable[int]]
+class Sender(Protocol):
+    """send(inbox_url, body, signer_ap_id, kept) -> HTTP status (0 for a network error or timeout); `kept` is
+    the calling worker's own `connections()`, its connection to its instance kept open between activities."""
+
+    def connections(self) -> KeptConnections: ...
+
+    async def __call__(
+        self, inbox: str, body: bytes, signer_ap_id: str, kept: KeptConnections | None = None
+    ) -> int: ...
 
 
 def is_retryable(status: int) -> bool:
@@ -353,6 +367,7 @@ class InstanceWorker:
         self.feed = feed
         self.book = book
         self._alive = False
+        self.connections = send.connections()
 
     async def _state(self) -> FederationQueueState:
         async with self.db.write() as session:
@@ -368,6 +383,12 @@ class InstanceWorker:
             return state
 
     async def run(self) -> None:
+        try:
+            await self._run()
+        finally:
+            await asyncio.shield(self.connections.close())
+
+    async def _run(self) -> None:
         state = await self._state()
         if state.fail_count and state.last_retry is not None:
             # After a restart, finish the backoff that was under way.
@@ -377,18 +398,28 @@ class InstanceWorker:
         while True:
             activities = await self.feed.after(state.last_successful_id or 0)
             if not activities:
-                await self.feed.wait_beyond(state.last_successful_id or 0)
+                await self._wait(state.last_successful_id or 0)
                 continue
             for activity in activities:
                 await self._deliver(activity, state)
                 self._note(state)
+
+    async def _wait(self, cursor: int) -> None:
+        """Until the feed has more; the connection to the instance stays open for the first seconds only."""
+        if self.connections.open:
+            try:
+                await asyncio.wait_for(self.feed.wait_beyond(cursor), IDLE_CLOSE_SECONDS)
+                return
+            except TimeoutError:
+                await self.connections.close()
+        await self.feed.wait_beyond(cursor)
 
     async def _deliver(self, activity: Outgoing, state: FederationQueueState) -> None:
         needed = not (activity.page_announce and reads_group_announces(self.instance.software))
         inboxes = await self.feed.inboxes_for(activity, self.instance) if needed else []
         for inbox in inboxes:
             while True:
-                status = await self.send(inbox, activity.data, activity.actor_ap_id)
+                status = await self.send(inbox, activity.data, activity.actor_ap_id, self.connections)
                 if not is_retryable(status):
                     break
                 state.fail_count += 1

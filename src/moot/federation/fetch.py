@@ -8,6 +8,7 @@ so DNS rebinding cannot move the connection elsewhere."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import ipaddress
 import json
@@ -112,6 +113,7 @@ class _Context:
     transport: httpx.AsyncBaseTransport | None
     headers: Mapping[str, str]
     signer: Signer | None
+    kept: KeptConnections | None = None
 
 
 async def system_resolver(host: str, port: int) -> list[str]:
@@ -275,8 +277,10 @@ def _request_headers(method: str, target: ParsedTarget, ctx: _Context, defaults:
         if name.lower() in _RESERVED_HEADERS:
             raise ValueError(f"header {name} is set by the fetcher")
         headers[name] = value
-    # Never reuse a connection: its TLS session was verified for one host name only.
-    headers["Connection"] = "close"
+    # Reuse a connection only through KeptConnections (one transport per host name): its TLS session was
+    # verified for one host name only.
+    if ctx.kept is None:
+        headers["Connection"] = "close"
     headers["Host"] = target.host_header
     if ctx.signer is not None:
         headers.update(ctx.signer(method, target, dict(headers)))
@@ -291,10 +295,44 @@ def _pinned_request(
     return httpx.Request(method, url, headers=headers, content=content, extensions={"sni_hostname": target.host})
 
 
-def _new_transport(policy: FetchPolicy) -> httpx.AsyncHTTPTransport:
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=0)
+def _new_transport(policy: FetchPolicy, keep_alive: float = 0.0) -> httpx.AsyncHTTPTransport:
+    kept = 1 if keep_alive else 0
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=kept, keepalive_expiry=keep_alive or None)
     context = _ssl_context(policy.ca_file)
     return httpx.AsyncHTTPTransport(verify=context, retries=0, trust_env=False, limits=limits)
+
+
+class KeptConnections:
+    """Keep-alive for a run of requests to the same hosts (a delivery worker's POSTs to its instance): one
+    transport per scheme and host name, so a connection, and the TLS session verified for that name, only ever
+    carries requests to that name. Every request is still resolved and its address checked by the guard; one to
+    an address without an open connection opens a new one. `close()` when the run pauses: an idle connection
+    is otherwise kept until `keep_alive` seconds have passed and the next request notices.
+
+    Without it every request opens its own connection (`Connection: close`): for a delivery worker that sends
+    one activity after another to one instance, that was a TCP and TLS handshake, and their round trips, per
+    activity."""
+
+    def __init__(self, policy: FetchPolicy, keep_alive: float = 4.0) -> None:
+        self.policy = policy
+        self.keep_alive = keep_alive  # under the 5 s idle timeout of uvicorn and Node servers
+        self._transports: dict[str, httpx.AsyncHTTPTransport] = {}
+
+    def transport_for(self, target: ParsedTarget) -> httpx.AsyncHTTPTransport:
+        key = f"{target.scheme}://{target.host_header}"
+        transport = self._transports.get(key)
+        if transport is None:
+            transport = self._transports[key] = _new_transport(self.policy, self.keep_alive)
+        return transport
+
+    @property
+    def open(self) -> int:
+        return len(self._transports)
+
+    async def close(self) -> None:
+        transports, self._transports = list(self._transports.values()), {}
+        for transport in transports:
+            await transport.aclose()
 
 
 async def _connect_any(transport: httpx.AsyncBaseTransport, requests: list[httpx.Request]) -> httpx.Response:
@@ -317,7 +355,7 @@ async def _open(
     headers = _request_headers(method, target, ctx, defaults)
     requests = [_pinned_request(method, target, ip, headers, content) for ip in addresses]
     async with AsyncExitStack() as stack:
-        transport = ctx.transport
+        transport = ctx.transport or (ctx.kept.transport_for(target) if ctx.kept is not None else None)
         if transport is None:
             transport = await stack.enter_async_context(_new_transport(ctx.policy))
         response = await _connect_any(transport, requests)
@@ -457,9 +495,11 @@ async def send(
     resolver: Resolver | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     signer: Signer | None = None,
+    kept: KeptConnections | None = None,
 ) -> RawResponse:
-    """One guarded request (e.g. an inbox POST); redirects are returned, not followed. Raises FetchError."""
-    ctx = _context(policy, headers, resolver, transport, signer)
+    """One guarded request (e.g. an inbox POST); redirects are returned, not followed. Raises FetchError.
+    With `kept` the connection is kept open for the next request to the same host (`KeptConnections`)."""
+    ctx = dataclasses.replace(_context(policy, headers, resolver, transport, signer), kept=kept)
     return await _guarded(policy, _send_once(method.upper(), url, content, ctx))
 
 

@@ -11,7 +11,7 @@ from moot.db.community import Community
 from moot.db.engine import Database
 from moot.db.person import Person
 from moot.db.site import Site
-from moot.federation.fetch import FetchError, FetchPolicy, send
+from moot.federation.fetch import FetchError, FetchPolicy, KeptConnections, send
 from moot.federation.protocol import ACTIVITY_JSON
 from moot.federation.signatures import sign_request
 
@@ -60,7 +60,11 @@ class ActivitySender:
         self.keys = keys
         self.policy = policy
 
-    async def __call__(self, inbox: str, body: bytes, signer_ap_id: str) -> int:
+    def connections(self) -> KeptConnections:
+        """For one delivery worker: its requests to its instance reuse one connection while it is busy."""
+        return KeptConnections(self.policy)
+
+    async def __call__(self, inbox: str, body: bytes, signer_ap_id: str, kept: KeptConnections | None = None) -> int:
         pem = await self.keys.private_key(signer_ap_id)
         if pem is None:
             log.error("no private key for %s; dropping its activity", signer_ap_id)
@@ -70,7 +74,7 @@ class ActivitySender:
         # The guard sets Host itself (to the same value the signature covers).
         extra = {k: v for k, v in signed.items() if k.lower() != "host"}
         try:
-            response = await send("POST", inbox, self.policy, content=body, headers={**headers, **extra})
+            response = await send("POST", inbox, self.policy, content=body, headers={**headers, **extra}, kept=kept)
         except FetchError as exc:
             log.info("POST %s failed: %s", inbox, exc)
             return 0
