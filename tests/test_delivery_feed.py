@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from conftest import backend, unique
+from conftest import Api, backend, make_community, unique
+from moot.actions import communities as community_actions
+from moot.actions import remote
 from moot.db.engine import count_queries
 from moot.db.federation import FederationQueueState, SentActivity
 from moot.db.instance import Instance
@@ -21,6 +24,7 @@ from moot.db.site import Site
 from moot.domain.timefmt import utcnow
 from moot.federation.delivery import ActivityFeed, CursorBook, DeliveryTiming
 from moot.federation.send import KeyStore
+from moot.queries.viewer import RemoteActor
 
 
 def _row() -> SentActivity:
@@ -140,3 +144,64 @@ async def test_a_key_is_read_once_however_many_deliveries_ask_at_once(app: Any) 
     assert set(found) == {site.private_key}
     assert len([s for s in statements if "private_key" in s]) <= 3  # person, community, site: once
     assert await keys.private_key("https://nobody.example/u/x") is None
+
+
+async def _remote_follower(db: Any, community_id: int) -> tuple[int, str]:
+    """A person of a new remote instance following the community: (their instance id, their shared inbox)."""
+    domain = f"{unique('far')}.example"
+    async with db.write() as session:
+        person = await remote.upsert_remote_person(
+            session, ap_id=f"https://{domain}/u/follower", name="follower", domain=domain
+        )
+        person.shared_inbox_url = f"https://{domain}/inbox"
+        await community_actions.follow_community(session, RemoteActor(person=person), community_id, True)
+        return person.instance_id, person.shared_inbox_url
+
+
+async def _record(db: Any, kind: str, followers_of: int | None) -> None:
+    async with db.write() as session:
+        row = _row()
+        row.data = json.dumps({"type": kind})
+        row.send_community_followers_of = followers_of
+        session.add(row)
+
+
+async def test_follower_inboxes_are_read_once_per_community_and_again_after_an_accepted_follow(
+    app: Any, admin: Api
+) -> None:
+    """Every activity in a community goes to its followers' instances: their inboxes are read once and kept (a vote
+    in a community followed from a thousand instances no longer reads a thousand rows). A follow accepted since
+    is never missed: its Accept, recorded with the follower, drops what was kept."""
+    db = app.state.moot.db
+    community_id = (await make_community(admin))["id"]
+    feed = ActivityFeed(db, DeliveryTiming.fast())
+    await feed.start()
+    cursor = feed.ready
+    first_instance, first_inbox = await _remote_follower(db, community_id)
+    await _record(db, "Announce", community_id)
+    await feed.poll()
+    [one] = await feed.after(cursor)
+    async with db.read() as session:
+        (first,) = (await session.scalars(select(Instance).where(Instance.id == first_instance))).all()
+    assert await feed.inboxes_for(one, first) == [first_inbox]
+
+    # Someone follows without an Accept going out (as the bench seeds them): the kept inboxes are used.
+    later_instance, later_inbox = await _remote_follower(db, community_id)
+    await _record(db, "Announce", community_id)
+    await feed.poll()
+    [two] = await feed.after(one.id)
+    async with db.read() as session:
+        (later,) = (await session.scalars(select(Instance).where(Instance.id == later_instance))).all()
+    async with count_queries() as statements:
+        assert await feed.inboxes_for(two, first) == [first_inbox]
+        assert await feed.inboxes_for(two, later) == []
+    assert statements == []
+
+    # An Accept in the log: the activities after it go to the followers as they are now.
+    await _record(db, "Accept", None)
+    await _record(db, "Announce", community_id)
+    await feed.poll()
+    accept, three = await feed.after(two.id)
+    assert accept.kind == "Accept"
+    assert await feed.inboxes_for(three, later) == [later_inbox]
+    assert await feed.inboxes_for(three, first) == [first_inbox]

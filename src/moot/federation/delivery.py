@@ -7,7 +7,8 @@
       `- InstanceWorker(instance) ------+ reads ids > last_successful_id from the feed, in order
             for each activity: inboxes on that instance = explicit inboxes on its host
                                               + inboxes of its followers of the community (one query per
-                                                activity, grouped by instance, shared by all the workers)
+                                                community, grouped by instance, shared by all the workers,
+                                                read again after a minute or when a follow is accepted)
             (an Announce{Page} is passed over when the instance's software reads the Announce{Create{Page}})
             POST signed to each inbox, over the worker's own connection to its instance (kept open while
             there is more to send, closed after IDLE_CLOSE_SECONDS idle):
@@ -58,7 +59,7 @@ DEAD_AFTER = timedelta(days=3)
 IDLE_CLOSE_SECONDS = 4.0
 BATCH = 100
 FEED_WINDOW = 2000  # activities kept in memory for the workers; one behind that reads the database
-FOLLOWER_CACHE = 256  # activities whose follower inboxes are kept
+FOLLOWER_CACHE = 1024  # communities whose followers' inboxes are kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +75,10 @@ class DeliveryTiming:
     # How long an id that is missing between committed ones is waited for (its transaction may still commit;
     # sequences also leave holes for good when a transaction rolls back).
     gap_seconds: float = 5.0
+    # How long a community's follower inboxes are used before they are read again. A new remote follower is
+    # never missed (its Accept in the log drops them all, see ActivityFeed); this bounds how long one who
+    # left, or moved their inbox, is still sent to (Lemmy: an hour for removals, a minute for additions).
+    followers_seconds: float = 60.0
 
     @staticmethod
     def fast() -> DeliveryTiming:
@@ -119,9 +124,11 @@ class Outgoing:
     published: datetime
     send_all_instances: bool = False
     page_announce: bool = False  # only for software that needs it (software.py)
+    kind: str = ""  # the activity's type
 
     @staticmethod
     def of(row: SentActivity) -> Outgoing:
+        data = json.loads(row.data)
         return Outgoing(
             id=row.id,
             data=row.data.encode("utf-8"),
@@ -130,7 +137,8 @@ class Outgoing:
             send_community_followers_of=row.send_community_followers_of,
             published=row.published,
             send_all_instances=row.send_all_instances,
-            page_announce=is_page_announce(json.loads(row.data)),
+            page_announce=is_page_announce(data),
+            kind=str(data.get("type", "")),
         )
 
 
@@ -171,7 +179,8 @@ class ActivityFeed:
         self._pending: dict[int, Outgoing] = {}  # read but above a gap
         self._gaps: dict[int, float] = {}  # missing id -> when first noticed
         self._changed = asyncio.Event()
-        self._followers: OrderedDict[int, asyncio.Future[dict[int, list[str]]]] = OrderedDict()
+        # community id -> (when read, its remote followers' inboxes by instance), shared by every worker
+        self._followers: OrderedDict[int, tuple[float, asyncio.Future[dict[int, list[str]]]]] = OrderedDict()
         self._started = False
 
     async def start(self) -> None:
@@ -211,7 +220,12 @@ class ActivityFeed:
         while self.ready < self._fetched:
             following = self.ready + 1
             if following in self._pending:
-                self.window.append(self._pending.pop(following))
+                ready = self._pending.pop(following)
+                if ready.kind == "Accept":
+                    # A community accepted a follow, in the transaction that recorded the follower: every
+                    # activity after this one is sent to the followers as they are now.
+                    self._followers.clear()
+                self.window.append(ready)
                 self._window_ids.append(following)
             elif following in self._gaps and now - self._gaps[following] < self.timing.gap_seconds:
                 break  # perhaps still being committed: wait for it
@@ -255,17 +269,21 @@ class ActivityFeed:
         found = [i for i in activity.send_inboxes if urlsplit(i).netloc.lower() == instance.domain]
         community_id = activity.send_community_followers_of
         if community_id is not None:
-            # One query per activity for all the workers, even when they all ask at the same moment.
-            pending = self._followers.get(activity.id)
-            if pending is None:
-                pending = asyncio.ensure_future(self._follower_inboxes(community_id))
-                self._followers[activity.id] = pending
+            # One query per community for all the workers, even when they all ask at the same moment, used for
+            # its later activities too until `followers_seconds` pass or a follow is accepted.
+            now = time.monotonic()
+            cached = self._followers.get(community_id)
+            if cached is None or now - cached[0] > self.timing.followers_seconds:
+                cached = (now, asyncio.ensure_future(self._follower_inboxes(community_id)))
+                self._followers[community_id] = cached
                 while len(self._followers) > FOLLOWER_CACHE:
                     self._followers.popitem(last=False)
+            self._followers.move_to_end(community_id)
             try:
-                by_instance = await asyncio.shield(pending)
+                by_instance = await asyncio.shield(cached[1])
             except Exception:
-                self._followers.pop(activity.id, None)  # let the next one try again
+                if self._followers.get(community_id) is cached:
+                    del self._followers[community_id]  # let the next one try again
                 raise
             found.extend(by_instance.get(instance.id, ()))
         if activity.send_all_instances:
