@@ -82,10 +82,14 @@ async def test_the_read_references_return_moot_s_rows(settings: Settings, api: h
     bench_1 = (await api.post("/api/v3/user/login", json={"username_or_email": "bench_1",
                                                           "password": "bench-password-1"})).json()["jwt"]  # fmt: skip
     auth = {"Authorization": f"Bearer {bench_1}"}
-    front = [v["post"]["id"] for v in (await _get(api, "/api/v3/post/list?type_=All&sort=Hot&limit=20"))["posts"]]
+    views = (await _get(api, "/api/v3/post/list?type_=All&sort=Hot&limit=20"))["posts"]
+    front = [v["post"]["id"] for v in views]
     assert (await api.post("/api/v3/post/like", json={"post_id": front[0], "score": -1}, headers=auth)).is_success
     assert (await api.put("/api/v3/post/save", json={"post_id": front[1], "save": True}, headers=auth)).is_success
     assert (await api.post("/api/v3/post/hide", json={"post_ids": [front[2]], "hide": True}, headers=auth)).is_success
+    # ... and blocks the author of a later post there (not an admin: those cannot be blocked).
+    blocked = next(v["creator"]["id"] for v in views[3:] if not v["creator_is_admin"])
+    assert (await api.post("/api/v3/user/block", json={"person_id": blocked, "block": True}, headers=auth)).is_success
 
     prepared = await _prepare(settings)
     scenarios = {s.name: s for s in prepared.scenarios if s.kind == "read"}
@@ -130,6 +134,7 @@ async def test_the_read_references_return_moot_s_rows(settings: Settings, api: h
     assert {r.id: (r.my_vote, r.saved is not None) for r in user_rows}[front[0]] == (-1, False)
     assert {r.id: r.saved is not None for r in user_rows}[front[1]]
     assert front[2] not in {r.id for r in user_rows}
+    assert blocked not in {r.creator_id for r in user_rows}
 
 
 async def _counters(db: Database, post_id: int, person_id: int) -> dict[str, Any]:
