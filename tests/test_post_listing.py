@@ -10,9 +10,10 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from conftest import Api, make_comment, make_community, make_post, register
+from conftest import Api, backend, make_comment, make_community, make_post, register
 from lemmy_shapes import assert_shape
 from moot.actions.posts import create_post
+from moot.db.engine import count_queries
 from moot.db.post import Post
 from moot.domain.enums import SortType
 from moot.domain.ranking import controversy_rank, hot_rank, scaled_rank
@@ -397,11 +398,20 @@ async def test_saved_posts_come_most_recently_saved_first(user: Api, other: Api)
 # ------------------------------------------------------------------------------------------ Subscribed
 
 
-async def test_subscribed_pages_hold_exactly_the_followed_posts_in_sort_order(app: Any, user: Api) -> None:
-    """On PostgreSQL the Subscribed listing looks for candidates community by community (queries/posts.py,
-    `_subscribed_ids`); whatever the sort, page size or paging style, the pages must be the followed
+@pytest.mark.parametrize("window", [3, 100_000])
+async def test_subscribed_pages_hold_exactly_the_followed_posts_in_sort_order(
+    app: Any, user: Api, window: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On PostgreSQL the Subscribed listing looks for a first page among the site's best posts by the sort
+    (queries/posts.py, `_subscribed_ids_near_top`, a window of `SUBSCRIBED_WINDOW` posts), and community by
+    community when the viewer's posts there are too few (`_subscribed_ids`); a tiny window takes the second way,
+    a huge one the first. Whatever the way, sort, page size or paging style, the pages must be the followed
     communities' posts in the sort's order, featured ones first, nothing missing or repeated."""
+    from moot.queries import posts
     from moot.queries.posts import _sort_keys
+
+    monkeypatch.setattr(posts, "SUBSCRIBED_WINDOW", window)
+    monkeypatch.setattr(posts, "_NEAR_CACHE", {})  # its statements hold the window they were built with
 
     reader = await register(user.client)
     followed = [await make_community(user) for _ in range(3)]
@@ -442,6 +452,8 @@ async def test_subscribed_pages_hold_exactly_the_followed_posts_in_sort_order(ap
         values = {row[0]: row[1:] for row in rows}
         for i in reversed(range(len(keys))):  # stable sorts, least significant key first
             expected.sort(key=lambda post_id, i=i: values[post_id][i], reverse=keys[i].descending)
+        if sort == SortType.HOT:
+            expected_hot = expected
 
         for limit in (2, 5):
             by_page: list[int] = []
@@ -461,3 +473,9 @@ async def test_subscribed_pages_hold_exactly_the_followed_posts_in_sort_order(ap
                 by_cursor += [p["post"]["id"] for p in data["posts"]]
                 params["page_cursor"] = data["next_page"]
             assert by_cursor == expected, (sort, limit, "cursor")
+
+    if backend() == "postgres":
+        # Which way the first page was found: community by community is a LATERAL walk per followed community.
+        async with count_queries() as statements:
+            assert await listed(reader, type_="Subscribed", limit=5) == expected_hot[:5]
+        assert any("LATERAL" in statement for statement in statements) == (window == 3), statements

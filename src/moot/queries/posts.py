@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
 from sqlalchemy import (
+    ARRAY,
     BindParameter,
     ColumnElement,
     Integer,
     Select,
     String,
     and_,
+    any_,
     bindparam,
+    cast,
     exists,
     false,
+    func,
     not_,
     or_,
     select,
@@ -30,7 +35,7 @@ from moot.db.base import UTCDateTime
 from moot.db.community import Community, CommunityFollower, CommunityModerator
 from moot.db.engine import setting
 from moot.db.fast_read import FastRead
-from moot.db.params import literal_param
+from moot.db.params import literal_int, literal_param
 from moot.db.person import LocalUserLanguage, Person
 from moot.db.post import Post, PostActions
 from moot.domain.enums import ListingType, SortType, SubscribedType
@@ -400,7 +405,11 @@ def _is_sqlite(session: AsyncSession) -> bool:
 
 
 def _top(
-    stmt: Select[Any], keys: list[SortKey], order: list[SortKey], wanted: int, *where: ColumnElement[bool]
+    stmt: Select[Any],
+    keys: list[SortKey],
+    order: list[SortKey],
+    wanted: int | BindParameter[int],
+    *where: ColumnElement[bool],
 ) -> Select[Any]:
     """The listing's ids and sort keys (labelled k0, k1, ...), filtered further, best `wanted` by `order`."""
     labels: list[Any] = [k.column.label(f"k{i}") for i, k in enumerate(keys)]
@@ -412,6 +421,70 @@ def _per_community(stmt: Select[Any], keys: list[SortKey], wanted: int, *where: 
     flag left out (LATERAL: one walk per community down an index in that order)."""
     inner = _top(stmt, keys, keys[1:], wanted, Post.community_id == _MyFollow.community_id, *where).lateral()
     return select(*inner.c).select_from(_MyFollow).join(inner, true())
+
+
+# How many of the site's best posts (by the listing's sort) a Subscribed page is first looked for among.
+SUBSCRIBED_WINDOW = 300
+
+
+async def _subscribed_ids_near_top(
+    session: AsyncSession,
+    shape: _ShapeKey | None,
+    stmt: Select[Any],
+    params: dict[str, Any],
+    q: PostQuery,
+    keys: list[SortKey],
+    wanted: int,
+) -> list[int] | None:
+    """The ids of a Subscribed page when the viewer's communities hold at least `wanted` of the site's best
+    `SUBSCRIBED_WINDOW` posts by the sort (someone who follows busy communities): those are then the page's, and
+    the posts featured on the front page (few) come first, as in any listing. None when they hold fewer: then
+    `_subscribed_ids` looks community by community.
+
+    The window is a plain walk down the sort's index, its ids collected into an array once (an InitPlan), and
+    the listing's filters run on those rows alone (found by primary key). Asked as a join or a semi join,
+    PostgreSQL guesses a followed community holds the average hundred posts and reads all of theirs instead
+    (0.4-0.5 s for 10 big ones). On the bench database: 1.1-2.3 ms for 10 or 50 followed communities, against
+    2.7-12.5 ms community by community. The statement is built once per shape (`_ShapeKey`)."""
+    read = _NEAR_CACHE.get(shape) if shape is not None else None
+    if read is None:
+        statement = _near_top_statement(stmt, q, keys)
+        if shape is None:
+            rows = (await session.execute(statement, {**params, _WANTED.key: wanted})).all()
+            return _near_top_ids(rows, wanted)
+        if len(_NEAR_CACHE) >= _BASE_CACHE_SIZE:
+            _NEAR_CACHE.clear()
+        read = _NEAR_CACHE[shape] = FastRead(statement)
+    return _near_top_ids(await read.rows(session, {**params, _WANTED.key: wanted}), wanted)
+
+
+def _near_top_statement(stmt: Select[Any], q: PostQuery, keys: list[SortKey]) -> Select[Any]:
+    window = (
+        select(Post.id)
+        .where(Post.featured_local.is_(False), *([Post.published > _SINCE] if TOP_WINDOWS.get(q.sort) else []))
+        .order_by(*_ordering(keys[1:]))
+        .limit(literal_int(SUBSCRIBED_WINDOW))
+        .subquery("window")
+    )
+    # ANY over one array (CAST keeps it one value): `= ANY (SELECT ...)` would compare with each row instead.
+    in_window = Post.id == any_(cast(select(func.array_agg(window.c.id)).scalar_subquery(), ARRAY(Integer)))
+    near = _top(stmt, keys, keys, _WANTED, Post.featured_local.is_(False), in_window).add_columns(true().label("near"))
+    featured = _top(stmt, keys, keys, _WANTED, Post.featured_local.is_(True)).add_columns(false().label("near"))
+    candidates = union(featured, near).subquery("candidates")
+    ordering = [
+        candidates.c[f"k{i}"].desc() if key.descending else candidates.c[f"k{i}"].asc() for i, key in enumerate(keys)
+    ]
+    found = func.count().filter(candidates.c.near).over()  # of the window's posts, before the LIMIT
+    return select(candidates.c.id, found).order_by(*ordering).limit(_WANTED)
+
+
+def _near_top_ids(rows: Sequence[Sequence[Any]], wanted: int) -> list[int] | None:
+    if not rows or rows[0][1] < wanted:
+        return None
+    return [row[0] for row in rows]
+
+
+_NEAR_CACHE: dict[_ShapeKey, FastRead] = {}
 
 
 async def _subscribed_ids(
@@ -572,9 +645,14 @@ async def list_posts(session: AsyncSession, q: PostQuery, viewer: Viewer | None)
         # The candidates' ids are literal values: this statement is built for the request.
         filtered = _after(base, keys) if cursor else base
         wanted = paging.limit + (0 if cursor else paging.offset)
-        ids = await _subscribed_ids(session, filtered, params, q, keys, me, wanted)
-        stmt = _views_of_page(viewer, filtered.where(Post.id.in_(ids)), keys, cursor)
-        rows = (await session.execute(stmt, params)).all()
+        ids = None if cursor else await _subscribed_ids_near_top(session, shape, base, params, q, keys, wanted)
+        if ids is None:
+            ids = await _subscribed_ids(session, filtered, params, q, keys, me, wanted)
+        params[_IDS.key] = ids
+        if shape is None:
+            rows = (await session.execute(_subscribed_page(viewer, filtered, keys, cursor), params)).all()
+        else:
+            rows = await _subscribed_page_statement(shape, cursor, viewer, filtered, keys).rows(session, params)
     elif shape is None:
         stmt = _views_of_page(viewer, _after(base, keys) if cursor else base, keys, cursor)
         rows = (await session.execute(stmt, params)).all()
@@ -601,6 +679,29 @@ def _page_statement(
 
 
 _PAGE_CACHE: dict[tuple[_ShapeKey, bool], FastRead] = {}
+
+
+def _subscribed_page(viewer: Viewer | None, filtered: Select[Any], keys: list[SortKey], cursor: bool) -> Select[Any]:
+    """The views of a Subscribed page, its candidates' ids given as one array parameter (`_IDS`)."""
+    return _views_of_page(viewer, filtered.where(Post.id == any_(_IDS)), keys, cursor)
+
+
+def _subscribed_page_statement(
+    shape: _ShapeKey, cursor: bool, viewer: Viewer | None, filtered: Select[Any], keys: list[SortKey]
+) -> FastRead:
+    """`_subscribed_page` built and compiled once per shape, as `_page_statement` is."""
+    key = (shape, cursor)
+    read = _SUBSCRIBED_PAGE_CACHE.get(key)
+    if read is None:
+        if len(_SUBSCRIBED_PAGE_CACHE) >= _BASE_CACHE_SIZE:
+            _SUBSCRIBED_PAGE_CACHE.clear()
+        read = _SUBSCRIBED_PAGE_CACHE[key] = FastRead(_subscribed_page(viewer, filtered, keys, cursor))
+    return read
+
+
+_SUBSCRIBED_PAGE_CACHE: dict[tuple[_ShapeKey, bool], FastRead] = {}
+_IDS = bindparam("listing_ids", type_=ARRAY(Integer))
+_WANTED = literal_param("listing_wanted")
 # Written into the SQL (db/params.py): PostgreSQL then plans a page's statement once per connection.
 _LIMIT = literal_param("listing_limit")
 _OFFSET = literal_param("listing_offset")
