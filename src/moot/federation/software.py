@@ -134,7 +134,7 @@ class SoftwareSurvey:
                     try:
                         return instance.id, await self.lookup(bases[instance.id])
                     except FetchError as exc:
-                        log.info("no software known for %s: %s", instance.domain, exc)
+                        log.debug("no software known for %s: %s", instance.domain, exc)
                         return instance.id, None
 
             learned = [(i, s) for i, s in await asyncio.gather(*(one(i) for i in instances)) if s is not None]
