@@ -11,7 +11,7 @@
                                                 read again after a minute or when a follow is accepted)
             (an Announce{Page} is passed over when the instance's software reads the Announce{Create{Page}})
             POST signed to each inbox, over the worker's own connection to its instance (kept open while
-            there is more to send, closed after IDLE_CLOSE_SECONDS idle):
+            there is more to send, closed after its keep-alive time idle):
                                         2xx -------------> done
                                         4xx (not 408/429) --> done (a refusal is final)
                                         5xx/408/429/error --> wait (growing, capped), retry the same one
@@ -54,9 +54,6 @@ from moot.queries.defaults import instance_lists
 log = logging.getLogger(__name__)
 
 DEAD_AFTER = timedelta(days=3)
-# A worker with nothing to send closes its connection after this long idle (under the 5 s keep-alive timeout of
-# uvicorn and Node servers; KeptConnections' expiry is the same).
-IDLE_CLOSE_SECONDS = 4.0
 BATCH = 100
 FEED_WINDOW = 2000  # activities kept in memory for the workers; one behind that reads the database
 FOLLOWER_CACHE = 1024  # communities whose followers' inboxes are kept
@@ -426,7 +423,7 @@ class InstanceWorker:
         """Until the feed has more; the connection to the instance stays open for the first seconds only."""
         if self.connections.open:
             try:
-                await asyncio.wait_for(self.feed.wait_beyond(cursor), IDLE_CLOSE_SECONDS)
+                await asyncio.wait_for(self.feed.wait_beyond(cursor), self.connections.keep_alive)
                 return
             except TimeoutError:
                 await self.connections.close()

@@ -8,7 +8,6 @@ so DNS rebinding cannot move the connection elsewhere."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import functools
 import ipaddress
 import json
@@ -302,6 +301,9 @@ def _new_transport(policy: FetchPolicy, keep_alive: float = 0.0) -> httpx.AsyncH
     return httpx.AsyncHTTPTransport(verify=context, retries=0, trust_env=False, limits=limits)
 
 
+KEEP_ALIVE_SECONDS = 4.0  # under the 5 s idle timeout of uvicorn and Node servers
+
+
 class KeptConnections:
     """Keep-alive for a run of requests to the same hosts (a delivery worker's POSTs to its instance): one
     transport per scheme and host name, so a connection, and the TLS session verified for that name, only ever
@@ -313,9 +315,9 @@ class KeptConnections:
     one activity after another to one instance, that was a TCP and TLS handshake, and their round trips, per
     activity."""
 
-    def __init__(self, policy: FetchPolicy, keep_alive: float = 4.0) -> None:
+    def __init__(self, policy: FetchPolicy, keep_alive: float = KEEP_ALIVE_SECONDS) -> None:
         self.policy = policy
-        self.keep_alive = keep_alive  # under the 5 s idle timeout of uvicorn and Node servers
+        self.keep_alive = keep_alive
         self._transports: dict[str, httpx.AsyncHTTPTransport] = {}
 
     def transport_for(self, target: ParsedTarget) -> httpx.AsyncHTTPTransport:
@@ -431,8 +433,9 @@ def _context(
     resolver: Resolver | None,
     transport: httpx.AsyncBaseTransport | None,
     signer: Signer | None,
+    kept: KeptConnections | None = None,
 ) -> _Context:
-    return _Context(policy, resolver or system_resolver, transport, dict(headers or {}), signer)
+    return _Context(policy, resolver or system_resolver, transport, dict(headers or {}), signer, kept)
 
 
 async def _get_document(url: str, ctx: _Context, accept_activitypub: bool) -> tuple[ParsedTarget, str, bytes]:
@@ -499,7 +502,7 @@ async def send(
 ) -> RawResponse:
     """One guarded request (e.g. an inbox POST); redirects are returned, not followed. Raises FetchError.
     With `kept` the connection is kept open for the next request to the same host (`KeptConnections`)."""
-    ctx = dataclasses.replace(_context(policy, headers, resolver, transport, signer), kept=kept)
+    ctx = _context(policy, headers, resolver, transport, signer, kept)
     return await _guarded(policy, _send_once(method.upper(), url, content, ctx))
 
 

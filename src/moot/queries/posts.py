@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -446,16 +446,15 @@ async def _subscribed_ids_near_top(
     PostgreSQL guesses a followed community holds the average hundred posts and reads all of theirs instead
     (0.4-0.5 s for 10 big ones). On the bench database (generic plan, 50 followed communities): 1.25-1.5 ms, against
     2.7-12.5 ms community by community. The statement is built once per shape (`_ShapeKey`)."""
-    read = _NEAR_CACHE.get(shape) if shape is not None else None
-    if read is None:
-        statement = _near_top_statement(stmt, q, keys)
-        if shape is None:
-            rows = (await session.execute(statement, {**params, _WANTED.key: wanted})).all()
-            return _near_top_ids(rows, wanted)
-        if len(_NEAR_CACHE) >= _BASE_CACHE_SIZE:
-            _NEAR_CACHE.clear()
-        read = _NEAR_CACHE[shape] = FastRead(statement)
-    return _near_top_ids(await read.rows(session, {**params, _WANTED.key: wanted}), wanted)
+    values = {**params, _WANTED.key: wanted}
+    if shape is None:
+        rows: Sequence[Sequence[Any]] = (await session.execute(_near_top_statement(stmt, q, keys), values)).all()
+    else:
+        read = _built_once(_NEAR_CACHE, shape, lambda: _near_top_statement(stmt, q, keys))
+        rows = await read.rows(session, values)
+    if not rows or rows[0][1] < wanted:
+        return None
+    return [row[0] for row in rows]
 
 
 def _near_top_statement(stmt: Select[Any], q: PostQuery, keys: list[SortKey]) -> Select[Any]:
@@ -471,20 +470,29 @@ def _near_top_statement(stmt: Select[Any], q: PostQuery, keys: list[SortKey]) ->
     near = _top(stmt, keys, keys, _WANTED, Post.featured_local.is_(False), in_window).add_columns(true().label("near"))
     featured = _top(stmt, keys, keys, _WANTED, Post.featured_local.is_(True)).add_columns(false().label("near"))
     candidates = union(featured, near).subquery("candidates")
-    ordering = [
+    found = func.count().filter(candidates.c.near).over()  # of the window's posts, before the LIMIT
+    return select(candidates.c.id, found).order_by(*_candidate_ordering(candidates, keys)).limit(_WANTED)
+
+
+_NEAR_CACHE: dict[Any, FastRead] = {}
+
+
+def _built_once(cache: dict[Any, FastRead], key: Any, build: Callable[[], Select[Any]]) -> FastRead:
+    """A listing statement of one shape, built and compiled once per process (the caches are cleared, not
+    evicted, once they hold `_BASE_CACHE_SIZE`: shapes are few)."""
+    read = cache.get(key)
+    if read is None:
+        if len(cache) >= _BASE_CACHE_SIZE:
+            cache.clear()
+        read = cache[key] = FastRead(build())
+    return read
+
+
+def _candidate_ordering(candidates: Any, keys: list[SortKey]) -> list[ColumnElement[Any]]:
+    """The sort's order on a union of `_top`s (its keys labelled k0, k1, ...)."""
+    return [
         candidates.c[f"k{i}"].desc() if key.descending else candidates.c[f"k{i}"].asc() for i, key in enumerate(keys)
     ]
-    found = func.count().filter(candidates.c.near).over()  # of the window's posts, before the LIMIT
-    return select(candidates.c.id, found).order_by(*ordering).limit(_WANTED)
-
-
-def _near_top_ids(rows: Sequence[Sequence[Any]], wanted: int) -> list[int] | None:
-    if not rows or rows[0][1] < wanted:
-        return None
-    return [row[0] for row in rows]
-
-
-_NEAR_CACHE: dict[_ShapeKey, FastRead] = {}
 
 
 async def _subscribed_ids(
@@ -518,9 +526,7 @@ async def _subscribed_ids(
         ]
     # A featured post also comes from its community: UNION keeps it once.
     candidates = union(featured, *parts).subquery("candidates")
-    ordering = [
-        candidates.c[f"k{i}"].desc() if key.descending else candidates.c[f"k{i}"].asc() for i, key in enumerate(keys)
-    ]
+    ordering = _candidate_ordering(candidates, keys)
     # The planner guesses every community holds the average hundred posts, and then prefers to read all of
     # a followed community's posts through a bitmap and sort them: 4.7 s instead of 20 ms for 50 big ones
     # (EXPLAIN ANALYZE, bench database). Only for this statement it walks the index.
@@ -642,7 +648,6 @@ async def list_posts(session: AsyncSession, q: PostQuery, viewer: Viewer | None)
         anchor = await _anchor(session, q.page_cursor, keys, me)
         params |= {param.key: value for param, value in zip(_after_params(keys), anchor, strict=True)}
     if me is not None and q.listing_type == ListingType.SUBSCRIBED and not q.saved_only and not _is_sqlite(session):
-        # The candidates' ids are literal values: this statement is built for the request.
         filtered = _after(base, keys) if cursor else base
         wanted = paging.limit + (0 if cursor else paging.offset)
         ids = None if cursor else await _subscribed_ids_near_top(session, shape, base, params, q, keys, wanted)
@@ -652,7 +657,10 @@ async def list_posts(session: AsyncSession, q: PostQuery, viewer: Viewer | None)
         if shape is None:
             rows = (await session.execute(_subscribed_page(viewer, filtered, keys, cursor), params)).all()
         else:
-            rows = await _subscribed_page_statement(shape, cursor, viewer, filtered, keys).rows(session, params)
+            read = _built_once(
+                _SUBSCRIBED_PAGE_CACHE, (shape, cursor), lambda: _subscribed_page(viewer, filtered, keys, cursor)
+            )
+            rows = await read.rows(session, params)
     elif shape is None:
         stmt = _views_of_page(viewer, _after(base, keys) if cursor else base, keys, cursor)
         rows = (await session.execute(stmt, params)).all()
@@ -668,17 +676,14 @@ def _page_statement(
     """The whole statement of a listing's shape, with or without a cursor: built once per process, as its base is,
     and compiled once (db/fast_read.py: a statement of a hundred columns and subqueries is otherwise walked for
     SQLAlchemy's cache key on every run). The page's limit, offset and cursor values are bound parameters."""
-    key = (shape, cursor)
-    read = _PAGE_CACHE.get(key)
-    if read is None:
-        if len(_PAGE_CACHE) >= _BASE_CACHE_SIZE:
-            _PAGE_CACHE.clear()
-        statement = _views_of_page(viewer, _after(base, keys) if cursor else base, keys, cursor)
-        read = _PAGE_CACHE[key] = FastRead(statement)
-    return read
+
+    def build() -> Select[Any]:
+        return _views_of_page(viewer, _after(base, keys) if cursor else base, keys, cursor)
+
+    return _built_once(_PAGE_CACHE, (shape, cursor), build)
 
 
-_PAGE_CACHE: dict[tuple[_ShapeKey, bool], FastRead] = {}
+_PAGE_CACHE: dict[Any, FastRead] = {}
 
 
 def _subscribed_page(viewer: Viewer | None, filtered: Select[Any], keys: list[SortKey], cursor: bool) -> Select[Any]:
@@ -686,20 +691,7 @@ def _subscribed_page(viewer: Viewer | None, filtered: Select[Any], keys: list[So
     return _views_of_page(viewer, filtered.where(Post.id == any_(_IDS)), keys, cursor)
 
 
-def _subscribed_page_statement(
-    shape: _ShapeKey, cursor: bool, viewer: Viewer | None, filtered: Select[Any], keys: list[SortKey]
-) -> FastRead:
-    """`_subscribed_page` built and compiled once per shape, as `_page_statement` is."""
-    key = (shape, cursor)
-    read = _SUBSCRIBED_PAGE_CACHE.get(key)
-    if read is None:
-        if len(_SUBSCRIBED_PAGE_CACHE) >= _BASE_CACHE_SIZE:
-            _SUBSCRIBED_PAGE_CACHE.clear()
-        read = _SUBSCRIBED_PAGE_CACHE[key] = FastRead(_subscribed_page(viewer, filtered, keys, cursor))
-    return read
-
-
-_SUBSCRIBED_PAGE_CACHE: dict[tuple[_ShapeKey, bool], FastRead] = {}
+_SUBSCRIBED_PAGE_CACHE: dict[Any, FastRead] = {}
 _IDS = bindparam("listing_ids", type_=ARRAY(Integer))
 _WANTED = literal_param("listing_wanted")
 # Written into the SQL (db/params.py): PostgreSQL then plans a page's statement once per connection.
