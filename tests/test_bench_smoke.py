@@ -214,7 +214,7 @@ async def test_seed_refuses_a_database_with_content(seeded: dict[str, Any], benc
         sys.executable, "-m", "moot.cli", "bench", "seed", "--posts", "5", "--database-url", bench_db.url,
         env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
-    _, err = await process.communicate()
+    _, err = await asyncio.wait_for(process.communicate(), timeout=120)
     assert process.returncode == 1
     assert b"already has posts" in err
 

@@ -41,6 +41,7 @@ PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 MOOT_HOST = "127.0.5.1"
 PEER_HOST = "127.0.5.2"
 DEADLINE = 60.0
+IDLE_CLOSE_WITHIN = 20.0  # Moot closes a delivery connection after 4 s idle (fetch.KEEP_ALIVE_SECONDS)
 
 
 # ------------------------------------------------------------------ the other server
@@ -76,6 +77,9 @@ class Peer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # A connection the client keeps open cannot hold up stop() (which waits for every handler) for
+            # longer than this.
+            timeout = DEADLINE
 
             def setup(self) -> None:
                 super().setup()
@@ -430,7 +434,11 @@ async def test_a_run_of_activities_to_one_instance_shares_one_connection_closed_
     # Ten announces (two per post: the peer serves no NodeInfo), over the connection that brought the Accept
     # or one new one; a connection per request would be ten.
     assert peer.connections - before <= 1, peer.connections - before
-    deadline = time.monotonic() + DEADLINE
+    # Idle means idle for this instance: posts elsewhere (activities the worker reads and sends nowhere), one
+    # every half second, do not keep its connection open.
+    elsewhere = await moot.community()
+    deadline = time.monotonic() + IDLE_CLOSE_WITHIN
     while peer.open_connections:
         assert time.monotonic() < deadline, f"{peer.open_connections} connections still open"
-        await asyncio.sleep(0.1)
+        await moot.post(elsewhere["id"], unique("Elsewhere"))
+        await asyncio.sleep(0.5)

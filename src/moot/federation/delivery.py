@@ -418,15 +418,20 @@ class InstanceWorker:
             for activity in activities:
                 await self._deliver(activity, state)
                 self._note(state)
+            # A busy feed of activities none of which go to this instance still lets its connection go.
+            await self.connections.close_if_idle()
 
     async def _wait(self, cursor: int) -> None:
-        """Until the feed has more; the connection to the instance stays open for the first seconds only."""
-        if self.connections.open:
+        """Until the feed has more; the connection to the instance stays open until it has been idle for its
+        keep-alive time."""
+        left = self.connections.idle_left()
+        if self.connections.open and left > 0:
             try:
-                await asyncio.wait_for(self.feed.wait_beyond(cursor), self.connections.keep_alive)
+                await asyncio.wait_for(self.feed.wait_beyond(cursor), left)
                 return
             except TimeoutError:
-                await self.connections.close()
+                pass
+        await self.connections.close()
         await self.feed.wait_beyond(cursor)
 
     async def _deliver(self, activity: Outgoing, state: FederationQueueState) -> None:
@@ -441,6 +446,7 @@ class InstanceWorker:
                 state.last_retry = utcnow()
                 self._note(state)
                 wait = self.timing.backoff(state.fail_count)
+                await self.connections.close()  # not kept through a backoff
                 log.info("delivery to %s failed (%s); retry %d in %.1fs", inbox, status, state.fail_count, wait)
                 await asyncio.sleep(wait)
         state.last_successful_id = activity.id

@@ -14,6 +14,7 @@ import json
 import re
 import socket
 import ssl
+import time
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -309,7 +310,8 @@ class KeptConnections:
     transport per scheme and host name, so a connection, and the TLS session verified for that name, only ever
     carries requests to that name. Every request is still resolved and its address checked by the guard; one to
     an address without an open connection opens a new one. `close()` when the run pauses: an idle connection
-    is otherwise kept until `keep_alive` seconds have passed and the next request notices.
+    is otherwise kept until `keep_alive` seconds have passed and the next request notices; `close_if_idle()`
+    closes them once `keep_alive` seconds have passed since the last request ended.
 
     Without it every request opens its own connection (`Connection: close`): for a delivery worker that sends
     one activity after another to one instance, that was a TCP and TLS handshake, and their round trips, per
@@ -319,6 +321,7 @@ class KeptConnections:
         self.policy = policy
         self.keep_alive = keep_alive
         self._transports: dict[str, httpx.AsyncHTTPTransport] = {}
+        self._last_used = 0.0  # time.monotonic() when the last request ended
 
     def transport_for(self, target: ParsedTarget) -> httpx.AsyncHTTPTransport:
         key = f"{target.scheme}://{target.host_header}"
@@ -330,6 +333,17 @@ class KeptConnections:
     @property
     def open(self) -> int:
         return len(self._transports)
+
+    def used(self) -> None:
+        self._last_used = time.monotonic()
+
+    def idle_left(self) -> float:
+        """Seconds before the connections are idle for `keep_alive` (0 or less: they are)."""
+        return self.keep_alive - (time.monotonic() - self._last_used)
+
+    async def close_if_idle(self) -> None:
+        if self._transports and self.idle_left() <= 0:
+            await self.close()
 
     async def close(self) -> None:
         transports, self._transports = list(self._transports.values()), {}
@@ -360,6 +374,8 @@ async def _open(
         transport = ctx.transport or (ctx.kept.transport_for(target) if ctx.kept is not None else None)
         if transport is None:
             transport = await stack.enter_async_context(_new_transport(ctx.policy))
+        if ctx.kept is not None:
+            stack.callback(ctx.kept.used)  # after the response is closed (callbacks run last in, first out)
         response = await _connect_any(transport, requests)
         stack.push_async_callback(response.aclose)
         yield response
