@@ -47,6 +47,7 @@ from moot.http.head import HeadAsGet
 from moot.http.limits import BodyLimits
 from moot.http.ratelimit import ApiRateLimits, RateLimiter
 from moot.http.routes import add_routes
+from moot.http.shared_reads import SharedReads, sharing_routes
 from moot.http.state import AppState
 from moot.jobs.scheduler import run_scheduler
 from moot.settings import Settings, load_settings
@@ -120,6 +121,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = True) -> Fas
     add_routes(app, nodeinfo_router)
     add_routes(app, pictrs_router)
     install_web(app)
+    # Innermost: around the handler only (an anonymous answer from the cache reads nothing).
+    app.add_middleware(SharedReads, db=db, routes=sharing_routes(app.routes))
     app.add_middleware(ActivityPubNegotiation)
     # Uploads may carry an image of MOOT_IMAGE_MAX_BYTES and the form around it.
     app.add_middleware(BodyLimits, upload_max=settings.image_max_bytes + 64 * 1024)

@@ -37,6 +37,34 @@ def _count_statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> N
         recorded.append(statement)
 
 
+class _SharedRead:
+    """The read session of one request's reads (`Database.shared_reads`): opened by the first, lent to one read
+    at a time, closed when the request ends."""
+
+    __slots__ = ("db", "lent", "open", "session")
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.session: AsyncSession | None = None
+        self.lent = False
+        self.open = True
+
+
+# The request's shared read session, when its reads share one (Database.shared_reads).
+_shared_read: contextvars.ContextVar[_SharedRead | None] = contextvars.ContextVar("moot_shared_read", default=None)
+
+
+async def give_back_shared_read() -> None:
+    """The request's shared read session (`Database.shared_reads`), when idle, gives its pooled connection back;
+    the next read takes one again. Before a write (a request would hold two, and requests holding one while they
+    wait for another could take the whole pool) and before a request to another server (federation/fetch.py):
+    seconds of waiting."""
+    shared = _shared_read.get()
+    if shared is not None and not shared.lent and shared.session is not None:
+        session, shared.session = shared.session, None
+        await session.close()
+
+
 class WriteInReadSession(RuntimeError):
     """A read session tried to change a row: on PostgreSQL it has no transaction to roll the change back."""
 
@@ -102,12 +130,56 @@ class Database:
         anew (1-2 ms for a logged-in community page) because its custom plans look cheaper (see `_plan_mode`).
         None: either mode does (lookups by primary key, such as the reader's login), and the connection is
         taken as it is: a logged-in request then changes the mode at most once."""
+        shared = _shared_read.get()
+        if shared is not None and shared.db is self and shared.open and not shared.lent:
+            async with self._lent(shared, generic_plans) as session:
+                yield session
+            return
         async with self.read_sessions() as session:
-            if not self.is_sqlite:
-                session.info[READ_SESSION] = True  # autocommit: a FastRead runs on its connection as it is
-                if generic_plans is not None:
-                    await _plan_mode(session, generic=generic_plans)
+            await self._reading(session, generic_plans)
             yield session
+
+    async def _reading(self, session: AsyncSession, generic_plans: bool | None) -> None:
+        if not self.is_sqlite:
+            session.info[READ_SESSION] = True  # autocommit: a FastRead runs on its connection as it is
+            if generic_plans is not None:
+                await _plan_mode(session, generic=generic_plans)
+
+    @asynccontextmanager
+    async def _lent(self, shared: _SharedRead, generic_plans: bool | None) -> AsyncIterator[AsyncSession]:
+        if shared.session is None:
+            shared.session = self.read_sessions()
+        session, shared.lent = shared.session, True
+        try:
+            await self._reading(session, generic_plans)
+            yield session
+        except BaseException:
+            # A read that failed gives its session (and connection) back, as its own would: the next takes a new one.
+            shared.session = None
+            await session.close()
+            raise
+        else:
+            # The next read starts as in a session of its own: nothing of this one (its entities are detached, as
+            # when a session closes).
+            session.expunge_all()
+        finally:
+            shared.lent = False
+
+    @asynccontextmanager
+    async def shared_reads(self) -> AsyncIterator[None]:
+        """The reads within the block (one request's: its viewer, then what it shows) share one session, and
+        one pooled connection, one at a time, instead of a session and a checkout each (~0.1 ms per read on
+        PostgreSQL). A read while another is open (nested, or concurrent in a task of its own) takes a session of
+        its own, as always; writes are untouched. The connection goes back to the pool when the block ends."""
+        shared = _SharedRead(self)
+        _shared_read.set(shared)
+        try:
+            yield
+        finally:
+            shared.open = False
+            _shared_read.set(None)
+            if shared.session is not None:
+                await shared.session.close()
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
@@ -117,6 +189,7 @@ class Database:
         session holds (flushed), the writes kept for the commit and the COMMIT, in one round trip (`commit`).
         SQLAlchemy's commit of its own transaction was a round trip more, and the counters' COMMIT AND CHAIN
         needed it. A block that fails sends ROLLBACK; a connection that cannot take it leaves the pool."""
+        await give_back_shared_read()
         if self._write_lock is not None:
             async with self._write_lock, self.sessions() as session, session.begin():
                 yield session

@@ -25,6 +25,7 @@ import certifi
 import httpx
 
 from moot import __version__
+from moot.db.engine import give_back_shared_read
 from moot.federation.netguard import (
     HostMap,
     IPAddress,
@@ -431,7 +432,9 @@ def _redirect_target(response: httpx.Response, current: ParsedTarget, policy: Fe
 
 
 async def _guarded(policy: FetchPolicy, work: Awaitable[T]) -> T:
-    """Run `work` under the total deadline, translating every lower-level failure into FetchError."""
+    """Run `work` under the total deadline, translating every lower-level failure into FetchError. The
+    request's shared read connection, if any, is not held while the other server answers."""
+    await give_back_shared_read()
     try:
         async with asyncio.timeout(policy.timeout):
             return await work

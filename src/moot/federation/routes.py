@@ -98,12 +98,15 @@ def _self_link(href: str, kind: str) -> dict[str, Any]:
 async def _inbox(request: Request, state: AppState) -> Response:
     if state.inbox is None:
         return _federation_disabled()
-    async with state.db.read() as session:
-        if not (await site_switches(session)).federation_enabled:
-            return _federation_disabled()  # the admin's switch: nothing is received, not even verified
-    body = await request.body()
-    path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    result = await state.inbox.receive(request.method, path, request.headers, body)
+    # The activity's reads (the switch, the sender, what it refers to) share one session and connection; its
+    # write, and any fetch from its server, give the connection back first.
+    body = await request.body()  # first: no connection is held while the sender sends it
+    async with state.db.shared_reads():
+        async with state.db.read() as session:
+            if not (await site_switches(session)).federation_enabled:
+                return _federation_disabled()  # the admin's switch: nothing is received, not even verified
+        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        result = await state.inbox.receive(request.method, path, request.headers, body)
     return JSONResponse({"status": result.message}, status_code=result.status)
 
 

@@ -22,6 +22,7 @@ from moot.api.openapi import API_PREFIX, v3
 from moot.db.engine import commit
 from moot.domain.enums import CommentSortType, ListingType
 from moot.domain.errors import LemmyError
+from moot.http.shared_reads import reads_share_a_session
 from moot.queries.comments import CommentQuery, CommentView, get_comment_view, list_comments
 from moot.queries.communities import find_community_id
 from moot.queries.link_groups import merged_comments
@@ -72,6 +73,7 @@ async def edit_comment(form: EditComment, c: Ctx = Depends(context)) -> JSONResp
 
 
 @router.get("/comment", **v3("getComment", "CommentResponse", not_found=True))
+@reads_share_a_session
 async def get_comment(form: GetComment = Depends(query_form(GetComment)), c: Ctx = Depends(context)) -> JSONResponse:
     return await comment_response(c, form.id, c.viewer, [])
 
@@ -117,6 +119,7 @@ async def mark_reply_read(form: MarkReplyRead, c: Ctx = Depends(context)) -> JSO
 
 
 @router.get("/comment/list", **v3("getComments", "GetCommentsResponse", not_found=True))
+@reads_share_a_session
 async def list_all(form: GetComments = Depends(query_form(GetComments)), c: Ctx = Depends(context)) -> JSONResponse:
     async with c.db.read() as session:
         community_id = form.community_id

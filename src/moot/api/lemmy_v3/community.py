@@ -27,6 +27,7 @@ from moot.api.openapi import API_PREFIX, v3
 from moot.db.community import CommunityLanguage
 from moot.domain.enums import ListingType, SortType
 from moot.domain.errors import LemmyError
+from moot.http.shared_reads import reads_share_a_session
 from moot.queries.communities import (
     get_community_page,
     get_community_view,
@@ -74,6 +75,7 @@ async def create_community(form: CreateCommunity, c: Ctx = Depends(context)) -> 
 
 
 @router.get("/community", **v3("getCommunity", "GetCommunityResponse", not_found=True))
+@reads_share_a_session
 async def get_community(
     form: GetCommunity = Depends(query_form(GetCommunity)), c: Ctx = Depends(context)
 ) -> JSONResponse:
@@ -107,6 +109,7 @@ async def edit_community(form: EditCommunity, c: Ctx = Depends(context)) -> JSON
 
 
 @router.get("/community/list", **v3("listCommunities", "ListCommunitiesResponse"))
+@reads_share_a_session
 async def list_all(
     form: ListCommunities = Depends(query_form(ListCommunities)), c: Ctx = Depends(context)
 ) -> JSONResponse:

@@ -24,6 +24,7 @@ from moot.db.comment import Comment
 from moot.domain.enums import ListingType, SortType
 from moot.domain.errors import LemmyError
 from moot.domain.ranking import TOP_WINDOWS
+from moot.http.shared_reads import reads_share_a_session
 from moot.queries.communities import find_community_id, get_community_view, moderators
 from moot.queries.defaults import listing_defaults
 from moot.queries.link_groups import link_group
@@ -66,6 +67,7 @@ async def create_post(form: CreatePost, c: Ctx = Depends(context)) -> JSONRespon
 
 
 @router.get("/post", **v3("getPost", "GetPostResponse", not_found=True))
+@reads_share_a_session
 async def get_post(form: GetPost = Depends(query_form(GetPost)), c: Ctx = Depends(context)) -> JSONResponse:
     async with c.db.read() as session:
         post_id = form.id
@@ -156,6 +158,7 @@ def default_listing(c: Ctx, requested: ListingType | None, default: str) -> List
 
 
 @router.get("/post/list", **v3("getPosts", "GetPostsResponse", not_found=True))
+@reads_share_a_session
 async def list_all(form: GetPosts = Depends(query_form(GetPosts)), c: Ctx = Depends(context)) -> JSONResponse:
     # A logged-in community page: PostgreSQL planned it anew for every request (2 ms for the biggest community;
     # its custom plans looked cheaper), where the generic plan is the same walk of the community's sort index.

@@ -17,6 +17,7 @@ from moot.api.openapi import API_PREFIX, v3
 from moot.db.search import exact_bitmaps, load_word_shares
 from moot.domain.enums import CommentSortType, ListingType, SearchType, SortType
 from moot.domain.errors import LemmyError
+from moot.http.shared_reads import reads_share_a_session
 from moot.queries.comments import CommentQuery, get_comment_view, list_comments
 from moot.queries.communities import find_community_id, get_community_view, list_communities
 from moot.queries.persons import get_person_view, search_people
@@ -45,6 +46,7 @@ def _wants(kind: SearchType, *own: SearchType) -> bool:
 
 
 @router.get("/search", **v3("search", "SearchResponse", not_found=True))
+@reads_share_a_session
 async def search(form: Search = Depends(query_form(Search)), c: Ctx = Depends(context)) -> JSONResponse:
     kind = form.type_ or SearchType.ALL
     listing = form.listing_type or ListingType.ALL

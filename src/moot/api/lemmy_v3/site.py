@@ -17,6 +17,7 @@ from moot.api.openapi import API_PREFIX, v3
 from moot.db.moderation import LocalSiteUrlBlocklist
 from moot.domain.languages import LANGUAGES
 from moot.domain.timefmt import lemmy_time
+from moot.http.shared_reads import reads_share_a_session
 from moot.queries.emojis import all_emojis
 from moot.queries.site import SiteView, get_my_user, get_site_view
 from moot.queries.urlblocklist import blocked_urls
@@ -90,6 +91,7 @@ async def get_site_json(session: AsyncSession, viewer: Viewer | None) -> dict[st
 
 
 @router.get("/site", **v3("getSite", "GetSiteResponse"))
+@reads_share_a_session
 async def get_site(c: Ctx = Depends(context)) -> JSONResponse:
     async with c.db.read() as session:
         return ok(await get_site_json(session, c.viewer), c.viewer)

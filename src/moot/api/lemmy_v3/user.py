@@ -22,6 +22,7 @@ from moot.api.lemmy_v3.remote import person_id_by_name
 from moot.api.openapi import API_PREFIX, v3
 from moot.domain.enums import CommentSortType, SortType
 from moot.domain.errors import LemmyError
+from moot.http.shared_reads import reads_share_a_session
 from moot.queries import inbox
 from moot.queries.comments import CommentQuery, get_comment_view, list_comments
 from moot.queries.communities import moderated_by
@@ -124,6 +125,7 @@ async def save_user_settings(form: SaveUserSettings, c: Ctx = Depends(context)) 
 
 
 @router.get("/user", **v3("getPersonDetails", "GetPersonDetailsResponse", not_found=True))
+@reads_share_a_session
 async def person_details(
     form: GetPersonDetails = Depends(query_form(GetPersonDetails)), c: Ctx = Depends(context)
 ) -> JSONResponse:
@@ -196,6 +198,7 @@ def _comment_sort(sort: SortType | None) -> CommentSortType:
 
 
 @router.get("/user/replies", **v3("getReplies", "GetRepliesResponse", login=True))
+@reads_share_a_session
 async def get_replies(form: Paged = Depends(query_form(Paged)), c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.read() as session:
@@ -204,6 +207,7 @@ async def get_replies(form: Paged = Depends(query_form(Paged)), c: Ctx = Depends
 
 
 @router.get("/user/mention", **v3("getPersonMentions", "GetPersonMentionsResponse", login=True))
+@reads_share_a_session
 async def get_mentions(form: Paged = Depends(query_form(Paged)), c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.read() as session:
@@ -234,6 +238,7 @@ async def mark_all_read(c: Ctx = Depends(context)) -> JSONResponse:
 
 
 @router.get("/user/unread_count", **v3("getUnreadCount", "GetUnreadCountResponse", login=True))
+@reads_share_a_session
 async def unread_count(c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.read() as session:
