@@ -11,11 +11,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 ALGORITHMS = frozenset({"hs2019", "rsa-sha256"})
 DEFAULT_MAX_SKEW = timedelta(hours=1)
@@ -296,8 +298,11 @@ def _decode_signature(raw: str | None) -> bytes:
         raise SignatureError("the signature parameter is not valid base64") from exc
 
 
+@lru_cache(maxsize=256)
 def parse_signature_header(value: str) -> SignatureParams:
-    """Parse a `Signature` header value, or an `Authorization: Signature ...` value."""
+    """Parse a `Signature` header value, or an `Authorization: Signature ...` value. Remembered for a while (the
+    result is frozen): the inbox reads the keyId before it looks anything up, and the verification parses the
+    same header again. A refused header raises each time (errors are not remembered)."""
     params = _unique(_split_params(value))
     strings = {name: _string_param(params, name) for name in _STRING_PARAMS}
     key_id = strings["keyId"]
@@ -414,15 +419,22 @@ def _check_digest(params: SignatureParams, collected: Mapping[str, list[str]], b
 
 def load_public_key(public_key_pem: str, min_key_bits: int = MIN_KEY_BITS) -> rsa.RSAPublicKey:
     """An RSA public key (SPKI or PKCS#1 PEM) of an acceptable size."""
-    try:
-        key = serialization.load_pem_public_key(public_key_pem.encode("ascii"))
-    except (ValueError, UnicodeEncodeError, UnsupportedAlgorithm) as exc:
-        raise SignatureError("the public key is not a valid PEM key") from exc
+    key = _parsed_key(public_key_pem)
     if not isinstance(key, rsa.RSAPublicKey):
         raise SignatureError("the public key is not an RSA key")
     if not min_key_bits <= key.key_size <= MAX_KEY_BITS:
         raise SignatureError(f"the RSA key has {key.key_size} bits (accepted: {min_key_bits}-{MAX_KEY_BITS})")
     return key
+
+
+@lru_cache(maxsize=4096)
+def _parsed_key(public_key_pem: str) -> PublicKeyTypes:
+    """The key of a PEM, parsed once per process (keys are immutable; a sender's is the same on every activity it
+    signs). A PEM that does not parse raises each time."""
+    try:
+        return serialization.load_pem_public_key(public_key_pem.encode("ascii"))
+    except (ValueError, UnicodeEncodeError, UnsupportedAlgorithm) as exc:
+        raise SignatureError("the public key is not a valid PEM key") from exc
 
 
 def verify_request(
