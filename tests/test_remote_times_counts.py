@@ -144,7 +144,9 @@ class Client:
     def __init__(self, node: Node, jwt: str, name: str) -> None:
         self.node = node
         self.name = name
-        self.http = httpx.AsyncClient(base_url=f"{node.base}/api/v3", headers={"Authorization": f"Bearer {jwt}"})
+        self.http = httpx.AsyncClient(
+            base_url=f"{node.base}/api/v3", headers={"Authorization": f"Bearer {jwt}"}, timeout=30
+        )  # a call may wait on the other node (a follow, a resolve): 5 s was short on a loaded machine
 
     async def call(self, method: str, path: str, **kwargs: Any) -> Any:
         r = await self.http.request(method, path, **kwargs)
