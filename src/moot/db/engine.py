@@ -170,7 +170,8 @@ class Database:
         """The reads within the block (one request's: its viewer, then what it shows) share one session, and
         one pooled connection, one at a time, instead of a session and a checkout each (~0.1 ms per read on
         PostgreSQL). A read while another is open (nested, or concurrent in a task of its own) takes a session of
-        its own, as always; writes are untouched. The connection goes back to the pool when the block ends."""
+        its own, as always. A write keeps its own session; it first gives the idle shared connection back
+        (`give_back_shared_read`). The connection goes back to the pool when the block ends."""
         shared = _SharedRead(self)
         _shared_read.set(shared)
         try:
