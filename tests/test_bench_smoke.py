@@ -153,7 +153,7 @@ async def test_seed_makes_a_skewed_consistent_instance(seeded: dict[str, Any], c
     ranked = (await _rows(conn, "SELECT count(*) FROM post WHERE hot_rank > 0"))[0][0]
     assert 0 < ranked < 300
     # The site's counts (kept by triggers, which the PostgreSQL load turns off) are the rows' own.
-    stored = (await _rows(conn, "SELECT users, posts, comments, communities FROM site_counts"))[0]
+    stored = (await _rows(conn, "SELECT sum(users), sum(posts), sum(comments), sum(communities) FROM site_counts"))[0]
     counted = [
         (await _rows(conn, f"SELECT count(*) FROM {table} WHERE local AND NOT deleted"))[0][0]
         for table in ("person", "post", "comment", "community")

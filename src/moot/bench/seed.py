@@ -23,7 +23,7 @@ from queue import Empty
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.actions.accounts import create_local_user
@@ -38,7 +38,7 @@ from moot.db.engine import Database
 from moot.db.instance import Instance
 from moot.db.person import LocalUser, Person
 from moot.db.post import Post, PostActions
-from moot.db.site import Site, SiteCountsRow
+from moot.db.site import Site, store_site_counts
 from moot.domain.errors import LemmyError
 from moot.domain.keys import generate_keypair
 from moot.domain.passwords import DEFAULT_PROFILE, hash_password
@@ -359,7 +359,7 @@ async def seed(settings: Settings, options: SeedOptions) -> dict[str, Any]:
         # The site's counts: loaded with triggers off on PostgreSQL (session_replication_role), counted once here.
         async with db.write() as session:
             counts = await recount_local(session)
-            await session.execute(update(SiteCountsRow).values(dataclasses.asdict(counts)))
+            await session.execute(store_site_counts(**dataclasses.asdict(counts)))
         # The jobs a live server runs: active users per community (scaled rank needs them), then the ranks.
         await refresh_active_users(db, world.now)
         ranked = await refresh_ranks(db, world.now)

@@ -85,9 +85,13 @@ async def _counts(session: AsyncSession, users: Any, posts: Any, comments: Any, 
 
 async def local_counts(session: AsyncSession) -> SiteCounts:
     """People, posts, comments and communities of this instance (deleted ones not counted), as the database
-    keeps them (db/site.SiteCountsRow)."""
+    keeps them (db/site.SiteCountsRow: the sums of its rows)."""
     c = SiteCountsRow
-    return await _counts(session, c.users, c.posts, c.comments, c.communities)
+    sums = (
+        select(func.coalesce(func.sum(column), 0)).scalar_subquery()
+        for column in (c.users, c.posts, c.comments, c.communities)
+    )
+    return await _counts(session, *sums)
 
 
 async def recount_local(session: AsyncSession) -> SiteCounts:
