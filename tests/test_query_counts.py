@@ -48,6 +48,14 @@ async def test_front_page_query_count(user: Api, anon: Api) -> None:
         await user.ok_get("/post/list", type_="All", sort="Hot", limit=20)
     # + the login check
     assert len(logged_in) == 2, logged_in
+    # A page after a cursor reads the cursor's post's sort keys inside the page's statement.
+    first_page = await anon.ok_get("/post/list", type_="All", sort="Hot", limit=4)
+    async with count_queries() as after_cursor:
+        data = await anon.ok_get("/post/list", type_="All", sort="Hot", limit=4, page_cursor=first_page["next_page"])
+    assert len(data["posts"]) == 4 and not {p["post"]["id"] for p in data["posts"]} & {
+        p["post"]["id"] for p in first_page["posts"]
+    }
+    assert len(after_cursor) == 1, after_cursor
 
 
 async def test_community_page_query_count(user: Api) -> None:

@@ -28,7 +28,7 @@ from sqlalchemy import (
     union,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import InstrumentedAttribute, aliased
 
 from moot.db import search
 from moot.db.base import UTCDateTime
@@ -381,19 +381,11 @@ def _needs_viewer(q: PostQuery) -> bool:
     return q.saved_only or q.liked_only or q.disliked_only or q.listing_type == ListingType.SUBSCRIBED
 
 
-async def _anchor(session: AsyncSession, cursor: str, keys: list[SortKey], me: int | None) -> list[Any]:
-    """The sort keys of the cursor's post, read with the same joins as the listing (a key may be the viewer's)."""
-    anchor = (
-        await session.execute(
-            select(*[key.column for key in keys])
-            .select_from(Post)
-            .outerjoin(PostActions, _my_actions(me))
-            .where(Post.id == _decode_cursor(cursor))
-        )
-    ).first()
-    if anchor is None:
+async def _check_anchor(session: AsyncSession, anchor_id: int) -> None:
+    """A cursor naming no post is refused, as before its page was read within the listing's statement (an empty
+    page is the only place one shows: its sort keys read as NULL, and nothing comes after NULL)."""
+    if await session.scalar(select(Post.id).where(Post.id == anchor_id)) is None:
         raise _bad_cursor()
-    return list(anchor)
 
 
 def _ordering(keys: list[SortKey]) -> list[ColumnElement[Any]]:
@@ -645,8 +637,7 @@ async def list_posts(session: AsyncSession, q: PostQuery, viewer: Viewer | None)
     cursor = bool(q.page_cursor)
     params |= {"listing_limit": paging.limit, "listing_offset": paging.offset}
     if q.page_cursor:
-        anchor = await _anchor(session, q.page_cursor, keys, me)
-        params |= {param.key: value for param, value in zip(_after_params(keys), anchor, strict=True)}
+        params[_ANCHOR.key] = _decode_cursor(q.page_cursor)
     if me is not None and q.listing_type == ListingType.SUBSCRIBED and not q.saved_only and not _is_sqlite(session):
         filtered = _after(base, keys) if cursor else base
         wanted = paging.limit + (0 if cursor else paging.offset)
@@ -666,6 +657,8 @@ async def list_posts(session: AsyncSession, q: PostQuery, viewer: Viewer | None)
         rows = (await session.execute(stmt, params)).all()
     else:
         rows = await _page_statement(shape, cursor, viewer, base, keys).rows(session, params)
+    if cursor and not rows:
+        await _check_anchor(session, params[_ANCHOR.key])
     views = [_to_view(row) for row in rows]
     return views, encode_cursor(views[-1].post.id) if views else None
 
@@ -699,13 +692,32 @@ _LIMIT = literal_param("listing_limit")
 _OFFSET = literal_param("listing_offset")
 
 
-def _after_params(keys: list[SortKey]) -> list[BindParameter[Any]]:
-    """The cursor's post's sort keys, as bound parameters (each comparison types it as its column)."""
-    return [bindparam(f"listing_after_{i}") for i in range(len(keys))]
+_ANCHOR = bindparam("listing_anchor", type_=Integer)  # the cursor's post
+
+
+def _anchor_keys(keys: list[SortKey]) -> list[ColumnElement[Any]]:
+    """The cursor's post's sort keys, each read inside the page's statement by primary key (PostgreSQL runs
+    each once, before the walk, as an InitPlan whose value bounds the index scan like a parameter's): the
+    page after a cursor is one round trip, as the first page is. A key may be the viewer's (saved)."""
+    post, actions = aliased(Post), aliased(PostActions)
+    anchored: list[ColumnElement[Any]] = []
+    for key in keys:
+        if key.column is Post.id:
+            anchored.append(_ANCHOR)
+            continue
+        attribute = key.column
+        assert isinstance(attribute, InstrumentedAttribute)  # every sort key is a column of the two tables
+        mine = attribute.class_ is PostActions
+        column = getattr(actions if mine else post, attribute.key)
+        read = select(column).select_from(post).where(post.id == _ANCHOR)
+        if mine:
+            read = read.outerjoin(actions, and_(actions.post_id == post.id, actions.person_id == _ME))
+        anchored.append(read.scalar_subquery())
+    return anchored
 
 
 def _after(stmt: Select[Any], keys: list[SortKey]) -> Select[Any]:
-    return stmt.where(keyset_after(keys, _after_params(keys)))
+    return stmt.where(keyset_after(keys, _anchor_keys(keys)))
 
 
 def _views_of_page(viewer: Viewer | None, listing: Select[Any], keys: list[SortKey], cursor: bool) -> Select[Any]:
