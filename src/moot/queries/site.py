@@ -87,11 +87,9 @@ async def local_counts(session: AsyncSession) -> SiteCounts:
     """People, posts, comments and communities of this instance (deleted ones not counted), as the database
     keeps them (db/site.SiteCountsRow: the sums of its rows)."""
     c = SiteCountsRow
-    sums = (
-        select(func.coalesce(func.sum(column), 0)).scalar_subquery()
-        for column in (c.users, c.posts, c.comments, c.communities)
+    return await _counts(
+        session, *(func.coalesce(func.sum(column), 0) for column in (c.users, c.posts, c.comments, c.communities))
     )
-    return await _counts(session, *sums)
 
 
 async def recount_local(session: AsyncSession) -> SiteCounts:
