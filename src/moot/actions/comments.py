@@ -299,44 +299,46 @@ def _count_statements(
     data-modifying CTEs): one round trip instead of up to six, while the busiest rows of the transaction are
     locked. SQLite runs them in turn, the post's first (its round trips cost nothing, and it has no such CTEs);
     the author's read mark follows there (`mark_comments_read`)."""
-    # No parameter is named as a column: an UPDATE would also set a column its parameters name.
+    # No parameter is named as a column: an UPDATE would also set a column its parameters name. Core statements
+    # on the tables: run through the ORM, an UPDATE is made anew for each execution (SQLite runs these).
     post_id, creator_id = bindparam("counted_post", type_=Integer), bindparam("author", type_=Integer)
     diff = bindparam("diff", type_=Integer)
+    posts, communities, people = table_of(Post), table_of(Community), table_of(Person)
+    comments = table_of(Comment)
     post_change = (
-        update(Post)
-        .where(Post.id == post_id)
+        update(posts)
+        .where(posts.c.id == post_id)
         .values(
-            comments=Post.comments + diff,
+            comments=posts.c.comments + diff,
             **{key: bindparam(f"new_{key}", type_=DateTime(timezone=True)) for key in post_keys},
         )
-        .returning(Post.comments, Post.community_id)
-        .execution_options(synchronize_session=False)
+        .returning(posts.c.comments, posts.c.community_id)
     )
-    community_id: ColumnElement[int] = select(Post.community_id).where(Post.id == post_id).scalar_subquery()
+    community_id: ColumnElement[int] = select(posts.c.community_id).where(posts.c.id == post_id).scalar_subquery()
     if postgresql:
         counted_post = post_change.cte("counted_post")
         community_id = select(counted_post.c.community_id).scalar_subquery()
     writes: list[Insert | Update] = [
-        update(Community).where(Community.id == community_id).values(comments=Community.comments + diff),
-        update(Person).where(Person.id == creator_id).values(comment_count=Person.comment_count + diff),
+        update(communities).where(communities.c.id == community_id).values(comments=communities.c.comments + diff),
+        update(people).where(people.c.id == creator_id).values(comment_count=people.c.comment_count + diff),
     ]
     now = bindparam("now", type_=DateTime(timezone=True))
     if created:
         own_vote = {"person_id": creator_id, "comment_id": bindparam("new_comment", type_=Integer), "post_id": post_id}
-        writes.append(insert(CommentActions).values(**own_vote, like_score=1, liked=now))
+        writes.append(insert(table_of(CommentActions)).values(**own_vote, like_score=1, liked=now))
     if reply:
         # An array on PostgreSQL, so that the statement can be written out whole for a simple query (db/engine.py).
         replied = (
-            Comment.id == any_(bindparam("ancestor_ids", type_=ARRAY(Integer)))
+            comments.c.id == any_(bindparam("ancestor_ids", type_=ARRAY(Integer)))
             if postgresql
-            else Comment.id.in_(bindparam("ancestor_ids", expanding=True, type_=Integer))
+            else comments.c.id.in_(bindparam("ancestor_ids", expanding=True, type_=Integer))
         )
-        writes.append(update(Comment).where(replied).values(child_count=Comment.child_count + 1))
+        writes.append(update(comments).where(replied).values(child_count=comments.c.child_count + 1))
     if not postgresql:
-        return (post_change, *(write.execution_options(synchronize_session=False) for write in writes))
+        return (post_change, *writes)
     if created:
         # `mark_comments_read`, taking the count from the post's UPDATE.
-        mark = pg_insert(PostActions).from_select(
+        mark = pg_insert(table_of(PostActions)).from_select(
             ["person_id", "post_id", "read_comments_amount", "read_comments"],
             select(creator_id, post_id, counted_post.c.comments, now),
         )

@@ -603,13 +603,25 @@ async def mark_comments_read(session: AsyncSession, viewer: Actor, post: Post) -
         row.read_comments_amount, row.read_comments = amount, now
         await session.flush()
         return
-    values = {"read_comments_amount": amount, "read_comments": now}
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    await session.execute(
-        insert(PostActions)
-        .values(person_id=viewer.person_id, post_id=post.id, **values)
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    marked = {"reader": viewer.person_id, "read_post": post.id, "amount": amount, "read_time": now}
+    await session.execute(_MARK_COMMENTS_READ[postgresql], marked)
+
+
+def _mark_comments_read(insert: Callable[[Table], PgInsert | SqliteInsert]) -> PgInsert | SqliteInsert:
+    """`mark_comments_read`'s upsert, built once with bound parameters (on the table: see _POST)."""
+    values = {
+        "read_comments_amount": bindparam("amount", type_=Integer),
+        "read_comments": bindparam("read_time", type_=DateTime(timezone=True)),
+    }
+    return (
+        insert(_POST_ACTIONS)
+        .values(person_id=bindparam("reader", type_=Integer), post_id=bindparam("read_post", type_=Integer), **values)
         .on_conflict_do_update(index_elements=["person_id", "post_id"], set_=values)
     )
+
+
+_MARK_COMMENTS_READ = {True: _mark_comments_read(pg_insert), False: _mark_comments_read(sqlite_insert)}
 
 
 async def hide_posts(session: AsyncSession, viewer: Actor, post_ids: list[int], hide: bool) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.sql.expression import Executable
 
+from moot.db import sqlite_driver
 from moot.db.fast_read import READ_SESSION, connection_and_driver, driver_errors, release
 from moot.db.simple_query import Prepared, prepared
 from moot.settings import Settings
@@ -101,6 +102,10 @@ class Database:
                 "pool_use_lifo": True,
                 "connect_args": {"prepared_statement_cache_size": 256},
             }
+        if url.startswith("sqlite+aiosqlite:"):
+            # aiosqlite's connection with a cursor that runs a statement in one hand-off to its thread
+            # (db/sqlite_driver.py): four per statement before.
+            kwargs = {"module": sqlite_driver.dbapi()}
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _on_sqlite_connect)

@@ -10,9 +10,11 @@ statement binds itself, and the conversions SQLAlchemy would apply to parameters
 `Entities` makes ORM entities of a row's columns where a caller needs them (the viewer, a vote's post).
 
 Where it runs that way: PostgreSQL, in a read session (autocommit, `Database.read`) or a write whose transaction
-has begun (a write block's, from its start: db/engine.py sends its BEGIN). Anywhere else (SQLite; a session
-before its first statement; a statement with an expanding IN, whose SQL changes with each run's list) the
-statement goes through `session.execute`, with the same rows. Rows are read by position (`tuple(row)`,
+has begun (a write block's, from its start: db/engine.py sends its BEGIN); SQLite, through Moot's own cursor
+(db/sqlite_driver.py: the statement and its rows in one trip to the connection's thread; sqlite3 begins a write's
+transaction itself, as under SQLAlchemy). Anywhere else (a PostgreSQL session before its first statement; an
+engine made without Moot's SQLite driver; a statement with an expanding IN, whose SQL changes with each run's
+list) the statement goes through `session.execute`, with the same rows. Rows are read by position (`tuple(row)`,
 `row[0]`), which both kinds of row support. Every statement is announced to the engine's `before_cursor_execute`
 listeners as SQLAlchemy announces its own (the query counter of the tests, the bench's recorder), and a database
 error reaches the caller as SQLAlchemy's `DBAPIError`, as it would have. `FastWrite` does the same for a write
@@ -20,6 +22,7 @@ built once, never in a read session."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -35,6 +38,8 @@ from sqlalchemy.orm.attributes import instance_dict, instance_state
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.dml import UpdateBase
+
+from moot.db import sqlite_driver
 
 E = TypeVar("E")
 
@@ -65,16 +70,23 @@ class FastRead:
 
     def __init__(self, statement: Select[*tuple[Any, ...]] | UpdateBase) -> None:
         self.statement = statement
-        self._compiled: _Compiled | None = None
+        # By dialect's name: a process may hold engines of both (the bench's SQLite beside PostgreSQL).
+        self._compiled: dict[str, _Compiled] = {}
         # The conversions of the columns SQLAlchemy would apply (few types have any on asyncpg: a Numeric
-        # read as float), chosen by the database's column types, as SQLAlchemy chooses them: known after the first
-        # run. An empty tuple: none at all.
-        self._columns: tuple[Callable[[Any], Any] | None, ...] | None = None
+        # read as float; on SQLite times, booleans and JSON), chosen by the column types as SQLAlchemy chooses
+        # them: on PostgreSQL known after the first run (by the database's types), on SQLite as compiled. An
+        # empty tuple: none at all.
+        self._columns: dict[str, tuple[Callable[[Any], Any] | None, ...]] = {}
 
     def _compile(self, dialect: Dialect) -> _Compiled:
         compiled = self.statement.compile(dialect=dialect)
         assert isinstance(compiled, SQLCompiler)
-        self._compiled = _Compiled(
+        if dialect.name == "sqlite":
+            converters = tuple(
+                column[3].dialect_impl(dialect).result_processor(dialect, None) for column in compiled._result_columns
+            )
+            self._columns[dialect.name] = converters if any(converters) else ()
+        self._compiled[dialect.name] = _Compiled(
             sql=compiled.string,
             compiled=compiled,
             order=tuple(compiled.positiontup or ()),
@@ -85,7 +97,7 @@ class FastRead:
             # going through it (`= ANY(:array)` would keep one statement).
             usual=bool(compiled.post_compile_params),
         )
-        return self._compiled
+        return self._compiled[dialect.name]
 
     @staticmethod
     def _written(compiled: _Compiled, given: Any) -> tuple[str, tuple[str, ...], dict[str, Any]]:
@@ -103,27 +115,54 @@ class FastRead:
 
     async def rows(self, session: AsyncSession, params: dict[str, Any] | None = None) -> Sequence[Sequence[Any]]:
         bind = session.get_bind()
-        if bind.dialect.name != "postgresql":
-            return await self._through_sqlalchemy(session, params)
+        dialect = bind.dialect
         connection, driver = await connection_and_driver(session)
-        compiled = self._compiled or self._compile(bind.dialect)
+        compiled = self._compiled.get(dialect.name) or self._compile(dialect)
         read_session = session.info.get(READ_SESSION, False)
         if compiled.usual or not self._runs_here(read_session):
             return await self._through_sqlalchemy(session, params)
-        if not read_session and not driver.is_in_transaction():
-            # A session whose transaction has not begun (a write block has: it sends its BEGIN as it opens; a
-            # test's or a script's session begins with its first statement): SQLAlchemy begins it.
+        sqlite = isinstance(driver, sqlite_driver.Connection)
+        if not sqlite and (dialect.name != "postgresql" or (not read_session and not driver.is_in_transaction())):
+            # A PostgreSQL session whose transaction has not begun (a write block has: it sends its BEGIN as it
+            # opens; a test's or a script's session begins with its first statement): SQLAlchemy begins it. On
+            # SQLite the driver begins a write's transaction itself, as it does under SQLAlchemy.
             return await self._through_sqlalchemy(session, params)
         given = compiled.compiled.construct_params(params, escape_names=False)
         sql, order, binds = self._written(compiled, given)
         values = tuple(binds[name](given[name]) if name in binds else given[name] for name in order)
         if bind.dispatch.before_cursor_execute:
             bind.dispatch.before_cursor_execute(connection.sync_connection, None, sql, values, None, False)
+        found: Sequence[Sequence[Any]]
+        if sqlite:
+            found = await self._sqlite_rows(driver, sql, values)
+        else:
+            found = await self._asyncpg_rows(connection, driver, compiled, sql, values)
+        columns = self._columns.get(dialect.name)
+        if not columns:
+            return found
+        return [
+            tuple(value if convert is None else convert(value) for convert, value in zip(columns, row, strict=True))
+            for row in found
+        ]
+
+    @staticmethod
+    async def _sqlite_rows(driver: sqlite_driver.Connection, sql: str, values: tuple[Any, ...]) -> list[Any]:
         try:
-            if self._columns is None:
+            return (await driver.run(sql, values, many=False))[3]
+        except sqlite3.Error as error:
+            # As SQLAlchemy raises it (a unique key's race is caught as IntegrityError).
+            raise DBAPIError.instance(sql, values, error, sqlite3.Error) from error
+
+    async def _asyncpg_rows(
+        self, connection: AsyncConnection, driver: Any, compiled: _Compiled, sql: str, values: tuple[Any, ...]
+    ) -> Sequence[Sequence[Any]]:
+        try:
+            if "postgresql" not in self._columns:
                 prepared = await driver.prepare(sql)
-                self._columns = self._converters(compiled.compiled, bind.dialect, prepared.get_attributes())
-                found = await prepared.fetch(*values)
+                self._columns["postgresql"] = self._converters(
+                    compiled.compiled, connection.dialect, prepared.get_attributes()
+                )
+                found: Sequence[Sequence[Any]] = await prepared.fetch(*values)
             else:
                 found = await driver.fetch(sql, *values)
         except Exception as error:
@@ -135,13 +174,7 @@ class FastRead:
             # takes such a connection out (the next request gets a new one instead of failing on it again).
             await connection.invalidate(error)
             raise DBAPIError(sql, None, error, connection_invalidated=True) from error
-        if not self._columns:
-            return found  # type: ignore[no-any-return]
-        columns = self._columns
-        return [
-            tuple(value if convert is None else convert(value) for convert, value in zip(columns, row, strict=True))
-            for row in found
-        ]
+        return found
 
     @staticmethod
     def _converters(
