@@ -10,11 +10,12 @@ others within `TTL_SECONDS`. `generation()` changes with every `forget`, so that
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from moot.db.federation import FederationAllowlist, FederationBlocklist
@@ -43,8 +44,17 @@ UNSET = SiteSwitches("Local", "Active", private_instance=False, federation_enabl
 _generation = 0
 
 
+_urls: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
+
+
 def _key(session: AsyncSession) -> str:
-    return str(session.get_bind().engine.url)
+    """The database's URL (one process may reach several: the tests'), written out once per engine (writing a
+    URL out costs more than the rest of a remembered value's lookup)."""
+    engine = session.get_bind().engine
+    key = _urls.get(engine)
+    if key is None:
+        key = _urls[engine] = str(engine.url)
+    return key
 
 
 class Remembered(Generic[T]):
