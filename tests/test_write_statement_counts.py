@@ -15,11 +15,14 @@ import httpx
 from sqlalchemy import func, select
 
 from conftest import Api, backend, make_comment, make_community, make_post, register
+from moot.actions import posts
+from moot.actions.remote import upsert_remote_person
 from moot.db.engine import Database, count_queries
 from moot.db.federation import SentActivity
 from moot.db.post import Post
 from moot.domain.ranking import controversy_rank
 from moot.queries import defaults
+from moot.queries.viewer import RemoteActor
 from moot.settings import Settings
 
 
@@ -93,6 +96,36 @@ async def test_create_comment_statement_count(user: Api, other: Api) -> None:
     if backend() == "postgres":
         sent = statements[names.index("INSERT sent_activity")]
         assert "; WITH counted_post" in sent and sent.endswith("; COMMIT"), sent
+
+
+async def test_a_reply_to_a_remote_author_looks_for_no_inbox(user: Api, other: Api, settings: Settings) -> None:
+    """The post's author is read with the target: a remote one has no inbox here, and nothing is looked up."""
+    community = await make_community(user)
+    db = Database(settings)
+    try:
+        async with db.write() as session:
+            author = await upsert_remote_person(
+                session, ap_id="http://remote.example/u/far", name="far", domain="remote.example"
+            )
+            await session.flush()
+            post = await posts.create_post(
+                session,
+                settings,
+                RemoteActor(author),
+                community_id=community["id"],
+                name="a remote person's post",
+                ap_id="http://remote.example/post/far-1",
+            )
+            post_id = post.id
+    finally:
+        await db.dispose()
+    await make_comment(other, post_id, "a first comment: the site's switches are read and kept")
+    async with count_queries() as statements:
+        data = await other.ok_post("/comment", {"post_id": post_id, "content": "a reply to a remote author"})
+    assert data["recipient_ids"] == []
+    names = _kinds(statements)
+    assert names.count("SELECT local_user") == 1, names  # the login only
+    assert "INSERT comment_reply" not in names
 
 
 async def test_vote_statement_count(user: Api, other: Api) -> None:

@@ -30,6 +30,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from moot.actions import mail, previews
@@ -453,7 +454,11 @@ _REPLY_INBOX = _reply_inbox_statement()
 
 async def _reply_inbox(session: AsyncSession, recipient_id: int, author_id: int, community: Community) -> int | None:
     """The local user whose inbox gets the reply: None for a remote recipient, or one who blocks the author, the
-    community or the community's instance (Lemmy's checks). One statement."""
+    community or the community's instance (Lemmy's checks). One statement, none for a recipient the session
+    holds as remote (the post's or the parent's author, read with the target: they have no inbox here)."""
+    held = session.sync_session.identity_map.get(identity_key(Person, recipient_id))
+    if isinstance(held, Person) and not held.local:
+        return None
     values = {"recipient": recipient_id, "author": author_id, "community": community.id}
     row = await _REPLY_INBOX.first(session, {**values, "instance": community.instance_id})
     if row is None or row[1]:  # (the local user's id, shut out)
