@@ -137,20 +137,19 @@ async def test_vote_statement_count(user: Api, other: Api) -> None:
     assert data["post_view"]["my_vote"] == 1
     expected = [
         "SELECT local_user",  # login
-        "SELECT post",  # with its community and the access gate's ban flag, the post locked (PostgreSQL)
+        # The answer's view, with the community and the site's downvote switch, the post locked (PostgreSQL):
+        # the vote's target too (the access gate's ban flag is the view's). No second read for the answer.
+        "SELECT post",
         "SELECT post_actions",  # the vote it replaces
         "INSERT post_actions",  # the vote and the read mark, one row (an upsert)
         "UPDATE post",  # counters by increments, the controversy rank with them (stays 0: no downvote)
         "INSERT sent_activity",  # the community's Announce{Like}
-        "SELECT post",  # the answer, read in the same transaction
     ]
     if backend() == "postgres":
         # The vote replaced, the upsert and the counters as one statement (a data-modifying CTE); the Announce
-        # kept for the COMMIT, sent with it after the answer was read (db/engine.py commit).
+        # kept for the COMMIT, sent with it (db/engine.py commit).
         at = expected.index("SELECT post_actions")
         expected[at : at + 3] = ["WITH replaced"]
-        expected.remove("INSERT sent_activity")
-        expected.append("INSERT sent_activity")
     assert _kinds(statements) == expected, "\n".join(statements)
     if backend() == "postgres":
         assert statements[-1].endswith("; COMMIT"), statements[-1]
@@ -163,6 +162,24 @@ async def test_vote_statement_count(user: Api, other: Api) -> None:
     assert names.count("INSERT sent_activity") == 1, "\n".join(changed)
     # The controversy rank moves with the counts, in the same statement.
     assert len(names) == len(expected), "\n".join(changed)
+
+
+async def test_a_votes_answer_is_the_view_read_after_it(user: Api, other: Api) -> None:
+    """The answer to a vote is the view read with the vote's target, before the write, with what the vote
+    changed written into it: it must be what a read after the commit gives, whatever the vote did (a first
+    vote, a change, the same vote again, one taken back; on a post whose content the voter no longer sees)."""
+    community = await make_community(user)
+    post = await make_post(user, community["id"], body="words the voter will not see once it is deleted")
+    await make_comment(user, post["id"], "a comment: unread_comments stays as it was")
+    for score in (1, -1, -1, 0, 1, 0):
+        answer = await other.ok_post("/post/like", {"post_id": post["id"], "score": score})
+        assert answer["post_view"] == (await other.ok_get("/post", id=post["id"]))["post_view"], score
+    await user.ok_post("/post/delete", {"post_id": post["id"], "deleted": True})
+    for score in (-1, 1):
+        answer = await other.ok_post("/post/like", {"post_id": post["id"], "score": score})
+        assert "body" not in answer["post_view"]["post"]
+        assert answer["post_view"] == (await other.ok_get("/post", id=post["id"]))["post_view"], score
+    assert answer["post_view"]["counts"]["upvotes"] == 2 and answer["post_view"]["my_vote"] == 1
 
 
 async def test_comment_vote_statement_count(user: Api, other: Api) -> None:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -49,9 +50,10 @@ from moot.domain.languages import LANGUAGE_BY_ID
 from moot.domain.ranking import controversy_rank
 from moot.domain.timefmt import utcnow
 from moot.federation import outbox
-from moot.queries.posts import PostView
+from moot.queries.posts import PostView, post_to_vote_on
+from moot.queries.rows import PostRow
 from moot.queries.site import load_local_site
-from moot.queries.viewer import Actor
+from moot.queries.viewer import Actor, Viewer
 from moot.settings import Settings
 
 
@@ -284,9 +286,12 @@ async def _actions_rows(session: AsyncSession, person_id: int, post_ids: set[int
     return rows + fresh
 
 
+_Voted = TypeVar("_Voted", Post, PostRow)  # the post voted on: an entity of the session's, or a view's row
+
+
 @dataclass(frozen=True, slots=True)
-class _VoteTarget:
-    post: Post
+class _VoteTarget(Generic[_Voted]):
+    post: _Voted  # its counts as locked: the vote's move starts from them
     community: Community | None
     banned: bool  # the voter, from the post's community (the access gate's question, read with the post)
     downvotes_enabled: bool
@@ -309,7 +314,7 @@ _VOTE_TARGET = FastRead(
 )
 
 
-async def _vote_target(session: AsyncSession, person_id: int, post_id: int) -> _VoteTarget:
+async def _vote_target(session: AsyncSession, person_id: int, post_id: int) -> _VoteTarget[Post]:
     """The post, its community, the voter's ban there and the site's `enable_downvotes`: one statement. The
     post's row is locked until the commit (PostgreSQL; SQLite's writers take turns anyway), so that votes on one
     post take turns: two votes of one person at once each see the vote they replace, and the counts read here
@@ -418,12 +423,14 @@ _SQLITE_COUNT = _count_post_vote(
 )
 
 
-async def _write_post_vote(session: AsyncSession, person_id: int, post: Post, score: int, *, read: bool) -> int:
+async def _write_post_vote(
+    session: AsyncSession, person_id: int, post: Post | PostRow, score: int, *, read: bool
+) -> tuple[int, _Counts | None]:
     """The voter's row (the vote, and the read mark when `read`) and the post's counters; returns the vote it
-    replaced (0: none).
+    replaced (0: none) and the post's counts as written (none when the vote was already this one).
 
     The counters move by increments; the controversy rank is written with them, as computed from the counts of
-    the post as locked (`_settle` checks it against the counts written). On PostgreSQL this is one statement:
+    the post as locked (`_settled` checks it against the counts written). On PostgreSQL this is one statement:
     it reads the vote it replaces (its snapshot is taken after the post's lock: the latest vote) and picks the
     move that vote gives among the three computed here. SQLite reads the vote first, then runs the two writes in
     turn (one process: its round trips cost nothing)."""
@@ -448,24 +455,35 @@ async def _write_post_vote(session: AsyncSession, person_id: int, post: Post, sc
         if old != score:
             moved = {f"move_{field}": value for field, value in asdict(move).items()}
             counted = (await session.execute(_SQLITE_COUNT, {**ids, **moved})).one()
-    if counted is not None:
-        await _settle(session, Post, post, counted)
-    return old
+    return old, None if counted is None else await _settled(session, Post, post.id, counted)
 
 
-async def _settle(
-    session: AsyncSession, model: type[Post] | type[Comment], item: Post | Comment, counted: Sequence[Any]
-) -> None:
-    """The counts an UPDATE returned (upvotes, downvotes, score and controversy rank, first in its row) land on the
-    item in the session (a view read in the same transaction shows them), and the controversy rank they give is
-    written if the row does not hold it yet."""
+@dataclass(frozen=True, slots=True)
+class _Counts:
+    """An item's vote counts, as a vote left them."""
+
+    upvotes: int
+    downvotes: int
+    score: int
+    controversy_rank: float
+
+
+async def _settled(
+    session: AsyncSession, model: type[Post] | type[Comment], item_id: int, counted: Sequence[Any]
+) -> _Counts:
+    """The counts an UPDATE returned (upvotes, downvotes, score and controversy rank, first in its row), with the
+    controversy rank they give written if the row does not hold it yet."""
     upvotes, downvotes, score, held_rank = counted[:4]
     rank = controversy_rank(upvotes, downvotes)
     if rank != held_rank:
-        await session.execute(_RANK[model], {"ranked_item": item.id, "new_rank": rank})
-    for name, value in (("upvotes", upvotes), ("downvotes", downvotes), ("score", score)):
+        await session.execute(_RANK[model], {"ranked_item": item_id, "new_rank": rank})
+    return _Counts(upvotes, downvotes, score, rank)
+
+
+def _hold(item: Post | Comment, counts: _Counts) -> None:
+    """The counts land on the item in the session: a view read later in the same transaction shows them."""
+    for name, value in asdict(counts).items():
         set_committed_value(item, name, value)
-    set_committed_value(item, "controversy_rank", rank)
 
 
 def _count_vote_statement(model: type[Post] | type[Comment]) -> Update:
@@ -492,7 +510,7 @@ def _rank_statement(model: type[Post] | type[Comment]) -> Update:
 
 
 # Built once, on the tables (see _POST): a comment vote's counters, and the controversy rank a vote's counts give
-# (`_settle`, for posts and comments).
+# (`_settled`, for posts and comments).
 _COUNT_COMMENT_VOTE = _count_vote_statement(Comment)
 _RANK = {model: _rank_statement(model) for model in (Post, Comment)}
 
@@ -506,7 +524,28 @@ async def count_comment_vote(session: AsyncSession, comment: Comment, old: int, 
     down = (1 if new == -1 else 0) - (1 if old == -1 else 0)
     moved = {"voted_item": comment.id, "move_up": up, "move_down": down, "move_score": new - old}
     counted = (await session.execute(_COUNT_COMMENT_VOTE, moved)).one()
-    await _settle(session, Comment, comment, counted)
+    _hold(comment, await _settled(session, Comment, comment.id, counted))
+
+
+def _check_score(score: int) -> None:
+    if score not in (-1, 0, 1):
+        raise LemmyError("couldnt_like_post")
+
+
+async def _cast(
+    session: AsyncSession, viewer: Actor, target: _VoteTarget[Any], score: int, *, read: bool, federate: bool
+) -> _Counts | None:
+    """The vote on a target read with the post's row locked: its checks, its write and its activity. Returns
+    the post's counts as written (none when the vote was already this one)."""
+    if score == -1 and not target.downvotes_enabled:
+        raise LemmyError("downvotes_are_disabled")
+    if target.community is not None:
+        await check_community_user_action(session, viewer, target.community, banned=target.banned)
+    post = target.post
+    old, counts = await _write_post_vote(session, viewer.person_id, post, score, read=read)
+    if federate and old != score:
+        await outbox.vote(session, viewer.person, post.ap_id, post.community_id, old, score)
+    return counts
 
 
 async def vote_post(
@@ -520,27 +559,29 @@ async def vote_post(
 ) -> Post:
     """+1, 0 (take the vote back) or -1. Counters and the controversy rank change in the same transaction.
     `mark_read` also marks the post read for the voter, on the same row."""
-    if score not in (-1, 0, 1):
-        raise LemmyError("couldnt_like_post")
+    _check_score(score)
     # The post's row is locked first, as a new comment locks it before the commenter's read mark: the two writes
     # take their locks in the same order.
     target = await _vote_target(session, viewer.person_id, post if isinstance(post, int) else post.id)
-    if score == -1 and not target.downvotes_enabled:
-        raise LemmyError("downvotes_are_disabled")
-    if target.community is not None:
-        await check_community_user_action(session, viewer, target.community, banned=target.banned)
-    post = target.post
-    old = await _write_post_vote(session, viewer.person_id, post, score, read=mark_read)
-    if federate and old != score:
-        await outbox.vote(session, viewer.person, post.ap_id, post.community_id, old, score)
-    return post
+    counts = await _cast(session, viewer, target, score, read=mark_read, federate=federate)
+    if counts is not None:
+        _hold(target.post, counts)
+    return target.post
 
 
-async def like_post(session: AsyncSession, viewer: Actor, post_id: int, score: int) -> Post:
-    """A vote cast here through the API: bots may not vote, and voting on a post marks it read (as on Lemmy)."""
+async def like_post(session: AsyncSession, viewer: Viewer, post_id: int, score: int) -> PostView:
+    """A vote cast here through the API: bots may not vote, and voting on a post marks it read (as on Lemmy).
+    Returns the post's view as the vote leaves it: read first, with the post's row locked (the vote's target
+    and its answer in one statement, `post_to_vote_on`), with what the vote changed written into it."""
     if viewer.person.bot_account:
         raise LemmyError("invalid_bot_action")
-    return await vote_post(session, viewer, post_id, score, mark_read=True)
+    _check_score(score)
+    found = await post_to_vote_on(session, post_id, viewer)
+    view = found.view
+    target = _VoteTarget(view.post, found.community, view.banned_from_community, found.downvotes_enabled)
+    counts = await _cast(session, viewer, target, score, read=True, federate=True)
+    post = view.post if counts is None else dataclasses.replace(view.post, **asdict(counts))
+    return dataclasses.replace(view, post=post, my_vote=score or None, read=True)
 
 
 async def save_post(session: AsyncSession, viewer: Actor, post_id: int, save: bool) -> None:

@@ -34,10 +34,11 @@ from moot.db import search
 from moot.db.base import UTCDateTime
 from moot.db.community import Community, CommunityFollower, CommunityModerator
 from moot.db.engine import setting
-from moot.db.fast_read import FastRead
+from moot.db.fast_read import Entities, FastRead, hold
 from moot.db.params import literal_int, literal_param
 from moot.db.person import LocalUserLanguage, Person
 from moot.db.post import Post, PostActions
+from moot.db.site import LocalSite
 from moot.domain.enums import ListingType, SortType, SubscribedType
 from moot.domain.errors import LemmyError
 from moot.domain.ranking import TOP_WINDOWS
@@ -191,11 +192,44 @@ async def get_post_view(session: AsyncSession, post_id: int, viewer: Viewer | No
     row = await read.first(session, params)
     if row is None:
         raise LemmyError("couldnt_find_post", status=404)
-    view = _to_view(row)
+    return await _shown(session, _to_view(row), viewer)
+
+
+async def _shown(session: AsyncSession, view: PostView, viewer: Viewer | None) -> PostView:
     if (view.post.deleted or view.post.removed) and not await _sees_hidden_content(session, view.post, viewer):
         # Deleted and removed posts stay reachable (their comments matter) but lose their content.
         return dataclasses.replace(view, post=dataclasses.replace(view.post, body=None, url=None))
     return view
+
+
+@dataclass(frozen=True, slots=True)
+class PostToVoteOn:
+    view: PostView
+    community: Community  # the post's, one of the session's (the vote's activity is addressed to it)
+    downvotes_enabled: bool  # the site's switch (no site yet, never in a running server: on)
+
+
+_COMMUNITIES = Entities(Community)
+
+
+async def post_to_vote_on(session: AsyncSession, post_id: int, viewer: Viewer) -> PostToVoteOn:
+    """The post's view for a vote of the viewer's, read with the post's row locked until the commit (PostgreSQL;
+    SQLite's writers take turns anyway), its community and the site's `enable_downvotes`: one statement, which is
+    the vote's target (its checks, the counts its move starts from, where its activity goes) and, with what the
+    vote changes written into it, its answer (actions/posts.py, `like_post`): one statement and round trip less
+    than reading the view again after the vote."""
+    read = _TO_VOTE_ON.get(True)
+    if read is None:
+        locked = _views(viewer).where(Post.id == _POST_ID).with_for_update(of=Post)
+        extra = (*_COMMUNITIES.columns, select(LocalSite.enable_downvotes).scalar_subquery())
+        read = _TO_VOTE_ON[True] = FastRead(locked.add_columns(*extra))
+    row = await read.first(session, {"view_post_id": post_id, "viewer_person_id": viewer.person_id})
+    if row is None:
+        raise LemmyError("couldnt_find_post", status=404)
+    community = _COMMUNITIES.in_session(session, row, _AT_FLAGS + _FLAG_COUNT)
+    hold(session, community)  # until the commit: the activity's `session.get` finds it (no SQL)
+    view = await _shown(session, _to_view(row), viewer)
+    return PostToVoteOn(view, community, downvotes_enabled=row[-1] is not False)
 
 
 @dataclass(slots=True)
@@ -747,6 +781,7 @@ def _views(viewer: Viewer | None) -> Select[Any]:
 
 _VIEWS: dict[bool, Select[Any]] = {}
 _BY_ID: dict[bool, FastRead] = {}
+_TO_VOTE_ON: dict[bool, FastRead] = {}  # built with the first voter (a statement for readers who are logged in)
 
 
 async def cross_posts(session: AsyncSession, post: PostRow, viewer: Viewer | None) -> list[PostView]:

@@ -118,9 +118,7 @@ async def delete_post(form: DeletePost, c: Ctx = Depends(context)) -> JSONRespon
 async def like_post(form: CreatePostLike, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.write() as session:
-        await posts.like_post(session, viewer, form.post_id, form.score)
-        # Read in the vote's own transaction: the counts as this vote left them, without a second one.
-        view = await get_post_view(session, form.post_id, viewer)
+        view = await posts.like_post(session, viewer, form.post_id, form.score)
     return post_view_response(view, viewer)
 
 
