@@ -270,6 +270,11 @@ async def test_bots_cannot_vote(http: httpx.AsyncClient, user: Api) -> None:
     status, data = await bot.post("/post/like", {"post_id": post["id"], "score": 1})
     assert (status, data) == (400, {"error": "invalid_bot_action"})
     assert (await post_view(user, post["id"]))["counts"]["score"] == 1
+    # Nor on comments (Lemmy's like_comment checks the bot account as like_post does).
+    comment = await make_comment(user, post["id"], "a comment no bot may vote on")
+    status, data = await bot.post("/comment/like", {"comment_id": comment["id"], "score": 1})
+    assert (status, data) == (400, {"error": "invalid_bot_action"})
+    assert (await user.ok_get("/comment", id=comment["id"]))["comment_view"]["counts"]["score"] == 1
     # A bot's own post still starts with its author's upvote.
     own = await bot.ok_post("/post", {"name": "Bot news", "community_id": community["id"]})
     assert own["post_view"]["counts"]["score"] == 1

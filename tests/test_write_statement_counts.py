@@ -192,18 +192,41 @@ async def test_comment_vote_statement_count(user: Api, other: Api) -> None:
     assert data["comment_view"]["my_vote"] == -1
     expected = [
         "SELECT local_user",  # login
-        "SELECT comment",  # with its post, community, the access gate's ban flag and the site's downvote switch
-        "SELECT comment_actions",  # the vote it replaces, locked (PostgreSQL)
-        "INSERT comment_actions",
+        # The answer's view, with the community and the site's downvote switch, the comment locked (PostgreSQL):
+        # the vote's target too (the access gate's ban flag is the view's). No second read for the answer.
+        "SELECT comment",
+        "SELECT comment_actions",  # the vote it replaces
+        "INSERT comment_actions",  # an upsert
+        "UPDATE comment",  # counters by increments, with the controversy rank of the counts they leave
         "INSERT sent_activity",  # the community's Announce{Dislike}
-        "UPDATE comment",  # counters by increments
-        "UPDATE comment",  # the controversy rank of the counts it leaves (a downvote beside an upvote)
-        "SELECT comment",  # the answer
     ]
     if backend() == "postgres":
-        expected.remove("INSERT sent_activity")  # kept for the COMMIT, and sent with it (db/engine.py commit)
-        expected.insert(-1, "INSERT sent_activity")
+        # As a post's vote: the vote replaced, the upsert and the counters as one statement; the Announce kept
+        # for the COMMIT, sent with it (db/engine.py commit).
+        at = expected.index("SELECT comment_actions")
+        expected[at : at + 3] = ["WITH replaced"]
     assert _kinds(statements) == expected, "\n".join(statements)
+    if backend() == "postgres":
+        assert statements[-1].endswith("; COMMIT"), statements[-1]
+
+
+async def test_a_comment_votes_answer_is_the_view_read_after_it(user: Api, other: Api) -> None:
+    """As a post's (above): the answer is the view read with the target, with what the vote changed written in."""
+    community = await make_community(user)
+    post = await make_post(user, community["id"])
+    comment = await make_comment(user, post["id"], "a comment to vote on, and to delete")
+
+    async def read() -> Any:
+        found = await other.ok_get("/comment", id=comment["id"])
+        return found["comment_view"]
+
+    for score in (1, -1, -1, 0, 1, 0, -1):
+        answer = await other.ok_post("/comment/like", {"comment_id": comment["id"], "score": score})
+        assert answer["comment_view"] == await read(), score
+    await user.ok_post("/comment/delete", {"comment_id": comment["id"], "deleted": True})
+    answer = await other.ok_post("/comment/like", {"comment_id": comment["id"], "score": 1})
+    assert answer["comment_view"] == await read()
+    assert answer["comment_view"]["counts"]["upvotes"] == 2 and answer["comment_view"]["my_vote"] == 1
 
 
 async def test_opening_a_post_writes_its_read_mark_once(user: Api, other: Api) -> None:
@@ -246,6 +269,15 @@ async def test_concurrent_writes_keep_counters_exact(user: Api, http: httpx.Asyn
     assert view["counts"]["comments"] == 6
     page = await user.ok_get("/community", id=community["id"])
     assert page["community_view"]["counts"]["comments"] == 6
+    # Comment votes too, and one person's same vote sent three times at once counts once (each vote, the
+    # comment's row locked first, sees the vote it replaces).
+    comment = await make_comment(user, post["id"], "voted on by everyone at once")
+    like = {"comment_id": comment["id"], "score": 1}
+    await asyncio.gather(
+        *(v.ok_post("/comment/like", like) for v in voters), *(user.ok_post("/comment/like", like) for _ in range(3))
+    )
+    counts = (await user.ok_get("/comment", id=comment["id"]))["comment_view"]["counts"]
+    assert (counts["score"], counts["upvotes"], counts["downvotes"]) == (7, 7, 0)
 
 
 async def test_votes_write_the_controversy_rank_of_their_counts(

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -35,9 +35,11 @@ from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from moot.actions import mail, previews
 from moot.actions.access import banned_here, check_can_comment, check_community_user_action
-from moot.actions.posts import count_comment_vote, load_post, mark_comments_read
+from moot.actions.posts import load_post, mark_comments_read
 from moot.actions.previews import original_markdown as original
 from moot.actions.urlblocklist import check_blocked_urls
+from moot.actions.votes import COMMENT_VOTES, Counts
+from moot.actions.votes import hold as hold_counts
 from moot.db.base import table_of
 from moot.db.comment import Comment, CommentActions, CommentReply, PersonMention
 from moot.db.community import Community, CommunityBlock
@@ -56,8 +58,9 @@ from moot.domain.mentions import scrape_mentions
 from moot.domain.ranking import NECRO_WINDOW
 from moot.domain.timefmt import utcnow
 from moot.federation import outbox
+from moot.queries.comments import CommentRow, CommentView, comment_to_vote_on
 from moot.queries.defaults import site_switches
-from moot.queries.viewer import Actor
+from moot.queries.viewer import Actor, Viewer
 from moot.settings import Settings
 
 
@@ -535,20 +538,21 @@ async def delete_comment(session: AsyncSession, viewer: Actor, comment_id: int, 
     return comment
 
 
+_VotedComment = TypeVar("_VotedComment", Comment, CommentRow)  # an entity of the session's, or a view's row
+
+
 @dataclass(frozen=True, slots=True)
-class _CommentVoteTarget:
-    comment: Comment
-    post: Post
-    community: Community
+class _CommentVoteTarget(Generic[_VotedComment]):
+    comment: _VotedComment  # its counts as locked: the vote's move starts from them
+    community: Community  # its post's
     banned: bool  # the voter, from the post's community (the access gate's question, read with the comment)
     downvotes_enabled: bool
 
 
-# Built once and sent to the driver (db/fast_read.py): the comment, its post and community come back as columns.
+# Built once and sent to the driver (db/fast_read.py): the comment and its community come back as columns.
 _COMMENT_VOTE_TARGET = FastRead(
     select(
         *_COMMENTS.columns,
-        *_POSTS.columns,
         *_COMMUNITIES.columns,
         banned_here(Post.community_id, bindparam("voter", type_=Integer)),
         select(LocalSite.enable_downvotes).scalar_subquery(),
@@ -556,53 +560,73 @@ _COMMENT_VOTE_TARGET = FastRead(
     .join(Post, Post.id == Comment.post_id)
     .join(Community, Community.id == Post.community_id)
     .where(Comment.id == bindparam("voted_comment", type_=Integer))
+    .with_for_update(of=Comment)
 )
 
 
-async def _comment_vote_target(session: AsyncSession, person_id: int, comment_id: int) -> _CommentVoteTarget:
-    """The comment, its post and community (entities of the session's, held there), the voter's ban there and
-    the site's `enable_downvotes`: one statement, built once (they were five, each built for every vote)."""
+async def _comment_vote_target(session: AsyncSession, person_id: int, comment_id: int) -> _CommentVoteTarget[Comment]:
+    """The comment and its community (entities of the session's, held there), the voter's ban there and the
+    site's `enable_downvotes`: one statement, built once. The comment's row is locked until the commit
+    (PostgreSQL; SQLite's writers take turns anyway): votes on one comment take turns (actions/votes.py)."""
     row = await _COMMENT_VOTE_TARGET.first(session, {"voter": person_id, "voted_comment": comment_id})
     if row is None:
         raise LemmyError("couldnt_find_comment", status=404)
     read = EntityRow(session, row)
     target = _CommentVoteTarget(
         read.entity(_COMMENTS),
-        read.entity(_POSTS),
         read.entity(_COMMUNITIES),
         banned=bool(read.value()),
         downvotes_enabled=read.value() is not False,  # no site yet (never in a running server): no switch off
     )
-    hold(session, target.post, target.community)  # the activity sent asks for the community by id
+    hold(session, target.community)  # the activity sent asks for the community by id
     return target
+
+
+def _check_score(score: int) -> None:
+    if score not in (-1, 0, 1):
+        raise LemmyError("couldnt_like_comment")
+
+
+async def _cast(
+    session: AsyncSession, viewer: Actor, target: _CommentVoteTarget[Any], score: int, *, federate: bool
+) -> Counts | None:
+    """The vote on a target read with the comment's row locked: its checks, its write and its activity. Returns
+    the comment's counts as written (none when the vote was already this one)."""
+    if score == -1 and not target.downvotes_enabled:
+        raise LemmyError("downvotes_are_disabled")
+    await check_community_user_action(session, viewer, target.community, banned=target.banned)
+    comment = target.comment
+    old, counts = await COMMENT_VOTES.write(session, viewer.person_id, comment, score, item_post=comment.post_id)
+    if federate and old != score:
+        await outbox.vote(session, viewer.person, comment.ap_id, target.community.id, old, score)
+    return counts
 
 
 async def vote_comment(
     session: AsyncSession, viewer: Actor, comment: Comment | int, score: int, *, federate: bool = True
 ) -> Comment:
-    if score not in (-1, 0, 1):
-        raise LemmyError("couldnt_like_comment")
+    """+1, 0 (take the vote back) or -1. Counters and the controversy rank change in the same transaction."""
+    _check_score(score)
     target = await _comment_vote_target(session, viewer.person_id, comment if isinstance(comment, int) else comment.id)
-    if score == -1 and not target.downvotes_enabled:
-        raise LemmyError("downvotes_are_disabled")
-    comment, post = target.comment, target.post
-    await check_community_user_action(session, viewer, target.community, banned=target.banned)
-    # Locked until the commit (PostgreSQL; SQLite's writers take turns anyway): two votes of one person at once
-    # each see the vote they replace. No write locks the comment before its voter's row, so the order is safe.
-    row = await session.get(CommentActions, (viewer.person_id, comment.id), with_for_update=True)
-    if row is None:
-        row = CommentActions(person_id=viewer.person_id, comment_id=comment.id, post_id=comment.post_id)
-        session.add(row)
-    old = row.like_score or 0
-    if old == score:
-        return comment
-    row.like_score = score if score != 0 else None
-    row.liked = utcnow() if score != 0 else None
-    await session.flush()
-    if federate and viewer.person.local:
-        await outbox.vote(session, viewer.person, comment.ap_id, post.community_id, old, score)
-    await count_comment_vote(session, comment, old, score)
-    return comment
+    counts = await _cast(session, viewer, target, score, federate=federate)
+    if counts is not None:
+        hold_counts(target.comment, counts)
+    return target.comment
+
+
+async def like_comment(session: AsyncSession, viewer: Viewer, comment_id: int, score: int) -> CommentView:
+    """A vote cast here through the API (bots may not vote, as on Lemmy). Returns the comment's view as the vote
+    leaves it: read first, with the comment's row locked (the vote's target and its answer in one statement,
+    `comment_to_vote_on`), with what the vote changed written into it."""
+    if viewer.person.bot_account:
+        raise LemmyError("invalid_bot_action")
+    _check_score(score)
+    found = await comment_to_vote_on(session, comment_id, viewer)
+    view = found.view
+    target = _CommentVoteTarget(view.comment, found.community, view.banned_from_community, found.downvotes_enabled)
+    counts = await _cast(session, viewer, target, score, federate=True)
+    comment = view.comment if counts is None else replace(view.comment, **asdict(counts))
+    return replace(view, comment=comment, my_vote=score)
 
 
 async def save_comment(session: AsyncSession, viewer: Actor, comment_id: int, save: bool) -> None:

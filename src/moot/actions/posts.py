@@ -5,21 +5,16 @@ from __future__ import annotations
 import dataclasses
 import re
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
-    ColumnElement,
     DateTime,
-    Float,
     Integer,
-    SmallInteger,
     Table,
-    Update,
     bindparam,
-    case,
     func,
     select,
     update,
@@ -29,16 +24,15 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from moot.actions import images, previews
 from moot.actions.access import banned_here, check_can_post, check_community_user_action
 from moot.actions.urlblocklist import check_blocked_urls
+from moot.actions.votes import POST_VOTES, Counts, hold
 from moot.db.base import table_of
-from moot.db.comment import Comment
 from moot.db.community import Community, CommunityLanguage
-from moot.db.fast_read import Entities, EntityRow, FastRead, FastWrite
+from moot.db.fast_read import Entities, EntityRow, FastRead
 from moot.db.person import Person
 from moot.db.post import Post, PostActions
 from moot.db.search import index_post
@@ -47,7 +41,6 @@ from moot.domain import validation
 from moot.domain.apids import post_ap_id
 from moot.domain.errors import LemmyError
 from moot.domain.languages import LANGUAGE_BY_ID
-from moot.domain.ranking import controversy_rank
 from moot.domain.timefmt import utcnow
 from moot.federation import outbox
 from moot.queries.posts import PostView, post_to_vote_on
@@ -328,203 +321,9 @@ async def _vote_target(session: AsyncSession, person_id: int, post_id: int) -> _
     return _VoteTarget(post, community, banned=bool(read.value()), downvotes_enabled=read.value() is not False)
 
 
-@dataclass(frozen=True, slots=True)
-class _Move:
-    """What a vote does to an item's counters, given the vote it replaces."""
-
-    up: int
-    down: int
-    score: int
-    rank: float  # the controversy rank of the counts it leaves
-
-
-def _move(upvotes: int, downvotes: int, old: int, new: int) -> _Move:
-    up = (1 if new == 1 else 0) - (1 if old == 1 else 0)
-    down = (1 if new == -1 else 0) - (1 if old == -1 else 0)
-    return _Move(up, down, new - old, controversy_rank(upvotes + up, downvotes + down))
-
-
-# The vote's statements are Core statements on the tables: run through the ORM, a data-modifying statement is
-# copied for every execution, and its cache key computed anew (about a tenth of a vote's Python, measured).
+# A post's read marks are written by Core statements on the tables, built once (as a vote's: actions/votes.py).
 _POST = table_of(Post)
 _POST_ACTIONS = table_of(PostActions)
-
-
-def _vote_upsert(insert: Callable[[Table], PgInsert | SqliteInsert]) -> PgInsert | SqliteInsert:
-    """The voter's row: the vote (an unchanged one keeps its time) and, when `read` is given, the read mark."""
-    actions = _POST_ACTIONS
-    new_row = insert(actions).values(
-        person_id=bindparam("voter", type_=Integer),
-        post_id=bindparam("voted_post", type_=Integer),
-        like_score=bindparam("vote", type_=SmallInteger),
-        liked=bindparam("vote_time", type_=DateTime(timezone=True)),
-        read=bindparam("read_time", type_=DateTime(timezone=True)),
-    )
-    return new_row.on_conflict_do_update(
-        index_elements=["person_id", "post_id"],
-        set_={
-            "like_score": new_row.excluded.like_score,
-            "liked": case(
-                (actions.c.like_score.is_not_distinct_from(new_row.excluded.like_score), actions.c.liked),
-                else_=new_row.excluded.liked,
-            ),
-            "read": func.coalesce(actions.c.read, new_row.excluded.read),
-        },
-    )
-
-
-_VOTE_REPLACED = select(_POST_ACTIONS.c.like_score).where(
-    _POST_ACTIONS.c.person_id == bindparam("voter", type_=Integer),
-    _POST_ACTIONS.c.post_id == bindparam("voted_post", type_=Integer),
-)
-# The parameters of each move, named after the vote replaced: `up_was_down`, `rank_was_none`...
-_WAS = {-1: "was_down", 0: "was_none", 1: "was_up"}
-
-
-Moved = ColumnElement[Any]  # a bound value, or one the statement picks (PostgreSQL)
-
-
-def _count_post_vote(up: Moved, down: Moved, score: Moved, rank: Moved) -> Update:
-    post = _POST.c
-    return (
-        update(_POST)
-        .where(post.id == bindparam("voted_post", type_=Integer))
-        .values(
-            upvotes=post.upvotes + up, downvotes=post.downvotes + down, score=post.score + score, controversy_rank=rank
-        )
-        .returning(post.upvotes, post.downvotes, post.score, post.controversy_rank)
-    )
-
-
-def _pg_vote() -> Update:
-    """PostgreSQL's one statement: the vote replaced (read once, as a CTE), the upsert (a data-modifying CTE,
-    which the rest of the statement does not see) and the counters, moved as the vote replaced says."""
-    replaced = select(func.coalesce(_VOTE_REPLACED.scalar_subquery(), 0).label("score")).cte("replaced")
-    old = select(replaced.c.score).scalar_subquery()
-
-    def pick(field: str, kind: type[Integer] | type[Float[float]]) -> ColumnElement[Any]:
-        return case({was: bindparam(f"{field}_{name}", type_=kind) for was, name in _WAS.items()}, value=old)
-
-    return (
-        _count_post_vote(pick("up", Integer), pick("down", Integer), pick("score", Integer), pick("rank", Float))
-        .where(old != bindparam("cast", type_=Integer))
-        .returning(old.label("replaced"))
-        .add_cte(_vote_upsert(pg_insert).cte("vote"))
-    )
-
-
-_PG_VOTE = FastWrite(_pg_vote())  # compiled once, run through the driver (db/fast_read.py)
-_SQLITE_UPSERT = _vote_upsert(sqlite_insert)
-_SQLITE_COUNT = _count_post_vote(
-    bindparam("move_up", type_=Integer),
-    bindparam("move_down", type_=Integer),
-    bindparam("move_score", type_=Integer),
-    bindparam("move_rank", type_=Float),
-)
-
-
-async def _write_post_vote(
-    session: AsyncSession, person_id: int, post: Post | PostRow, score: int, *, read: bool
-) -> tuple[int, _Counts | None]:
-    """The voter's row (the vote, and the read mark when `read`) and the post's counters; returns the vote it
-    replaced (0: none) and the post's counts as written (none when the vote was already this one).
-
-    The counters move by increments; the controversy rank is written with them, as computed from the counts of
-    the post as locked (`_settled` checks it against the counts written). On PostgreSQL this is one statement:
-    it reads the vote it replaces (its snapshot is taken after the post's lock: the latest vote) and picks the
-    move that vote gives among the three computed here. SQLite reads the vote first, then runs the two writes in
-    turn (one process: its round trips cost nothing)."""
-    now = utcnow()
-    # No parameter is named as a column: an UPDATE would also set a column its parameters name.
-    ids = {"voter": person_id, "voted_post": post.id}
-    voted = {**ids, "vote": score or None, "vote_time": now if score else None, "read_time": now if read else None}
-    moves = {old: _move(post.upvotes, post.downvotes, old, score) for old in (-1, 0, 1)}
-    if session.get_bind().dialect.name == "postgresql":
-        picks = {
-            f"{field}_{name}": getattr(moves[was], field)
-            for was, name in _WAS.items()
-            for field in ("up", "down", "score", "rank")
-        }
-        counted = await _PG_VOTE.first(session, {**voted, **picks, "cast": score})
-        # No row: the vote was already this one, and no counter moved. Else the counts, then the vote replaced.
-        old = score if counted is None else int(counted[4])
-    else:
-        old = (await session.scalar(_VOTE_REPLACED, ids)) or 0
-        await session.execute(_SQLITE_UPSERT, voted)
-        move, counted = moves[old], None
-        if old != score:
-            moved = {f"move_{field}": value for field, value in asdict(move).items()}
-            counted = (await session.execute(_SQLITE_COUNT, {**ids, **moved})).one()
-    return old, None if counted is None else await _settled(session, Post, post.id, counted)
-
-
-@dataclass(frozen=True, slots=True)
-class _Counts:
-    """An item's vote counts, as a vote left them."""
-
-    upvotes: int
-    downvotes: int
-    score: int
-    controversy_rank: float
-
-
-async def _settled(
-    session: AsyncSession, model: type[Post] | type[Comment], item_id: int, counted: Sequence[Any]
-) -> _Counts:
-    """The counts an UPDATE returned (upvotes, downvotes, score and controversy rank, first in its row), with the
-    controversy rank they give written if the row does not hold it yet."""
-    upvotes, downvotes, score, held_rank = counted[:4]
-    rank = controversy_rank(upvotes, downvotes)
-    if rank != held_rank:
-        await session.execute(_RANK[model], {"ranked_item": item_id, "new_rank": rank})
-    return _Counts(upvotes, downvotes, score, rank)
-
-
-def _hold(item: Post | Comment, counts: _Counts) -> None:
-    """The counts land on the item in the session: a view read later in the same transaction shows them."""
-    for name, value in asdict(counts).items():
-        set_committed_value(item, name, value)
-
-
-def _count_vote_statement(model: type[Post] | type[Comment]) -> Update:
-    table = table_of(model).c
-    return (
-        update(table_of(model))
-        .where(table.id == bindparam("voted_item", type_=Integer))
-        .values(
-            upvotes=table.upvotes + bindparam("move_up", type_=Integer),
-            downvotes=table.downvotes + bindparam("move_down", type_=Integer),
-            score=table.score + bindparam("move_score", type_=Integer),
-        )
-        .returning(table.upvotes, table.downvotes, table.score, table.controversy_rank)
-    )
-
-
-def _rank_statement(model: type[Post] | type[Comment]) -> Update:
-    table = table_of(model).c
-    return (
-        update(table_of(model))
-        .where(table.id == bindparam("ranked_item", type_=Integer))
-        .values(controversy_rank=bindparam("new_rank", type_=Float))
-    )
-
-
-# Built once, on the tables (see _POST): a comment vote's counters, and the controversy rank a vote's counts give
-# (`_settled`, for posts and comments).
-_COUNT_COMMENT_VOTE = _count_vote_statement(Comment)
-_RANK = {model: _rank_statement(model) for model in (Post, Comment)}
-
-
-async def count_comment_vote(session: AsyncSession, comment: Comment, old: int, new: int) -> None:
-    """A vote's change to a comment's counters, as increments: two votes at once on the same comment both count
-    (an absolute value written from the copy read earlier would lose one). The row's new counts come back with
-    the UPDATE; the controversy rank, computed from them, is written only when it changes (a comment with upvotes
-    only stays at 0). A post's vote moves its counters in its own statement (`_write_post_vote`)."""
-    up = (1 if new == 1 else 0) - (1 if old == 1 else 0)
-    down = (1 if new == -1 else 0) - (1 if old == -1 else 0)
-    moved = {"voted_item": comment.id, "move_up": up, "move_down": down, "move_score": new - old}
-    counted = (await session.execute(_COUNT_COMMENT_VOTE, moved)).one()
-    _hold(comment, await _settled(session, Comment, comment.id, counted))
 
 
 def _check_score(score: int) -> None:
@@ -534,7 +333,7 @@ def _check_score(score: int) -> None:
 
 async def _cast(
     session: AsyncSession, viewer: Actor, target: _VoteTarget[Any], score: int, *, read: bool, federate: bool
-) -> _Counts | None:
+) -> Counts | None:
     """The vote on a target read with the post's row locked: its checks, its write and its activity. Returns
     the post's counts as written (none when the vote was already this one)."""
     if score == -1 and not target.downvotes_enabled:
@@ -542,7 +341,7 @@ async def _cast(
     if target.community is not None:
         await check_community_user_action(session, viewer, target.community, banned=target.banned)
     post = target.post
-    old, counts = await _write_post_vote(session, viewer.person_id, post, score, read=read)
+    old, counts = await POST_VOTES.write(session, viewer.person_id, post, score, read_time=utcnow() if read else None)
     if federate and old != score:
         await outbox.vote(session, viewer.person, post.ap_id, post.community_id, old, score)
     return counts
@@ -565,7 +364,7 @@ async def vote_post(
     target = await _vote_target(session, viewer.person_id, post if isinstance(post, int) else post.id)
     counts = await _cast(session, viewer, target, score, read=mark_read, federate=federate)
     if counts is not None:
-        _hold(target.post, counts)
+        hold(target.post, counts)
     return target.post
 
 

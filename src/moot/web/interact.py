@@ -49,9 +49,8 @@ async def vote_post(post_id: int, request: Request, web: Web = Depends(web_conte
     form = posted_form(request)
     score = _score(form, "couldnt_like_post")
     async with web.db.write() as session:
-        post = await post_actions.vote_post(session, viewer, post_id, score)
-        # Voting on a post means you saw it (as the API's CreatePostLike does).
-        await post_actions.mark_read(session, viewer, [post_id], read=True)
+        # Voting on a post means you saw it (as the API's CreatePostLike does): marked read on the vote's row.
+        post = await post_actions.vote_post(session, viewer, post_id, score, mark_read=True)
         total = post.score
     if web.wants_json:
         return web.json(_vote_state(score, total))

@@ -90,10 +90,7 @@ async def delete_comment(form: DeleteComment, c: Ctx = Depends(context)) -> JSON
 async def like_comment(form: CreateCommentLike, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.write() as session:
-        await comments.vote_comment(session, viewer, form.comment_id, form.score)
-        # The vote commits, then the view is read on the same connection (no session of its own).
-        await commit(session)
-        view = await get_comment_view(session, form.comment_id, viewer)
+        view = await comments.like_comment(session, viewer, form.comment_id, form.score)
     return comment_view_response(view, viewer, [])
 
 
