@@ -80,12 +80,12 @@ async def test_create_comment_statement_count(user: Api, other: Api) -> None:
         "UPDATE person",
         "INSERT comment_actions",  # the author's vote
         "INSERT post_actions",  # the author's read mark (an upsert)
-        "SELECT comment",  # the answer, read on the same connection
+        # and no read for the answer: its view is made of the rows written (queries/comments.py)
     ]
     if backend() == "postgres":
         expected.remove("UPDATE comment")
         # The Announce, and the counters, the author's vote and read mark as one statement (data-modifying CTEs),
-        # kept for the COMMIT and sent with it in one round trip (db/engine.py commit): the answer is read after.
+        # kept for the COMMIT and sent with it in one round trip (db/engine.py commit).
         at = expected.index("INSERT sent_activity")
         expected[at : at + 6] = ["INSERT sent_activity"]
     if backend() == "sqlite":
@@ -96,6 +96,27 @@ async def test_create_comment_statement_count(user: Api, other: Api) -> None:
     if backend() == "postgres":
         sent = statements[names.index("INSERT sent_activity")]
         assert "; WITH counted_post" in sent and sent.endswith("; COMMIT"), sent
+
+
+async def test_a_new_comments_answer_is_the_view_read_after_it(
+    user: Api, other: Api, admin: Api, http: httpx.AsyncClient
+) -> None:
+    """The answer to a new comment is made of the rows its write holds (no read after the commit): it must be
+    what a read afterwards gives, for a commenter who follows the community or not, a moderator, an admin, a
+    reply and a top-level comment."""
+    community = await make_community(user)  # its creator moderates it, and follows it
+    post = await make_post(user, community["id"])
+    stranger = await register(http)
+    await other.ok_post("/community/follow", {"community_id": community["id"], "follow": True})
+    parent = None
+    for author in (other, stranger, user, admin, other):
+        body: dict[str, Any] = {"post_id": post["id"], "content": "**words**, a [link](https://example.com/a)"}
+        if parent is not None:
+            body["parent_id"] = parent
+        answer = (await author.ok_post("/comment", body))["comment_view"]
+        assert answer == (await author.ok_get("/comment", id=answer["comment"]["id"]))["comment_view"]
+        parent = answer["comment"]["id"]
+    assert answer["comment"]["path"].count(".") == 5 and answer["subscribed"] == "Subscribed"
 
 
 async def test_a_reply_to_a_remote_author_looks_for_no_inbox(user: Api, other: Api, settings: Settings) -> None:

@@ -58,7 +58,8 @@ from moot.domain.mentions import scrape_mentions
 from moot.domain.ranking import NECRO_WINDOW
 from moot.domain.timefmt import utcnow
 from moot.federation import outbox
-from moot.queries.comments import CommentRow, CommentView, comment_to_vote_on
+from moot.queries.comments import CommentRow, CommentView, comment_to_vote_on, written_comment_view
+from moot.queries.common import follow_state, is_moderator
 from moot.queries.defaults import site_switches
 from moot.queries.viewer import Actor, Viewer
 from moot.settings import Settings
@@ -87,6 +88,69 @@ async def create_comment(
     """Returns the comment and the local user ids notified of it (reply and mention recipients).
     `ap_id` is given for comments from another instance (they keep their id and are not local, and their
     document's `published` and `updated`)."""
+    created = await _create_comment(
+        session,
+        settings,
+        viewer,
+        post_id=post_id,
+        content=content,
+        parent_id=parent_id,
+        language_id=language_id,
+        ap_id=ap_id,
+        published=published,
+        updated=updated,
+    )
+    return created.comment, created.recipients
+
+
+async def write_comment(
+    session: AsyncSession,
+    settings: Settings,
+    viewer: Viewer,
+    *,
+    post_id: int,
+    content: str,
+    parent_id: int | None = None,
+    language_id: int | None = None,
+) -> tuple[CommentView, list[int]]:
+    """A comment written here through the API: its view for the answer, made from the rows the write holds (no
+    read after the commit), and the local user ids notified of it."""
+    created = await _create_comment(
+        session, settings, viewer, post_id=post_id, content=content, parent_id=parent_id, language_id=language_id
+    )
+    target = created.target
+    view = written_comment_view(
+        created.comment,
+        viewer.person,
+        target.post,
+        target.community,
+        author_is_moderator=target.moderator,
+        author_is_admin=viewer.is_admin,
+        follow_pending=target.follow_pending,
+    )
+    return view, created.recipients
+
+
+@dataclass(frozen=True, slots=True)
+class _Created:
+    comment: Comment
+    recipients: list[int]
+    target: _CommentTarget
+
+
+async def _create_comment(
+    session: AsyncSession,
+    settings: Settings,
+    viewer: Actor,
+    *,
+    post_id: int,
+    content: str,
+    parent_id: int | None = None,
+    language_id: int | None = None,
+    ap_id: str | None = None,
+    published: datetime | None = None,
+    updated: datetime | None = None,
+) -> _Created:
     content = validation.check_comment_content(await _without_slurs(session, original(settings, content)))
     await check_blocked_urls(session, content)
     # The authors of the post and of the parent comment are loaded with them, and held in the session: the reply
@@ -139,7 +203,7 @@ async def create_comment(
     # is held for a few statements instead of the whole transaction (measured on PostgreSQL: inbound replies
     # to one post were queueing on the community row).
     await _count_new_comment(session, viewer, post, comment, parent)
-    return comment, recipients
+    return _Created(comment, recipients, target)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,6 +212,8 @@ class _CommentTarget:
     community: Community
     post_author: Person
     banned: bool  # the commenter, from the post's community (the access gate's question, read with the post)
+    moderator: bool  # the commenter, of the post's community (the answer's view says so)
+    follow_pending: bool | None  # the commenter's follow of the community (the answer's view: `subscribed`)
     new_id: int | None  # the new comment's id, taken from its sequence (PostgreSQL)
 
 
@@ -165,12 +231,15 @@ def _comment_target_statement(postgresql: bool) -> FastRead:
     """Built once per engine kind, with bound parameters (building costs more Python than running it), and sent
     to the driver (db/fast_read.py): the post, its community and its author come back as columns."""
     new_id = func.nextval(literal("comment_id_seq")) if postgresql else null()
+    commenter = bindparam("person_id", type_=Integer)
     return FastRead(
         select(
             *_POSTS.columns,
             *_COMMUNITIES.columns,
             *_AUTHORS.columns,
-            banned_here(Post.community_id, bindparam("person_id", type_=Integer)),
+            banned_here(Post.community_id, commenter),
+            is_moderator(Post.community_id, commenter),
+            follow_state(commenter, Post.community_id),
             new_id,
         )
         .join(Community, Community.id == Post.community_id)
@@ -193,6 +262,8 @@ async def _comment_target(session: AsyncSession, person_id: int, post_id: int) -
         read.entity(_COMMUNITIES),
         read.entity(_AUTHORS),
         banned=bool(read.value()),
+        moderator=bool(read.value()),
+        follow_pending=read.value(),
         new_id=read.value(),
     )
     hold(session, target.post, target.community, target.post_author)

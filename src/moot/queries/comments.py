@@ -54,7 +54,7 @@ from moot.queries.common import (
     page_of,
     subscribed_type,
 )
-from moot.queries.rows import CommunityRow, CreatorRow, PostRow, columns_of, view_row
+from moot.queries.rows import CommunityRow, CreatorRow, PostRow, columns_of, row_of, view_row
 from moot.queries.viewer import Viewer
 from moot.queries.visibility import visible_communities
 
@@ -253,6 +253,37 @@ async def get_comment_view(session: AsyncSession, comment_id: int, viewer: Viewe
         # A single read tells a logged-in reader "you have not voted" as 0 (a list leaves it out).
         return replace(view, my_vote=0)
     return view
+
+
+def written_comment_view(
+    comment: Comment,
+    author: Person,
+    post: Post,
+    community: Community,
+    *,
+    author_is_moderator: bool,
+    author_is_admin: bool,
+    follow_pending: bool | None,
+) -> CommentView:
+    """The view of a comment its author has just written, to the author, from the rows the write holds: no read
+    after the commit. A new comment carries its author's vote only (the upvote it starts with), nobody has
+    saved it, its author was let write by the access gate (not banned in the community) and cannot block
+    themself. The post's row is as the write found it: no field a comment view shows changes with a reply.
+    (tests/test_write_statement_counts.py compares it with the view read afterwards.)"""
+    return CommentView(
+        comment=row_of(CommentRow, comment),
+        creator=row_of(CreatorRow, author),
+        post=row_of(PostRow, post),
+        community=row_of(CommunityRow, community),
+        creator_is_moderator=author_is_moderator,
+        creator_is_admin=author_is_admin,
+        creator_banned_from_community=False,
+        banned_from_community=False,
+        subscribed=subscribed_type(follow_pending),
+        saved=False,
+        creator_blocked=False,
+        my_vote=1,
+    )
 
 
 @dataclass(frozen=True, slots=True)

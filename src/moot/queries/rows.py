@@ -8,6 +8,8 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, TypeVar, dataclass_transform
 
+from sqlalchemy.orm.attributes import instance_dict
+
 T = TypeVar("T")
 
 
@@ -113,6 +115,24 @@ class PostRow:
     hot_rank_active: float
     scaled_rank: float
     controversy_rank: float
+
+
+_FIELD_NAMES: dict[type[Any], tuple[str, ...]] = {}
+
+
+def _field_names(row_type: type[Any]) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(row_type)
+    if names is None:
+        names = _FIELD_NAMES[row_type] = tuple(field.name for field in fields(row_type))
+    return names
+
+
+def row_of(row_type: type[T], entity: object) -> T:
+    """A view's row made of an entity in hand (one a write just made or read): its loaded values, read from the
+    entity's own dict (through its attributes, the hundred values of a comment's view cost as much Python as
+    reading the view from the database); a value not loaded is read through its attribute."""
+    values = instance_dict(entity)
+    return row_type(*(values[name] if name in values else getattr(entity, name) for name in _field_names(row_type)))
 
 
 def columns_of(row_type: type[Any], table: Any) -> tuple[Any, ...]:

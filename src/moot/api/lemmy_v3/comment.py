@@ -19,7 +19,6 @@ from moot.api.lemmy_v3.forms import (
     SaveComment,
 )
 from moot.api.openapi import API_PREFIX, v3
-from moot.db.engine import commit
 from moot.domain.enums import CommentSortType, ListingType
 from moot.domain.errors import LemmyError
 from moot.http.shared_reads import reads_share_a_session
@@ -46,7 +45,7 @@ async def comment_response(c: Ctx, comment_id: int, viewer: Viewer | None, recip
 async def create_comment(form: CreateComment, c: Ctx = Depends(context)) -> JSONResponse:
     viewer = c.require_viewer()
     async with c.db.write() as session:
-        comment, recipients = await comments.create_comment(
+        view, recipients = await comments.write_comment(
             session,
             c.settings,
             viewer,
@@ -55,10 +54,6 @@ async def create_comment(form: CreateComment, c: Ctx = Depends(context)) -> JSON
             parent_id=form.parent_id,
             language_id=form.language_id,
         )
-        # The change commits with its counters, then the view is read on the same connection: what it wrote, the
-        # thread's rows no longer locked (db/engine.py commit).
-        await commit(session)
-        view = await get_comment_view(session, comment.id, viewer)
     return comment_view_response(view, viewer, recipients)
 
 
