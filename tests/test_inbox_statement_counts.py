@@ -93,10 +93,10 @@ async def test_inbound_reply_statements(http: httpx.AsyncClient, settings: Setti
     assert response.json() == {"status": "ok"}
     names = _inbox_kinds(statements)
     inbox_part = [
-        "SELECT person",  # the sender: its key, and the author
-        "SELECT received_activity",  # a redelivery is answered before any other work
-        "SELECT post",  # the comment (an update?) and its thread, by id
-        "SELECT comment",
+        # The sender (its key, and the author) and whether the activity was received: one statement (a redelivery
+        # is answered before any other work).
+        "SELECT person",
+        "SELECT post",  # the comment (an update?) and its thread, by id, each as a post and as a comment
         "INSERT received_activity",  # the write: its id, checked by the insert itself (ON CONFLICT)
         # then the comment's own write (actions/comments.py) from here: it is not looked for again (the read above
         # found none; one stored meanwhile would fail the insert on its unique ap_id, and the retry looks). Its
@@ -121,7 +121,8 @@ async def test_inbound_reply_statements(http: httpx.AsyncClient, settings: Setti
     async with count_queries() as statements:
         again = await _deliver(http, sender, keys, activity)
     assert again.json() == {"status": "already received"}
-    assert _inbox_kinds(statements) == ["SELECT person", "SELECT received_activity"]
+    assert _inbox_kinds(statements) == ["SELECT person"]
+    assert "received_activity" in statements[-1]
     assert (await _comments(user, post["id"])).count(activity["object"]["id"]) == 1
 
 

@@ -44,12 +44,18 @@ def _kinds(statements: list[str]) -> list[str]:
 
 
 def _outer_from(statement: str) -> str:
-    """The first table after the statement's own FROM (not a subquery's)."""
+    """The first table after the statement's own FROM (not a subquery's); when it reads from a subquery of
+    values (`FROM (SELECT 1) LEFT JOIN person`), the first table it joins."""
     depth = 0
     tokens = statement.replace("(", " ( ").replace(")", " ) ").split()
+    after_from = False
     for i, token in enumerate(tokens):
         depth += {"(": 1, ")": -1}.get(token, 0)
         if depth == 0 and token == "FROM":
+            if tokens[i + 1] != "(":
+                return tokens[i + 1]
+            after_from = True
+        elif after_from and depth == 0 and token == "JOIN":
             return tokens[i + 1]
     return "?"
 

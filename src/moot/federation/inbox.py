@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sqlalchemy import String, bindparam, select
+from sqlalchemy import String, bindparam, exists, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +25,7 @@ from moot.actions.federation import ALIVE_RESOLUTION
 from moot.db.comment import Comment
 from moot.db.community import Community
 from moot.db.engine import Database
+from moot.db.fast_read import Entities, FastRead
 from moot.db.federation import ReceivedActivity
 from moot.db.person import Person
 from moot.db.post import Post
@@ -156,8 +157,10 @@ class Inbox:
             if not (await instance_lists(session)).permits(activity.actor):
                 return None
             self._check_signed_for_us(headers, activity.actor)
-            await resolver.read_person(session, activity.actor)
-            return await _received(session, activity.ap_id)
+            row = await _SENDER_AND_RECEIVED.first(session, {"sender": activity.actor, "received_id": activity.ap_id})
+        assert row is not None  # a LEFT JOIN from one row: always one
+        resolver.remember_person(activity.actor, None if row[0] is None else _SENDERS.detached(row))
+        return bool(row[-1])
 
     async def _verify(
         self,
@@ -480,7 +483,18 @@ class Inbox:
 
 
 # Built once: every activity asks it (session.get built its statement anew each time).
-_RECEIVED = select(ReceivedActivity.ap_id).where(ReceivedActivity.ap_id == bindparam("received_id", type_=String))
+_RECEIVED_ID = bindparam("received_id", type_=String)
+_RECEIVED = select(ReceivedActivity.ap_id).where(ReceivedActivity.ap_id == _RECEIVED_ID)
+# Every activity's first read: the sender as stored (its key, and mostly the author too) and whether the activity
+# was received, in one statement sent to the driver (db/fast_read.py): a LEFT JOIN from one row, so the flag comes
+# back when no such person is stored. The person's columns come first (the key first: NULL, none stored).
+_SENDERS = Entities(Person)
+_ONE_ROW = select(literal(1).label("one")).subquery("one_row")
+_SENDER_AND_RECEIVED = FastRead(
+    select(*_SENDERS.columns, exists().where(ReceivedActivity.ap_id == _RECEIVED_ID).label("received")).select_from(
+        _ONE_ROW.outerjoin(Person, Person.ap_id == bindparam("sender", type_=String))
+    )
+)
 
 
 async def _received(session: AsyncSession, ap_id: str) -> bool:

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from sqlalchemy import String, bindparam, select
+from sqlalchemy import String, bindparam, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +23,7 @@ from moot.actions.remote import upsert_remote_community, upsert_remote_person
 from moot.db.comment import Comment
 from moot.db.community import Community
 from moot.db.engine import Database
+from moot.db.fast_read import Entities, FastRead
 from moot.db.person import Person
 from moot.db.post import Post
 from moot.domain.instances import instance_host
@@ -76,8 +77,18 @@ _AP_IDS = bindparam("ap_ids", type_=String, expanding=True)
 _PERSON_BY_AP_ID = select(Person).where(Person.ap_id == _AP_ID)
 _POST_BY_AP_ID = select(Post).where(Post.ap_id == _AP_ID)
 _COMMENT_BY_AP_ID = select(Comment).where(Comment.ap_id == _AP_ID)
-_POSTS_BY_AP_ID = select(Post).where(Post.ap_id.in_(_AP_IDS))
-_COMMENTS_BY_AP_ID = select(Comment).where(Comment.ap_id.in_(_AP_IDS))
+# A comment's own id and what it replies to, each looked up as a post and as a comment: one statement, sent to the
+# driver (db/fast_read.py), a row per id with the post's columns and the comment's (the key first: NULL, none).
+_POSTS, _COMMENTS = Entities(Post), Entities(Comment)
+_WANTED = union_all(
+    select(bindparam("wanted_first", type_=String).label("ap_id")),
+    select(bindparam("wanted_second", type_=String).label("ap_id")),
+).subquery("wanted")
+_TWO_OBJECTS = FastRead(
+    select(*_POSTS.columns, *_COMMENTS.columns).select_from(
+        _WANTED.outerjoin(Post, Post.ap_id == _WANTED.c.ap_id).outerjoin(Comment, Comment.ap_id == _WANTED.c.ap_id)
+    )
+)
 
 
 @dataclass(slots=True)
@@ -138,6 +149,11 @@ class Resolver:
             async with self.db.read() as session:
                 await self.read_person(session, ap_id)
         return self.people[ap_id]
+
+    def remember_person(self, ap_id: str, person: Person | None) -> None:
+        """The stored row (None: none), read by the caller with what it reads first (the inbox: with whether the
+        activity was received), kept for the rest of the activity."""
+        self.people[ap_id] = person
 
     async def read_person(self, session: AsyncSession, ap_id: str) -> None:
         """Reads the stored row in the caller's session (one it opens anyway), kept for the rest of the activity."""
@@ -254,13 +270,19 @@ class Resolver:
 
     # Posts and comments
 
-    async def find_objects(self, ap_ids: list[str]) -> dict[str, Post | Comment]:
-        """The stored posts and comments among `ap_ids`, by id: one session and two statements for them all."""
+    async def find_two_objects(self, first: str, second: str) -> dict[str, Post | Comment]:
+        """The stored posts and comments of the two ids, by id (a post first, as `find_object` has it): one
+        statement."""
         async with self.db.read() as session:
-            posts = await session.scalars(_POSTS_BY_AP_ID, {"ap_ids": ap_ids})
-            found: dict[str, Post | Comment] = {post.ap_id: post for post in posts}
-            for comment in await session.scalars(_COMMENTS_BY_AP_ID, {"ap_ids": ap_ids}):
-                found.setdefault(comment.ap_id, comment)  # a post first, as find_object has it
+            rows = await _TWO_OBJECTS.rows(session, {"wanted_first": first, "wanted_second": second})
+        found: dict[str, Post | Comment] = {}
+        for row in rows:
+            if row[0] is not None:
+                post = _POSTS.detached(row)
+                found.setdefault(post.ap_id, post)
+            elif row[len(_POSTS)] is not None:
+                comment = _COMMENTS.detached(row, len(_POSTS))
+                found.setdefault(comment.ap_id, comment)
         return found
 
     async def find_object(self, ap_id: str) -> Post | Comment | None:
@@ -289,7 +311,7 @@ class Resolver:
     async def comment_parts(self, parsed: ParsedComment) -> CommentParts:
         author = await self.person(parsed.author)
         # The comment (when this is an update) and what it replies to, looked up together.
-        found = await self.find_objects([parsed.ap_id, parsed.in_reply_to])
+        found = await self.find_two_objects(parsed.ap_id, parsed.in_reply_to)
         existing = found.get(parsed.ap_id)
         if isinstance(existing, Post):
             raise Refused(f"{parsed.ap_id} is already a post")
