@@ -148,8 +148,12 @@ class VoteWrite:
         return (
             update(self._item)
             .where(item.id == _ITEM)
-            .values(upvotes=item.upvotes + up, downvotes=item.downvotes + down, score=item.score + score)
-            .values(controversy_rank=rank)
+            .values(
+                upvotes=item.upvotes + up,
+                downvotes=item.downvotes + down,
+                score=item.score + score,
+                controversy_rank=rank,
+            )
             .returning(item.upvotes, item.downvotes, item.score, item.controversy_rank)
         )
 
