@@ -30,11 +30,10 @@ from sqlalchemy.orm import aliased
 from moot.db import search
 from moot.db.comment import Comment, CommentActions
 from moot.db.community import Community, CommunityFollower
-from moot.db.fast_read import Entities, FastRead, hold
+from moot.db.fast_read import FastRead
 from moot.db.params import literal_int
 from moot.db.person import LocalUserLanguage, Person
 from moot.db.post import Post
-from moot.db.site import LocalSite
 from moot.domain.commentpath import parent_path
 from moot.domain.enums import CommentSortType, ListingType, SubscribedType
 from moot.domain.errors import LemmyError
@@ -43,6 +42,7 @@ from moot.queries.common import (
     Col,
     NoViewerActions,
     Page,
+    VoteTarget,
     comment_and_replies,
     follow_state,
     has_blocked,
@@ -52,7 +52,9 @@ from moot.queries.common import (
     is_banned_from,
     is_moderator,
     page_of,
+    read_vote_target,
     subscribed_type,
+    vote_target_statement,
 )
 from moot.queries.rows import CommunityRow, CreatorRow, PostRow, columns_of, row_of, view_row
 from moot.queries.viewer import Viewer
@@ -286,33 +288,20 @@ def written_comment_view(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class CommentToVoteOn:
-    view: CommentView
-    community: Community  # the post's, one of the session's (the vote's activity is addressed to it)
-    downvotes_enabled: bool  # the site's switch (no site yet, never in a running server: on)
-
-
-_COMMUNITIES = Entities(Community)
 _TO_VOTE_ON: dict[bool, FastRead] = {}  # built with the first voter (a statement for readers who are logged in)
 
 
-async def comment_to_vote_on(session: AsyncSession, comment_id: int, viewer: Viewer) -> CommentToVoteOn:
-    """The comment's view for a vote of the viewer's, read with the comment's row locked until the commit
-    (PostgreSQL; SQLite's writers take turns anyway), its community and the site's `enable_downvotes`: one
-    statement, the vote's target and, with what the vote changes written into it, its answer (as a post's:
-    queries/posts.py, `post_to_vote_on`)."""
+async def comment_to_vote_on(session: AsyncSession, comment_id: int, viewer: Viewer) -> VoteTarget[CommentView]:
+    """The comment's view for a vote of the viewer's, read as its target (queries/common.py `VoteTarget`)."""
     read = _TO_VOTE_ON.get(True)
     if read is None:
-        locked = select_comment_views(viewer, bound=True).where(Comment.id == _VIEWED).with_for_update(of=Comment)
-        extra = (*_COMMUNITIES.columns, select(LocalSite.enable_downvotes).scalar_subquery())
-        read = _TO_VOTE_ON[True] = FastRead(locked.add_columns(*extra))
-    row = await read.first(session, {**_reader_params(viewer), _VIEWED.key: comment_id})
-    if row is None:
+        views = select_comment_views(viewer, bound=True).where(Comment.id == _VIEWED)
+        read = _TO_VOTE_ON[True] = vote_target_statement(views, Comment)
+    found = await read_vote_target(session, read, {**_reader_params(viewer), _VIEWED.key: comment_id})
+    if found is None:
         raise LemmyError("couldnt_find_comment", status=404)
-    community = _COMMUNITIES.in_session(session, row, len(row) - len(_COMMUNITIES) - 1)
-    hold(session, community)  # until the commit: the activity's `session.get` finds it (no SQL)
-    return CommentToVoteOn(comment_view_of(row, viewer), community, downvotes_enabled=row[-1] is not False)
+    row, community, downvotes_enabled = found
+    return VoteTarget(comment_view_of(row, viewer), community, downvotes_enabled)
 
 
 def _sort_order(sort: CommentSortType, c: Any = Comment, *, unindexed: bool = False) -> list[Any]:

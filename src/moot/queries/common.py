@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -20,13 +20,15 @@ from sqlalchemy import (
     select,
     true,
 )
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import defer
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.visitors import InternalTraversal
 
 from moot.db.comment import Comment
-from moot.db.community import CommunityBlock, CommunityFollower, CommunityModerator, CommunityPersonBan
+from moot.db.community import Community, CommunityBlock, CommunityFollower, CommunityModerator, CommunityPersonBan
+from moot.db.fast_read import Entities, FastRead, hold
 from moot.db.params import literal_int
 from moot.db.person import InstanceBlock, LocalUser, PersonBlock
 from moot.db.site import LocalSite, Site
@@ -247,3 +249,42 @@ def comment_and_replies(root_path: str | SQLColumnExpression[str]) -> ColumnElem
         Comment.path == root_path,
         and_(Comment.path > root_path + SEPARATOR, Comment.path < root_path + AFTER_SEPARATOR),
     )
+
+
+V = TypeVar("V")
+
+
+@dataclass(frozen=True, slots=True)
+class VoteTarget(Generic[V]):
+    """An item's view read for a vote of the viewer's (`vote_target_statement`): the vote's target (its checks,
+    the counts its move starts from, where its activity goes) and, with what the vote changes written into it,
+    its answer (actions/posts.py `like_post`, actions/comments.py `like_comment`): one statement and round trip
+    less than reading the view again after the vote."""
+
+    view: V
+    community: Community  # the item's, one of the session's (the vote's activity is addressed to it)
+    downvotes_enabled: bool  # the site's switch (no site yet, never in a running server: on)
+
+
+_VOTED_COMMUNITY = Entities(Community)
+
+
+def vote_target_statement(views: Select[Any], voted: type[Any]) -> FastRead:
+    """A view's statement read as a vote's target: the voted item's row locked until the commit (PostgreSQL;
+    SQLite's writers take turns anyway) and, after the view's columns, its community's and the site's
+    `enable_downvotes`."""
+    extra = (*_VOTED_COMMUNITY.columns, select(LocalSite.enable_downvotes).scalar_subquery())
+    return FastRead(views.with_for_update(of=voted).add_columns(*extra))
+
+
+async def read_vote_target(
+    session: AsyncSession, read: FastRead, params: dict[str, Any]
+) -> tuple[Sequence[Any], Community, bool] | None:
+    """The row of a `vote_target_statement` (None: no such item), its community (an entity of the session's,
+    held until the commit: the activity's `session.get` finds it) and the site's `enable_downvotes`."""
+    row = await read.first(session, params)
+    if row is None:
+        return None
+    community = _VOTED_COMMUNITY.in_session(session, row, len(row) - len(_VOTED_COMMUNITY) - 1)
+    hold(session, community)
+    return row, community, row[-1] is not False

@@ -34,11 +34,10 @@ from moot.db import search
 from moot.db.base import UTCDateTime
 from moot.db.community import Community, CommunityFollower, CommunityModerator
 from moot.db.engine import setting
-from moot.db.fast_read import Entities, FastRead, hold
+from moot.db.fast_read import FastRead
 from moot.db.params import literal_int, literal_param
 from moot.db.person import LocalUserLanguage, Person
 from moot.db.post import Post, PostActions
-from moot.db.site import LocalSite
 from moot.domain.enums import ListingType, SortType, SubscribedType
 from moot.domain.errors import LemmyError
 from moot.domain.ranking import TOP_WINDOWS
@@ -47,6 +46,7 @@ from moot.queries.common import (
     LIMIT_MAX,
     NoViewerActions,
     SortKey,
+    VoteTarget,
     escape_like,
     follow_state,
     has_blocked,
@@ -57,8 +57,10 @@ from moot.queries.common import (
     is_moderator,
     keyset_after,
     page_of,
+    read_vote_target,
     site_has_content_warning,
     subscribed_type,
+    vote_target_statement,
 )
 from moot.queries.rows import CommunityRow, CreatorRow, PostRow, columns_of, view_row
 from moot.queries.viewer import Viewer
@@ -202,34 +204,16 @@ async def _shown(session: AsyncSession, view: PostView, viewer: Viewer | None) -
     return view
 
 
-@dataclass(frozen=True, slots=True)
-class PostToVoteOn:
-    view: PostView
-    community: Community  # the post's, one of the session's (the vote's activity is addressed to it)
-    downvotes_enabled: bool  # the site's switch (no site yet, never in a running server: on)
-
-
-_COMMUNITIES = Entities(Community)
-
-
-async def post_to_vote_on(session: AsyncSession, post_id: int, viewer: Viewer) -> PostToVoteOn:
-    """The post's view for a vote of the viewer's, read with the post's row locked until the commit (PostgreSQL;
-    SQLite's writers take turns anyway), its community and the site's `enable_downvotes`: one statement, which is
-    the vote's target (its checks, the counts its move starts from, where its activity goes) and, with what the
-    vote changes written into it, its answer (actions/posts.py, `like_post`): one statement and round trip less
-    than reading the view again after the vote."""
+async def post_to_vote_on(session: AsyncSession, post_id: int, viewer: Viewer) -> VoteTarget[PostView]:
+    """The post's view for a vote of the viewer's, read as its target (queries/common.py `VoteTarget`)."""
     read = _TO_VOTE_ON.get(True)
     if read is None:
-        locked = _views(viewer).where(Post.id == _POST_ID).with_for_update(of=Post)
-        extra = (*_COMMUNITIES.columns, select(LocalSite.enable_downvotes).scalar_subquery())
-        read = _TO_VOTE_ON[True] = FastRead(locked.add_columns(*extra))
-    row = await read.first(session, {"view_post_id": post_id, "viewer_person_id": viewer.person_id})
-    if row is None:
+        read = _TO_VOTE_ON[True] = vote_target_statement(_views(viewer).where(Post.id == _POST_ID), Post)
+    found = await read_vote_target(session, read, {"view_post_id": post_id, "viewer_person_id": viewer.person_id})
+    if found is None:
         raise LemmyError("couldnt_find_post", status=404)
-    community = _COMMUNITIES.in_session(session, row, _AT_FLAGS + _FLAG_COUNT)
-    hold(session, community)  # until the commit: the activity's `session.get` finds it (no SQL)
-    view = await _shown(session, _to_view(row), viewer)
-    return PostToVoteOn(view, community, downvotes_enabled=row[-1] is not False)
+    row, community, downvotes_enabled = found
+    return VoteTarget(await _shown(session, _to_view(row), viewer), community, downvotes_enabled)
 
 
 @dataclass(slots=True)
