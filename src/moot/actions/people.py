@@ -645,12 +645,17 @@ async def purge_community(session: AsyncSession, actor: Actor, community_id: int
 
 
 async def _take_back_votes(session: AsyncSession, person_id: int) -> None:
-    """The person's votes go with them: the scores of what they voted on lose them."""
+    """The person's votes go with them: the scores of what they voted on lose them. The counts are written as
+    read, so the rows are read locked until the commit (PostgreSQL): a vote of someone else's on one of them
+    waits, as votes take turns on an item (actions/votes.py), and then moves the counts written here."""
+    await session.flush()  # what the session changed is written first: the locked reads below replace its copies
     post_votes = (
         await session.execute(
             select(Post, PostActions.like_score)
             .join(PostActions, PostActions.post_id == Post.id)
             .where(PostActions.person_id == person_id, PostActions.like_score.is_not(None))
+            .with_for_update(of=Post)
+            .execution_options(populate_existing=True)  # the counts as locked, over any copy the session holds
         )
     ).all()
     for post, score in post_votes:
@@ -663,6 +668,8 @@ async def _take_back_votes(session: AsyncSession, person_id: int) -> None:
             select(Comment, CommentActions.like_score)
             .join(CommentActions, CommentActions.comment_id == Comment.id)
             .where(CommentActions.person_id == person_id, CommentActions.like_score.is_not(None))
+            .with_for_update(of=Comment)
+            .execution_options(populate_existing=True)
         )
     ).all()
     for comment, score in comment_votes:
