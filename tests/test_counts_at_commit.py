@@ -54,9 +54,9 @@ async def post(user: Api) -> dict[str, Any]:
 async def _comment(app: Any, session: AsyncSession, commenter: Api, post: dict[str, Any], content: str) -> Comment:
     viewer = await load_viewer(session, commenter.jwt, app.state.moot.jwt_secret)
     assert viewer is not None
-    comment, _ = await comments.create_comment(
-        session, app.state.moot.settings, viewer, post_id=post["id"], content=content
-    )
+    comment = (
+        await comments.create_comment(session, app.state.moot.settings, viewer, post_id=post["id"], content=content)
+    ).comment
     return comment
 
 

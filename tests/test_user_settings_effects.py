@@ -195,9 +195,16 @@ async def test_comments_in_communities_of_a_blocked_instance_are_hidden(app: Any
             name="Far away news",
             ap_id=f"https://{domain}/post/1",
         )
-        comment, _ = await comment_actions.create_comment(
-            session, app.state.moot.settings, actor, post_id=post.id, content="far", ap_id=f"https://{domain}/comment/1"
-        )
+        comment = (
+            await comment_actions.create_comment(
+                session,
+                app.state.moot.settings,
+                actor,
+                post_id=post.id,
+                content="far",
+                ap_id=f"https://{domain}/comment/1",
+            )
+        ).comment
         instance_id, post_id, comment_id = community.instance_id, post.id, comment.id
     assert await comment_ids(user, post_id) == {comment_id}
     await user.ok_post("/site/block", {"instance_id": instance_id, "block": True})

@@ -72,35 +72,11 @@ async def load_comment(session: AsyncSession, comment_id: int) -> Comment:
     return comment
 
 
-async def create_comment(
-    session: AsyncSession,
-    settings: Settings,
-    viewer: Actor,
-    *,
-    post_id: int,
-    content: str,
-    parent_id: int | None = None,
-    language_id: int | None = None,
-    ap_id: str | None = None,
-    published: datetime | None = None,
-    updated: datetime | None = None,
-) -> tuple[Comment, list[int]]:
-    """Returns the comment and the local user ids notified of it (reply and mention recipients).
-    `ap_id` is given for comments from another instance (they keep their id and are not local, and their
-    document's `published` and `updated`)."""
-    created = await _create_comment(
-        session,
-        settings,
-        viewer,
-        post_id=post_id,
-        content=content,
-        parent_id=parent_id,
-        language_id=language_id,
-        ap_id=ap_id,
-        published=published,
-        updated=updated,
-    )
-    return created.comment, created.recipients
+@dataclass(frozen=True, slots=True)
+class CreatedComment:
+    comment: Comment
+    recipients: list[int]  # the local user ids notified of it (reply and mention recipients)
+    target: _CommentTarget  # what the write read first (the answer's view is made of it: `write_comment`)
 
 
 async def write_comment(
@@ -115,7 +91,7 @@ async def write_comment(
 ) -> tuple[CommentView, list[int]]:
     """A comment written here through the API: its view for the answer, made from the rows the write holds (no
     read after the commit), and the local user ids notified of it."""
-    created = await _create_comment(
+    created = await create_comment(
         session, settings, viewer, post_id=post_id, content=content, parent_id=parent_id, language_id=language_id
     )
     target = created.target
@@ -131,14 +107,7 @@ async def write_comment(
     return view, created.recipients
 
 
-@dataclass(frozen=True, slots=True)
-class _Created:
-    comment: Comment
-    recipients: list[int]
-    target: _CommentTarget
-
-
-async def _create_comment(
+async def create_comment(
     session: AsyncSession,
     settings: Settings,
     viewer: Actor,
@@ -150,7 +119,9 @@ async def _create_comment(
     ap_id: str | None = None,
     published: datetime | None = None,
     updated: datetime | None = None,
-) -> _Created:
+) -> CreatedComment:
+    """`ap_id` is given for comments from another instance (they keep their id and are not local, and their
+    document's `published` and `updated`)."""
     content = validation.check_comment_content(await _without_slurs(session, original(settings, content)))
     await check_blocked_urls(session, content)
     # The authors of the post and of the parent comment are loaded with them, and held in the session: the reply
@@ -203,7 +174,7 @@ async def _create_comment(
     # is held for a few statements instead of the whole transaction (measured on PostgreSQL: inbound replies
     # to one post were queueing on the community row).
     await _count_new_comment(session, viewer, post, comment, parent)
-    return _Created(comment, recipients, target)
+    return CreatedComment(comment, recipients, target)
 
 
 @dataclass(frozen=True, slots=True)

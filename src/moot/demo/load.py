@@ -168,17 +168,19 @@ async def _import(session: AsyncSession, settings: Settings, thread: dict[str, A
         actor = await importer.actor(item["author"])
         host = item["author"].partition("@")[2]
         remote_id = None if isinstance(actor, Viewer) else f"https://{host}/comment/{item['id']}"
-        comment, _ = await create_comment(
-            session,
-            settings,
-            actor,
-            post_id=by_handle[item["community"]] if "community" in item else post.id,
-            content=item["content_markdown"],
-            parent_id=ids[item["parent_id"]] if item.get("parent_id") else None,
-            language_id=37,
-            ap_id=remote_id,
-            published=start + timedelta(minutes=5 * (index + 1)),
-        )
+        comment = (
+            await create_comment(
+                session,
+                settings,
+                actor,
+                post_id=by_handle[item["community"]] if "community" in item else post.id,
+                content=item["content_markdown"],
+                parent_id=ids[item["parent_id"]] if item.get("parent_id") else None,
+                language_id=37,
+                ap_id=remote_id,
+                published=start + timedelta(minutes=5 * (index + 1)),
+            )
+        ).comment
         ids[item["id"]] = comment.id
     invented = await _keep_to_itself(session, importer, known, log_end)
     return DemoSummary(

@@ -73,7 +73,6 @@ class CommentParts:
 # The lookups by ActivityPub id every inbound activity makes, built once (built for each, they cost more Python
 # than the database's work).
 _AP_ID = bindparam("ap_id", type_=String)
-_AP_IDS = bindparam("ap_ids", type_=String, expanding=True)
 _PERSON_BY_AP_ID = select(Person).where(Person.ap_id == _AP_ID)
 _POST_BY_AP_ID = select(Post).where(Post.ap_id == _AP_ID)
 _COMMENT_BY_AP_ID = select(Comment).where(Comment.ap_id == _AP_ID)
@@ -380,18 +379,20 @@ class Resolver:
         if parts.parent is None:
             raise Refused(f"{parsed.ap_id} was stored and is gone again")
         parent = parts.parent
-        comment, _ = await comment_actions.create_comment(
-            session,
-            self.settings,
-            actor,
-            post_id=parts.post_id,
-            content=parsed.content,
-            parent_id=parent.id if isinstance(parent, Comment) else None,
-            language_id=language_id,
-            ap_id=parsed.ap_id,
-            published=_time(parsed.published),
-            updated=_time(parsed.updated),
-        )
+        comment = (
+            await comment_actions.create_comment(
+                session,
+                self.settings,
+                actor,
+                post_id=parts.post_id,
+                content=parsed.content,
+                parent_id=parent.id if isinstance(parent, Comment) else None,
+                language_id=language_id,
+                ap_id=parsed.ap_id,
+                published=_time(parsed.published),
+                updated=_time(parsed.updated),
+            )
+        ).comment
         return comment
 
     async def write_once(self, change: Callable[[AsyncSession], Awaitable[T]]) -> T:

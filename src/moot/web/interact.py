@@ -131,14 +131,16 @@ async def reply(post_id: int, request: Request, web: Web = Depends(web_context))
         return await comment_preview(web, draft)
     try:
         async with web.db.write() as session:
-            comment, _ = await comment_actions.create_comment(
-                session,
-                web.settings,
-                viewer,
-                post_id=post_id,
-                content=draft.content,
-                parent_id=draft.parent_id,
-            )
+            comment = (
+                await comment_actions.create_comment(
+                    session,
+                    web.settings,
+                    viewer,
+                    post_id=post_id,
+                    content=draft.content,
+                    parent_id=draft.parent_id,
+                )
+            ).comment
             comment_id = comment.id
     except LemmyError as exc:
         if exc.status == 404:
