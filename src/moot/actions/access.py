@@ -51,6 +51,12 @@ def check_person_valid(person: Person) -> None:
         raise LemmyError("deleted")
 
 
+def check_not_a_bot(person: Person) -> None:
+    """Lemmy's `check_bot_account`: a bot account may not vote (on posts or comments, through the API)."""
+    if person.bot_account:
+        raise LemmyError("invalid_bot_action")
+
+
 async def is_banned_from(session: AsyncSession, community_id: int, person_id: int) -> bool:
     row = (
         await session.execute(

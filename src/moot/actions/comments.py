@@ -34,7 +34,7 @@ from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.schema import ScalarElementColumnDefault
 
 from moot.actions import mail, previews
-from moot.actions.access import banned_here, check_can_comment, check_community_user_action
+from moot.actions.access import banned_here, check_can_comment, check_community_user_action, check_not_a_bot
 from moot.actions.posts import load_post, mark_comments_read
 from moot.actions.previews import original_markdown as original
 from moot.actions.urlblocklist import check_blocked_urls
@@ -660,8 +660,7 @@ async def like_comment(session: AsyncSession, viewer: Viewer, comment_id: int, s
     """A vote cast here through the API (bots may not vote, as on Lemmy). Returns the comment's view as the vote
     leaves it: read first, with the comment's row locked (the vote's target and its answer in one statement,
     `comment_to_vote_on`), with what the vote changed written into it."""
-    if viewer.person.bot_account:
-        raise LemmyError("invalid_bot_action")
+    check_not_a_bot(viewer.person)
     _check_score(score)
     found = await comment_to_vote_on(session, comment_id, viewer)
     view = found.view

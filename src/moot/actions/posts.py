@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.util import identity_key
 
 from moot.actions import images, previews
-from moot.actions.access import banned_here, check_can_post, check_community_user_action
+from moot.actions.access import banned_here, check_can_post, check_community_user_action, check_not_a_bot
 from moot.actions.urlblocklist import check_blocked_urls
 from moot.actions.votes import POST_VOTES, Counts, hold
 from moot.db.base import table_of
@@ -372,8 +372,7 @@ async def like_post(session: AsyncSession, viewer: Viewer, post_id: int, score: 
     """A vote cast here through the API: bots may not vote, and voting on a post marks it read (as on Lemmy).
     Returns the post's view as the vote leaves it: read first, with the post's row locked (the vote's target
     and its answer in one statement, `post_to_vote_on`), with what the vote changed written into it."""
-    if viewer.person.bot_account:
-        raise LemmyError("invalid_bot_action")
+    check_not_a_bot(viewer.person)
     _check_score(score)
     found = await post_to_vote_on(session, post_id, viewer)
     view = found.view
