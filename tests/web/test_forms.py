@@ -90,6 +90,23 @@ async def test_vote_toggles_and_answers_json(member: Browser, user: Api) -> None
     assert bad.status_code == 400 and bad.json()["error"]
 
 
+async def test_bots_cannot_vote_on_the_pages_either(member: Browser, user: Api) -> None:
+    """The pages cast the API's vote (`like_post`, `like_comment`): a bot account is refused there too, and the
+    counts do not move."""
+    community = await make_community(user)
+    post = await make_post(user, community["id"])
+    comment = await make_comment(user, post["id"], "no bot votes here")
+    # The API reads the page's `jwt` cookie: the account becomes a bot.
+    made_bot = await member.client.put("/api/v3/user/save_user_settings", json={"bot_account": True})
+    assert made_bot.status_code == 200, made_bot.text
+    await member.get(f"/post/{post['id']}")
+    for action in (f"/post/{post['id']}/vote", f"/comment/{comment['id']}/vote"):
+        answer = await member.post(action, {"score": 1}, accept="application/json")
+        assert (answer.status_code, answer.json()["message"]) == (400, "Invalid bot action"), action
+    assert (await user.ok_get("/post", id=post["id"]))["post_view"]["counts"]["score"] == 1
+    assert (await user.ok_get("/comment", id=comment["id"]))["comment_view"]["counts"]["score"] == 1
+
+
 async def test_reply_answers_a_fragment_to_the_script(member: Browser, user: Api) -> None:
     community = await make_community(user)
     post = await make_post(user, community["id"])

@@ -647,7 +647,8 @@ async def _cast(
 async def vote_comment(
     session: AsyncSession, viewer: Actor, comment: Comment | int, score: int, *, federate: bool = True
 ) -> Comment:
-    """+1, 0 (take the vote back) or -1. Counters and the controversy rank change in the same transaction."""
+    """+1, 0 (take the vote back) or -1. Counters and the controversy rank change in the same transaction. The
+    entity path, for the inbox; a vote cast here by hand is `like_comment`."""
     _check_score(score)
     target = await _comment_vote_target(session, viewer.person_id, comment if isinstance(comment, int) else comment.id)
     counts = await _cast(session, viewer, target, score, federate=federate)

@@ -332,7 +332,7 @@ def _check_score(score: int) -> None:
 
 
 async def _cast(
-    session: AsyncSession, viewer: Actor, target: _VoteTarget[Any], score: int, *, read: bool, federate: bool
+    session: AsyncSession, viewer: Actor, target: _VoteTarget[Any], score: int, *, read: bool = False, federate: bool
 ) -> Counts | None:
     """The vote on a target read with the post's row locked: its checks, its write and its activity. Returns
     the post's counts as written (none when the vote was already this one)."""
@@ -354,15 +354,14 @@ async def vote_post(
     score: int,
     *,
     federate: bool = True,
-    mark_read: bool = False,
 ) -> Post:
-    """+1, 0 (take the vote back) or -1. Counters and the controversy rank change in the same transaction.
-    `mark_read` also marks the post read for the voter, on the same row."""
+    """+1, 0 (take the vote back) or -1. Counters and the controversy rank change in the same transaction. The
+    entity path, for the inbox and the author's own first vote; a vote cast here by hand is `like_post`."""
     _check_score(score)
     # The post's row is locked first, as a new comment locks it before the commenter's read mark: the two writes
     # take their locks in the same order.
     target = await _vote_target(session, viewer.person_id, post if isinstance(post, int) else post.id)
-    counts = await _cast(session, viewer, target, score, read=mark_read, federate=federate)
+    counts = await _cast(session, viewer, target, score, federate=federate)
     if counts is not None:
         hold(target.post, counts)
     return target.post

@@ -49,9 +49,9 @@ async def vote_post(post_id: int, request: Request, web: Web = Depends(web_conte
     form = posted_form(request)
     score = _score(form, "couldnt_like_post")
     async with web.db.write() as session:
-        # Voting on a post means you saw it (as the API's CreatePostLike does): marked read on the vote's row.
-        post = await post_actions.vote_post(session, viewer, post_id, score, mark_read=True)
-        total = post.score
+        # The vote the API casts (`like_post`): the same rules (bots may not vote), and the post marked read.
+        view = await post_actions.like_post(session, viewer, post_id, score)
+        total = view.post.score
     if web.wants_json:
         return web.json(_vote_state(score, total))
     return web.redirect(_back(form, f"/post/{post_id}"))
@@ -63,8 +63,8 @@ async def vote_comment(comment_id: int, request: Request, web: Web = Depends(web
     form = posted_form(request)
     score = _score(form, "couldnt_like_comment")
     async with web.db.write() as session:
-        comment = await comment_actions.vote_comment(session, viewer, comment_id, score)
-        total, post_id = comment.score, comment.post_id
+        view = await comment_actions.like_comment(session, viewer, comment_id, score)
+        total, post_id = view.comment.score, view.comment.post_id
     if web.wants_json:
         return web.json(_vote_state(score, total))
     return web.redirect(_back(form, f"/post/{post_id}/comment/{comment_id}"))
