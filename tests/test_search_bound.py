@@ -1,5 +1,6 @@
 """The bound of a site-wide search (db/search.py): the newest SEARCH_CANDIDATES matches, ranked; comments looked
-for among the newest SEARCH_WINDOW first. The constants are patched small so that a few rows cross them."""
+for among the newest SEARCH_WINDOW first, posts among the newest POST_SEARCH_WINDOW. The constants are patched
+small so that a few rows cross them."""
 
 from __future__ import annotations
 
@@ -108,6 +109,48 @@ async def test_top_posts_are_ranked_among_the_newest_candidates(
     narrowed = await search(anon, w, type_="Posts", sort="TopAll", limit=2, community_id=community["id"])
     assert ids(narrowed["posts"], "post") == [first, second]
     assert ids((await search(anon, w, type_="Posts", sort="Old", limit=2))["posts"], "post") == [first, second]
+
+
+async def _posts(api: Api, community_id: int, text: str, n: int) -> list[int]:
+    return [(await make_post(api, community_id, name=f"{text} number {i}"))["id"] for i in range(n)]
+
+
+def _post_ids(data: dict[str, Any]) -> list[int]:
+    return ids(data["posts"], "post")
+
+
+async def test_posts_in_the_window_first_then_every_post_when_it_does_not_fill_the_page(
+    user: Api, other: Api, anon: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(fts, "POST_SEARCH_WINDOW", 3)  # the newest three posts of the whole site
+    community = (await make_community(user))["id"]
+    w, rare = word(), word()
+    (old_rare,) = await _posts(user, community, f"forgotten {rare}", 1)
+    (old,) = await _posts(user, community, f"older {w}", 1)
+    await _upvote_post(other, old)
+    recent = await _posts(user, community, f"recent {w}", 2)
+    await _posts(user, community, "unrelated words", 1)
+    # The window (the newest three posts) holds two matches: a page of two is filled there, by them.
+    assert sorted(_post_ids(await search(anon, w, type_="Posts", sort="TopAll", limit=2))) == sorted(recent)
+    # A page of three is not: the search goes on over every post, and the best (older) one comes first.
+    assert _post_ids(await search(anon, w, type_="Posts", sort="TopAll", limit=3))[0] == old
+    # A rare word outside the window is still found, and in an All search too.
+    assert _post_ids(await search(anon, rare, type_="Posts")) == [old_rare]
+    assert _post_ids(await search(anon, rare, type_="All")) == [old_rare]
+
+
+async def test_posts_with_the_whole_word_first_then_the_words_it_begins(user: Api, other: Api, anon: Api) -> None:
+    community = (await make_community(user))["id"]
+    w = word()
+    (longer,) = await _posts(user, community, f"about {w}ing", 1)
+    await _upvote_post(other, longer)  # the best match of the prefix
+    whole = await _posts(user, community, f"about {w}", 2)
+    assert sorted(_post_ids(await search(anon, w, type_="Posts", sort="TopAll", limit=2))) == sorted(whole)
+    assert _post_ids(await search(anon, w, type_="Posts", sort="TopAll", limit=3))[0] == longer
+    assert longer in _post_ids(await search(anon, w[:-1], type_="Posts", sort="TopAll", limit=3))
+    # The title-only search is a substring match, unbounded: the longer word's post is found by the whole word.
+    title_only = await search(anon, w, type_="Posts", sort="TopAll", limit=2, post_title_only="true")
+    assert _post_ids(title_only)[0] == longer
 
 
 @pytest.mark.parametrize("common_share", [0.0, 1.0])

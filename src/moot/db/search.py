@@ -106,28 +106,41 @@ def post_matches(session: AsyncSession, query: str, post: Any = Post) -> ColumnE
     if _is_sqlite(session):
         in_index: ColumnElement[bool] = post.id.in_(_fts_ids("post_fts", terms))
         return in_index
-    # The same expression as the GIN index of migration 0001, so that PostgreSQL uses it.
-    document = (
-        func.coalesce(post.name, _EMPTY).op("||")(literal_column("' '")).op("||")(func.coalesce(post.body, _EMPTY))
-    )
-    return _tsquery_match(document, terms)
+    return _tsquery_match(_post_document(post), terms)
 
 
-def post_candidates(session: AsyncSession, query: str) -> ColumnElement[bool]:
-    """A WHERE clause: the post is one of the newest SEARCH_CANDIDATES live posts matching `query`.
+def _post_document(post: Any) -> Any:
+    """The same expression as the GIN index of migration 0001, so that PostgreSQL uses it."""
+    return func.coalesce(post.name, _EMPTY).op("||")(literal_column("' '")).op("||")(func.coalesce(post.body, _EMPTY))
+
+
+def post_candidates(
+    session: AsyncSession, query: str, newer_than: int = 0, *, whole_words: bool = False
+) -> ColumnElement[bool]:
+    """A WHERE clause: the post is one of the newest SEARCH_CANDIDATES live posts matching `query`, of those with
+    an id above `newer_than` (0: of all); with `whole_words` the last word is matched whole, not as a prefix.
+    The site-wide search asks in the order of `search_tries` (queries/posts.py, `search_posts`).
 
     Why bounded: a very common word matches most of the million posts, and ranking them all took 17 s on the
     bench database; with the bound PostgreSQL reads the primary key backwards until SEARCH_CANDIDATES posts
-    match (_newest). A word in 1% of posts (14,000) is read through the GIN index as before (no window needed
-    at this size); a word with fewer matches than the bound finds them all, old ones too."""
+    match (_newest). Why a window first: a word in 1.4% of the posts (14,700) was read through the GIN index and
+    every match's heap row visited for its id and flags, 7,000 pages: 58-66 ms in two processes (a parallel
+    scan). Among the newest POST_SEARCH_WINDOW posts the GIN bitmap is ANDed with a primary-key range and 1,400
+    matches are visited: 17 ms in one. A word rarer than that finds its few matches among all posts."""
     terms = _terms(query)
     if not terms:
         return _nothing()
     c = aliased(Post, name="candidate")  # not correlated with the outer post
+    floor: ColumnElement[int] = literal_column(str(int(newer_than)))  # inlined: see comment_candidates
+    matched: ColumnElement[bool] = (
+        c.id.in_(_fts_ids("post_fts", terms, whole_words))
+        if _is_sqlite(session)
+        else _tsquery_match(_post_document(c), terms, whole_words)
+    )
     newest = (
         select(c.id)
-        .where(post_matches(session, query, c), c.deleted.is_(False), c.removed.is_(False))
-        .order_by(_newest(session, c.id, _is_common(session, "ix_post_fts", terms)))
+        .where(matched, c.deleted.is_(False), c.removed.is_(False), c.id > floor)
+        .order_by(_newest(session, c.id, _is_common(session, "ix_post_fts", terms, whole_words)))
         .limit(literal_int(SEARCH_CANDIDATES))
     )
     return Post.id.in_(newest.scalar_subquery())
@@ -142,10 +155,11 @@ def comment_matches(session: AsyncSession, query: str) -> ColumnElement[bool]:
     return _tsquery_match(Comment.content, terms)
 
 
-# A site-wide search ranks the newest SEARCH_CANDIDATES live matches (for comments, looked for among the newest
-# SEARCH_WINDOW comments first). Module constants: tests patch them small.
+# A site-wide search ranks the newest SEARCH_CANDIDATES live matches, looked for among the newest SEARCH_WINDOW
+# comments (POST_SEARCH_WINDOW posts) first. Module constants: tests patch them small.
 SEARCH_CANDIDATES = 1000
 SEARCH_WINDOW = 200_000
+POST_SEARCH_WINDOW = 100_000
 # A word in at least this share of the rows is found faster by walking the primary key backwards.
 COMMON_SHARE = 0.05
 WORD_SHARES_SECONDS = 600.0
@@ -203,6 +217,22 @@ async def comment_window_floor(session: AsyncSession) -> int:
     """The id above which the newest SEARCH_WINDOW comments lie (0 when there are fewer): one pk lookup."""
     newest = await session.scalar(select(func.max(Comment.id)))
     return max(0, (newest or 0) - SEARCH_WINDOW)
+
+
+async def post_window_floor(session: AsyncSession) -> int:
+    """The id above which the newest POST_SEARCH_WINDOW posts lie (0 when there are fewer): one pk lookup."""
+    newest = await session.scalar(select(func.max(Post.id)))
+    return max(0, (newest or 0) - POST_SEARCH_WINDOW)
+
+
+def search_tries(floor: int) -> list[tuple[int, bool]]:
+    """The order a bounded site-wide search asks in, as (newer_than, whole_words), until a page is full: the
+    window with the last word whole, then as a prefix, then everything (when there is a window).
+
+    The last word whole first: reading a word's GIN list whole costs a third of reading it as a prefix (30
+    against 79 ms for a word in 1% of ten million comments: the prefix's matches are gathered into a bitmap
+    before anything else), and a whole word found in enough rows ranks above the longer words it begins."""
+    return [(floor, True), (floor, False)] + ([(0, False)] if floor else [])
 
 
 def comment_candidates(

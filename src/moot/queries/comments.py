@@ -576,14 +576,8 @@ async def _searched(
 
     if not _bounded_search(q):
         return await page(search.comment_matches(session, q.search_text))
-    floor = await search.comment_window_floor(session)
-    # The newest comments with the last word whole first: reading a word's GIN list whole costs a third of reading
-    # it as a prefix (30 against 79 ms for a word in 1% of ten million comments: the prefix's matches are gathered
-    # into a bitmap before anything else), and a whole word found in enough comments ranks above the longer words
-    # it begins. Then as a prefix, then among all comments, until the page is full.
-    tries = [(floor, True), (floor, False)] + ([(0, False)] if floor else [])
     found: list[CommentView] = []
-    for newer_than, whole_words in tries:
+    for newer_than, whole_words in search.search_tries(await search.comment_window_floor(session)):
         found = await page(
             search.comment_candidates(session, q.search_text, newer_than=newer_than, whole_words=whole_words)
         )

@@ -237,6 +237,9 @@ class PostQuery:
     search_text: str | None = None
     title_only: bool = False
     search_url: str | None = None
+    # A bounded site-wide search's try (`search_posts`): among the posts above this id, the last word whole.
+    search_newer_than: int = 0
+    search_whole_words: bool = False
     # Cross-posts: the same link (its normalised form), except one post.
     url_match: str | None = None
     exclude_post_id: int | None = None
@@ -319,12 +322,33 @@ def _post_search(session: AsyncSession, q: PostQuery, text: str) -> ColumnElemen
     would miss theirs."""
     if q.title_only:
         return Post.name.ilike(f"%{escape_like(text)}%", escape="\\")
+    if _bounded_search(q):
+        return search.post_candidates(session, text, newer_than=q.search_newer_than, whole_words=q.search_whole_words)
+    return search.post_matches(session, text)
+
+
+def _bounded_search(q: PostQuery) -> bool:
     paging = page_of(q.page, q.limit)
     site_wide = q.community_id is None and q.creator_id is None and q.listing_type == ListingType.ALL
     within = q.page_cursor is None and paging.offset + paging.limit <= search.SEARCH_CANDIDATES
-    if site_wide and within and q.sort != SortType.OLD:
-        return search.post_candidates(session, text)
-    return search.post_matches(session, text)
+    return site_wide and within and q.sort != SortType.OLD and not q.title_only
+
+
+async def search_posts(session: AsyncSession, q: PostQuery, viewer: Viewer | None) -> list[PostView]:
+    """Posts with the words, in the sort's order. A site-wide search ranks the newest matches, among the newest
+    posts first (db/search.py, `search_tries`, as comments do): the window with the last word whole, then as a
+    prefix, then among all posts, until the page is full."""
+    assert q.search_text
+    if not _bounded_search(q):
+        return (await list_posts(session, q, viewer))[0]
+    limit = page_of(q.page, q.limit).limit
+    found: list[PostView] = []
+    for newer_than, whole_words in search.search_tries(await search.post_window_floor(session)):
+        try_q = dataclasses.replace(q, search_newer_than=newer_than, search_whole_words=whole_words)
+        found = (await list_posts(session, try_q, viewer))[0]
+        if len(found) == limit:
+            break
+    return found
 
 
 def _listing_filter(stmt: Select[Any], q: PostQuery, me: MeParam) -> Select[Any]:

@@ -21,7 +21,7 @@ from moot.http.shared_reads import reads_share_a_session
 from moot.queries.comments import CommentQuery, get_comment_view, list_comments
 from moot.queries.communities import find_community_id, get_community_view, list_communities
 from moot.queries.persons import get_person_view, search_people
-from moot.queries.posts import PostQuery, get_post_view, list_posts
+from moot.queries.posts import PostQuery, get_post_view, list_posts, search_posts
 from moot.queries.resolve import find_local_object
 from moot.queries.viewer import Viewer
 
@@ -121,7 +121,10 @@ async def _posts(
         title_only=bool(form.post_title_only),
         search_url=text if by_url else None,
     )
-    posts, _ = await list_posts(session, query, viewer)
+    if query.search_text:
+        posts = await search_posts(session, query, viewer)
+    else:
+        posts, _ = await list_posts(session, query, viewer)
     return [convert.post_view(v) for v in posts]
 
 
