@@ -1,5 +1,5 @@
-"""The inbox's own statements for an inbound reply, the busiest activity a community receives: the sender and
-the received-id check in one read, the thread in another, and in the write the received id recorded by its
+"""The inbox's own statements for an inbound reply, the busiest activity a community receives: the sender, the
+received-id check and the thread in one read, and in the write the received id recorded by its
 INSERT itself, and the community's announce before the comment (whose counters lock the thread's rows until the
 commit). A change that adds one should say why here. A redelivery, concurrent or not, changes nothing."""
 
@@ -93,10 +93,10 @@ async def test_inbound_reply_statements(http: httpx.AsyncClient, settings: Setti
     assert response.json() == {"status": "ok"}
     names = _inbox_kinds(statements)
     inbox_part = [
-        # The sender (its key, and the author) and whether the activity was received: one statement (a redelivery
-        # is answered before any other work).
+        # The sender (its key, and the author), whether the activity was received (a redelivery is answered before
+        # any other work), and the comment (an update?) and its thread, by id, each as a post and as a comment: one
+        # statement (federation/resolve.py first_read).
         "SELECT person",
-        "SELECT post",  # the comment (an update?) and its thread, by id, each as a post and as a comment
         "INSERT received_activity",  # the write: its id, checked by the insert itself (ON CONFLICT)
         # then the comment's own write (actions/comments.py) from here: it is not looked for again (the read above
         # found none; one stored meanwhile would fail the insert on its unique ap_id, and the retry looks). Its

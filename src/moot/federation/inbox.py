@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sqlalchemy import String, bindparam, exists, literal, select
+from sqlalchemy import String, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,7 +25,6 @@ from moot.actions.federation import ALIVE_RESOLUTION
 from moot.db.comment import Comment
 from moot.db.community import Community
 from moot.db.engine import Database
-from moot.db.fast_read import Entities, FastRead
 from moot.db.federation import ReceivedActivity
 from moot.db.person import Person
 from moot.db.post import Post
@@ -152,15 +151,13 @@ class Inbox:
         """What every activity starts with, in one session (a session costs a pooled connection and round trips of
         its own): the instance lists (kept in memory: no statement, mostly), then, if the sender's instance may
         send and the request was signed for us, the sender as stored (its key, and mostly the author too) and
-        whether the activity was received. None: the instance is refused."""
+        whether the activity was received, with a reply's thread when the activity carries one (`first_read`).
+        None: the instance is refused."""
         async with self.db.read() as session:
             if not (await instance_lists(session)).permits(activity.actor):
                 return None
             self._check_signed_for_us(headers, activity.actor)
-            row = await _SENDER_AND_RECEIVED.first(session, {"sender": activity.actor, "received_id": activity.ap_id})
-        assert row is not None  # a LEFT JOIN from one row: always one
-        resolver.remember_person(activity.actor, None if row[0] is None else _SENDERS.detached(row))
-        return bool(row[-1])
+            return await resolver.first_read(session, activity.actor, activity.ap_id, _carried_reply(activity))
 
     async def _verify(
         self,
@@ -485,16 +482,16 @@ class Inbox:
 # Built once: every activity asks it (session.get built its statement anew each time).
 _RECEIVED_ID = bindparam("received_id", type_=String)
 _RECEIVED = select(ReceivedActivity.ap_id).where(ReceivedActivity.ap_id == _RECEIVED_ID)
-# Every activity's first read: the sender as stored (its key, and mostly the author too) and whether the activity
-# was received, in one statement sent to the driver (db/fast_read.py): a LEFT JOIN from one row, so the flag comes
-# back when no such person is stored. The person's columns come first (the key first: NULL, none stored).
-_SENDERS = Entities(Person)
-_ONE_ROW = select(literal(1).label("one")).subquery("one_row")
-_SENDER_AND_RECEIVED = FastRead(
-    select(*_SENDERS.columns, exists().where(ReceivedActivity.ap_id == _RECEIVED_ID).label("received")).select_from(
-        _ONE_ROW.outerjoin(Person, Person.ap_id == bindparam("sender", type_=String))
-    )
-)
+
+
+def _carried_reply(activity: ParsedActivity) -> tuple[str, str] | None:
+    """A Create or Update carrying a reply whole: its id and what it replies to, which its handler looks up
+    (`Resolver.comment_parts`), read with the activity's first read. Anything else: None."""
+    note = activity.object
+    if activity.kind not in ("Create", "Update") or note is None or note.get("type") != "Note":
+        return None
+    ids = note.get("id"), note.get("inReplyTo")
+    return (ids[0], ids[1]) if isinstance(ids[0], str) and isinstance(ids[1], str) else None
 
 
 async def _received(session: AsyncSession, ap_id: str) -> bool:

@@ -6,13 +6,13 @@ Reply chains are fetched iteratively, at most 50 deep, within a per-activity fet
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from sqlalchemy import String, bindparam, select, union_all
+from sqlalchemy import String, bindparam, exists, literal, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +24,7 @@ from moot.db.comment import Comment
 from moot.db.community import Community
 from moot.db.engine import Database
 from moot.db.fast_read import Entities, FastRead
+from moot.db.federation import ReceivedActivity
 from moot.db.person import Person
 from moot.db.post import Post
 from moot.domain.instances import instance_host
@@ -88,6 +89,24 @@ _TWO_OBJECTS = FastRead(
         _WANTED.outerjoin(Post, Post.ap_id == _WANTED.c.ap_id).outerjoin(Comment, Comment.ap_id == _WANTED.c.ap_id)
     )
 )
+# Every inbound activity's first read (`Resolver.first_read`): the sender as stored (its key, and mostly the author
+# too) and whether the activity was received, a LEFT JOIN from one row, so the flag comes back when no such person
+# is stored (the person's columns first, the key first: NULL, none stored). For a reply carried whole, the same
+# from the two ids `_TWO_OBJECTS` reads, with their rows: one statement where there were two.
+_SENDERS = Entities(Person)
+_SENDER = bindparam("sender", type_=String)
+_RECEIVED_FLAG = exists().where(ReceivedActivity.ap_id == bindparam("received_id", type_=String)).label("received")
+_ONE_ROW = select(literal(1).label("one")).subquery("one_row")
+_SENDER_AND_RECEIVED = FastRead(
+    select(*_SENDERS.columns, _RECEIVED_FLAG).select_from(_ONE_ROW.outerjoin(Person, Person.ap_id == _SENDER))
+)
+_SENDER_RECEIVED_AND_TWO_OBJECTS = FastRead(
+    select(*_SENDERS.columns, _RECEIVED_FLAG, *_POSTS.columns, *_COMMENTS.columns).select_from(
+        _WANTED.outerjoin(Person, Person.ap_id == _SENDER)
+        .outerjoin(Post, Post.ap_id == _WANTED.c.ap_id)
+        .outerjoin(Comment, Comment.ap_id == _WANTED.c.ap_id)
+    )
+)
 
 
 @dataclass(slots=True)
@@ -101,6 +120,8 @@ class Resolver:
     fetched: list[str] = field(default_factory=list)
     # People as stored when this activity first asked (store_person replaces an entry with what it wrote).
     people: dict[str, Person | None] = field(default_factory=dict)
+    # What `first_read` found for a reply's two ids, kept for the one `find_two_objects` that asks for them.
+    read_ahead: tuple[tuple[str, str], dict[str, Post | Comment]] | None = None
 
     def is_local(self, url: str) -> bool:
         return urlsplit(url).netloc.lower() == self.settings.domain
@@ -149,10 +170,23 @@ class Resolver:
                 await self.read_person(session, ap_id)
         return self.people[ap_id]
 
-    def remember_person(self, ap_id: str, person: Person | None) -> None:
-        """The stored row (None: none), read by the caller with what it reads first (the inbox: with whether the
-        activity was received), kept for the rest of the activity."""
-        self.people[ap_id] = person
+    async def first_read(
+        self, session: AsyncSession, sender: str, received_id: str, reply: tuple[str, str] | None = None
+    ) -> bool:
+        """Whether the activity `received_id` was received, read with its sender as stored (kept for the rest of
+        the activity) and, for a reply carried whole (`reply`: the comment's own id and what it replies to), with
+        what `find_two_objects` will ask for (kept for it): one statement either way."""
+        params = {"sender": sender, "received_id": received_id}
+        if reply is None:
+            row = await _SENDER_AND_RECEIVED.first(session, params)
+            assert row is not None  # a LEFT JOIN from one row: always one
+        else:
+            wanted = {"wanted_first": reply[0], "wanted_second": reply[1]}
+            rows = await _SENDER_RECEIVED_AND_TWO_OBJECTS.rows(session, params | wanted)
+            self.read_ahead = (reply, _objects_of(rows, len(_SENDERS) + 1))
+            row = rows[0]  # two rows from the two ids, the sender and the flag in each
+        self.people[sender] = None if row[0] is None else _SENDERS.detached(row)
+        return bool(row[len(_SENDERS)])
 
     async def read_person(self, session: AsyncSession, ap_id: str) -> None:
         """Reads the stored row in the caller's session (one it opens anyway), kept for the rest of the activity."""
@@ -271,18 +305,14 @@ class Resolver:
 
     async def find_two_objects(self, first: str, second: str) -> dict[str, Post | Comment]:
         """The stored posts and comments of the two ids, by id (a post first, as `find_object` has it): one
-        statement."""
+        statement, or none when the activity's first read read them (`first_read`)."""
+        if self.read_ahead is not None and self.read_ahead[0] == (first, second):
+            found = self.read_ahead[1]
+            self.read_ahead = None  # read once: a later lookup (after a write) reads again
+            return found
         async with self.db.read() as session:
             rows = await _TWO_OBJECTS.rows(session, {"wanted_first": first, "wanted_second": second})
-        found: dict[str, Post | Comment] = {}
-        for row in rows:
-            if row[0] is not None:
-                post = _POSTS.detached(row)
-                found.setdefault(post.ap_id, post)
-            elif row[len(_POSTS)] is not None:
-                comment = _COMMENTS.detached(row, len(_POSTS))
-                found.setdefault(comment.ap_id, comment)
-        return found
+        return _objects_of(rows)
 
     async def find_object(self, ap_id: str) -> Post | Comment | None:
         async with self.db.read() as session:
@@ -483,3 +513,16 @@ def _language_id(code: str | None) -> int | None:
         return None
     lang = LANGUAGE_BY_CODE.get(code)
     return lang.id if lang is not None else None
+
+
+def _objects_of(rows: Sequence[Sequence[Any]], offset: int = 0) -> dict[str, Post | Comment]:
+    """The posts and comments of `_TWO_OBJECTS`'s rows (their columns from `offset` on), by id."""
+    found: dict[str, Post | Comment] = {}
+    for row in rows:
+        if row[offset] is not None:
+            post = _POSTS.detached(row, offset)
+            found.setdefault(post.ap_id, post)
+        elif row[offset + len(_POSTS)] is not None:
+            comment = _COMMENTS.detached(row, offset + len(_POSTS))
+            found.setdefault(comment.ap_id, comment)
+    return found
