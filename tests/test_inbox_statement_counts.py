@@ -16,6 +16,8 @@ from conftest import HOSTNAME, Api, backend, make_community, make_post
 from moot.actions.remote import upsert_remote_person
 from moot.db.engine import Database, count_queries
 from moot.domain.keys import KeyPair, generate_keypair
+from moot.federation.resolve import Resolver
+from moot.federation.service import fetch_policy
 from moot.federation.signatures import sign_request
 from moot.settings import Settings
 from test_write_statement_counts import _kinds
@@ -136,3 +138,35 @@ async def test_concurrent_redeliveries_apply_once(http: httpx.AsyncClient, setti
     assert (await _comments(user, post["id"])).count(activity["object"]["id"]) == 1
     counts = (await user.ok_get("/post", id=post["id"]))["post_view"]["counts"]
     assert counts["comments"] == 1
+
+
+async def test_the_first_read_of_a_reply_answers_its_lookup_once(settings: Settings, user: Api) -> None:
+    """`Resolver.first_read` reads a reply's two ids with the sender; the one lookup of those ids that follows is
+    answered from it, and any later one reads again (after a write of the activity's own it would be stale)."""
+    community = await make_community(user)
+    post = await make_post(user, community["id"])
+    sender, _ = await _remote_sender(settings)
+    reply = ("http://remote.example/comment/never-stored", post["ap_id"])
+    db = Database(settings)
+    try:
+        resolver = Resolver(db, settings, fetch_policy(settings))
+        async with count_queries() as statements, db.read() as session:
+            received = await resolver.first_read(session, sender, f"http://remote.example/a/{uuid.uuid4()}", reply)
+        assert received is False and len(statements) == 1
+        stored = resolver.people[sender]
+        assert stored is not None and stored.ap_id == sender
+        async with count_queries() as statements:
+            found = await resolver.find_two_objects(*reply)
+        assert statements == [] and list(found) == [post["ap_id"]] and found[post["ap_id"]].id == post["id"]
+        async with count_queries() as statements:
+            again = await resolver.find_two_objects(*reply)
+        assert len(statements) == 1 and list(again) == [post["ap_id"]]
+        # Other ids than the read's are read, whatever was read first.
+        other = Resolver(db, settings, fetch_policy(settings))
+        async with db.read() as session:
+            await other.first_read(session, sender, f"http://remote.example/a/{uuid.uuid4()}", reply)
+        async with count_queries() as statements:
+            swapped = await other.find_two_objects(post["ap_id"], reply[0])
+        assert len(statements) == 1 and {k: v.id for k, v in swapped.items()} == {post["ap_id"]: post["id"]}
+    finally:
+        await db.dispose()
