@@ -13,12 +13,14 @@ from typing import Any
 import httpx
 
 from conftest import HOSTNAME, Api, backend, make_community, make_post
-from moot.actions.remote import upsert_remote_person
+from moot.actions import posts as post_actions
+from moot.actions.remote import upsert_remote_community, upsert_remote_person
 from moot.db.engine import Database, count_queries
 from moot.domain.keys import KeyPair, generate_keypair
-from moot.federation.resolve import Resolver
+from moot.federation.resolve import FirstRead, Resolver
 from moot.federation.service import fetch_policy
 from moot.federation.signatures import sign_request
+from moot.queries.viewer import RemoteActor
 from moot.settings import Settings
 from test_write_statement_counts import _kinds
 
@@ -151,7 +153,9 @@ async def test_the_first_read_of_a_reply_answers_its_lookup_once(settings: Setti
     try:
         resolver = Resolver(db, settings, fetch_policy(settings))
         async with count_queries() as statements, db.read() as session:
-            received = await resolver.first_read(session, sender, f"http://remote.example/a/{uuid.uuid4()}", reply)
+            received = await resolver.first_read(
+                session, sender, f"http://remote.example/a/{uuid.uuid4()}", FirstRead(reply=reply)
+            )
         assert received is False and len(statements) == 1
         stored = resolver.people[sender]
         assert stored is not None and stored.ap_id == sender
@@ -164,9 +168,70 @@ async def test_the_first_read_of_a_reply_answers_its_lookup_once(settings: Setti
         # Other ids than the read's are read, whatever was read first.
         other = Resolver(db, settings, fetch_policy(settings))
         async with db.read() as session:
-            await other.first_read(session, sender, f"http://remote.example/a/{uuid.uuid4()}", reply)
+            await other.first_read(session, sender, f"http://remote.example/a/{uuid.uuid4()}", FirstRead(reply=reply))
         async with count_queries() as statements:
             swapped = await other.find_two_objects(post["ap_id"], reply[0])
         assert len(statements) == 1 and {k: v.id for k, v in swapped.items()} == {post["ap_id"]: post["id"]}
     finally:
         await db.dispose()
+
+
+async def test_announced_vote_statements(http: httpx.AsyncClient, settings: Settings, user: Api) -> None:
+    """A vote a remote community announces (the commonest activity a server following Lemmy communities receives):
+    the group (its key), whether the Announce and the vote it carries were received, and the voter, all in the
+    first read; then the voted post, and the write. The same vote announced again changes nothing."""
+    tag = uuid.uuid4().hex[:8]
+    keys = generate_keypair()
+    group = f"http://remote.example/c/news{tag}"
+    db = Database(settings)
+    try:
+        async with db.write() as session:
+            community = await upsert_remote_community(session, ap_id=group, name=f"news{tag}", domain="remote.example")
+            community.public_key = keys.public_pem
+            writer = await upsert_remote_person(
+                session, ap_id=f"http://remote.example/u/w{tag}", name=f"w{tag}", domain="remote.example"
+            )
+            voter = await upsert_remote_person(
+                session, ap_id=f"http://remote.example/u/v{tag}", name=f"v{tag}", domain="remote.example"
+            )
+            post = await post_actions.create_post(
+                session, settings, RemoteActor(writer), community_id=community.id, name="Far", ap_id=f"{group}/p/1"
+            )
+            post_id, post_ap_id, voter_ap_id = post.id, post.ap_id, voter.ap_id
+    finally:
+        await db.dispose()
+
+    def announce(kind: str, inner_id: str | None = None) -> dict[str, Any]:
+        inner = {
+            "id": inner_id or f"http://remote.example/activities/like/{uuid.uuid4()}",
+            "type": kind,
+            "actor": voter_ap_id,
+            "object": post_ap_id,
+            "audience": group,
+        }
+        return {
+            "id": f"http://remote.example/activities/announce/{uuid.uuid4()}",
+            "type": "Announce",
+            "actor": group,
+            "to": [PUBLIC],
+            "cc": [f"{group}/followers"],
+            "object": inner,
+        }
+
+    first = await _deliver(http, group, keys, announce("Like"))  # the caches warm
+    assert first.json() == {"status": "ok"}, first.text
+    vote = announce("Dislike")
+    async with count_queries() as statements:
+        response = await _deliver(http, group, keys, vote)
+    assert response.json() == {"status": "ok"}
+    names = _inbox_kinds(statements)
+    assert names[:3] == ["SELECT person", "SELECT post", "INSERT received_activity"], names
+    assert "SELECT community" not in names and "SELECT received_activity" not in names, names
+    assert names.count("SELECT person") == 1, names
+    # The vote it carries, announced again (another Announce id): the first read finds it received.
+    async with count_queries() as statements:
+        again = await _deliver(http, group, keys, announce("Dislike", vote["object"]["id"]))
+    assert again.json() == {"status": "ok"}
+    assert _inbox_kinds(statements) == ["SELECT person", "INSERT received_activity"], _inbox_kinds(statements)
+    counts = (await user.ok_get("/post", id=post_id))["post_view"]["counts"]
+    assert (counts["upvotes"], counts["downvotes"]) == (1, 1)  # the author's own, and the remote voter's

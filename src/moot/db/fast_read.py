@@ -253,7 +253,9 @@ class Entities(Generic[E]):
     __slots__ = ("_keys", "_manager", "columns")
 
     def __init__(self, model: type[E]) -> None:
-        mapper = inspect(model)
+        """`model`: a mapped class, or an alias of one (`aliased(Person)`) for a second entity of the same model in
+        one statement; the entities are the model's either way."""
+        mapper = inspect(model).mapper
         self._keys = tuple(prop.key for prop in mapper.column_attrs)
         self.columns: tuple[InstrumentedAttribute[Any], ...] = tuple(getattr(model, key) for key in self._keys)
         self._manager = mapper.class_manager

@@ -37,7 +37,7 @@ from moot.federation.inbox_messages import MessageInbox
 from moot.federation.inbox_moderation import ModerationInbox, is_removal
 from moot.federation.parse import ParsedActivity, Refused, announced_activity, id_of, parse_activity, parse_comment
 from moot.federation.parse import parse_post as parse_page
-from moot.federation.resolve import Resolver
+from moot.federation.resolve import FirstRead, Resolver
 from moot.federation.signatures import SignatureError, key_owner, parse_signature_header, verify_request
 from moot.queries.defaults import instance_lists
 from moot.queries.viewer import RemoteActor
@@ -157,7 +157,7 @@ class Inbox:
             if not (await instance_lists(session)).permits(activity.actor):
                 return None
             self._check_signed_for_us(headers, activity.actor)
-            return await resolver.first_read(session, activity.actor, activity.ap_id, _carried_reply(activity))
+            return await resolver.first_read(session, activity.actor, activity.ap_id, _ahead(activity))
 
     async def _verify(
         self,
@@ -239,7 +239,8 @@ class Inbox:
             return await self._apply(received)  # our own activity coming back from the community: applied here
         if not await self._instance_allowed(inner.actor):
             raise Refused("the announced activity comes from a blocked instance")
-        if await self._seen(inner.ap_id):
+        seen = resolver.received_as_read(inner.ap_id)  # read with the sender, mostly
+        if seen or (seen is None and await self._seen(inner.ap_id)):
             return await self._apply(received)
         await self.dispatch(resolver, inner, announced_by=group, received=(*received, inner.ap_id))
 
@@ -484,14 +485,27 @@ _RECEIVED_ID = bindparam("received_id", type_=String)
 _RECEIVED = select(ReceivedActivity.ap_id).where(ReceivedActivity.ap_id == _RECEIVED_ID)
 
 
-def _carried_reply(activity: ParsedActivity) -> tuple[str, str] | None:
-    """A Create or Update carrying a reply whole: its id and what it replies to, which its handler looks up
-    (`Resolver.comment_parts`), read with the activity's first read. Anything else: None."""
-    note = activity.object
-    if activity.kind not in ("Create", "Update") or note is None or note.get("type") != "Note":
-        return None
-    ids = note.get("id"), note.get("inReplyTo")
-    return (ids[0], ids[1]) if isinstance(ids[0], str) and isinstance(ids[1], str) else None
+def _ahead(activity: ParsedActivity) -> FirstRead:
+    """What the activity's handler will look up that its first read can read with the sender: the id of the
+    activity an Announce carries (was it received?) and its actor (stored?), and for a Create or Update carrying a
+    reply whole (itself or announced), the reply's id and what it replies to (`Resolver.comment_parts`)."""
+    inner_id: str | None = None
+    inner_actor: str | None = None
+    kind: object = activity.kind
+    note: object = activity.object
+    if activity.kind == "Announce" and activity.object is not None:
+        carried = activity.object
+        inner_id, inner_actor = _text(carried.get("id")), _text(carried.get("actor"))
+        kind, note = carried.get("type"), carried.get("object")
+    reply = None
+    if kind in ("Create", "Update") and isinstance(note, dict) and note.get("type") == "Note":
+        note_id, in_reply_to = _text(note.get("id")), _text(note.get("inReplyTo"))
+        reply = (note_id, in_reply_to) if note_id is not None and in_reply_to is not None else None
+    return FirstRead(inner_id, inner_actor, reply)
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 async def _received(session: AsyncSession, ap_id: str) -> bool:

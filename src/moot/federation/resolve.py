@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import String, bindparam, exists, literal, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from moot.actions import comments as comment_actions
 from moot.actions import posts as post_actions
@@ -89,24 +90,49 @@ _TWO_OBJECTS = FastRead(
         _WANTED.outerjoin(Post, Post.ap_id == _WANTED.c.ap_id).outerjoin(Comment, Comment.ap_id == _WANTED.c.ap_id)
     )
 )
-# Every inbound activity's first read (`Resolver.first_read`): the sender as stored (its key, and mostly the author
-# too) and whether the activity was received, a LEFT JOIN from one row, so the flag comes back when no such person
-# is stored (the person's columns first, the key first: NULL, none stored). For a reply carried whole, the same
-# from the two ids `_TWO_OBJECTS` reads, with their rows: one statement where there were two.
-_SENDERS = Entities(Person)
+# Every inbound activity's first read (`Resolver.first_read`): the sender as stored, as a person or as a community
+# (its key; a person is mostly the author too, a community the announcing group), whether the activity was
+# received and, for an Announce, the actor of the activity it carries and whether that was received: a LEFT JOIN
+# from one row, so the flags come back when nothing is stored (each entity's columns with its key first: NULL, none
+# stored). For a reply carried whole, the same from the two ids `_TWO_OBJECTS` reads, with their rows: one
+# statement where there were up to five.
+_SENDERS, _SENDER_GROUPS = Entities(Person), Entities(Community)
 _SENDER = bindparam("sender", type_=String)
-_RECEIVED_FLAG = exists().where(ReceivedActivity.ap_id == bindparam("received_id", type_=String)).label("received")
+_INNER_ACTOR = aliased(Person, name="inner_actor")
+_INNER_ACTORS = Entities(_INNER_ACTOR)
+_FLAGS = (
+    exists().where(ReceivedActivity.ap_id == bindparam("received_id", type_=String)).label("received"),
+    exists().where(ReceivedActivity.ap_id == bindparam("inner_id", type_=String)).label("inner_received"),
+)
 _ONE_ROW = select(literal(1).label("one")).subquery("one_row")
 _SENDER_AND_RECEIVED = FastRead(
-    select(*_SENDERS.columns, _RECEIVED_FLAG).select_from(_ONE_ROW.outerjoin(Person, Person.ap_id == _SENDER))
+    select(*_SENDERS.columns, *_SENDER_GROUPS.columns, *_INNER_ACTORS.columns, *_FLAGS).select_from(
+        _ONE_ROW.outerjoin(Person, Person.ap_id == _SENDER)
+        .outerjoin(Community, Community.ap_id == _SENDER)
+        .outerjoin(_INNER_ACTOR, _INNER_ACTOR.ap_id == bindparam("inner_actor", type_=String))
+    )
 )
 _SENDER_RECEIVED_AND_TWO_OBJECTS = FastRead(
-    select(*_SENDERS.columns, _RECEIVED_FLAG, *_POSTS.columns, *_COMMENTS.columns).select_from(
+    select(
+        *_SENDERS.columns, *_SENDER_GROUPS.columns, *_INNER_ACTORS.columns, *_FLAGS, *_POSTS.columns, *_COMMENTS.columns
+    ).select_from(
         _WANTED.outerjoin(Person, Person.ap_id == _SENDER)
+        .outerjoin(Community, Community.ap_id == _SENDER)
+        .outerjoin(_INNER_ACTOR, _INNER_ACTOR.ap_id == bindparam("inner_actor", type_=String))
         .outerjoin(Post, Post.ap_id == _WANTED.c.ap_id)
         .outerjoin(Comment, Comment.ap_id == _WANTED.c.ap_id)
     )
 )
+
+
+@dataclass(frozen=True, slots=True)
+class FirstRead:
+    """What an inbound activity's first read looks for besides its sender and its own id (`Resolver.first_read`):
+    the id of the activity an Announce carries, and a reply's own id and what it replies to."""
+
+    inner_id: str | None = None
+    inner_actor: str | None = None
+    reply: tuple[str, str] | None = None
 
 
 @dataclass(slots=True)
@@ -120,8 +146,12 @@ class Resolver:
     fetched: list[str] = field(default_factory=list)
     # People as stored when this activity first asked (store_person replaces an entry with what it wrote).
     people: dict[str, Person | None] = field(default_factory=dict)
+    # Communities as stored when this activity first asked (store_community replaces an entry with what it wrote).
+    groups: dict[str, Community | None] = field(default_factory=dict)
     # What `first_read` found for a reply's two ids, kept for the one `find_two_objects` that asks for them.
     read_ahead: tuple[tuple[str, str], dict[str, Post | Comment]] | None = None
+    # Whether the activity an Announce carries was received, as `first_read` found it (asked once).
+    inner_received: tuple[str, bool] | None = None
 
     def is_local(self, url: str) -> bool:
         return urlsplit(url).netloc.lower() == self.settings.domain
@@ -170,23 +200,53 @@ class Resolver:
                 await self.read_person(session, ap_id)
         return self.people[ap_id]
 
-    async def first_read(
-        self, session: AsyncSession, sender: str, received_id: str, reply: tuple[str, str] | None = None
-    ) -> bool:
-        """Whether the activity `received_id` was received, read with its sender as stored (kept for the rest of
-        the activity) and, for a reply carried whole (`reply`: the comment's own id and what it replies to), with
-        what `find_two_objects` will ask for (kept for it): one statement either way."""
-        params = {"sender": sender, "received_id": received_id}
-        if reply is None:
+    async def _stored_community(self, ap_id: str) -> Community | None:
+        """The stored row, read once per activity (the signature check of an Announce reads the group, and its
+        handler then asks for the same community)."""
+        if ap_id not in self.groups:
+            async with self.db.read() as session:
+                self.groups[ap_id] = await session.scalar(select(Community).where(Community.ap_id == ap_id))
+        return self.groups[ap_id]
+
+    async def first_read(self, session: AsyncSession, sender: str, received_id: str, ahead: FirstRead) -> bool:
+        """Whether the activity `received_id` was received, read with its sender as stored, as a person or a
+        community (kept for the rest of the activity) and with what `ahead` names: whether an announced activity
+        was received (kept for `was_received`), a reply's two ids as `find_two_objects` will ask for them (kept
+        for it). One statement."""
+        params = {
+            "sender": sender,
+            "received_id": received_id,
+            "inner_id": ahead.inner_id or "",
+            "inner_actor": ahead.inner_actor or "",
+        }
+        if ahead.reply is None:
             row = await _SENDER_AND_RECEIVED.first(session, params)
             assert row is not None  # a LEFT JOIN from one row: always one
         else:
-            wanted = {"wanted_first": reply[0], "wanted_second": reply[1]}
+            wanted = {"wanted_first": ahead.reply[0], "wanted_second": ahead.reply[1]}
             rows = await _SENDER_RECEIVED_AND_TWO_OBJECTS.rows(session, params | wanted)
-            self.read_ahead = (reply, _objects_of(rows, len(_SENDERS) + 1))
-            row = rows[0]  # two rows from the two ids, the sender and the flag in each
+            objects_at = len(_SENDERS) + len(_SENDER_GROUPS) + len(_INNER_ACTORS) + len(_FLAGS)
+            self.read_ahead = (ahead.reply, _objects_of(rows, objects_at))
+            row = rows[0]  # two rows from the two ids, the sender and the flags in each
+        groups_at = len(_SENDERS)
+        inner_actor_at = groups_at + len(_SENDER_GROUPS)
+        flags_at = inner_actor_at + len(_INNER_ACTORS)
         self.people[sender] = None if row[0] is None else _SENDERS.detached(row)
-        return bool(row[len(_SENDERS)])
+        self.groups[sender] = None if row[groups_at] is None else _SENDER_GROUPS.detached(row, groups_at)
+        if ahead.inner_actor is not None and ahead.inner_actor not in self.people:
+            found = row[inner_actor_at] is not None
+            self.people[ahead.inner_actor] = _INNER_ACTORS.detached(row, inner_actor_at) if found else None
+        if ahead.inner_id is not None:
+            self.inner_received = (ahead.inner_id, bool(row[flags_at + 1]))
+        return bool(row[flags_at])
+
+    def received_as_read(self, ap_id: str) -> bool | None:
+        """Whether `ap_id` was received, as the first read found it (None: it did not look); asked once."""
+        if self.inner_received is None or self.inner_received[0] != ap_id:
+            return None
+        received = self.inner_received[1]
+        self.inner_received = None
+        return received
 
     async def read_person(self, session: AsyncSession, ap_id: str) -> None:
         """Reads the stored row in the caller's session (one it opens anyway), kept for the rest of the activity."""
@@ -226,8 +286,7 @@ class Resolver:
         return person
 
     async def community(self, ap_id: str, refresh: bool = False) -> Community:
-        async with self.db.read() as session:
-            found = await session.scalar(select(Community).where(Community.ap_id == ap_id))
+        found = await self._stored_community(ap_id)
         if found is not None and (found.local or (not refresh and not _stale(found.last_refreshed_at))):
             return found
         if found is None and self.is_local(ap_id):
@@ -262,6 +321,7 @@ class Resolver:
             community.icon = actor.icon
             community.banner = actor.banner
             await previews.record_actor_images(session, self.settings, actor.icon, actor.banner, actor.summary)
+        self.groups[actor.ap_id] = community
         return community
 
     async def followers_total(self, actor: ParsedActor) -> int | None:
@@ -292,8 +352,7 @@ class Resolver:
         if not refresh and person is not None and person.public_key:
             return "person", person.public_key
         if person is None:
-            async with self.db.read() as session:
-                community = await session.scalar(select(Community).where(Community.ap_id == ap_id))
+            community = await self._stored_community(ap_id)
             if not refresh and community is not None and community.public_key:
                 return "community", community.public_key
         actor = parse_actor(await self.fetch(ap_id), expected_id=ap_id)
