@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -176,10 +177,28 @@ async def test_the_first_read_of_a_reply_answers_its_lookup_once(settings: Setti
         await db.dispose()
 
 
-async def test_announced_vote_statements(http: httpx.AsyncClient, settings: Settings, user: Api) -> None:
-    """A vote a remote community announces (the commonest activity a server following Lemmy communities receives):
-    the group (its key), whether the Announce and the vote it carries were received, and the voter, all in the
-    first read; then the voted post, and the write. The same vote announced again changes nothing."""
+@dataclass
+class RemoteGroup:
+    """A remote community (its key known) with a post by one remote person, and a second remote person."""
+
+    ap_id: str
+    keys: KeyPair
+    post_id: int
+    post_ap_id: str
+    person_ap_id: str
+
+    def announce(self, inner: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": f"http://remote.example/activities/announce/{uuid.uuid4()}",
+            "type": "Announce",
+            "actor": self.ap_id,
+            "to": [PUBLIC],
+            "cc": [f"{self.ap_id}/followers"],
+            "object": inner,
+        }
+
+
+async def _remote_group(settings: Settings) -> RemoteGroup:
     tag = uuid.uuid4().hex[:8]
     keys = generate_keypair()
     group = f"http://remote.example/c/news{tag}"
@@ -191,38 +210,38 @@ async def test_announced_vote_statements(http: httpx.AsyncClient, settings: Sett
             writer = await upsert_remote_person(
                 session, ap_id=f"http://remote.example/u/w{tag}", name=f"w{tag}", domain="remote.example"
             )
-            voter = await upsert_remote_person(
+            person = await upsert_remote_person(
                 session, ap_id=f"http://remote.example/u/v{tag}", name=f"v{tag}", domain="remote.example"
             )
             post = await post_actions.create_post(
                 session, settings, RemoteActor(writer), community_id=community.id, name="Far", ap_id=f"{group}/p/1"
             )
-            post_id, post_ap_id, voter_ap_id = post.id, post.ap_id, voter.ap_id
+            return RemoteGroup(group, keys, post.id, post.ap_id, person.ap_id)
     finally:
         await db.dispose()
+
+
+async def test_announced_vote_statements(http: httpx.AsyncClient, settings: Settings, user: Api) -> None:
+    """A vote a remote community announces (the commonest activity a server following Lemmy communities receives):
+    the group (its key), whether the Announce and the vote it carries were received, and the voter, all in the
+    first read; then the voted post, and the write. The same vote announced again changes nothing."""
+    g = await _remote_group(settings)
 
     def announce(kind: str, inner_id: str | None = None) -> dict[str, Any]:
         inner = {
             "id": inner_id or f"http://remote.example/activities/like/{uuid.uuid4()}",
             "type": kind,
-            "actor": voter_ap_id,
-            "object": post_ap_id,
-            "audience": group,
+            "actor": g.person_ap_id,
+            "object": g.post_ap_id,
+            "audience": g.ap_id,
         }
-        return {
-            "id": f"http://remote.example/activities/announce/{uuid.uuid4()}",
-            "type": "Announce",
-            "actor": group,
-            "to": [PUBLIC],
-            "cc": [f"{group}/followers"],
-            "object": inner,
-        }
+        return g.announce(inner)
 
-    first = await _deliver(http, group, keys, announce("Like"))  # the caches warm
+    first = await _deliver(http, g.ap_id, g.keys, announce("Like"))  # the caches warm
     assert first.json() == {"status": "ok"}, first.text
     vote = announce("Dislike")
     async with count_queries() as statements:
-        response = await _deliver(http, group, keys, vote)
+        response = await _deliver(http, g.ap_id, g.keys, vote)
     assert response.json() == {"status": "ok"}
     names = _inbox_kinds(statements)
     assert names[:3] == ["SELECT person", "SELECT post", "INSERT received_activity"], names
@@ -230,8 +249,43 @@ async def test_announced_vote_statements(http: httpx.AsyncClient, settings: Sett
     assert names.count("SELECT person") == 1, names
     # The vote it carries, announced again (another Announce id): the first read finds it received.
     async with count_queries() as statements:
-        again = await _deliver(http, group, keys, announce("Dislike", vote["object"]["id"]))
+        again = await _deliver(http, g.ap_id, g.keys, announce("Dislike", vote["object"]["id"]))
     assert again.json() == {"status": "ok"}
     assert _inbox_kinds(statements) == ["SELECT person", "INSERT received_activity"], _inbox_kinds(statements)
-    counts = (await user.ok_get("/post", id=post_id))["post_view"]["counts"]
+    counts = (await user.ok_get("/post", id=g.post_id))["post_view"]["counts"]
     assert (counts["upvotes"], counts["downvotes"]) == (1, 1)  # the author's own, and the remote voter's
+
+
+async def test_announced_reply_statements(http: httpx.AsyncClient, settings: Settings, user: Api) -> None:
+    """A reply a remote community announces: the group, the received flags, the author and the reply's thread in
+    the first read, which the thread's community is checked with (R3: the group vouches for its own posts only);
+    then the write."""
+    g = await _remote_group(settings)
+    note = {
+        "type": "Note",
+        "id": f"http://remote.example/comment/{uuid.uuid4().hex}",
+        "attributedTo": g.person_ap_id,
+        "to": [PUBLIC],
+        "cc": [g.ap_id],
+        "audience": g.ap_id,
+        "inReplyTo": g.post_ap_id,
+        "content": "<p>an announced reply</p>",
+        "mediaType": "text/html",
+    }
+    create = {
+        "id": f"http://remote.example/activities/create/{uuid.uuid4()}",
+        "type": "Create",
+        "actor": g.person_ap_id,
+        "to": [PUBLIC],
+        "cc": [g.ap_id],
+        "audience": g.ap_id,
+        "object": note,
+    }
+    async with count_queries() as statements:
+        response = await _deliver(http, g.ap_id, g.keys, g.announce(create))
+    assert response.json() == {"status": "ok"}, response.text
+    names = _inbox_kinds(statements)
+    # The thread read with the sender serves the R3 check and the reply's lookup; the write reads it locked.
+    assert names[:3] == ["SELECT person", "INSERT received_activity", "SELECT post"], names
+    assert "SELECT community" not in names and "SELECT received_activity" not in names, names
+    assert note["id"] in await _comments(user, g.post_id)

@@ -374,6 +374,11 @@ class Resolver:
         return _objects_of(rows)
 
     async def find_object(self, ap_id: str) -> Post | Comment | None:
+        """The stored post or comment of the id (a post first). One the activity's first read found is taken from
+        it (and left there for `find_two_objects`): a stored object does not go away within the activity, where
+        one found missing may be stored by it (so that is read again)."""
+        if self.read_ahead is not None and ap_id in self.read_ahead[1]:
+            return self.read_ahead[1][ap_id]
         async with self.db.read() as session:
             post = await session.scalar(_POST_BY_AP_ID, {"ap_id": ap_id})
             if post is not None:
