@@ -487,21 +487,24 @@ _RECEIVED = select(ReceivedActivity.ap_id).where(ReceivedActivity.ap_id == _RECE
 
 def _ahead(activity: ParsedActivity) -> FirstRead:
     """What the activity's handler will look up that its first read can read with the sender: the id of the
-    activity an Announce carries (was it received?) and its actor (stored?), and for a Create or Update carrying a
-    reply whole (itself or announced), the reply's id and what it replies to (`Resolver.comment_parts`)."""
+    activity an Announce carries (was it received?) and its actor (stored?), and the objects of a Create or Update
+    carrying a reply whole (the reply's id and what it replies to: `Resolver.comment_parts`) or of a vote (what it
+    votes on: `Inbox._vote`), itself or announced."""
     inner_id: str | None = None
     inner_actor: str | None = None
     kind: object = activity.kind
-    note: object = activity.object
+    note: object = activity.object if activity.object is not None else activity.object_id
     if activity.kind == "Announce" and activity.object is not None:
         carried = activity.object
         inner_id, inner_actor = _text(carried.get("id")), _text(carried.get("actor"))
         kind, note = carried.get("type"), carried.get("object")
-    reply = None
+    objects = None
     if kind in ("Create", "Update") and isinstance(note, dict) and note.get("type") == "Note":
         note_id, in_reply_to = _text(note.get("id")), _text(note.get("inReplyTo"))
-        reply = (note_id, in_reply_to) if note_id is not None and in_reply_to is not None else None
-    return FirstRead(inner_id, inner_actor, reply)
+        objects = (note_id, in_reply_to) if note_id is not None and in_reply_to is not None else None
+    elif kind in ("Like", "Dislike") and (voted := _text(id_of(note))) is not None:
+        objects = (voted, voted)
+    return FirstRead(inner_id, inner_actor, objects)
 
 
 def _text(value: object) -> str | None:

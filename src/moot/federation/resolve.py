@@ -128,11 +128,12 @@ _SENDER_RECEIVED_AND_TWO_OBJECTS = FastRead(
 @dataclass(frozen=True, slots=True)
 class FirstRead:
     """What an inbound activity's first read looks for besides its sender and its own id (`Resolver.first_read`):
-    the id of the activity an Announce carries, and a reply's own id and what it replies to."""
+    the id and the actor of the activity an Announce carries, and two ids looked up as posts and as comments (a
+    reply's own id and what it replies to; a vote's object, twice)."""
 
     inner_id: str | None = None
     inner_actor: str | None = None
-    reply: tuple[str, str] | None = None
+    objects: tuple[str, str] | None = None
 
 
 @dataclass(slots=True)
@@ -148,7 +149,8 @@ class Resolver:
     people: dict[str, Person | None] = field(default_factory=dict)
     # Communities as stored when this activity first asked (store_community replaces an entry with what it wrote).
     groups: dict[str, Community | None] = field(default_factory=dict)
-    # What `first_read` found for a reply's two ids, kept for the one `find_two_objects` that asks for them.
+    # What `first_read` found for two ids, kept for the one `find_two_objects` that asks for them (and for
+    # `find_object`, of an object found).
     read_ahead: tuple[tuple[str, str], dict[str, Post | Comment]] | None = None
     # Whether the activity an Announce carries was received, as `first_read` found it (asked once).
     inner_received: tuple[str, bool] | None = None
@@ -211,22 +213,22 @@ class Resolver:
     async def first_read(self, session: AsyncSession, sender: str, received_id: str, ahead: FirstRead) -> bool:
         """Whether the activity `received_id` was received, read with its sender as stored, as a person or a
         community (kept for the rest of the activity) and with what `ahead` names: whether an announced activity
-        was received (kept for `was_received`), a reply's two ids as `find_two_objects` will ask for them (kept
-        for it). One statement."""
+        was received (kept for `received_as_read`) and its actor, two ids as `find_two_objects` will ask for them
+        (kept for it and `find_object`). One statement."""
         params = {
             "sender": sender,
             "received_id": received_id,
             "inner_id": ahead.inner_id or "",
             "inner_actor": ahead.inner_actor or "",
         }
-        if ahead.reply is None:
+        if ahead.objects is None:
             row = await _SENDER_AND_RECEIVED.first(session, params)
             assert row is not None  # a LEFT JOIN from one row: always one
         else:
-            wanted = {"wanted_first": ahead.reply[0], "wanted_second": ahead.reply[1]}
+            wanted = {"wanted_first": ahead.objects[0], "wanted_second": ahead.objects[1]}
             rows = await _SENDER_RECEIVED_AND_TWO_OBJECTS.rows(session, params | wanted)
             objects_at = len(_SENDERS) + len(_SENDER_GROUPS) + len(_INNER_ACTORS) + len(_FLAGS)
-            self.read_ahead = (ahead.reply, _objects_of(rows, objects_at))
+            self.read_ahead = (ahead.objects, _objects_of(rows, objects_at))
             row = rows[0]  # two rows from the two ids, the sender and the flags in each
         groups_at = len(_SENDERS)
         inner_actor_at = groups_at + len(_SENDER_GROUPS)
