@@ -76,6 +76,7 @@ class CommentParts:
 # than the database's work).
 _AP_ID = bindparam("ap_id", type_=String)
 _PERSON_BY_AP_ID = select(Person).where(Person.ap_id == _AP_ID)
+_COMMUNITY_BY_AP_ID = select(Community).where(Community.ap_id == _AP_ID)
 _POST_BY_AP_ID = select(Post).where(Post.ap_id == _AP_ID)
 _COMMENT_BY_AP_ID = select(Comment).where(Comment.ap_id == _AP_ID)
 # A comment's own id and what it replies to, each looked up as a post and as a comment: one statement, sent to the
@@ -207,7 +208,7 @@ class Resolver:
         handler then asks for the same community)."""
         if ap_id not in self.groups:
             async with self.db.read() as session:
-                self.groups[ap_id] = await session.scalar(select(Community).where(Community.ap_id == ap_id))
+                self.groups[ap_id] = await session.scalar(_COMMUNITY_BY_AP_ID, {"ap_id": ap_id})
         return self.groups[ap_id]
 
     async def first_read(self, session: AsyncSession, sender: str, received_id: str, ahead: FirstRead) -> bool:
