@@ -493,14 +493,20 @@ async def _subscribed_ids_near_top(
 
 def _near_top_statement(stmt: Select[Any], q: PostQuery, keys: list[SortKey]) -> Select[Any]:
     window = (
-        select(Post.id)
+        select(Post.id, Post.community_id)
         .where(Post.featured_local.is_(False), *([Post.published > _SINCE] if TOP_WINDOWS.get(q.sort) else []))
         .order_by(*_ordering(keys[1:]))
         .limit(literal_int(SUBSCRIBED_WINDOW))
         .subquery("window")
     )
+    # Only the window's posts of followed communities are looked up again (by primary key) and filtered: the
+    # walk has their community at hand (the filter applies after the LIMIT: the window stays the site's best).
+    followed = select(CommunityFollower.community_id).where(
+        CommunityFollower.person_id == _ME, CommunityFollower.pending.is_(False)
+    )
+    ids = select(func.array_agg(window.c.id)).where(window.c.community_id.in_(followed))
     # ANY over one array (CAST keeps it one value): `= ANY (SELECT ...)` would compare with each row instead.
-    in_window = Post.id == any_(cast(select(func.array_agg(window.c.id)).scalar_subquery(), ARRAY(Integer)))
+    in_window = Post.id == any_(cast(ids.scalar_subquery(), ARRAY(Integer)))
     near = _top(stmt, keys, keys, _WANTED, Post.featured_local.is_(False), in_window).add_columns(true().label("near"))
     featured = _top(stmt, keys, keys, _WANTED, Post.featured_local.is_(True)).add_columns(false().label("near"))
     candidates = union(featured, near).subquery("candidates")
@@ -686,14 +692,11 @@ async def list_posts(session: AsyncSession, q: PostQuery, viewer: Viewer | None)
         ids = None if cursor else await _subscribed_ids_near_top(session, shape, base, params, q, keys, wanted)
         if ids is None:
             ids = await _subscribed_ids(session, filtered, params, q, keys, me, wanted)
-        params[_IDS.key] = ids
-        if shape is None:
-            rows = (await session.execute(_subscribed_page(viewer, filtered, keys, cursor), params)).all()
-        else:
-            read = _built_once(
-                _SUBSCRIBED_PAGE_CACHE, (shape, cursor), lambda: _subscribed_page(viewer, filtered, keys, cursor)
-            )
-            rows = await read.rows(session, params)
+        # The ids are the listing's best `wanted`, in its order, every filter applied: the page is read by id.
+        page_ids = ids if cursor else ids[paging.offset :]
+        by_ids = (viewer is not None, q.sort, q.community_id is not None)
+        read = _built_once(_SUBSCRIBED_PAGE_CACHE, by_ids, lambda: _by_ids(viewer, keys))
+        rows = await read.rows(session, {**params, _IDS.key: page_ids})
     elif shape is None:
         stmt = _views_of_page(viewer, _after(base, keys) if cursor else base, keys, cursor)
         rows = (await session.execute(stmt, params)).all()
@@ -721,9 +724,10 @@ def _page_statement(
 _PAGE_CACHE: dict[Any, FastRead] = {}
 
 
-def _subscribed_page(viewer: Viewer | None, filtered: Select[Any], keys: list[SortKey], cursor: bool) -> Select[Any]:
-    """The views of a Subscribed page, its candidates' ids given as one array parameter (`_IDS`)."""
-    return _views_of_page(viewer, filtered.where(Post.id == any_(_IDS)), keys, cursor)
+def _by_ids(viewer: Viewer | None, keys: list[SortKey]) -> Select[Any]:
+    """The views of a Subscribed page's posts, given as one array parameter (`_IDS`), in the listing's order. The
+    filters that found them are not run again (1.1 of the statement's 1.6 ms on the bench database)."""
+    return _views(viewer).where(Post.id == any_(_IDS)).order_by(*_ordering(keys))
 
 
 _SUBSCRIBED_PAGE_CACHE: dict[Any, FastRead] = {}
