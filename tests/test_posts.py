@@ -392,6 +392,36 @@ async def test_get_post_response_shape_and_read_tracking(user: Api, other: Api) 
     assert anon_data["post_view"]["read"] is False
 
 
+async def test_get_posts_community_view_is_the_communitys_own(user: Api, other: Api) -> None:
+    """GET /post builds its community view from what the post's view read (the community's row and counts, the
+    reader's follow and ban) and a probe of the reader's block: it must be GET /community's object, whatever
+    the reader's relation to the community, anonymous included."""
+    community = await make_community(user)
+    post = await make_post(user, community["id"])
+    await make_comment(other, post["id"])
+    cid = community["id"]
+
+    async def both_agree(api: Api) -> dict[str, Any]:
+        from_post = (await api.ok_get("/post", id=post["id"]))["community_view"]
+        own = (await api.ok_get("/community", id=cid))["community_view"]
+        assert from_post == own
+        return dict(from_post)
+
+    assert (await both_agree(other.as_anonymous()))["subscribed"] == "NotSubscribed"
+    assert (await both_agree(other))["blocked"] is False
+    await other.ok_post("/community/follow", {"community_id": cid, "follow": True})
+    followed = await both_agree(other)
+    assert followed["subscribed"] == "Subscribed" and followed["counts"]["subscribers"] == 2
+    await other.ok_post("/community/block", {"community_id": cid, "block": True})
+    assert (await both_agree(other))["blocked"] is True
+    await other.ok_post("/community/block", {"community_id": cid, "block": False})
+    await user.ok_post("/community/ban_user", {"community_id": cid, "person_id": other.person_id, "ban": True})
+    banned = await both_agree(other)
+    assert banned["banned_from_community"] is True and banned["blocked"] is False
+    await user.ok_put("/community", {"community_id": cid, "title": "A new title"})
+    assert (await both_agree(other))["community"]["title"] == "A new title"
+
+
 async def test_unread_comments_counts_comments_since_last_visit(user: Api, other: Api) -> None:
     community = await make_community(user)
     post = await make_post(user, community["id"])

@@ -75,6 +75,26 @@ async def test_community_page_query_count(user: Api) -> None:
     assert len(sidebar) == 4, sidebar
 
 
+async def test_get_post_query_count(user: Api, anon: Api) -> None:
+    """GET /post: the post's view (its community's row, counts and the reader's follow and ban inside it), the
+    moderators, the link's other posts; a logged-in reader adds the login and whether they block the community,
+    and the read mark when the post is new to them."""
+    community = await make_community(user)
+    link = "https://example.com/counted/" + unique()
+    post_id = (await make_post(user, community["id"], url=link))["id"]
+    await make_post(user, (await make_community(user))["id"], url=link)
+    defaults.forget()
+    await anon.ok_get("/post", id=post_id)  # the site's switches now in memory for a few seconds
+    async with count_queries() as anonymous:
+        data = await anon.ok_get("/post", id=post_id)
+    assert len(data["cross_posts"]) == 1
+    assert len(anonymous) == 3, anonymous
+    await user.ok_get("/post", id=post_id)  # read once: the next reading writes nothing
+    async with count_queries() as logged_in:
+        await user.ok_get("/post", id=post_id)
+    assert len(logged_in) == 5, logged_in
+
+
 async def test_comment_tree_query_count(user: Api, anon: Api) -> None:
     _, post_id = await _fill(user)
     defaults.forget()  # as above: the warm-up reads a fresh copy

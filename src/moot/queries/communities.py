@@ -158,6 +158,22 @@ def _moderator_rows(rows: Sequence[Sequence[Any]]) -> list[tuple[CommunityRow, C
     return [(CommunityRow(*row[:_AT_MODERATOR]), CreatorRow(*row[_AT_MODERATOR:])) for row in rows]
 
 
+_BLOCKED = FastRead(
+    select(
+        has_blocked_community(bindparam("blocker_id", type_=Integer), bindparam("blocked_community_id", type_=Integer))
+    )
+)
+
+
+async def blocks_community(session: AsyncSession, community_id: int, viewer: Viewer | None) -> bool:
+    """Whether the reader blocked the community (nothing is read for an anonymous one): what GET /post's
+    community view needs beside what the post's view holds."""
+    if viewer is None:
+        return False
+    rows = await _BLOCKED.rows(session, {"blocker_id": viewer.person_id, "blocked_community_id": community_id})
+    return bool(rows[0][0])
+
+
 # Read with every GET /post, community page and thread page: compiled once (db/fast_read.py).
 _MODERATORS = FastRead(
     _MODERATOR_ROWS.where(Community.id == bindparam("moderated_community_id", type_=Integer)).order_by(

@@ -108,7 +108,7 @@ def community(c: Community | CommunityRow) -> Json:
     )
 
 
-def community_counts(c: Community) -> Json:
+def community_counts(c: Community | CommunityRow) -> Json:
     return {
         "community_id": c.id,
         "subscribers": c.subscribers,
@@ -128,6 +128,19 @@ def community_view(v: CommunityView) -> Json:
         "community": community(v.community),
         "subscribed": v.subscribed.value,
         "blocked": v.blocked,
+        "counts": community_counts(v.community),
+        "banned_from_community": v.banned_from_community,
+    }
+
+
+def community_view_of_post(v: PostView, blocked: bool) -> Json:
+    """GET /post's community view from what the post's view holds (the community's row and counts, the reader's
+    follow and ban, each read by the rule a community view reads it by) and whether the reader blocked it: the
+    same object as `community_view`'s of that community."""
+    return {
+        "community": community(v.community),
+        "subscribed": v.subscribed.value,
+        "blocked": blocked,
         "counts": community_counts(v.community),
         "banned_from_community": v.banned_from_community,
     }

@@ -25,7 +25,7 @@ from moot.domain.enums import ListingType, SortType
 from moot.domain.errors import LemmyError
 from moot.domain.ranking import TOP_WINDOWS
 from moot.http.shared_reads import reads_share_a_session
-from moot.queries.communities import find_community_id, get_community_view, moderators
+from moot.queries.communities import blocks_community, find_community_id, moderators
 from moot.queries.defaults import listing_defaults
 from moot.queries.link_groups import link_group
 from moot.queries.posts import PostQuery, PostView, get_post_view, list_posts
@@ -79,7 +79,7 @@ async def get_post(form: GetPost = Depends(query_form(GetPost)), c: Ctx = Depend
         if post_id is None:
             raise LemmyError("couldnt_find_post", status=404)
         view = await get_post_view(session, post_id, c.viewer)
-        community = await get_community_view(session, view.post.community_id, c.viewer)
+        blocked = await blocks_community(session, view.post.community_id, c.viewer)
         mods = await moderators(session, view.post.community_id)
         group = await link_group(session, view, c.viewer)
     if c.viewer is not None and posts.opening_writes(view):
@@ -88,7 +88,7 @@ async def get_post(form: GetPost = Depends(query_form(GetPost)), c: Ctx = Depend
             await posts.mark_opened(session, c.viewer, view.post.id)
     answer = {
         "post_view": convert.post_view(view),
-        "community_view": convert.community_view(community),
+        "community_view": convert.community_view_of_post(view, blocked),
         "moderators": [convert.moderator_view(com, p) for com, p in mods],
         "cross_posts": [convert.post_view(v) for v in group.others],
     }
