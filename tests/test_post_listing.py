@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -479,3 +480,86 @@ async def test_subscribed_pages_hold_exactly_the_followed_posts_in_sort_order(
         async with count_queries() as statements:
             assert await listed(reader, type_="Subscribed", limit=5) == expected_hot[:5]
         assert any("LATERAL" in statement for statement in statements) == (window == 3), statements
+
+
+@pytest.mark.parametrize("window", [3, 100_000])
+async def test_a_subscribed_search_in_one_community_keeps_its_pinned_post(
+    app: Any, user: Api, window: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A search of one community as Subscribed orders as the community's listing does: its pinned posts first. The
+    first-page shortcut (`_subscribed_ids_near_top`) looks among the site's best posts, which leave out the front
+    page's pinned posts only: a post pinned in its community, older than the window, was never found there."""
+    from moot.queries import posts
+
+    monkeypatch.setattr(posts, "SUBSCRIBED_WINDOW", window)
+    monkeypatch.setattr(posts, "_NEAR_CACHE", {})
+    reader = await register(user.client)
+    community = await make_community(user)
+    word = f"zorblat{secrets.token_hex(4)}"
+    made = [(await make_post(user, community["id"], name=f"{word} {i}"))["id"] for i in range(5)]
+    async with app.state.moot.db.write() as session:
+        pinned = await session.get(Post, made[0])
+        assert pinned is not None
+        pinned.featured_community = True
+    await reader.ok_post("/community/follow", {"community_id": community["id"], "follow": True})
+
+    async def searched(listing_type: str, **paging: Any) -> list[int]:
+        found = await reader.ok_get(
+            "/search",
+            q=word,
+            type_="Posts",
+            listing_type=listing_type,
+            community_id=community["id"],
+            sort="New",
+            **paging,
+        )
+        return [p["post"]["id"] for p in found["posts"]]
+
+    expected = [made[0], made[4], made[3], made[2], made[1]]
+    assert await searched("All", limit=5) == expected
+    assert await searched("Subscribed", limit=2) == expected[:2]
+    assert await searched("Subscribed", limit=2, page=2) == expected[2:4]
+
+
+@pytest.mark.parametrize("window", [3, 100_000])
+async def test_subscribed_pages_leave_out_what_the_reader_filters_whatever_the_paging(
+    app: Any, user: Api, other: Api, window: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Subscribed page is read by the ids its candidates statement chose (queries/posts.py `_by_ids`): the posts
+    the reader's blocks, hidden and read marks, and deletions leave out must be left out of those ids, page by page
+    and by cursor, on either way of finding them."""
+    from moot.queries import posts
+
+    monkeypatch.setattr(posts, "SUBSCRIBED_WINDOW", window)
+    monkeypatch.setattr(posts, "_NEAR_CACHE", {})
+    reader = await register(user.client)
+    community = await make_community(user)
+    await reader.ok_post("/community/follow", {"community_id": community["id"], "follow": True})
+    mine = [(await make_post(user, community["id"]))["id"] for _ in range(6)]
+    theirs = [(await make_post(other, community["id"]))["id"] for _ in range(3)]
+    hidden, read, deleted = mine[1], mine[3], mine[4]
+    await reader.ok_post("/post/hide", {"post_ids": [hidden], "hide": True})
+    await reader.ok_post("/post/mark_as_read", {"post_ids": [read], "read": True})
+    await reader.ok_put("/user/save_user_settings", {"show_read_posts": False})
+    await user.ok_post("/post/delete", {"post_id": deleted, "deleted": True})
+    await reader.ok_post("/user/block", {"person_id": other.person_id, "block": True})
+
+    expected = [post_id for post_id in reversed(mine) if post_id not in (hidden, read, deleted)]
+    assert not set(expected) & set(theirs)
+    for limit in (1, 2):
+        by_page: list[int] = []
+        for page in range(1, 10):
+            got = await listed(reader, type_="Subscribed", sort="New", limit=limit, page=page)
+            if not got:
+                break
+            by_page += got
+        assert by_page == expected, limit
+        by_cursor: list[int] = []
+        params: dict[str, Any] = {"type_": "Subscribed", "sort": "New", "limit": limit}
+        for _ in range(10):
+            data = await reader.ok_get("/post/list", **params)
+            if not data["posts"]:
+                break
+            by_cursor += [p["post"]["id"] for p in data["posts"]]
+            params["page_cursor"] = data["next_page"]
+        assert by_cursor == expected, (limit, "cursor")

@@ -686,7 +686,10 @@ async def list_posts(session: AsyncSession, q: PostQuery, viewer: Viewer | None)
     params |= {"listing_limit": paging.limit, "listing_offset": paging.offset}
     if q.page_cursor:
         params[_ANCHOR.key] = _decode_cursor(q.page_cursor)
-    if me is not None and q.listing_type == ListingType.SUBSCRIBED and not q.saved_only and not _is_sqlite(session):
+    # Subscribed within one community (a search can ask for it) is that community's listing, its follow checked
+    # in the statement: the ways below assume the front page's order (a community's pinned posts lead its own).
+    across = q.community_id is None and not q.saved_only
+    if me is not None and q.listing_type == ListingType.SUBSCRIBED and across and not _is_sqlite(session):
         filtered = _after(base, keys) if cursor else base
         wanted = paging.limit + (0 if cursor else paging.offset)
         ids = None if cursor else await _subscribed_ids_near_top(session, shape, base, params, q, keys, wanted)
