@@ -420,6 +420,12 @@ async def test_get_posts_community_view_is_the_communitys_own(user: Api, other: 
     assert banned["banned_from_community"] is True and banned["blocked"] is False
     await user.ok_put("/community", {"community_id": cid, "title": "A new title"})
     assert (await both_agree(other))["community"]["title"] == "A new title"
+    await user.ok_post("/community/delete", {"community_id": cid, "deleted": True})
+    assert (await both_agree(user))["community"]["deleted"] is True
+    # GET /community finds a deleted community for its moderators and admins only; a post in it stays readable.
+    status, _ = await other.get("/community", id=cid)
+    assert status == 404
+    assert (await other.ok_get("/post", id=post["id"]))["community_view"]["community"]["deleted"] is True
 
 
 async def test_unread_comments_counts_comments_since_last_visit(user: Api, other: Api) -> None:
