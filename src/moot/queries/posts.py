@@ -357,13 +357,7 @@ def _listing_filter(stmt: Select[Any], q: PostQuery, me: MeParam) -> Select[Any]
         case ListingType.LOCAL:
             stmt = stmt.where(Community.local.is_(True))
         case ListingType.SUBSCRIBED:
-            stmt = stmt.where(
-                exists().where(
-                    CommunityFollower.community_id == Post.community_id,
-                    CommunityFollower.person_id == me,
-                    CommunityFollower.pending.is_(False),
-                )
-            )
+            stmt = stmt.where(_followed_by(me, Post.community_id))
         case ListingType.MODERATOR_VIEW:
             stmt = stmt.where(
                 exists().where(CommunityModerator.community_id == Post.community_id, CommunityModerator.person_id == me)
@@ -373,6 +367,15 @@ def _listing_filter(stmt: Select[Any], q: PostQuery, me: MeParam) -> Select[Any]
         # view shows them, as in Lemmy 0.19).
         stmt = stmt.where(or_(Community.hidden.is_(False), follow_state(me, Post.community_id).is_not(None)))
     return stmt
+
+
+def _followed_by(me: MeParam, community_id: Any) -> ColumnElement[bool]:
+    """The Subscribed listing's rule: a community the reader follows, the follow accepted (not pending)."""
+    return exists().where(
+        CommunityFollower.community_id == community_id,
+        CommunityFollower.person_id == me,
+        CommunityFollower.pending.is_(False),
+    )
 
 
 def _viewer_filters(
@@ -501,10 +504,7 @@ def _near_top_statement(stmt: Select[Any], q: PostQuery, keys: list[SortKey]) ->
     )
     # Only the window's posts of followed communities are looked up again (by primary key) and filtered: the
     # walk has their community at hand (the filter applies after the LIMIT: the window stays the site's best).
-    followed = select(CommunityFollower.community_id).where(
-        CommunityFollower.person_id == _ME, CommunityFollower.pending.is_(False)
-    )
-    ids = select(func.array_agg(window.c.id)).where(window.c.community_id.in_(followed))
+    ids = select(func.array_agg(window.c.id)).where(_followed_by(_ME, window.c.community_id))
     # ANY over one array (CAST keeps it one value): `= ANY (SELECT ...)` would compare with each row instead.
     in_window = Post.id == any_(cast(ids.scalar_subquery(), ARRAY(Integer)))
     near = _top(stmt, keys, keys, _WANTED, Post.featured_local.is_(False), in_window).add_columns(true().label("near"))
@@ -697,8 +697,7 @@ async def list_posts(session: AsyncSession, q: PostQuery, viewer: Viewer | None)
             ids = await _subscribed_ids(session, filtered, params, q, keys, me, wanted)
         # The ids are the listing's best `wanted`, in its order, every filter applied: the page is read by id.
         page_ids = ids if cursor else ids[paging.offset :]
-        by_ids = (viewer is not None, q.sort, q.community_id is not None)
-        read = _built_once(_SUBSCRIBED_PAGE_CACHE, by_ids, lambda: _by_ids(viewer, keys))
+        read = _built_once(_SUBSCRIBED_PAGE_CACHE, q.sort, lambda: _by_ids(viewer, keys))  # keys: the sort's
         rows = await read.rows(session, {**params, _IDS.key: page_ids})
     elif shape is None:
         stmt = _views_of_page(viewer, _after(base, keys) if cursor else base, keys, cursor)
