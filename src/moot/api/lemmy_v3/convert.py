@@ -13,6 +13,7 @@ from moot.db.instance import Instance
 from moot.db.person import LocalUser, Person
 from moot.db.post import Post
 from moot.db.site import LocalSite, LocalSiteRateLimit, Site, Tagline
+from moot.domain.enums import SubscribedType
 from moot.domain.imageproxy import ImageRewriter
 from moot.domain.languages import LANGUAGES
 from moot.domain.timefmt import lemmy_time
@@ -124,25 +125,23 @@ def community_counts(c: Community | CommunityRow) -> Json:
 
 
 def community_view(v: CommunityView) -> Json:
-    return {
-        "community": community(v.community),
-        "subscribed": v.subscribed.value,
-        "blocked": v.blocked,
-        "counts": community_counts(v.community),
-        "banned_from_community": v.banned_from_community,
-    }
+    return _community_view(v.community, v.subscribed, v.blocked, v.banned_from_community)
 
 
 def community_view_of_post(v: PostView, blocked: bool) -> Json:
     """GET /post's community view from what the post's view holds (the community's row and counts, the reader's
     follow and ban, each read by the rule a community view reads it by) and whether the reader blocked it: the
     same object as `community_view`'s of that community."""
+    return _community_view(v.community, v.subscribed, blocked, v.banned_from_community)
+
+
+def _community_view(c: Community | CommunityRow, subscribed: SubscribedType, blocked: bool, banned: bool) -> Json:
     return {
-        "community": community(v.community),
-        "subscribed": v.subscribed.value,
+        "community": community(c),
+        "subscribed": subscribed.value,
         "blocked": blocked,
-        "counts": community_counts(v.community),
-        "banned_from_community": v.banned_from_community,
+        "counts": community_counts(c),
+        "banned_from_community": banned,
     }
 
 
